@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * api_recordings.c - start, stop, list, get, status and delete of
+ * recordings (SPEC sections 3 and 4).  Field names follow the seed.
+ *
+ * Who may do what: start needs the room's host or an admin; stop the
+ * recorder, the room's host or an admin; delete the owner or an admin;
+ * reading needs a viewer: the owner, an admin of the company, a user in
+ * allowed_viewers, or anyone of the company when is_public.  Another
+ * company's recordings do not exist (404).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi.h"
+#include "json.h"
+#include "model.h"
+
+#define LIST_DEFAULT	50
+#define LIST_MAX	200
+#define OFFSET_MAX	100000
+#define NAME_MAX_LEN	255
+
+static const char *const layouts[] = {
+	"grid", "speaker", "single-speaker", "grid-light", "speaker-light",
+	"single-speaker-light", NULL
+};
+
+static int
+oom(struct mr_ctx *cx)
+{
+	return mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
+}
+
+static struct json_object *
+new_object(struct mr_ctx *cx)
+{
+	return mr_json_own(cx->cx_arena, json_object_new_object());
+}
+
+static void
+add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static int
+same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+/* Is id one of the members of a PostgreSQL uuid[] text, "{a,b}"? */
+static int
+in_array(const char *arr, const char *id)
+{
+	size_t		 n = strlen(id);
+	const char	*p = arr;
+
+	if (arr == NULL)
+		return 0;
+	while ((p = strstr(p, id)) != NULL) {
+		if ((p[-1] == '{' || p[-1] == ',') &&
+		    (p[n] == '}' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static int
+is_viewer(const struct mr_user *u, const struct mr_recording *r)
+{
+	if (!same(u->company_id, r->company_id))
+		return 0;
+	return same(u->id, r->recorded_by) || u->is_admin ||
+	    in_array(r->allowed_viewers, u->id) || r->is_public;
+}
+
+/*
+ * Load the recording named in the path.  Missing, trashed and other
+ * companies' recordings are all 404.
+ */
+static int
+load(struct mr_ctx *cx, struct mr_recording *r)
+{
+	const char	*id;
+	int		 rc;
+
+	if (mr_req_path_uuid(cx, &id) == -1)
+		return -1;
+	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || !same(r->company_id, cx->cx_user.company_id))
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+	return 0;
+}
+
+static int
+load_viewable(struct mr_ctx *cx, struct mr_recording *r)
+{
+	if (load(cx, r) == -1)
+		return -1;
+	if (!is_viewer(&cx->cx_user, r))
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "You may not view this recording.");
+	return 0;
+}
+
+static void
+log_access(struct mr_ctx *cx, const char *id, const char *action)
+{
+	struct mr_err	 err;
+
+	mr_err_clear(&err);
+	/* An audit row that cannot be written is logged, not fatal. */
+	if (mr_db_rec_log_access(cx->cx_env->db, cx->cx_arena, id,
+	    cx->cx_user.id, cx->cx_user.email, action,
+	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent, &err) == -1)
+		mr_log_warnx("req=%s could not write access log: %s",
+		    cx->cx_req.rq_id, err.cause);
+}
+
+/* RecordingInfo, with the seed's field names. */
+static struct json_object *
+info(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct json_object	*o, *v;
+	double			 d;
+
+	if ((o = new_object(cx)) == NULL)
+		return NULL;
+	/* Owned by o from here on. */
+	json_object_get(o);
+	add_str(o, "id", r->id);
+	add_str(o, "room_code", r->room_code);
+	add_str(o, "meeting_name", r->meeting_name);
+	add_str(o, "egress_id", r->egress_id);
+	add_str(o, "egress_status", r->egress_status);
+	add_str(o, "status", r->status);
+	add_str(o, "recorded_by", r->recorded_by);
+	add_str(o, "recorded_by_name", r->recorded_by_name);
+	add_str(o, "layout", r->layout);
+	json_object_object_add(o, "audio_only",
+	    json_object_new_boolean(r->audio_only));
+	add_str(o, "storage_type", r->storage_type);
+	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
+	    json_object_new_int64(r->file_size_bytes) : NULL);
+	v = NULL;
+	if (r->duration_seconds != NULL &&
+	    sscanf(r->duration_seconds, "%lf", &d) == 1)
+		v = json_object_new_double(d);
+	json_object_object_add(o, "duration_seconds", v);
+	json_object_object_add(o, "is_public",
+	    json_object_new_boolean(r->is_public));
+	add_str(o, "started_at", r->started_at);
+	add_str(o, "ended_at", r->ended_at);
+	add_str(o, "expires_at", r->expires_at);
+	add_str(o, "created_at", r->created_at);
+	add_str(o, "updated_at", r->updated_at);
+	json_object_put(o);
+	return o;
+}
+
+static struct json_object *
+viewers(const char *arr)
+{
+	struct json_object	*a = json_object_new_array();
+	const char		*p;
+	char			 id[MR_UUID_STRLEN + 1];
+
+	if (a == NULL || arr == NULL)
+		return a;
+	for (p = arr; *p != '\0'; p++) {
+		if (*p != '{' && *p != ',')
+			continue;
+		if (strlen(p + 1) < MR_UUID_STRLEN)
+			break;
+		memcpy(id, p + 1, MR_UUID_STRLEN);
+		id[MR_UUID_STRLEN] = '\0';
+		if (mr_uuid_valid(id))
+			json_object_array_add(a, json_object_new_string(id));
+	}
+	return a;
+}
+
+int
+mr_api_recordings_start(struct mr_ctx *cx)
+{
+	static const char *const keys[] = {
+		"room_code", "layout", "audio_only", NULL
+	};
+	struct mr_env		*env = cx->cx_env;
+	struct mr_user		*u = &cx->cx_user;
+	struct json_object	*body, *o;
+	struct mr_room		 room;
+	struct mr_rec_new	 nr;
+	struct mr_lk_start	 ls;
+	struct mr_lk_egress	 eg;
+	struct mr_err		 lkerr;
+	const char		*code = NULL, *layout = "grid";
+	char			*id;
+	int			 audio = 0, rc, i;
+
+	if ((body = mr_req_json(cx, keys)) == NULL)
+		return -1;
+	if ((rc = mr_json_get_str(body, "room_code", 64, &code,
+	    &cx->cx_err)) == -1 ||
+	    mr_json_get_str(body, "layout", 32, &layout, &cx->cx_err) == -1 ||
+	    mr_json_get_bool(body, "audio_only", &audio, &cx->cx_err) == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 422, "missing_field",
+		    "Field 'room_code' is required.");
+	if (!mr_room_code_valid(code))
+		return mr_err_set(&cx->cx_err, 422, "invalid_field",
+		    "Field 'room_code' must be 1 to 50 letters, digits, '_' "
+		    "or '-'.");
+	for (i = 0; layouts[i] != NULL; i++)
+		if (strcmp(layouts[i], layout) == 0)
+			break;
+	if (layouts[i] == NULL)
+		return mr_err_set(&cx->cx_err, 422, "invalid_field",
+		    "Field 'layout' must be one of grid, speaker, "
+		    "single-speaker (optionally with -light).");
+
+	rc = mr_db_room_get(env->db, cx->cx_arena, code, &room, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || !same(room.company_id, u->company_id))
+		return mr_err_set(&cx->cx_err, 404, "room_not_found",
+		    "Room '%s' not found.", code);
+	if (!same(room.created_by, u->id) && !u->is_admin)
+		return mr_err_set(&cx->cx_err, 403, "not_room_host",
+		    "Only the room's host or an admin may start a recording.");
+	if (!same(room.status, "active"))
+		return mr_err_set(&cx->cx_err, 409, "room_not_active",
+		    "Room '%s' is not active.", code);
+
+	memset(&nr, 0, sizeof(nr));
+	nr.room_code = room.room_code;
+	nr.room_id = room.id;
+	nr.company_id = u->company_id;
+	nr.recorded_by = u->id;
+	nr.recorded_by_name = u->username;
+	nr.recorded_by_email = u->email;
+	nr.layout = layout;
+	nr.audio_only = audio;
+	nr.retention_days = env->conf->cf_retention_days;
+	rc = mr_db_rec_insert(env->db, cx->cx_arena, &nr, &id, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 409, "already_recording",
+		    "Room '%s' is already being recorded.", code);
+	cx->cx_rec = id;
+
+	/* The file is named after the recording, so it can always be found. */
+	memset(&ls, 0, sizeof(ls));
+	ls.room_name = room.room_code;
+	ls.layout = layout;
+	ls.audio_only = audio;
+	ls.filepath = mr_printf(cx->cx_arena, "%s/%s.%s",
+	    env->conf->cf_spool_dir, id, audio ? "ogg" : "mp4");
+	if (ls.filepath == NULL)
+		return oom(cx);
+	mr_err_clear(&lkerr);
+	if (mr_lk_start_egress(&env->lk, cx->cx_arena, &ls, &eg,
+	    &lkerr) == -1) {
+		mr_log_warnx("req=%s rec=%s start egress failed: %s",
+		    cx->cx_req.rq_id, id, lkerr.cause);
+		if (lkerr.status == 504) {
+			/*
+			 * LiveKit may still start it: leave the row pending
+			 * for the reaper, which asks ListEgress.
+			 */
+			if ((o = new_object(cx)) == NULL)
+				return oom(cx);
+			add_str(o, "recording_id", id);
+			add_str(o, "room_code", room.room_code);
+			add_str(o, "status", "pending");
+			add_str(o, "message", "LiveKit has not confirmed the "
+			    "recording yet; its status will be updated.");
+			return mr_resp_json(cx, 202, o);
+		}
+		if (mr_db_rec_start_failed(env->db, cx->cx_arena, id,
+		    lkerr.detail, &cx->cx_err) == -1)
+			return -1;
+		cx->cx_err = lkerr;
+		return -1;
+	}
+	if ((rc = mr_db_rec_started(env->db, cx->cx_arena, id, eg.egress_id,
+	    eg.status_name, &cx->cx_err)) == -1)
+		return -1;
+	if ((o = new_object(cx)) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", id);
+	add_str(o, "room_code", room.room_code);
+	add_str(o, "egress_id", eg.egress_id);
+	add_str(o, "status", "recording");
+	add_str(o, "message", "Recording started.");
+	return mr_resp_json(cx, 201, o);
+}
+
+static int
+stopped(struct mr_ctx *cx, const char *id, const char *msg)
+{
+	struct json_object	*o;
+
+	if ((o = new_object(cx)) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", id);
+	add_str(o, "status", "processing");
+	add_str(o, "message", msg);
+	return mr_resp_json(cx, 202, o);
+}
+
+int
+mr_api_recording_stop(struct mr_ctx *cx)
+{
+	struct mr_env		*env = cx->cx_env;
+	struct mr_user		*u = &cx->cx_user;
+	struct mr_recording	 r;
+	struct mr_lk_egress	 eg;
+	struct mr_err		 lkerr;
+	int			 rc;
+
+	if (cx->cx_req.rq_bodylen > 0 && (mr_req_json(cx,
+	    (const char *const[]){ NULL })) == NULL)
+		return -1;
+	if (load(cx, &r) == -1)
+		return -1;
+	if (!same(u->id, r.recorded_by) && !same(u->id, r.room_host) &&
+	    !u->is_admin)
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "Only the recorder, the room's host or an admin may stop "
+		    "this recording.");
+	rc = mr_db_rec_stop(env->db, cx->cx_arena, r.id, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		/* A second stop of the same recording changes nothing. */
+		if (same(r.status, "processing"))
+			return stopped(cx, r.id, "Recording is already "
+			    "stopping.");
+		return mr_err_set(&cx->cx_err, 409, "not_recording",
+		    "The recording is %s, not recording.", r.status);
+	}
+	mr_err_clear(&lkerr);
+	if (r.egress_id != NULL && mr_lk_stop_egress(&env->lk, cx->cx_arena,
+	    r.egress_id, &eg, &lkerr) == -1) {
+		mr_log_warnx("req=%s rec=%s stop egress failed: %s",
+		    cx->cx_req.rq_id, r.id, lkerr.cause);
+		/*
+		 * LiveKit refused: the egress has ended or is gone, and the
+		 * webhook or the reaper will finish the row.  Not reached:
+		 * undo, so the stop can be tried again.
+		 */
+		if (lkerr.status != 502 || strcmp(lkerr.code,
+		    "livekit_refused") != 0) {
+			if (mr_db_rec_unstop(env->db, cx->cx_arena, r.id,
+			    &cx->cx_err) == -1)
+				return -1;
+			cx->cx_err = lkerr;
+			return -1;
+		}
+	}
+	return stopped(cx, r.id, "Recording is stopping; the file will be "
+	    "stored when LiveKit has finished it.");
+}
+
+int
+mr_api_recording_get(struct mr_ctx *cx)
+{
+	struct mr_recording	 r;
+	struct json_object	*o;
+
+	if (load_viewable(cx, &r) == -1)
+		return -1;
+	if ((o = info(cx, &r)) == NULL)
+		return oom(cx);
+	add_str(o, "recorded_by_email", r.recorded_by_email);
+	add_str(o, "file_name", r.file_name);
+	add_str(o, "storage_path", r.storage_path);
+	add_str(o, "checksum_sha256", r.checksum_sha256);
+	add_str(o, "last_error", r.last_error);
+	json_object_object_add(o, "upload_attempts",
+	    json_object_new_int64(r.upload_attempts));
+	json_object_object_add(o, "allowed_viewers",
+	    viewers(r.allowed_viewers));
+	/* Issue 4 adds signed download links; until then there is none. */
+	json_object_object_add(o, "download_url", NULL);
+	log_access(cx, r.id, "view");
+	return mr_resp_json(cx, 200, o);
+}
+
+int
+mr_api_recording_status(struct mr_ctx *cx)
+{
+	struct mr_recording	 r;
+	struct json_object	*o, *full;
+
+	if (load_viewable(cx, &r) == -1)
+		return -1;
+	if ((full = info(cx, &r)) == NULL || (o = new_object(cx)) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", r.id);
+	add_str(o, "status", r.status);
+	json_object_object_add(o, "file_size_bytes", json_object_get(
+	    json_object_object_get(full, "file_size_bytes")));
+	json_object_object_add(o, "duration_seconds", json_object_get(
+	    json_object_object_get(full, "duration_seconds")));
+	add_str(o, "egress_status", r.egress_status);
+	return mr_resp_json(cx, 200, o);
+}
+
+int
+mr_api_recording_delete(struct mr_ctx *cx)
+{
+	struct mr_recording	 r;
+	struct json_object	*o;
+	int			 rc;
+
+	if (load(cx, &r) == -1)
+		return -1;
+	if (!same(cx->cx_user.id, r.recorded_by) && !cx->cx_user.is_admin) {
+		if (is_viewer(&cx->cx_user, &r))
+			return mr_err_set(&cx->cx_err, 403, "forbidden",
+			    "Only the owner or an admin may delete this "
+			    "recording.");
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "You may not delete this recording.");
+	}
+	if (same(r.status, "pending") || same(r.status, "recording"))
+		return mr_err_set(&cx->cx_err, 409, "recording_active",
+		    "Stop the recording before deleting it.");
+	rc = mr_db_rec_trash(cx->cx_env->db, cx->cx_arena, r.id, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+	log_access(cx, r.id, "delete");
+	if ((o = new_object(cx)) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", r.id);
+	add_str(o, "message", "Recording moved to the trash.");
+	return mr_resp_json(cx, 200, o);
+}
+
+/* Keyset cursor: base64url of "created_at,id" of the last row sent. */
+static int
+parse_cursor(struct mr_ctx *cx, const char *c, struct mr_rec_filter *f)
+{
+	unsigned char	*raw;
+	size_t		 len;
+	char		*s, *comma;
+
+	if (strlen(c) > 200 || mr_b64url_decode(cx->cx_arena, c, strlen(c),
+	    &raw, &len) == -1)
+		goto bad;
+	if ((s = mr_strndup(cx->cx_arena, (char *)raw, len)) == NULL)
+		return oom(cx);
+	if ((comma = strchr(s, ',')) == NULL || strlen(s) != len)
+		goto bad;
+	*comma = '\0';
+	if (!mr_uuid_valid(comma + 1) || strlen(s) != 27 || s[10] != 'T' ||
+	    s[26] != 'Z')
+		goto bad;
+	for (size_t i = 0; i < 26; i++)
+		if (strchr("0123456789-T:.", s[i]) == NULL)
+			goto bad;
+	f->cursor_ts = s;
+	f->cursor_id = comma + 1;
+	return 0;
+bad:
+	return mr_err_set(&cx->cx_err, 400, "invalid_cursor",
+	    "Query parameter 'cursor' is not a cursor this API gave out.");
+}
+
+int
+mr_api_recordings_list(struct mr_ctx *cx)
+{
+	static const char *const params[] = {
+		"room_code", "status", "limit", "offset", "cursor", "scope",
+		NULL
+	};
+	static const char *const statuses[] = {
+		"pending", "recording", "processing", "completed", "failed",
+		NULL
+	};
+	struct mr_rec_filter	 f;
+	struct mr_recording	*rows;
+	struct json_object	*o, *arr;
+	const char		*v;
+	int64_t			 total;
+	int			 n, i, rc;
+	char			*cur;
+
+	memset(&f, 0, sizeof(f));
+	f.company_id = cx->cx_user.company_id;
+	f.user_id = cx->cx_user.id;
+	f.scope = "mine";
+	f.limit = LIST_DEFAULT;
+	if (mr_req_query_check(cx, params) == -1)
+		return -1;
+	if ((rc = mr_req_query(cx, "room_code", &f.room_code)) == -1)
+		return -1;
+	if (rc == 1 && !mr_room_code_valid(f.room_code))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'room_code' is not a valid room code.");
+	if ((rc = mr_req_query(cx, "status", &f.status)) == -1)
+		return -1;
+	if (rc == 1) {
+		for (i = 0; statuses[i] != NULL; i++)
+			if (strcmp(statuses[i], f.status) == 0)
+				break;
+		if (statuses[i] == NULL)
+			return mr_err_set(&cx->cx_err, 400, "invalid_query",
+			    "Query parameter 'status' must be one of pending, "
+			    "recording, processing, completed, failed.");
+	}
+	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+		return -1;
+	if (rc == 1 && mr_parse_int64(v, 1, LIST_MAX, &f.limit) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'limit' must be from 1 to %d.", LIST_MAX);
+	if ((rc = mr_req_query(cx, "offset", &v)) == -1)
+		return -1;
+	if (rc == 1 && mr_parse_int64(v, 0, OFFSET_MAX, &f.offset) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'offset' must be from 0 to %d.",
+		    OFFSET_MAX);
+	if ((rc = mr_req_query(cx, "scope", &f.scope)) == -1)
+		return -1;
+	if (rc == 0)
+		f.scope = "mine";
+	else if (strcmp(f.scope, "company") == 0) {
+		if (!cx->cx_user.is_admin)
+			return mr_err_set(&cx->cx_err, 403, "forbidden",
+			    "Only an admin may list the whole company.");
+	} else if (strcmp(f.scope, "mine") != 0 &&
+	    strcmp(f.scope, "shared") != 0)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'scope' must be mine, shared or company.");
+	if ((rc = mr_req_query(cx, "cursor", &v)) == -1)
+		return -1;
+	if (rc == 1 && parse_cursor(cx, v, &f) == -1)
+		return -1;
+
+	if (mr_db_rec_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
+	    &total, &cx->cx_err) == -1)
+		return -1;
+	if ((o = new_object(cx)) == NULL)
+		return oom(cx);
+	arr = json_object_new_array();
+	json_object_object_add(o, "recordings", arr);
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, json_object_get(info(cx,
+		    &rows[i])));
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	cur = NULL;
+	if (n > 0 && n == f.limit) {
+		v = mr_printf(cx->cx_arena, "%s,%s", rows[n - 1].created_at,
+		    rows[n - 1].id);
+		if (v == NULL || (cur = mr_b64url_encode(cx->cx_arena, v,
+		    strlen(v))) == NULL)
+			return oom(cx);
+	}
+	add_str(o, "next_cursor", cur);
+	return mr_resp_json(cx, 200, o);
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fcgi.h - meetrec-fcgi: the prefork pool, the request and response of
+ * one FastCGI call, the route table and the handlers.
+ */
+#ifndef MR_FCGI_H
+#define MR_FCGI_H
+
+#include <signal.h>
+#include <fcgiapp.h>
+#include <json-c/json.h>
+
+#include "mr.h"
+#include "auth.h"
+#include "conf.h"
+#include "db.h"
+#include "jwt.h"
+#include "livekit.h"
+
+struct mr_req {
+	FCGX_Request	*rq_fcgx;
+	const char	*rq_id;		/* nginx $request_id */
+	const char	*rq_route;	/* MEETREC_ROUTE */
+	const char	*rq_method;
+	const char	*rq_path_id;	/* MEETREC_ID, the captured id */
+	const char	*rq_query;
+	const char	*rq_remote_addr;
+	const char	*rq_user_agent;
+	const char	*rq_auth;	/* HTTP_AUTHORIZATION */
+	const char	*rq_content_type;
+	char		*rq_body;	/* NUL-terminated, in the arena */
+	size_t		 rq_bodylen;
+};
+
+#define MR_RESP_MAXHDR	8
+
+struct mr_resp {
+	int		 status;
+	const char	*content_type;
+	const char	*body;
+	size_t		 bodylen;
+	const char	*headers[MR_RESP_MAXHDR];
+	int		 nheaders;
+};
+
+/* What a worker holds for its whole life. */
+struct mr_env {
+	struct mr_conf		*conf;
+	struct mr_db		*db;
+	struct mr_lk		 lk;
+	struct mr_jwt_verifier	 jwt;
+};
+
+struct mr_ctx {
+	struct mr_arena		*cx_arena;
+	struct mr_env		*cx_env;
+	struct mr_req		 cx_req;
+	struct mr_resp		 cx_resp;
+	struct mr_err		 cx_err;
+	struct mr_user		 cx_user;
+	const char		*cx_rec;	/* recording id, for the log */
+	int			 cx_must_exit;
+};
+
+enum mr_auth_level {
+	MR_AUTH_NONE,
+	MR_AUTH_USER
+};
+
+typedef int (*mr_handler)(struct mr_ctx *);
+
+struct mr_route {
+	const char		*name;
+	const char		*method;
+	mr_handler		 fn;
+	enum mr_auth_level	 auth;
+};
+
+/* Handlers: return 0 with cx_resp filled, or -1 with cx_err filled. */
+#define MR_ROUTE(name, method, fn, auth) int fn(struct mr_ctx *);
+#include "routes.def"
+#undef MR_ROUTE
+
+/* route.c */
+extern const struct mr_route mr_routes[];
+extern const size_t mr_nroutes;
+int	mr_route_dispatch(struct mr_ctx *);
+
+/* req.c */
+int	 mr_req_read(struct mr_ctx *);
+const char *mr_req_param(struct mr_ctx *, const char *);
+int	 mr_req_query(struct mr_ctx *, const char *name, const char **val);
+int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
+struct json_object *mr_req_json(struct mr_ctx *, const char *const *allowed);
+int	 mr_req_path_uuid(struct mr_ctx *, const char **);
+
+/* resp.c */
+int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);
+int	mr_resp_header(struct mr_ctx *, const char *);
+void	mr_resp_send(struct mr_ctx *);
+
+/* worker.c */
+extern volatile sig_atomic_t mr_worker_stop;
+int	mr_worker_env_init(struct mr_env *, struct mr_conf *);
+void	mr_worker_env_free(struct mr_env *);
+int	mr_worker_main(int fd, struct mr_conf *) MR_NORETURN;
+
+/* master.c */
+int	mr_master_run(const char *confpath, struct mr_conf *, int fd);
+
+#endif /* MR_FCGI_H */

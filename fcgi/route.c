@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * route.c - dispatch on MEETREC_ROUTE and the request method.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fcgi.h"
+
+#define MR_ROUTE(name, method, fn, auth) { #name, #method, fn, auth },
+const struct mr_route mr_routes[] = {
+#include "routes.def"
+};
+#undef MR_ROUTE
+
+const size_t mr_nroutes = MR_NELEM(mr_routes);
+
+int
+mr_route_dispatch(struct mr_ctx *cx)
+{
+	const struct mr_route	*r, *match = NULL;
+	int			 known = 0;
+	struct mr_buf		 allow;
+
+	for (size_t i = 0; i < mr_nroutes; i++) {
+		r = &mr_routes[i];
+		if (strcmp(r->name, cx->cx_req.rq_route) != 0)
+			continue;
+		known = 1;
+		if (strcmp(r->method, cx->cx_req.rq_method) == 0)
+			match = r;
+	}
+	if (!known)
+		return mr_err_set(&cx->cx_err, 404, "not_found",
+		    "No such endpoint.");
+	if (match == NULL) {
+		/* 405 with the methods the route has, in Allow. */
+		mr_buf_init(&allow, 256);
+		mr_buf_adds(&allow, "Allow: ");
+		for (size_t i = 0; i < mr_nroutes; i++)
+			if (strcmp(mr_routes[i].name, cx->cx_req.rq_route) == 0)
+				mr_buf_addf(&allow, "%s%s", allow.len > 7 ?
+				    ", " : "", mr_routes[i].method);
+		mr_resp_header(cx, mr_strdup(cx->cx_arena, allow.data));
+		mr_buf_free(&allow);
+		return mr_err_set(&cx->cx_err, 405, "method_not_allowed",
+		    "Method %.16s is not allowed here.", cx->cx_req.rq_method);
+	}
+	if (match->auth == MR_AUTH_USER) {
+		if (mr_auth_bearer(cx->cx_arena, cx->cx_req.rq_auth,
+		    &cx->cx_env->jwt, &cx->cx_user, &cx->cx_err) == -1) {
+			mr_resp_header(cx, "WWW-Authenticate: Bearer");
+			return -1;
+		}
+	}
+	return match->fn(cx);
+}

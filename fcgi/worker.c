@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * worker.c - one pool worker: accept a FastCGI request, read it into the
+ * per-request arena, dispatch, answer, log one line, reset the arena.
+ * After max_requests, or on SIGTERM once the current request is done,
+ * the worker exits 0 and the master starts a fresh one.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "httpc.h"
+
+#define ARENA_CAP	(64 * 1024 * 1024)
+
+volatile sig_atomic_t mr_worker_stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	mr_worker_stop = 1;
+	/* Makes a blocked FCGX_Accept_r return instead of retrying. */
+	FCGX_ShutdownPending();
+}
+
+int
+mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
+{
+	struct mr_err	 err;
+
+	memset(env, 0, sizeof(*env));
+	env->conf = conf;
+	if ((env->db = mr_db_new(conf->cf_database_url)) == NULL)
+		return -1;
+	env->lk.url = conf->cf_livekit_url;
+	env->lk.key = conf->cf_livekit_api_key;
+	env->lk.secret = conf->cf_livekit_api_secret;
+	env->lk.timeout_ms = (long)conf->cf_livekit_timeout_ms;
+	if (conf->cf_jwt_secret != NULL) {
+		env->jwt.secret = (const unsigned char *)conf->cf_jwt_secret;
+		env->jwt.secretlen = strlen(conf->cf_jwt_secret);
+	}
+	if (conf->cf_jwt_public_key_file != NULL) {
+		mr_err_clear(&err);
+		env->jwt.pubkey = mr_jwt_load_pubkey(
+		    conf->cf_jwt_public_key_file, &err);
+		if (env->jwt.pubkey == NULL) {
+			mr_log_warnx("%s", err.detail);
+			return -1;
+		}
+	}
+	env->jwt.leeway = conf->cf_jwt_leeway;
+	env->jwt.issuer = conf->cf_jwt_issuer;
+	env->jwt.audience = conf->cf_jwt_audience;
+	/* Connect now; a database that is down is retried per request. */
+	mr_err_clear(&err);
+	if (mr_db_connect(env->db, &err) == -1)
+		mr_log_warnx("%s", err.cause);
+	return 0;
+}
+
+void
+mr_worker_env_free(struct mr_env *env)
+{
+	mr_db_free(env->db);
+	EVP_PKEY_free(env->jwt.pubkey);
+}
+
+static void
+log_request(struct mr_ctx *cx, int64_t start)
+{
+	struct mr_req	*rq = &cx->cx_req;
+	struct mr_err	*e = &cx->cx_err;
+	int		 st = cx->cx_resp.status;
+
+	mr_log_msg(st >= 500 ? MR_LOG_WARN : MR_LOG_INFO,
+	    "req=%s route=%s method=%s status=%d code=%s dur_ms=%lld "
+	    "user=%s rec=%s%s%s", rq->rq_id, rq->rq_route, rq->rq_method, st,
+	    st >= 400 && e->code ? e->code : "-",
+	    (long long)(mr_now_ms() - start),
+	    cx->cx_user.id ? cx->cx_user.id : "-",
+	    cx->cx_rec ? cx->cx_rec : "-",
+	    e->cause[0] ? " cause=" : "", e->cause);
+}
+
+static void
+serve(struct mr_ctx *cx)
+{
+	int64_t		 start = mr_now_ms();
+	int		 rc;
+
+	mr_err_clear(&cx->cx_err);
+	memset(&cx->cx_resp, 0, sizeof(cx->cx_resp));
+	memset(&cx->cx_user, 0, sizeof(cx->cx_user));
+	cx->cx_rec = NULL;
+	rc = mr_req_read(cx);
+	if (rc == 0)
+		rc = mr_route_dispatch(cx);
+	if (rc == -1) {
+		/* Keep the headers (Allow, WWW-Authenticate), drop the rest. */
+		cx->cx_resp.status = 0;
+		cx->cx_resp.body = NULL;
+		cx->cx_resp.bodylen = 0;
+	}
+	mr_resp_send(cx);
+	log_request(cx, start);
+}
+
+/*
+ * The worker's life.  fd is the listening socket opened by the master.
+ * Never returns.
+ */
+int
+mr_worker_main(int fd, struct mr_conf *conf)
+{
+	struct sigaction sa;
+	struct mr_env	 env;
+	struct mr_ctx	 cx;
+	FCGX_Request	 req;
+	int64_t		 served = 0;
+	int		 code = 0;
+
+	/* Die with the master, never outlive it. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	{
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigprocmask(SIG_SETMASK, &set, NULL);
+	}
+
+	if (mr_worker_env_init(&env, conf) == -1)
+		_exit(3);
+	memset(&cx, 0, sizeof(cx));
+	cx.cx_env = &env;
+	if ((cx.cx_arena = mr_arena_new(ARENA_CAP)) == NULL ||
+	    FCGX_Init() != 0 || FCGX_InitRequest(&req, fd, 0) != 0)
+		_exit(3);
+	cx.cx_req.rq_fcgx = &req;
+
+	while (!mr_worker_stop && served < conf->cf_fcgi_max_requests) {
+		if (FCGX_Accept_r(&req) < 0)
+			break;
+		served++;
+		serve(&cx);
+		FCGX_Finish_r(&req);
+		mr_arena_reset(cx.cx_arena);
+		if (cx.cx_must_exit) {
+			code = 4;
+			break;
+		}
+	}
+	FCGX_Free(&req, 0);
+	mr_arena_free(cx.cx_arena);
+	mr_worker_env_free(&env);
+	mr_conf_free(conf);
+	mr_httpc_global_cleanup();
+	exit(code);
+}

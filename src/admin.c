@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * admin.c - meetrec-admin: migrate, check-config, token, room add/list.
+ * See meetrec-admin(8).  Exit status: 0 done, 1 failed, 2 usage or
+ * configuration error.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <json-c/json.h>
+
+#include "mr.h"
+#include "conf.h"
+#include "db.h"
+#include "jwt.h"
+#include "model.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: meetrec-admin [--config file] command [options]\n"
+	    "commands:\n"
+	    "  migrate [--dry-run]\n"
+	    "  check-config\n"
+	    "  token --user UUID --username NAME --company UUID\n"
+	    "        [--email EMAIL] [--role admin] [--ttl SECONDS]\n"
+	    "  room add --code CODE --name NAME --host UUID --company UUID\n"
+	    "  room list\n");
+	exit(2);
+}
+
+static const char *
+sqldir(void)
+{
+	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
+
+	return d != NULL ? d : MR_SQLDIR;
+}
+
+static struct mr_db *
+connect_db(struct mr_conf *conf)
+{
+	struct mr_db	*db;
+	struct mr_err	 err;
+
+	mr_err_clear(&err);
+	if ((db = mr_db_new(conf->cf_database_url)) == NULL)
+		mr_fatalx("out of memory");
+	if (mr_db_connect(db, &err) == -1)
+		mr_fatalx("%s", err.cause);
+	return db;
+}
+
+static int
+cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
+{
+	struct mr_db	*db;
+	struct mr_err	 err;
+	int		 dry = 0, rc;
+
+	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
+		dry = 1;
+	else if (argc != 1)
+		usage();
+	db = connect_db(conf);
+	mr_err_clear(&err);
+	rc = mr_db_migrate(db, sqldir(), dry, &err);
+	if (rc == -1)
+		fprintf(stderr, "meetrec-admin: migrate failed: %s%s%s\n",
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
+	mr_db_free(db);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_token(struct mr_conf *conf, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "user", required_argument, NULL, 'u' },
+		{ "username", required_argument, NULL, 'n' },
+		{ "company", required_argument, NULL, 'c' },
+		{ "email", required_argument, NULL, 'e' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char		*user = NULL, *name = NULL, *company = NULL;
+	const char		*email = NULL, *role = NULL;
+	int64_t			 ttl = 3600, now = mr_now();
+	struct json_object	*p, *roles;
+	struct mr_arena		*a;
+	char			*tok;
+	int			 ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'u': user = optarg; break;
+		case 'n': name = optarg; break;
+		case 'c': company = optarg; break;
+		case 'e': email = optarg; break;
+		case 'r': role = optarg; break;
+		case 't':
+			if (mr_parse_int64(optarg, 1, 366 * 86400, &ttl) == -1)
+				mr_fatalx("--ttl must be 1 to %d seconds",
+				    366 * 86400);
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || user == NULL || name == NULL || company == NULL)
+		usage();
+	if (!mr_uuid_valid(user) || !mr_uuid_valid(company))
+		mr_fatalx("--user and --company must be UUIDs");
+	if (role != NULL && strcmp(role, "admin") != 0 &&
+	    strcmp(role, "user") != 0)
+		mr_fatalx("--role must be admin or user");
+	if (conf->cf_jwt_secret == NULL)
+		mr_fatalx("jwt_secret is not set: tokens for RS256/ES256 setups "
+		    "come from their issuer");
+	p = json_object_new_object();
+	json_object_object_add(p, "sub", json_object_new_string(user));
+	json_object_object_add(p, "username", json_object_new_string(name));
+	json_object_object_add(p, "company_id",
+	    json_object_new_string(company));
+	if (email != NULL)
+		json_object_object_add(p, "email",
+		    json_object_new_string(email));
+	roles = json_object_new_array();
+	if (role != NULL && strcmp(role, "admin") == 0)
+		json_object_array_add(roles, json_object_new_string("admin"));
+	json_object_object_add(p, "roles", roles);
+	if (conf->cf_jwt_issuer != NULL)
+		json_object_object_add(p, "iss",
+		    json_object_new_string(conf->cf_jwt_issuer));
+	if (conf->cf_jwt_audience != NULL)
+		json_object_object_add(p, "aud",
+		    json_object_new_string(conf->cf_jwt_audience));
+	json_object_object_add(p, "iat", json_object_new_int64(now));
+	json_object_object_add(p, "exp", json_object_new_int64(now + ttl));
+	if ((a = mr_arena_new(1024 * 1024)) == NULL)
+		mr_fatalx("out of memory");
+	tok = mr_jwt_sign_hs256(a, p, (const unsigned char *)conf->cf_jwt_secret,
+	    strlen(conf->cf_jwt_secret));
+	json_object_put(p);
+	if (tok == NULL)
+		mr_fatalx("could not sign the token");
+	printf("%s\n", tok);
+	mr_arena_free(a);
+	return 0;
+}
+
+static int
+cmd_room(struct mr_conf *conf, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "code", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'h' },
+		{ "company", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*code = NULL, *name = NULL, *host = NULL;
+	const char	*company = NULL;
+	struct mr_arena	*a;
+	struct mr_db	*db;
+	struct mr_room	*rooms;
+	struct mr_err	 err;
+	char		*id;
+	int		 ch, n, rc = 1;
+
+	if (argc < 2)
+		usage();
+	if ((a = mr_arena_new(64 * 1024 * 1024)) == NULL)
+		mr_fatalx("out of memory");
+	mr_err_clear(&err);
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc != 2)
+			usage();
+		db = connect_db(conf);
+		if (mr_db_room_list(db, a, &rooms, &n, &err) == 1) {
+			for (int i = 0; i < n; i++)
+				printf("%s\t%s\t%s\t%s\t%s\t%s\n", rooms[i].id,
+				    rooms[i].room_code, rooms[i].status,
+				    rooms[i].created_by, rooms[i].company_id,
+				    rooms[i].name);
+			rc = 0;
+		}
+	} else if (strcmp(argv[1], "add") == 0) {
+		optind = 2;
+		while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+			switch (ch) {
+			case 'c': code = optarg; break;
+			case 'n': name = optarg; break;
+			case 'h': host = optarg; break;
+			case 'o': company = optarg; break;
+			default: usage();
+			}
+		}
+		if (optind != argc || !code || !name || !host || !company)
+			usage();
+		if (!mr_room_code_valid(code))
+			mr_fatalx("--code must be 1 to 50 letters, digits, '_' "
+			    "or '-'");
+		if (!mr_uuid_valid(host) || !mr_uuid_valid(company))
+			mr_fatalx("--host and --company must be UUIDs");
+		if (strlen(name) > 255)
+			mr_fatalx("--name is longer than 255 characters");
+		db = connect_db(conf);
+		if (mr_db_room_add(db, a, code, name, host, company, &id,
+		    &err) == 1) {
+			printf("%s\n", id);
+			rc = 0;
+		} else if (err.status == 409)
+			mr_err_set(&err, 409, "exists",
+			    "room '%s' already exists", code);
+	} else
+		usage();
+	if (rc != 0)
+		fprintf(stderr, "meetrec-admin: %s\n", err.status == 409 ?
+		    err.detail : err.cause[0] ? err.cause : err.detail);
+	mr_db_free(db);
+	mr_arena_free(a);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mr_conf	*conf;
+	const char	*path = NULL;
+	char		 errbuf[512] = "";
+	int		 ch, rc;
+
+	mr_log_init("meetrec-admin", 1, LOG_USER);
+	/* Stop at the command: its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+		if (ch != 'c')
+			usage();
+		path = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	if ((conf = mr_conf_load(path, errbuf, sizeof(errbuf))) == NULL) {
+		fprintf(stderr, "meetrec-admin: %s\n", errbuf);
+		return 2;
+	}
+	mr_log_setlevel(mr_log_parse_level(conf->cf_log_level));
+	if (strcmp(argv[0], "migrate") == 0)
+		rc = cmd_migrate(conf, argc, argv);
+	else if (strcmp(argv[0], "check-config") == 0) {
+		mr_conf_dump(conf, stdout);
+		rc = 0;
+	} else if (strcmp(argv[0], "token") == 0)
+		rc = cmd_token(conf, argc, argv);
+	else if (strcmp(argv[0], "room") == 0)
+		rc = cmd_room(conf, argc, argv);
+	else
+		usage();
+	mr_conf_free(conf);
+	return rc;
+}

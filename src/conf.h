@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * conf.h - configuration: one "key = value" file, then MEETREC_<KEY>
+ * environment overrides, then validation.  The keys are a table in
+ * conf.c; meetrec.conf(5) documents them.
+ */
+#ifndef MR_CONF_H
+#define MR_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mr.h"
+
+struct mr_conf {
+	char	*cf_path;		/* the file read, or NULL */
+	char	*cf_database_url;
+	char	*cf_fcgi_socket;
+	int64_t	 cf_fcgi_workers;
+	int64_t	 cf_fcgi_max_requests;
+	char	*cf_pid_file;
+	int64_t	 cf_body_max;
+	char	*cf_jwt_secret;
+	char	*cf_jwt_public_key_file;
+	char	*cf_jwt_issuer;
+	char	*cf_jwt_audience;
+	int64_t	 cf_jwt_leeway;
+	char	*cf_livekit_url;
+	char	*cf_livekit_api_key;
+	char	*cf_livekit_api_secret;
+	int64_t	 cf_livekit_timeout_ms;
+	int64_t	 cf_webhook_leeway;
+	char	*cf_spool_dir;
+	char	*cf_storage_type;
+	char	*cf_storage_local_dir;
+	char	*cf_public_url;
+	char	*cf_log_level;
+	int64_t	 cf_retention_days;
+	int64_t	 cf_recording_max_seconds;
+};
+
+/*
+ * Load configuration from path (or $MEETREC_CONFIG when path is NULL; no
+ * file at all is allowed when both are unset), apply MEETREC_<KEY>
+ * overrides and validate.  Refuses a file holding a secret that group or
+ * others may read, an unknown key, a malformed value and a missing
+ * required key.  Returns a configuration the caller frees with
+ * mr_conf_free(), or NULL with a message in errbuf.
+ */
+struct mr_conf	*mr_conf_load(const char *path, char *errbuf, size_t errlen);
+void		 mr_conf_free(struct mr_conf *);
+/* Print every effective key = value, secrets masked. */
+void		 mr_conf_dump(const struct mr_conf *, FILE *);
+/* The config path named by --config or $MEETREC_CONFIG, or NULL. */
+const char	*mr_conf_path(const char *arg);
+
+#endif /* MR_CONF_H */

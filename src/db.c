@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db.c - libpq connection with lazily prepared statements and reconnect.
+ *
+ * Statements are prepared on first use on each connection (so
+ * meetrec-admin can run migrations before any table exists) and prepared
+ * again after a reconnect.  Every PGresult handed out is owned by an
+ * arena.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+
+/* The statement tables of the db_*.c files. */
+extern const struct mr_db_stmt mr_db_recording_stmts[];
+extern const struct mr_db_stmt mr_db_room_stmts[];
+extern const struct mr_db_stmt mr_db_webhook_stmts[];
+
+static const struct mr_db_stmt *const tables[] = {
+	mr_db_recording_stmts,
+	mr_db_room_stmts,
+	mr_db_webhook_stmts,
+};
+
+#define MAX_STMTS	128
+
+struct mr_db {
+	char		*conninfo;
+	PGconn		*conn;
+	int		 intx;			/* inside BEGIN ... COMMIT */
+	char		 sqlstate[6];
+	unsigned char	 prepared[MR_NELEM(tables)][MAX_STMTS];
+};
+
+struct mr_db *
+mr_db_new(const char *conninfo)
+{
+	struct mr_db	*db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	if ((db->conninfo = strdup(conninfo)) == NULL) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+mr_db_free(struct mr_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+PGconn *
+mr_db_conn(struct mr_db *db)
+{
+	return db->conn;
+}
+
+const char *
+mr_db_sqlstate(const struct mr_db *db)
+{
+	return db->sqlstate;
+}
+
+static void
+notice(void *arg, const char *msg)
+{
+	(void)arg;
+	mr_log_debug("postgres notice: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+int
+mr_db_connect(struct mr_db *db, struct mr_err *err)
+{
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	memset(db->prepared, 0, sizeof(db->prepared));
+	db->intx = 0;
+	db->conn = PQconnectdb(db->conninfo);
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		mr_err_cause(err, "could not connect to postgres: %s",
+		    db->conn ? PQerrorMessage(db->conn) : "out of memory");
+		if (db->conn != NULL) {
+			PQfinish(db->conn);
+			db->conn = NULL;
+		}
+		return mr_err_set(err, 503, "db_unavailable",
+		    "The database is not available right now.");
+	}
+	PQsetNoticeProcessor(db->conn, notice, NULL);
+	return 0;
+}
+
+static int
+find_stmt(const char *name, size_t *t, size_t *i)
+{
+	for (*t = 0; *t < MR_NELEM(tables); (*t)++)
+		for (*i = 0; tables[*t][*i].name != NULL; (*i)++)
+			if (strcmp(tables[*t][*i].name, name) == 0)
+				return 0;
+	return -1;
+}
+
+static void
+clear(void *res)
+{
+	PQclear(res);
+}
+
+/* Map a failed result onto err; returns -1. */
+static int
+result_err(struct mr_db *db, PGresult *res, struct mr_err *err)
+{
+	const char	*state = NULL;
+
+	if (res != NULL)
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	mr_strlcpy(db->sqlstate, state ? state : "", sizeof(db->sqlstate));
+	mr_err_cause(err, "postgres: %s%s", state ? state : "",
+	    res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+	if (state != NULL && strcmp(state, "23505") == 0)
+		return mr_err_set(err, 409, "conflict",
+		    "The request conflicts with the current state.");
+	if (state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strcmp(state, "57P01") == 0 || PQstatus(db->conn) != CONNECTION_OK)
+		return mr_err_set(err, 503, "db_unavailable",
+		    "The database is not available right now.");
+	return mr_err_set(err, 500, "internal", "Internal error.");
+}
+
+static PGresult *
+exec_once(struct mr_db *db, size_t t, size_t i, const char *const *params,
+    int *lost)
+{
+	const struct mr_db_stmt *s = &tables[t][i];
+	PGresult	*res;
+
+	*lost = 0;
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		*lost = 1;
+		return NULL;
+	}
+	if (!db->prepared[t][i]) {
+		res = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			*lost = PQstatus(db->conn) != CONNECTION_OK;
+			return res;
+		}
+		PQclear(res);
+		db->prepared[t][i] = 1;
+	}
+	res = PQexecPrepared(db->conn, s->name, s->nparams, params, NULL, NULL,
+	    0);
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		*lost = 1;
+	return res;
+}
+
+PGresult *
+mr_db_exec(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *params, struct mr_err *err)
+{
+	PGresult	*res;
+	size_t		 t, i;
+	int		 lost, st;
+
+	db->sqlstate[0] = '\0';
+	if (find_stmt(name, &t, &i) == -1) {
+		mr_err_cause(err, "unknown statement %s", name);
+		return mr_err_set(err, 500, "internal", "Internal error."),
+		    NULL;
+	}
+	res = exec_once(db, t, i, params, &lost);
+	/*
+	 * After a server restart the first use of the old connection fails.
+	 * Outside a transaction nothing was applied, so reconnect and send
+	 * the statement once more.
+	 */
+	if (lost && !db->intx) {
+		PQclear(res);
+		mr_log_warnx("postgres connection lost, reconnecting");
+		if (mr_db_connect(db, err) == -1)
+			return NULL;
+		res = exec_once(db, t, i, params, &lost);
+	}
+	st = PQresultStatus(res);
+	if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {
+		result_err(db, res, err);
+		PQclear(res);
+		if (lost)
+			db->intx = 0;
+		return NULL;
+	}
+	if (mr_arena_defer(a, clear, res) == -1)
+		return mr_err_set(err, 500, "internal", "Out of memory."), NULL;
+	return res;
+}
+
+int
+mr_db_simple(struct mr_db *db, const char *sql, struct mr_err *err)
+{
+	PGresult	*res;
+	int		 st;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+		if (db->intx)
+			return mr_err_set(err, 503, "db_unavailable",
+			    "The database is not available right now.");
+		if (mr_db_connect(db, err) == -1)
+			return -1;
+	}
+	res = PQexec(db->conn, sql);
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		result_err(db, res, err);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+int
+mr_db_ping(struct mr_db *db, struct mr_err *err)
+{
+	if (mr_db_simple(db, "SELECT 1", err) == -1 && !db->intx) {
+		/* One reconnect, as mr_db_exec does. */
+		mr_err_clear(err);
+		if (mr_db_connect(db, err) == -1)
+			return -1;
+		return mr_db_simple(db, "SELECT 1", err);
+	}
+	return 0;
+}
+
+int
+mr_db_begin(struct mr_db *db, struct mr_err *err)
+{
+	if (mr_db_simple(db, "BEGIN", err) == -1) {
+		/* A dead idle connection: reconnect once, nothing is lost. */
+		mr_err_clear(err);
+		if (mr_db_connect(db, err) == -1 ||
+		    mr_db_simple(db, "BEGIN", err) == -1)
+			return -1;
+	}
+	db->intx = 1;
+	return 0;
+}
+
+int
+mr_db_commit(struct mr_db *db, struct mr_err *err)
+{
+	int	 rc = mr_db_simple(db, "COMMIT", err);
+
+	db->intx = 0;
+	return rc;
+}
+
+void
+mr_db_rollback(struct mr_db *db)
+{
+	struct mr_err	 err;
+
+	if (db->intx && db->conn != NULL &&
+	    PQstatus(db->conn) == CONNECTION_OK)
+		mr_db_simple(db, "ROLLBACK", &err);
+	db->intx = 0;
+}
+
+char *
+mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
+{
+	int	 c = PQfnumber(res, col);
+
+	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
+		return NULL;
+	return mr_strndup(a, PQgetvalue(res, row, c),
+	    (size_t)PQgetlength(res, row, c));
+}
+
+int64_t
+mr_db_int(PGresult *res, int row, const char *col, int64_t def)
+{
+	int	 c = PQfnumber(res, col);
+	int64_t	 v;
+
+	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c) ||
+	    mr_parse_int64(PQgetvalue(res, row, c), INT64_MIN, INT64_MAX,
+	    &v) == -1)
+		return def;
+	return v;
+}
+
+int
+mr_db_bool(PGresult *res, int row, const char *col)
+{
+	int	 c = PQfnumber(res, col);
+
+	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
+		return 0;
+	return PQgetvalue(res, row, c)[0] == 't';
+}
+
+int64_t
+mr_db_affected(PGresult *res)
+{
+	int64_t	 n;
+
+	if (mr_parse_int64(PQcmdTuples(res), 0, INT64_MAX, &n) == -1)
+		return 0;
+	return n;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db.h - the PostgreSQL layer: one connection per process, prepared
+ * statements by name, reconnect after a restart, SQLSTATE mapped onto
+ * struct mr_err.  Query functions per table family live in db_*.c and
+ * copy results into arena structs; callers never see a PGresult.
+ */
+#ifndef MR_DB_H
+#define MR_DB_H
+
+#include <stdint.h>
+#include <libpq-fe.h>
+
+#include "mr.h"
+
+struct mr_db_stmt {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+};
+
+struct mr_db;
+
+/* db.c */
+struct mr_db	*mr_db_new(const char *conninfo);
+void		 mr_db_free(struct mr_db *);
+int		 mr_db_connect(struct mr_db *, struct mr_err *);
+int		 mr_db_ping(struct mr_db *, struct mr_err *);
+PGconn		*mr_db_conn(struct mr_db *);
+/*
+ * Run prepared statement name (from the tables in db_*.c) with text
+ * parameters (NULL = SQL NULL).  The result is owned by arena a.  A lost
+ * connection is reopened and, outside a transaction, the statement is
+ * sent once more.  Returns NULL with err set: 409 conflict for a unique
+ * violation, 503 db_unavailable for a connection failure, 500 otherwise.
+ */
+PGresult	*mr_db_exec(struct mr_db *, struct mr_arena *a, const char *name,
+		    const char *const *params, struct mr_err *err);
+/* Run SQL text without parameters (migrations, BEGIN/COMMIT). */
+int		 mr_db_simple(struct mr_db *, const char *sql,
+		    struct mr_err *err);
+int		 mr_db_begin(struct mr_db *, struct mr_err *);
+int		 mr_db_commit(struct mr_db *, struct mr_err *);
+void		 mr_db_rollback(struct mr_db *);
+/* The SQLSTATE of the last failure, "" when none. */
+const char	*mr_db_sqlstate(const struct mr_db *);
+/* Copy field (row, column name) into a, NULL for SQL NULL. */
+char		*mr_db_val(struct mr_arena *, PGresult *, int row,
+		    const char *col);
+int64_t		 mr_db_int(PGresult *, int row, const char *col, int64_t def);
+int		 mr_db_bool(PGresult *, int row, const char *col);
+/* Number of rows an UPDATE/INSERT/DELETE touched. */
+int64_t		 mr_db_affected(PGresult *);
+
+/* db_migrate.c */
+int		 mr_db_migrate(struct mr_db *, const char *sqldir, int dry,
+		    struct mr_err *err);
+
+#endif /* MR_DB_H */

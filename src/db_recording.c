@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_recording.c - pm_meeting_recordings.  Every state change is a
+ * conditional UPDATE on the current status, so a late or repeated request
+ * cannot move a recording backwards; the caller reads "not applied" as a
+ * conflict.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+#include "model.h"
+
+/* Timestamps leave the database as ISO 8601 UTC with microseconds. */
+#define TS(c)	"to_char(r." c " AT TIME ZONE 'UTC', " \
+		"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS " c
+
+#define COLUMNS \
+	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
+	"r.status, r.recorded_by, r.recorded_by_name, r.recorded_by_email, " \
+	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
+	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
+	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
+	"r.last_error, r.upload_attempts, " \
+	TS("started_at") ", " TS("ended_at") ", " TS("expires_at") ", " \
+	TS("created_at") ", " TS("updated_at") ", " \
+	"rm.name AS meeting_name, rm.created_by AS room_host "
+
+#define FROM \
+	"FROM project_management.pm_meeting_recordings r " \
+	"LEFT JOIN project_management.pm_meeting_rooms rm " \
+	"ON rm.room_code = r.room_code "
+
+/*
+ * The list filter: $1 company, $2 user, $3 scope, $4 room_code, $5
+ * status.  "shared" means recordings of others that the user may view.
+ */
+#define FILTER \
+	"WHERE r.company_id = $1::uuid AND r.deleted_at IS NULL " \
+	"AND ($4::text IS NULL OR r.room_code = $4) " \
+	"AND ($5::text IS NULL OR r.status = $5) " \
+	"AND CASE $3::text " \
+	"  WHEN 'mine' THEN r.recorded_by = $2::uuid " \
+	"  WHEN 'shared' THEN r.recorded_by <> $2::uuid AND " \
+	"    ($2::uuid = ANY (r.allowed_viewers) OR r.is_public) " \
+	"  ELSE true END "
+
+const struct mr_db_stmt mr_db_recording_stmts[] = {
+	{ "rec_insert",
+	  "INSERT INTO project_management.pm_meeting_recordings "
+	  "(room_code, room_id, company_id, recorded_by, recorded_by_name, "
+	  "recorded_by_email, layout, audio_only, expires_at) "
+	  "VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::boolean, "
+	  "CASE WHEN $9::int > 0 THEN now() + make_interval(days => $9::int) "
+	  "END) RETURNING id", 9 },
+	{ "rec_get",
+	  "SELECT " COLUMNS FROM
+	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1 },
+	{ "rec_started",
+	  "UPDATE project_management.pm_meeting_recordings "
+	  "SET egress_id = $2, egress_status = coalesce(egress_status, $3), "
+	  "status = CASE WHEN status = 'pending' THEN 'recording' "
+	  "  ELSE status END, started_at = coalesce(started_at, now()) "
+	  "WHERE id = $1::uuid AND (status = 'pending' OR egress_id = $2)",
+	  3 },
+	{ "rec_start_failed",
+	  "UPDATE project_management.pm_meeting_recordings "
+	  "SET status = 'failed', last_error = $2, ended_at = now() "
+	  "WHERE id = $1::uuid AND status = 'pending'", 2 },
+	{ "rec_stop",
+	  "UPDATE project_management.pm_meeting_recordings "
+	  "SET status = 'processing', ended_at = coalesce(ended_at, now()) "
+	  "WHERE id = $1::uuid AND status = 'recording' "
+	  "AND deleted_at IS NULL", 1 },
+	{ "rec_trash",
+	  "UPDATE project_management.pm_meeting_recordings "
+	  "SET deleted_at = now() WHERE id = $1::uuid AND deleted_at IS NULL",
+	  1 },
+	{ "rec_list",
+	  "SELECT " COLUMNS FROM FILTER
+	  "AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < "
+	  "($6::timestamptz, $7::uuid)) "
+	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $8::int OFFSET $9::int",
+	  9 },
+	{ "rec_count",
+	  "SELECT count(*) AS total " FROM FILTER, 5 },
+	/* A Stop that never reached LiveKit is undone so it can be retried. */
+	{ "rec_unstop",
+	  "UPDATE project_management.pm_meeting_recordings "
+	  "SET status = 'recording', ended_at = NULL "
+	  "WHERE id = $1::uuid AND status = 'processing' "
+	  "AND (egress_status IS NULL OR egress_status NOT IN "
+	  "('EGRESS_ENDING', 'EGRESS_COMPLETE', 'EGRESS_FAILED', "
+	  "'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED'))", 1 },
+	{ "rec_log_access",
+	  "INSERT INTO project_management.pm_recording_access_logs "
+	  "(recording_id, user_id, user_email, action, ip_address, "
+	  "user_agent) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6)", 6 },
+	{ NULL, NULL, 0 }
+};
+
+static void
+fill(struct mr_arena *a, PGresult *res, int i, struct mr_recording *r)
+{
+	r->id = mr_db_val(a, res, i, "id");
+	r->room_code = mr_db_val(a, res, i, "room_code");
+	r->company_id = mr_db_val(a, res, i, "company_id");
+	r->egress_id = mr_db_val(a, res, i, "egress_id");
+	r->egress_status = mr_db_val(a, res, i, "egress_status");
+	r->status = mr_db_val(a, res, i, "status");
+	r->recorded_by = mr_db_val(a, res, i, "recorded_by");
+	r->recorded_by_name = mr_db_val(a, res, i, "recorded_by_name");
+	r->recorded_by_email = mr_db_val(a, res, i, "recorded_by_email");
+	r->layout = mr_db_val(a, res, i, "layout");
+	r->audio_only = mr_db_bool(res, i, "audio_only");
+	r->file_name = mr_db_val(a, res, i, "file_name");
+	r->storage_type = mr_db_val(a, res, i, "storage_type");
+	r->storage_path = mr_db_val(a, res, i, "storage_path");
+	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
+	r->duration_seconds = mr_db_val(a, res, i, "duration_seconds");
+	r->checksum_sha256 = mr_db_val(a, res, i, "checksum_sha256");
+	r->is_public = mr_db_bool(res, i, "is_public");
+	r->allowed_viewers = mr_db_val(a, res, i, "allowed_viewers");
+	r->last_error = mr_db_val(a, res, i, "last_error");
+	r->upload_attempts = mr_db_int(res, i, "upload_attempts", 0);
+	r->started_at = mr_db_val(a, res, i, "started_at");
+	r->ended_at = mr_db_val(a, res, i, "ended_at");
+	r->expires_at = mr_db_val(a, res, i, "expires_at");
+	r->created_at = mr_db_val(a, res, i, "created_at");
+	r->updated_at = mr_db_val(a, res, i, "updated_at");
+	r->meeting_name = mr_db_val(a, res, i, "meeting_name");
+	r->room_host = mr_db_val(a, res, i, "room_host");
+}
+
+/* Returns 1 inserted, 0 when the room already has an active recording. */
+int
+mr_db_rec_insert(struct mr_db *db, struct mr_arena *a,
+    const struct mr_rec_new *n, char **id, struct mr_err *err)
+{
+	char		 days[24];
+	const char	*p[9];
+	PGresult	*res;
+
+	snprintf(days, sizeof(days), "%lld", (long long)n->retention_days);
+	p[0] = n->room_code;
+	p[1] = n->room_id;
+	p[2] = n->company_id;
+	p[3] = n->recorded_by;
+	p[4] = n->recorded_by_name;
+	p[5] = n->recorded_by_email;
+	p[6] = n->layout;
+	p[7] = n->audio_only ? "true" : "false";
+	p[8] = days;
+	if ((res = mr_db_exec(db, a, "rec_insert", p, err)) == NULL) {
+		if (strcmp(mr_db_sqlstate(db), "23505") == 0) {
+			mr_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	*id = mr_db_val(a, res, 0, "id");
+	return 1;
+}
+
+int
+mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_recording *r, struct mr_err *err)
+{
+	const char	*p[] = { id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "rec_get", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	fill(a, res, 0, r);
+	return 1;
+}
+
+static int
+update(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *p, struct mr_err *err)
+{
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
+		return -1;
+	return mr_db_affected(res) > 0;
+}
+
+int
+mr_db_rec_started(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *egress_id, const char *egress_status, struct mr_err *err)
+{
+	const char	*p[] = { id, egress_id, egress_status };
+
+	return update(db, a, "rec_started", p, err);
+}
+
+int
+mr_db_rec_start_failed(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *reason, struct mr_err *err)
+{
+	const char	*p[] = { id, reason };
+
+	return update(db, a, "rec_start_failed", p, err);
+}
+
+int
+mr_db_rec_stop(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_err *err)
+{
+	const char	*p[] = { id };
+
+	return update(db, a, "rec_stop", p, err);
+}
+
+int
+mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_err *err)
+{
+	const char	*p[] = { id };
+
+	return update(db, a, "rec_trash", p, err);
+}
+
+int
+mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
+    const struct mr_rec_filter *f, struct mr_recording **out, int *n,
+    int64_t *total, struct mr_err *err)
+{
+	char		 limit[24], offset[24];
+	const char	*p[9];
+	PGresult	*res;
+	int		 i;
+
+	snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
+	snprintf(offset, sizeof(offset), "%lld", (long long)f->offset);
+	p[0] = f->company_id;
+	p[1] = f->user_id;
+	p[2] = f->scope;
+	p[3] = f->room_code;
+	p[4] = f->status;
+	p[5] = f->cursor_ts;
+	p[6] = f->cursor_id;
+	p[7] = limit;
+	p[8] = offset;
+	if ((res = mr_db_exec(db, a, "rec_list", p, err)) == NULL)
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < *n; i++)
+		fill(a, res, i, &(*out)[i]);
+	if ((res = mr_db_exec(db, a, "rec_count", p, err)) == NULL)
+		return -1;
+	*total = mr_db_int(res, 0, "total", 0);
+	return 1;
+}
+
+int
+mr_db_rec_unstop(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_err *err)
+{
+	const char	*p[] = { id };
+
+	return update(db, a, "rec_unstop", p, err);
+}
+
+int
+mr_db_rec_log_access(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *user, const char *email, const char *action, const char *ip,
+    const char *agent, struct mr_err *err)
+{
+	const char	*p[] = { id, user, email, action, ip, agent };
+
+	return mr_db_exec(db, a, "rec_log_access", p, err) == NULL ? -1 : 1;
+}

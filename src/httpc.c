@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * httpc.c - outgoing HTTP through libcurl (httpc.h).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "mr.h"
+#include "httpc.h"
+
+int
+mr_httpc_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static size_t
+sink(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct mr_buf	*b = arg;
+
+	/* Returning less than given makes curl fail with WRITE_ERROR. */
+	if (mr_buf_add(b, p, size * nmemb) == -1)
+		return 0;
+	return size * nmemb;
+}
+
+int
+mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
+    struct mr_httpc_resp *rs, struct mr_err *err)
+{
+	CURL			*c = NULL;
+	struct curl_slist	*hl = NULL, *tmp;
+	struct mr_buf		 body;
+	CURLcode		 cc;
+	char			 ebuf[CURL_ERROR_SIZE] = "";
+	char			*ct = NULL;
+	int			 rc = -1;
+
+	mr_buf_init(&body, MR_HTTPC_BODY_MAX);
+	memset(rs, 0, sizeof(*rs));
+	if ((c = curl_easy_init()) == NULL) {
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto done;
+	}
+	for (const char *const *h = rq->headers; h && *h; h++) {
+		if ((tmp = curl_slist_append(hl, *h)) == NULL) {
+			mr_err_set(err, 500, "internal", "Out of memory.");
+			goto done;
+		}
+		hl = tmp;
+	}
+	/* No "Expect: 100-continue" round trip for small bodies. */
+	if ((tmp = curl_slist_append(hl, "Expect:")) == NULL) {
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto done;
+	}
+	hl = tmp;
+	curl_easy_setopt(c, CURLOPT_URL, rq->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    rq->timeout_ms < 10000 ? rq->timeout_ms : 10000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (rq->body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)rq->bodylen);
+	}
+	if (rq->method != NULL && strcmp(rq->method, "POST") != 0 &&
+	    strcmp(rq->method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+	cc = curl_easy_perform(c);
+	if (cc != CURLE_OK) {
+		mr_err_cause(err, "%s %s: %s", rq->method, rq->url,
+		    ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			mr_err_set(err, 504, "upstream_timeout",
+			    "The upstream service did not answer in time.");
+		else
+			mr_err_set(err, 502, "upstream_unreachable",
+			    "The upstream service could not be reached.");
+		goto done;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	if (ct != NULL)
+		rs->content_type = mr_strdup(a, ct);
+	rs->body = mr_strndup(a, body.data ? body.data : "", body.len);
+	rs->len = body.len;
+	if (rs->body == NULL) {
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto done;
+	}
+	rc = 0;
+done:
+	mr_buf_free(&body);
+	curl_slist_free_all(hl);
+	if (c != NULL)
+		curl_easy_cleanup(c);
+	return rc;
+}
+
+void
+mr_httpc_global_cleanup(void)
+{
+	curl_global_cleanup();
+}

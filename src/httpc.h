@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * httpc.h - the libcurl wrapper every outgoing HTTP call goes through:
+ * timeouts, a capped response body, and CURLcode/HTTP status mapped onto
+ * struct mr_err.
+ */
+#ifndef MR_HTTPC_H
+#define MR_HTTPC_H
+
+#include "mr.h"
+
+#define MR_HTTPC_BODY_MAX	(4 * 1024 * 1024)
+
+struct mr_httpc_req {
+	const char		*method;	/* "POST", "GET", ... */
+	const char		*url;
+	const char *const	*headers;	/* NULL-terminated, or NULL */
+	const char		*body;
+	size_t			 bodylen;
+	long			 timeout_ms;
+};
+
+struct mr_httpc_resp {
+	long		 status;
+	char		*body;		/* NUL-terminated, in the arena */
+	size_t		 len;
+	char		*content_type;	/* or NULL */
+};
+
+/* Call once per process before any other thread or request. */
+int	mr_httpc_global_init(void);
+void	mr_httpc_global_cleanup(void);
+
+/*
+ * Perform the request; blocks up to timeout_ms.  Any HTTP status is a
+ * success (the caller judges it).  Returns -1 with err 504
+ * upstream_timeout or 502 upstream_unreachable on a transport failure.
+ */
+int	mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *,
+	    struct mr_httpc_resp *, struct mr_err *err);
+
+#endif /* MR_HTTPC_H */

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * livekit.c - the Egress Twirp client and the webhook check (livekit.h).
+ * Wire facts: ../shared/protocols/livekit.md sections 1-4.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "mr.h"
+#include "httpc.h"
+#include "json.h"
+#include "jwt.h"
+#include "livekit.h"
+
+static const char *const status_names[] = {
+	"EGRESS_STARTING", "EGRESS_ACTIVE", "EGRESS_ENDING", "EGRESS_COMPLETE",
+	"EGRESS_FAILED", "EGRESS_ABORTED", "EGRESS_LIMIT_REACHED",
+	"EGRESS_UNKNOWN"
+};
+
+int
+mr_lk_status_final(enum mr_lk_status s)
+{
+	return s == MR_LK_COMPLETE || s == MR_LK_FAILED ||
+	    s == MR_LK_ABORTED || s == MR_LK_LIMIT_REACHED;
+}
+
+const char *
+mr_lk_status_name(enum mr_lk_status s)
+{
+	return (size_t)s < MR_NELEM(status_names) ? status_names[s] :
+	    "EGRESS_UNKNOWN";
+}
+
+/* A name or a number; absent means EGRESS_STARTING (zero is omitted). */
+enum mr_lk_status
+mr_lk_status_parse(struct json_object *v)
+{
+	int64_t	 n;
+
+	if (v == NULL)
+		return MR_LK_STARTING;
+	if (json_object_is_type(v, json_type_int)) {
+		n = json_object_get_int64(v);
+		return n >= 0 && n < MR_LK_UNKNOWN ? (enum mr_lk_status)n :
+		    MR_LK_UNKNOWN;
+	}
+	if (json_object_is_type(v, json_type_string))
+		for (size_t i = 0; i < MR_LK_UNKNOWN; i++)
+			if (strcmp(json_object_get_string(v),
+			    status_names[i]) == 0)
+				return (enum mr_lk_status)i;
+	return MR_LK_UNKNOWN;
+}
+
+int
+mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e)
+{
+	struct json_object	*files, *f = NULL;
+
+	memset(e, 0, sizeof(*e));
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return -1;
+	if (mr_json_lk_str(obj, "egressId", "egress_id", &e->egress_id) != 1 ||
+	    *e->egress_id == '\0')
+		return -1;
+	if (mr_json_lk_str(obj, "roomName", "room_name", &e->room_name) == -1 ||
+	    mr_json_lk_str(obj, "error", NULL, &e->error) == -1 ||
+	    mr_json_lk_int64(obj, "updatedAt", "updated_at",
+	    &e->updated_at) == -1 ||
+	    mr_json_lk_int64(obj, "endedAt", "ended_at", &e->ended_at) == -1)
+		return -1;
+	e->status = mr_lk_status_parse(mr_json_get2(obj, "status", NULL));
+	e->status_name = mr_lk_status_name(e->status);
+	/* fileResults is authoritative; the legacy "file" is a fallback. */
+	files = mr_json_get2(obj, "fileResults", "file_results");
+	if (files != NULL && json_object_is_type(files, json_type_array) &&
+	    json_object_array_length(files) > 0)
+		f = json_object_array_get_idx(files, 0);
+	else
+		f = mr_json_get2(obj, "file", NULL);
+	if (f != NULL && json_object_is_type(f, json_type_object)) {
+		if (mr_json_lk_str(f, "filename", NULL, &e->filename) == -1 ||
+		    mr_json_lk_str(f, "location", NULL, &e->location) == -1 ||
+		    mr_json_lk_int64(f, "size", NULL, &e->size) == -1 ||
+		    mr_json_lk_int64(f, "duration", NULL, &e->duration) == -1)
+			return -1;
+		e->has_file = (e->location && *e->location) ||
+		    (e->filename && *e->filename);
+	}
+	return 0;
+}
+
+/* A fresh API token for each call, as the SDKs do: 10 minutes. */
+static char *
+api_token(const struct mr_lk *lk, struct mr_arena *a)
+{
+	struct json_object	*p, *video;
+	int64_t			 now = mr_now();
+	char			*tok;
+
+	if ((p = json_object_new_object()) == NULL)
+		return NULL;
+	video = json_object_new_object();
+	json_object_object_add(p, "iss", json_object_new_string(lk->key));
+	json_object_object_add(p, "nbf", json_object_new_int64(now));
+	json_object_object_add(p, "iat", json_object_new_int64(now));
+	json_object_object_add(p, "exp", json_object_new_int64(now + 600));
+	json_object_object_add(video, "roomRecord",
+	    json_object_new_boolean(1));
+	json_object_object_add(p, "video", video);
+	tok = mr_jwt_sign_hs256(a, p, (const unsigned char *)lk->secret,
+	    strlen(lk->secret));
+	json_object_put(p);
+	return tok;
+}
+
+/*
+ * POST a Twirp method with a JSON body; on a 200 parse the reply object
+ * into *out (owned by a).  Twirp errors become 502 livekit_refused with
+ * LiveKit's code and message; cause starts with "twirp <code>".
+ */
+static int
+twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
+    struct json_object *body, struct json_object **out, struct mr_err *err)
+{
+	struct mr_httpc_req	 rq;
+	struct mr_httpc_resp	 rs;
+	struct json_object	*reply;
+	const char		*hdrs[4], *code = "unknown", *msg = "";
+	char			*tok, *json;
+	struct mr_err		 perr;
+
+	if ((tok = api_token(lk, a)) == NULL ||
+	    (json = mr_json_dump(a, body)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	hdrs[0] = "Content-Type: application/json";
+	hdrs[1] = mr_printf(a, "Authorization: Bearer %s", tok);
+	hdrs[2] = "User-Agent: meetrec/" PACKAGE_VERSION;
+	hdrs[3] = NULL;
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.url = mr_printf(a, "%s/twirp/livekit.Egress/%s", lk->url, method);
+	rq.headers = hdrs;
+	rq.body = json;
+	rq.bodylen = strlen(json);
+	rq.timeout_ms = lk->timeout_ms;
+	if (rq.url == NULL || hdrs[1] == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (mr_httpc_do(a, &rq, &rs, err) == -1) {
+		mr_err_cause(err, "livekit %s", method);
+		if (err->status == 504)
+			return mr_err_set(err, 504, "livekit_timeout",
+			    "LiveKit did not answer in time.");
+		return mr_err_set(err, 502, "livekit_unreachable",
+		    "LiveKit could not be reached.");
+	}
+	mr_err_clear(&perr);
+	reply = rs.len > 0 ? mr_json_parse(a, rs.body, rs.len, &perr) : NULL;
+	if (rs.status != 200) {
+		if (reply != NULL) {
+			mr_json_lk_str(reply, "code", NULL, &code);
+			mr_json_lk_str(reply, "msg", NULL, &msg);
+		} else
+			msg = rs.body;
+		mr_err_cause(err, "twirp %s: livekit %s answered %ld: %.200s",
+		    code, method, rs.status, msg);
+		return mr_err_set(err, 502, "livekit_refused",
+		    "LiveKit refused the request: %.64s: %.150s", code, msg);
+	}
+	if (reply == NULL) {
+		mr_err_cause(err, "livekit %s: reply is not a JSON object",
+		    method);
+		return mr_err_set(err, 502, "livekit_bad_reply",
+		    "LiveKit sent a reply meetrec cannot read.");
+	}
+	*out = reply;
+	return 0;
+}
+
+static int
+one_egress(struct json_object *reply, struct mr_lk_egress *e,
+    struct mr_err *err)
+{
+	if (mr_lk_egress_parse(reply, e) == -1) {
+		mr_err_cause(err, "livekit reply has no usable EgressInfo");
+		return mr_err_set(err, 502, "livekit_bad_reply",
+		    "LiveKit sent a reply meetrec cannot read.");
+	}
+	return 0;
+}
+
+int
+mr_lk_start_egress(const struct mr_lk *lk, struct mr_arena *a,
+    const struct mr_lk_start *st, struct mr_lk_egress *e, struct mr_err *err)
+{
+	struct json_object	*body, *outs, *out, *reply;
+	int			 rc;
+
+	/* The body the JS SDK sends for {file: ...} (livekit.md 1.3). */
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "roomName",
+	    json_object_new_string(st->room_name));
+	if (st->layout != NULL && !st->audio_only)
+		json_object_object_add(body, "layout",
+		    json_object_new_string(st->layout));
+	if (st->audio_only)
+		json_object_object_add(body, "audioOnly",
+		    json_object_new_boolean(1));
+	outs = json_object_new_array();
+	out = json_object_new_object();
+	json_object_object_add(out, "fileType",
+	    json_object_new_string(st->audio_only ? "OGG" : "MP4"));
+	json_object_object_add(out, "filepath",
+	    json_object_new_string(st->filepath));
+	json_object_object_add(out, "disableManifest",
+	    json_object_new_boolean(1));
+	json_object_array_add(outs, out);
+	json_object_object_add(body, "fileOutputs", outs);
+	if ((rc = twirp(lk, a, "StartRoomCompositeEgress", body, &reply,
+	    err)) == -1)
+		return -1;
+	return one_egress(reply, e, err);
+}
+
+int
+mr_lk_stop_egress(const struct mr_lk *lk, struct mr_arena *a,
+    const char *egress_id, struct mr_lk_egress *e, struct mr_err *err)
+{
+	struct json_object	*body, *reply;
+
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "egressId",
+	    json_object_new_string(egress_id));
+	if (twirp(lk, a, "StopEgress", body, &reply, err) == -1)
+		return -1;
+	return one_egress(reply, e, err);
+}
+
+int
+mr_lk_list_egress(const struct mr_lk *lk, struct mr_arena *a,
+    const char *room_name, const char *egress_id, int active,
+    struct mr_lk_egress **items, int *n, struct mr_err *err)
+{
+	struct json_object	*body, *reply, *arr;
+	size_t			 i, len;
+
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (room_name != NULL)
+		json_object_object_add(body, "roomName",
+		    json_object_new_string(room_name));
+	if (egress_id != NULL)
+		json_object_object_add(body, "egressId",
+		    json_object_new_string(egress_id));
+	if (active)
+		json_object_object_add(body, "active",
+		    json_object_new_boolean(1));
+	if (twirp(lk, a, "ListEgress", body, &reply, err) == -1)
+		return -1;
+	arr = mr_json_get2(reply, "items", NULL);
+	len = arr && json_object_is_type(arr, json_type_array) ?
+	    json_object_array_length(arr) : 0;
+	if ((*items = mr_calloc(a, len + 1, sizeof(**items))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < len; i++)
+		if (one_egress(json_object_array_get_idx(arr, i),
+		    &(*items)[i], err) == -1)
+			return -1;
+	*n = (int)len;
+	return 0;
+}
+
+int
+mr_lk_webhook_verify(const struct mr_lk *lk, struct mr_arena *a,
+    const char *auth, const char *body, size_t len, int64_t leeway,
+    struct mr_err *err)
+{
+	struct mr_jwt_verifier	 v;
+	struct json_object	*claims;
+	const char		*claim = NULL;
+	unsigned char		 digest[MR_SHA256_LEN];
+	unsigned char		*want = NULL;
+	size_t			 wantlen = 0;
+
+	if (auth == NULL || *auth == '\0')
+		return mr_err_set(err, 401, "invalid_signature",
+		    "The webhook has no Authorization header.");
+	/* LiveKit sends the bare token; accept a Bearer prefix anyway. */
+	if (strncmp(auth, "Bearer ", 7) == 0)
+		auth += 7;
+	memset(&v, 0, sizeof(v));
+	v.secret = (const unsigned char *)lk->secret;
+	v.secretlen = strlen(lk->secret);
+	v.leeway = leeway;
+	v.issuer = lk->key;
+	if (mr_jwt_verify(a, auth, strlen(auth), &v, mr_now(), &claims,
+	    err) == -1) {
+		mr_err_cause(err, "webhook token: %s", err->detail);
+		return mr_err_set(err, 401, "invalid_signature",
+		    "The webhook signature is not valid.");
+	}
+	if (mr_json_lk_str(claims, "sha256", NULL, &claim) != 1 ||
+	    mr_b64_decode(a, claim, strlen(claim), &want, &wantlen) == -1 ||
+	    wantlen != MR_SHA256_LEN || mr_sha256(body, len, digest) == -1 ||
+	    !mr_ct_equal(digest, want, MR_SHA256_LEN)) {
+		mr_err_cause(err, "webhook body does not match its sha256 "
+		    "claim");
+		return mr_err_set(err, 401, "invalid_signature",
+		    "The webhook signature does not match its body.");
+	}
+	return 0;
+}

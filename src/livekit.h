@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * livekit.h - LiveKit Egress over Twirp (StartRoomCompositeEgress,
+ * StopEgress, ListEgress) and the webhook signature check.  Replies are
+ * parsed in both of LiveKit's spellings (snake_case from the open-source
+ * server, camelCase from SDKs and webhooks); int64 values may be strings.
+ */
+#ifndef MR_LIVEKIT_H
+#define MR_LIVEKIT_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "mr.h"
+
+enum mr_lk_status {
+	MR_LK_STARTING = 0,
+	MR_LK_ACTIVE,
+	MR_LK_ENDING,
+	MR_LK_COMPLETE,
+	MR_LK_FAILED,
+	MR_LK_ABORTED,
+	MR_LK_LIMIT_REACHED,
+	MR_LK_UNKNOWN
+};
+
+struct mr_lk_egress {
+	const char		*egress_id;
+	const char		*room_name;
+	enum mr_lk_status	 status;
+	const char		*status_name;	/* "EGRESS_ACTIVE", ... */
+	int64_t			 updated_at;	/* ns */
+	int64_t			 ended_at;	/* ns */
+	const char		*error;
+	int			 has_file;
+	const char		*filename;
+	const char		*location;
+	int64_t			 size;
+	int64_t			 duration;	/* ns, wall clock */
+};
+
+struct mr_lk {
+	const char	*url;		/* http://host:port, no trailing / */
+	const char	*key;
+	const char	*secret;
+	long		 timeout_ms;
+};
+
+struct mr_lk_start {
+	const char	*room_name;
+	const char	*layout;
+	int		 audio_only;
+	const char	*filepath;
+};
+
+/* Is status final (COMPLETE, FAILED, ABORTED, LIMIT_REACHED)? */
+int	mr_lk_status_final(enum mr_lk_status);
+enum mr_lk_status mr_lk_status_parse(struct json_object *);
+const char *mr_lk_status_name(enum mr_lk_status);
+
+/*
+ * Parse an EgressInfo object (either spelling) into e; strings point into
+ * obj.  Returns 0, or -1 when egressId is missing or a field is of the
+ * wrong type.
+ */
+int	mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e);
+
+/*
+ * Twirp calls.  They block for up to lk->timeout_ms.  On failure err
+ * carries 502 livekit_refused (LiveKit answered an error; its code and
+ * msg are in detail), 504 livekit_timeout, or 502 livekit_unreachable.
+ * Results live in arena a.
+ */
+int	mr_lk_start_egress(const struct mr_lk *, struct mr_arena *a,
+	    const struct mr_lk_start *, struct mr_lk_egress *,
+	    struct mr_err *err);
+int	mr_lk_stop_egress(const struct mr_lk *, struct mr_arena *a,
+	    const char *egress_id, struct mr_lk_egress *, struct mr_err *err);
+int	mr_lk_list_egress(const struct mr_lk *, struct mr_arena *a,
+	    const char *room_name, const char *egress_id, int active,
+	    struct mr_lk_egress **items, int *n, struct mr_err *err);
+/* The Twirp error code of the last refusal in err->cause, e.g. "not_found". */
+
+/*
+ * Verify a webhook: auth is the Authorization header (a bare JWT, or
+ * "Bearer " + JWT), body the raw bytes.  HS256 with lk->secret, iss equal
+ * to lk->key, exp required with leeway seconds, and the sha256 claim equal
+ * to the base64 SHA-256 of body, compared in constant time.  Returns 0 or
+ * -1 with err 401 invalid_signature.
+ */
+int	mr_lk_webhook_verify(const struct mr_lk *, struct mr_arena *a,
+	    const char *auth, const char *body, size_t len, int64_t leeway,
+	    struct mr_err *err);
+
+#endif /* MR_LIVEKIT_H */

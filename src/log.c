@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * log.c - logging to stderr or syslog, OpenBSD log.h shape.  The backend
+ * is chosen once by mr_log_init(); lines below the verbosity are not even
+ * formatted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mr.h"
+
+int		 mr_log_verbosity = MR_LOG_INFO;
+static int	 use_syslog;
+static const char *progname = "meetrec";
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+void
+mr_log_init(const char *name, int foreground, int facility)
+{
+	progname = name;
+	use_syslog = !foreground;
+	if (use_syslog)
+		openlog(name, LOG_PID | LOG_NDELAY, facility);
+}
+
+void
+mr_log_setlevel(int level)
+{
+	mr_log_verbosity = level;
+}
+
+/* Returns the level for a name ("error", "warn", "info", "debug") or -1. */
+int
+mr_log_parse_level(const char *s)
+{
+	for (size_t i = 0; i < MR_NELEM(level_names); i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+vlog(int level, const char *fmt, va_list ap)
+{
+	char		 msg[2048];
+	struct timespec	 ts;
+	struct tm	 tm;
+	char		 tbuf[32];
+
+	if (level > mr_log_verbosity)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (use_syslog) {
+		syslog(syslog_prio[level], "%s", msg);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s\n", tbuf,
+	    ts.tv_nsec / 1000000, progname, (long)getpid(),
+	    level_names[level], msg);
+}
+
+void
+mr_log_msg(int level, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+mr_log_warn(const char *fmt, ...)
+{
+	char	 buf[1024];
+	int	 saved = errno;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mr_log_msg(MR_LOG_WARN, "%s: %s", buf, strerror(saved));
+	errno = saved;
+}
+
+#define LOGFN(name, level)			\
+void						\
+name(const char *fmt, ...)			\
+{						\
+	va_list	 ap;				\
+						\
+	va_start(ap, fmt);			\
+	vlog(level, fmt, ap);			\
+	va_end(ap);				\
+}
+
+LOGFN(mr_log_warnx, MR_LOG_WARN)
+LOGFN(mr_log_info, MR_LOG_INFO)
+LOGFN(mr_log_debug, MR_LOG_DEBUG)
+
+void
+mr_fatal(const char *fmt, ...)
+{
+	char	 buf[1024];
+	int	 saved = errno;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mr_log_msg(MR_LOG_ERR, "fatal: %s: %s", buf, strerror(saved));
+	exit(1);
+}
+
+void
+mr_fatalx(const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	mr_log_msg(MR_LOG_ERR, "fatal: %s", buf);
+	exit(1);
+}

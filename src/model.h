@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * model.h - the rows meetrec works with, as arena structs, and the query
+ * functions of db_recording.c, db_room.c and db_webhook.c.  Every string
+ * lives in the arena passed to the function that filled it.  Functions
+ * returning int give 1 found/applied, 0 not found/not applied, -1 error
+ * (err set).
+ */
+#ifndef MR_MODEL_H
+#define MR_MODEL_H
+
+#include <stdint.h>
+
+#include "mr.h"
+#include "db.h"
+
+struct mr_room {
+	char	*id;
+	char	*room_code;
+	char	*name;
+	char	*created_by;
+	char	*company_id;
+	char	*status;
+};
+
+struct mr_recording {
+	char	*id;
+	char	*room_code;
+	char	*company_id;
+	char	*egress_id;
+	char	*egress_status;
+	char	*status;
+	char	*recorded_by;
+	char	*recorded_by_name;
+	char	*recorded_by_email;
+	char	*layout;
+	int	 audio_only;
+	char	*file_name;
+	char	*storage_type;
+	char	*storage_path;
+	int64_t	 file_size_bytes;	/* -1 when unknown */
+	char	*duration_seconds;	/* as text, NULL when unknown */
+	char	*checksum_sha256;
+	int	 is_public;
+	char	*allowed_viewers;	/* PostgreSQL array text, "{}" */
+	char	*started_at;		/* ISO 8601 text or NULL */
+	char	*ended_at;
+	char	*expires_at;
+	char	*created_at;
+	char	*updated_at;
+	char	*last_error;
+	int64_t	 upload_attempts;
+	char	*meeting_name;
+	char	*room_host;		/* created_by of the room */
+};
+
+struct mr_rec_new {
+	const char	*room_code;
+	const char	*room_id;
+	const char	*company_id;
+	const char	*recorded_by;
+	const char	*recorded_by_name;
+	const char	*recorded_by_email;
+	const char	*layout;
+	int		 audio_only;
+	int64_t		 retention_days;	/* 0 = keep */
+};
+
+struct mr_rec_filter {
+	const char	*company_id;
+	const char	*user_id;
+	const char	*scope;		/* mine, shared, company */
+	const char	*room_code;	/* or NULL */
+	const char	*status;	/* or NULL */
+	const char	*cursor_ts;	/* keyset: created_at and id, or NULL */
+	const char	*cursor_id;
+	int64_t		 limit;
+	int64_t		 offset;
+};
+
+/* db_room.c */
+int	mr_db_room_get(struct mr_db *, struct mr_arena *, const char *code,
+	    struct mr_room *, struct mr_err *);
+int	mr_db_room_add(struct mr_db *, struct mr_arena *, const char *code,
+	    const char *name, const char *host, const char *company,
+	    char **id, struct mr_err *);
+int	mr_db_room_list(struct mr_db *, struct mr_arena *, struct mr_room **,
+	    int *n, struct mr_err *);
+
+/* db_recording.c */
+int	mr_db_rec_insert(struct mr_db *, struct mr_arena *,
+	    const struct mr_rec_new *, char **id, struct mr_err *);
+int	mr_db_rec_get(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_recording *, struct mr_err *);
+int	mr_db_rec_started(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *egress_id, const char *egress_status,
+	    struct mr_err *);
+int	mr_db_rec_start_failed(struct mr_db *, struct mr_arena *,
+	    const char *id, const char *reason, struct mr_err *);
+int	mr_db_rec_stop(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_err *);
+int	mr_db_rec_trash(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_err *);
+int	mr_db_rec_unstop(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_err *);
+int	mr_db_rec_log_access(struct mr_db *, struct mr_arena *,
+	    const char *id, const char *user, const char *email,
+	    const char *action, const char *ip, const char *agent,
+	    struct mr_err *);
+int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
+	    const struct mr_rec_filter *, struct mr_recording **, int *n,
+	    int64_t *total, struct mr_err *);
+
+/* db_webhook.c */
+struct mr_lk_egress;
+int	mr_db_webhook_apply(struct mr_db *, struct mr_arena *,
+	    const char *event_id, const char *event, int64_t created_at,
+	    const struct mr_lk_egress *, int *duplicate, struct mr_err *);
+
+#endif /* MR_MODEL_H */

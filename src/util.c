@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * util.c - small helpers: UUIDs, strict integer parsing, room codes,
+ * time, directories and pid files.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uuid/uuid.h>
+
+#include "mr.h"
+
+/* A canonical textual UUID: 8-4-4-4-12 hex digits, nothing else. */
+int
+mr_uuid_valid(const char *s)
+{
+	size_t	 i;
+
+	if (s == NULL || strlen(s) != MR_UUID_STRLEN)
+		return 0;
+	for (i = 0; i < MR_UUID_STRLEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+/* A new random (v4) UUID in lower case, in arena a. */
+char *
+mr_uuid_new(struct mr_arena *a)
+{
+	uuid_t	 u;
+	char	*s;
+
+	if ((s = mr_alloc(a, MR_UUID_STRLEN + 1)) == NULL)
+		return NULL;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, s);
+	return s;
+}
+
+/*
+ * Parse a whole string as a decimal integer in [min, max].  Leading
+ * spaces, signs other than '-', trailing bytes and overflow are refused.
+ */
+int
+mr_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char		*end;
+	long long	 v;
+
+	if (s == NULL || *s == '\0' || !(isdigit((unsigned char)*s) ||
+	    (*s == '-' && isdigit((unsigned char)s[1]))))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Room codes are [A-Za-z0-9_-]{1,50} (SPEC section 3). */
+int
+mr_room_code_valid(const char *s)
+{
+	size_t	 n;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n >= 50)
+			return 0;
+		if (!isalnum((unsigned char)s[n]) && s[n] != '_' &&
+		    s[n] != '-')
+			return 0;
+	}
+	return n > 0;
+}
+
+/* Copy with truncation; returns -1 if src did not fit. */
+int
+mr_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t	 n = strlen(src);
+
+	if (size == 0)
+		return -1;
+	if (n >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+int64_t
+mr_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int64_t
+mr_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* mkdir -p; existing directories are fine. */
+int
+mr_mkdir_p(const char *path, mode_t mode)
+{
+	char	 tmp[PATH_MAX];
+	char	*p;
+
+	if (mr_strlcpy(tmp, path, sizeof(tmp)) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* Write our pid to path through a temporary file and rename. */
+int
+mr_write_pidfile(const char *path)
+{
+	char	 tmp[PATH_MAX];
+	FILE	*fp;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	if ((fp = fopen(tmp, "w")) == NULL)
+		return -1;
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0 || rename(tmp, path) == -1) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+mr_getenv_nonempty(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}

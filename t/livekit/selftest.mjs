@@ -1,0 +1,474 @@
+#!/usr/bin/env node
+// Self-test of the LiveKit stand-in: `node t/livekit/selftest.mjs`, prints TAP, exits 0
+// only if every check holds.
+//
+// It starts standin.mjs as a child process on a free port, with a webhook receiver of its
+// own built on the SDK's WebhookReceiver (every webhook must verify there), and drives the
+// Twirp API with raw fetch calls (tokens minted by the SDK's AccessToken) and with the
+// SDK's own EgressClient. Output files are checked by parsers written here, independent of
+// the stand-in's writers.
+
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import {
+  AccessToken, WebhookReceiver, EgressClient, EncodedFileOutput, EncodedFileType, EgressStatus,
+} from 'livekit-server-sdk';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const KEY = 'selftest-key';
+const SECRET = 'selftest-secret-0123456789abcdef';
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'lk-standin-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- TAP ------------------------------------------------------------------------
+let n = 0;
+let failed = 0;
+function ok(cond, name, diag) {
+  n++;
+  if (cond) console.log(`ok ${n} - ${name}`);
+  else {
+    failed++;
+    console.log(`not ok ${n} - ${name}`);
+    if (diag !== undefined) console.log(`  # ${JSON.stringify(diag)?.slice(0, 2000)}`);
+  }
+  return cond;
+}
+
+// ---- webhook receiver (SDK WebhookReceiver) ----------------------------------------
+const receiver = new WebhookReceiver(KEY, SECRET);
+const received = []; // { event, id, egressId, status, body, auth, headers, ok, error }
+let failNext = 0; // answer 503 to this many upcoming webhooks (to exercise retries)
+const hookServer = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', async () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    const rec = { body, auth: req.headers.authorization, headers: req.headers, ok: false };
+    received.push(rec);
+    if (failNext > 0) {
+      failNext--;
+      rec.error = 'told to fail';
+      res.writeHead(503).end('try later');
+      return;
+    }
+    try {
+      const ev = await receiver.receive(body, req.headers.authorization);
+      Object.assign(rec, {
+        ok: true, event: ev.event, id: ev.id, egressId: ev.egressInfo?.egressId,
+        status: ev.egressInfo ? EgressStatus[ev.egressInfo.status] : undefined, ev,
+      });
+      res.writeHead(200).end('ok');
+    } catch (e) {
+      rec.error = e.message;
+      res.writeHead(401).end(e.message);
+    }
+  });
+});
+
+// ---- stand-in process and HTTP helpers ---------------------------------------------------
+let child;
+let base;
+
+async function startStandin(hookUrl) {
+  const portFile = path.join(TMP, 'port');
+  child = spawn(process.execPath, [
+    path.join(HERE, 'standin.mjs'), '--port', '0', '--port-file', portFile,
+    '--api-key', KEY, '--api-secret', SECRET, '--webhook-url', hookUrl,
+    '--log', path.join(TMP, 'standin.log'),
+  ], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 200 && !fs.existsSync(portFile); i++) await sleep(25);
+  const port = Number(fs.readFileSync(portFile, 'utf8'));
+  base = `http://127.0.0.1:${port}`;
+  return port;
+}
+
+async function token(grant = { roomRecord: true }, { key = KEY, secret = SECRET } = {}) {
+  const at = new AccessToken(key, secret, { ttl: '10m' });
+  at.addGrant(grant);
+  return at.toJwt();
+}
+
+// Raw Twirp call; returns { status, ctype, text, json }.
+async function twirp(method, body, { auth, ctype = 'application/json' } = {}) {
+  if (auth === undefined) auth = `Bearer ${await token()}`;
+  const headers = { 'Content-Type': ctype };
+  if (auth !== null) headers.Authorization = auth;
+  const r = await fetch(`${base}/twirp/livekit.Egress/${method}`, {
+    method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* plain text */ }
+  return { status: r.status, ctype: r.headers.get('content-type'), text, json };
+}
+
+async function ctl(name, body) {
+  const r = await fetch(`${base}/_standin/${name}`, body === undefined ? {} : {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { status: r.status, json: await r.json() };
+}
+const waitIdle = () => ctl('wait', { idle: true });
+const webhooksOf = async (egressId) => (await ctl('webhooks')).json.webhooks.filter((w) => w.egress_id === egressId);
+const receivedFor = (egressId) => received.filter((r) => r.egressId === egressId);
+
+function startBody(room, file, extra = {}) {
+  return { roomName: room, layout: 'grid', fileOutputs: [{ fileType: file.endsWith('.ogg') ? 'OGG' : 'MP4', filepath: file }], ...extra };
+}
+
+// ---- file parsers (independent of the stand-in's writers) -------------------------------------
+function parseMp4(buf) {
+  const boxes = (b, start, end) => {
+    const out = [];
+    for (let o = start; o + 8 <= end;) {
+      let size = b.readUInt32BE(o);
+      const type = b.toString('latin1', o + 4, o + 8);
+      if (size === 1) size = Number(b.readBigUInt64BE(o + 8));
+      if (size === 0) size = end - o;
+      if (size < 8 || o + size > end) throw new Error(`bad box ${type} at ${o}`);
+      out.push({ type, start: o, size });
+      o += size;
+    }
+    return out;
+  };
+  const top = boxes(buf, 0, buf.length);
+  const moov = top.find((x) => x.type === 'moov');
+  if (!moov) return { top: top.map((x) => x.type) };
+  const mvhd = boxes(buf, moov.start + 8, moov.start + moov.size).find((x) => x.type === 'mvhd');
+  const o = mvhd.start + 8;
+  const version = buf[o];
+  const timescale = version === 1 ? buf.readUInt32BE(o + 20) : buf.readUInt32BE(o + 12);
+  const duration = version === 1 ? Number(buf.readBigUInt64BE(o + 24)) : buf.readUInt32BE(o + 16);
+  return { top: top.map((x) => x.type), version, timescale, duration };
+}
+
+// Ogg CRC, written out bit by bit (no table) to cross-check the stand-in's.
+function crcSlow(buf) {
+  let crc = 0;
+  for (const byte of buf) {
+    crc ^= byte << 24;
+    for (let i = 0; i < 8; i++) crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
+  }
+  return crc >>> 0;
+}
+
+function parseOgg(buf) {
+  const pages = [];
+  for (let o = 0; o < buf.length;) {
+    if (buf.toString('latin1', o, o + 4) !== 'OggS') throw new Error(`no capture pattern at ${o}`);
+    const nseg = buf[o + 26];
+    const lacing = buf.subarray(o + 27, o + 27 + nseg);
+    const dataLen = lacing.reduce((a, b) => a + b, 0);
+    const len = 27 + nseg + dataLen;
+    const page = Buffer.from(buf.subarray(o, o + len));
+    const crc = page.readUInt32LE(22);
+    page.writeUInt32LE(0, 22);
+    pages.push({
+      flags: page[5], granule: page.readBigInt64LE(6), seq: page.readUInt32LE(18),
+      crcOk: crc === crcSlow(page), data: page.subarray(27 + nseg),
+      packets: [...lacing].filter((v) => v < 255).length, // packets that end on this page
+    });
+    o += len;
+  }
+  return pages;
+}
+
+// ---- the checks --------------------------------------------------------------------------
+async function main() {
+  await new Promise((r) => hookServer.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${hookServer.address().port}/hook`;
+  await startStandin(hookUrl);
+  ok(Number.isInteger(Number(new URL(base).port)) && Number(new URL(base).port) > 0, 'stand-in wrote its port file');
+  const fast = { retry_delays_ms: [50, 50, 50, 50] };
+
+  // Start, raw fetch, snake_case reply.
+  const mp4 = path.join(TMP, 'out', 'a', 'rec1.mp4');
+  let r = await twirp('StartRoomCompositeEgress', startBody('room1', mp4));
+  const eg1 = r.json?.egress_id;
+  ok(r.status === 200 && /^EG_[2-9A-HJ-NP-Za-km-z]{12}$/.test(eg1 || ''), 'Start answers 200 with a snake_case egress_id', r.text);
+  ok(r.ctype === 'application/json' && r.json.status === 'EGRESS_STARTING' && r.json.started_at !== '0' &&
+     r.json.ended_at === '0' && Array.isArray(r.json.stream_results) && r.json.file_results[0].filename === mp4 &&
+     r.json.room_composite.file_outputs[0].file_type === 'MP4', 'Start reply has every field, OSS style', r.json);
+
+  // Strict parsing, auth, routing.
+  r = await twirp('StartRoomCompositeEgress', { roomName: 'room1', bogus: 1, fileOutputs: [{ filepath: mp4 }] });
+  ok(r.status === 400 && r.json?.code === 'malformed' && /bogus/.test(r.json.msg) && r.ctype === 'application/json',
+    'unknown field is rejected: 400 malformed', r);
+  r = await twirp('StartRoomCompositeEgress', '{"roomName":', {});
+  ok(r.status === 400 && r.json?.code === 'malformed', 'invalid JSON: 400 malformed', r);
+  r = await twirp('ListEgress', {}, { auth: `Bearer ${await token({ roomRecord: true }, { secret: 'wrong-secret' })}` });
+  ok(r.status === 401, 'token signed with the wrong secret: 401', r);
+  r = await twirp('ListEgress', {}, { auth: `Token ${await token()}` });
+  ok(r.status === 401 && r.json === null && /Bearer/.test(r.text), 'header without "Bearer ": 401 plain text', r);
+  r = await twirp('ListEgress', {}, { auth: `Bearer ${await token({ roomAdmin: true })}` });
+  ok(r.status === 401 && r.json?.code === 'unauthenticated' && r.json.msg === 'permissions denied',
+    'token without roomRecord: 401 unauthenticated "permissions denied"', r);
+  r = await twirp('ListEgress', {}, { auth: null });
+  ok(r.status === 401 && r.json?.code === 'unauthenticated', 'no Authorization at all: 401 unauthenticated', r);
+  r = await twirp('ListEgress', {}, { ctype: 'text/plain' });
+  ok(r.status === 404 && r.json?.code === 'bad_route', 'wrong Content-Type: 404 bad_route', r);
+  r = await twirp('ListEgress', {}, { ctype: 'application/json; charset=UTF-8' });
+  ok(r.status === 200, 'Content-Type with a charset parameter is accepted', r);
+  r = await twirp('UpdateLayout', { egressId: eg1, layout: 'speaker' });
+  ok(r.status === 404 && r.json?.code === 'bad_route', 'other method: 404 bad_route', r);
+  r = await twirp('constructor', {});
+  ok(r.status === 404 && r.json?.code === 'bad_route', 'method named like an Object property: 404 bad_route', r);
+  r = await twirp('StartRoomCompositeEgress', startBody('room1', path.join(TMP, 'x.mp4'), { audioOnly: true }));
+  ok(r.status === 400 && r.json?.code === 'invalid_argument', 'audio-only MP4: 400 invalid_argument', r);
+  r = await twirp('StartRoomCompositeEgress', startBody('room1', path.join(TMP, 'x.ogg')));
+  ok(r.status === 400 && r.json?.code === 'invalid_argument', 'video OGG: 400 invalid_argument', r);
+  r = await twirp('StartRoomCompositeEgress', { roomName: 'room1' });
+  ok(r.status === 400 && r.json?.code === 'invalid_argument', 'no output: 400 invalid_argument', r);
+
+  // Webhooks after Start: started (no status key), updated (ACTIVE).
+  await waitIdle();
+  let hooks = receivedFor(eg1);
+  ok(hooks.length === 2 && hooks[0].event === 'egress_started' && hooks[1].event === 'egress_updated' &&
+     hooks[1].status === 'EGRESS_ACTIVE', 'egress_started then egress_updated(ACTIVE) arrive', hooks.map((h) => [h.event, h.status]));
+  const started = JSON.parse(hooks[0]?.body || '{}');
+  ok(started.egressInfo && !('status' in started.egressInfo) && /^EV_/.test(started.id) && /^\d+$/.test(started.createdAt) &&
+     started.room?.name === 'room1', 'egress_started body: camelCase, no status key, id, createdAt in seconds', started);
+  ok(hooks[0]?.headers['content-type'] === 'application/webhook+json' && hooks[0]?.headers['user-agent'] === 'LiveKit' &&
+     !/^Bearer /.test(hooks[0]?.auth), 'webhook headers as LiveKit sends them (no Bearer)', hooks[0]?.headers);
+  const claims = JSON.parse(Buffer.from((hooks[0]?.auth || '..').split('.')[1], 'base64url').toString() || '{}');
+  ok(claims.sha256 === createHash('sha256').update(hooks[0]?.body || '').digest('base64') && claims.iss === KEY &&
+     claims.exp - claims.nbf === 300, 'webhook token: iss, 5 min, sha256 = padded std base64 of the body', claims);
+
+  // ListEgress.
+  r = await twirp('ListEgress', { roomName: 'room1', active: true });
+  ok(r.status === 200 && r.json.items.length === 1 && r.json.items[0].egress_id === eg1 && r.json.items[0].status === 'EGRESS_ACTIVE',
+    'ListEgress {roomName, active} finds the active egress', r.json);
+  r = await twirp('ListEgress', { egressId: 'EG_doesnotexist' });
+  ok(r.status === 404 && r.json?.code === 'not_found', 'ListEgress unknown egressId: 404 not_found', r);
+  r = await twirp('ListEgress', { roomName: 'nosuchroom' });
+  ok(r.status === 200 && r.text === '{"items":[]}', 'ListEgress unknown room: empty list', r.text);
+
+  // Stop, then the MP4.
+  await sleep(1300);
+  r = await twirp('StopEgress', { egressId: eg1 });
+  ok(r.status === 200 && r.json.status === 'EGRESS_ENDING' && r.json.details === 'End reason: StopEgress API', 'Stop answers ENDING', r.json);
+  await waitIdle();
+  hooks = receivedFor(eg1);
+  const ended = hooks.find((h) => h.event === 'egress_ended')?.ev?.egressInfo;
+  ok(hooks.length === 4 && hooks[2].status === 'EGRESS_ENDING' && hooks[3].event === 'egress_ended' && ended?.status === EgressStatus.EGRESS_COMPLETE,
+    'egress_updated(ENDING) then egress_ended(COMPLETE)', hooks.map((h) => [h.event, h.status]));
+  const fi = ended?.fileResults?.[0];
+  const size = fs.existsSync(mp4) ? fs.statSync(mp4).size : -1;
+  ok(fi && Number(fi.size) === size && fi.location === mp4 && fi.duration === fi.endedAt - fi.startedAt && fi.duration > 1_000_000_000n &&
+     ended.result?.case === 'file' && ended.result.value.filename === mp4, 'fileResults and legacy file: size = bytes on disk, absolute location, duration = ended - started (ns)', fi && ended.toJson());
+  const mp = size > 0 ? parseMp4(fs.readFileSync(mp4)) : {};
+  ok(mp.timescale === 1000 && mp.duration === Math.max(1000, Number(fi.duration / 1_000_000n)) && mp.top.join(',') === 'ftyp,moov,mdat',
+    'MP4: ftyp, moov/mvhd (timescale 1000, duration = recording ms), mdat', mp);
+  r = await twirp('StopEgress', { egressId: eg1 });
+  ok(r.status === 412 && r.json?.code === 'failed_precondition' && r.json.msg === 'egress with status EGRESS_COMPLETE cannot be stopped',
+    'Stop of an ended egress: 412 failed_precondition', r);
+  r = await twirp('StopEgress', { egressId: 'EG_nothere12345' });
+  ok(r.status === 404 && r.json?.code === 'not_found' && r.json.msg === 'egress does not exist', 'Stop unknown: 404 not_found', r);
+  r = await twirp('ListEgress', { egressId: eg1 });
+  ok(r.status === 200 && r.json.items[0].status === 'EGRESS_COMPLETE' && r.json.items[0].file_results[0].size === String(size),
+    'ListEgress {egressId} shows the final record', r.json);
+
+  // Audio-only Ogg Opus.
+  const ogg = path.join(TMP, 'out', 'b', 'rec2.ogg');
+  r = await twirp('StartRoomCompositeEgress', startBody('room2', ogg, { audioOnly: true }));
+  const eg2 = r.json?.egress_id;
+  ok(r.status === 200, 'audio-only OGG Start accepted', r.text);
+  await sleep(1600);
+  await twirp('StopEgress', { egressId: eg2 });
+  await waitIdle();
+  const fi2 = receivedFor(eg2).find((h) => h.event === 'egress_ended')?.ev?.egressInfo?.fileResults?.[0];
+  let pages = [];
+  try { pages = parseOgg(fs.readFileSync(ogg)); } catch (e) { ok(false, 'Ogg parses', e.message); }
+  const last = pages[pages.length - 1];
+  const durMs = Math.max(1000, Number((fi2?.duration ?? 0n) / 1_000_000n));
+  ok(pages.length >= 3 && pages.every((p) => p.crcOk), 'Ogg: every page has a correct CRC32', pages.map((p) => p.crcOk));
+  ok(pages[0]?.flags === 0x02 && pages[0].data.toString('latin1', 0, 8) === 'OpusHead' && pages[0].data.readUInt16LE(10) === 312 &&
+     pages[1]?.data.toString('latin1', 0, 8) === 'OpusTags', 'Ogg: OpusHead (BOS, pre-skip 312), then OpusTags');
+  ok(last?.flags === 0x04 && last.granule === BigInt(Math.round(durMs * 48) + 312) && Number(fi2?.size) === fs.statSync(ogg).size,
+    'Ogg: last page EOS, granule = 48000 * seconds + 312', { granule: String(last?.granule), durMs });
+  // Granules count decoded samples including pre-skip: 960 per 20 ms packet up to each page,
+  // the last page trimming at most one packet's surplus.
+  let cum = 0;
+  const granOk = pages.slice(2).every((p, i, a) => {
+    cum += p.packets * 960;
+    return i === a.length - 1 ? p.granule <= BigInt(cum) && p.granule > BigInt(cum - 960) : p.granule === BigInt(cum);
+  });
+  ok(pages.length > 3 && granOk, 'Ogg: granule positions count decoded samples (pre-skip included)', pages.map((p) => String(p.granule)));
+
+  // Failure modes for Start.
+  await ctl('mode', { missing_rooms: ['ghost'] });
+  r = await twirp('StartRoomCompositeEgress', startBody('ghost', path.join(TMP, 'g.mp4')));
+  ok(r.status === 404 && r.json?.code === 'not_found' && r.json.msg === 'requested room does not exist', 'missing room: 404 not_found', r);
+  await ctl('mode', { start: 'refuse' });
+  r = await twirp('StartRoomCompositeEgress', startBody('room3', path.join(TMP, 'g.mp4')));
+  ok(r.status === 503 && r.json?.code === 'unavailable', 'start refuse: 503 unavailable', r);
+  await ctl('mode', { start: 'slow', start_delay_ms: 300 });
+  const t0 = Date.now();
+  r = await twirp('StartRoomCompositeEgress', startBody('room3', path.join(TMP, 'slow.mp4')));
+  ok(r.status === 200 && Date.now() - t0 >= 300, 'start slow: answers after the delay and creates the egress', Date.now() - t0);
+  await ctl('mode', { start: 'ok', stop: 'refuse' });
+  const egSlow = r.json?.egress_id;
+  r = await twirp('StopEgress', { egressId: egSlow });
+  ok(r.status === 503 && r.json?.code === 'unavailable', 'stop refuse: Twirp error', r);
+  let m = await ctl('mode', { nonsense: 1 });
+  ok(m.status === 400, 'unknown setting is refused by /_standin/mode', m.json);
+  m = await ctl('reset', {});
+  ok(m.json.start === 'ok' && m.json.stop === 'ok' && m.json.missing_rooms.length === 0, '/_standin/reset restores defaults', m.json);
+
+  // /_standin/end: the room closes by itself.
+  r = await ctl('end', { egress_id: egSlow });
+  ok(r.status === 200 && r.json.status === 200 && r.json.egress.details === 'End reason: Source closed' && fs.existsSync(path.join(TMP, 'slow.mp4')),
+    '/_standin/end ends the egress, writes the file and reports meetrec\'s status', r.json);
+
+  // duplicate mode: every webhook twice, same bytes and token.
+  await ctl('mode', { webhooks: 'duplicate', ...fast });
+  r = await twirp('StartRoomCompositeEgress', startBody('room4', path.join(TMP, 'dup.mp4')));
+  const eg4 = r.json?.egress_id;
+  await waitIdle();
+  await twirp('StopEgress', { egressId: eg4 });
+  await waitIdle();
+  let wh = await webhooksOf(eg4);
+  const pairsOk = wh.length === 8 && [0, 2, 4, 6].every((i) => wh[i].id === wh[i + 1].id && wh[i].body === wh[i + 1].body &&
+    wh[i].authorization === wh[i + 1].authorization && wh[i + 1].duplicate);
+  ok(pairsOk && receivedFor(eg4).length === 8 && receivedFor(eg4).every((h) => h.ok), 'duplicate mode: each webhook sent twice, identical', wh.map((w) => w.event));
+
+  // reverse mode: ended before the held updates.
+  await ctl('mode', { webhooks: 'reverse' });
+  r = await twirp('StartRoomCompositeEgress', startBody('room5', path.join(TMP, 'rev.mp4')));
+  const eg5 = r.json?.egress_id;
+  await waitIdle();
+  await twirp('StopEgress', { egressId: eg5 });
+  await waitIdle();
+  const order = receivedFor(eg5).map((h) => `${h.event}:${h.status}`);
+  ok(order.join(',') === 'egress_started:EGRESS_STARTING,egress_ended:EGRESS_COMPLETE,egress_updated:EGRESS_ACTIVE,egress_updated:EGRESS_ENDING',
+    'reverse mode: egress_ended arrives before the egress_updated events', order);
+
+  // drop mode, then a late delivery through resend.
+  await ctl('mode', { webhooks: 'drop' });
+  r = await twirp('StartRoomCompositeEgress', startBody('room6', path.join(TMP, 'drop.mp4')));
+  const eg6 = r.json?.egress_id;
+  await waitIdle();
+  await twirp('StopEgress', { egressId: eg6 });
+  await waitIdle();
+  wh = await webhooksOf(eg6);
+  ok(wh.length === 4 && wh.every((w) => w.dropped === 'drop mode' && w.response_status === null) && receivedFor(eg6).length === 0,
+    'drop mode: webhooks recorded, none sent', wh.map((w) => [w.event, w.dropped]));
+  const endedIdx = wh.find((w) => w.event === 'egress_ended')?.index;
+  r = await ctl('resend', { index: endedIdx });
+  ok(r.json.status === 200 && receivedFor(eg6).length === 1 && receivedFor(eg6)[0].event === 'egress_ended' && receivedFor(eg6)[0].ok,
+    'resend delivers a dropped webhook byte-for-byte and it verifies', r.json);
+  r = await ctl('resend', { index: endedIdx });
+  const twoSame = receivedFor(eg6).length === 2 && receivedFor(eg6)[0].body === receivedFor(eg6)[1].body &&
+    receivedFor(eg6)[0].auth === receivedFor(eg6)[1].auth;
+  ok(r.json.status === 200 && twoSame, 'resend again replays the same bytes and token', r.json);
+
+  // Retries: 503 is retried, with the same token.
+  await ctl('reset', {});
+  await ctl('mode', fast);
+  failNext = 2;
+  r = await twirp('StartRoomCompositeEgress', startBody('room7', path.join(TMP, 'retry.mp4')));
+  const eg7 = r.json?.egress_id;
+  await waitIdle();
+  wh = await webhooksOf(eg7);
+  const st = wh.find((w) => w.event === 'egress_started');
+  ok(st?.attempts.length === 3 && st.attempts.map((a) => a.status).join(',') === '503,503,200' && st.response_status === 200,
+    'webhook answered 503 is retried until 200', st?.attempts);
+
+  // Final statuses: FAILED (partial file, error), ABORTED (no file), LIMIT_REACHED.
+  const finals = {};
+  for (const status of ['EGRESS_FAILED', 'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED']) {
+    const f = path.join(TMP, `${status}.mp4`);
+    await ctl('mode', { end_status: status });
+    r = await twirp('StartRoomCompositeEgress', startBody('room8', f));
+    await waitIdle();
+    await twirp('StopEgress', { egressId: r.json.egress_id });
+    await waitIdle();
+    finals[status] = { info: receivedFor(r.json.egress_id).find((h) => h.event === 'egress_ended')?.ev?.egressInfo, exists: fs.existsSync(f), f };
+  }
+  const fl = finals.EGRESS_FAILED;
+  ok(fl.info?.status === EgressStatus.EGRESS_FAILED && fl.info.error === 'pipeline frozen' && fl.info.errorCode === 500 && fl.exists &&
+     parseMp4(fs.readFileSync(fl.f)).top.join(',') === 'ftyp,mdat', 'end_status FAILED: error "pipeline frozen", partial file (no moov)', fl.info?.toJson());
+  const ab = finals.EGRESS_ABORTED;
+  ok(ab.info?.status === EgressStatus.EGRESS_ABORTED && !ab.exists && ab.info.fileResults[0].size === 0n, 'end_status ABORTED: no file', ab.info?.toJson());
+  const lr = finals.EGRESS_LIMIT_REACHED;
+  ok(lr.info?.status === EgressStatus.EGRESS_LIMIT_REACHED && lr.exists && Number(lr.info.fileResults[0].size) === fs.statSync(lr.f).size,
+    'end_status LIMIT_REACHED: file written and reported', lr.info?.toJson());
+  await ctl('reset', {});
+
+  // moov after mdat (as a muxer without faststart writes it), with a bigger mdat.
+  await ctl('mode', { mp4_layout: 'moov_last', mdat_bytes: 3 << 20 });
+  const last4 = path.join(TMP, 'moovlast.mp4');
+  r = await twirp('StartRoomCompositeEgress', startBody('room8', last4));
+  r = await ctl('end', { egress_id: r.json.egress_id });
+  const ml = fs.existsSync(last4) ? parseMp4(fs.readFileSync(last4)) : {};
+  ok(ml.top?.join(',') === 'ftyp,mdat,moov' && ml.duration === 1000 && fs.statSync(last4).size > 3 << 20 &&
+     r.json.egress.fileResults[0].size === String(fs.statSync(last4).size), 'mp4_layout moov_last and mdat_bytes', ml);
+  await ctl('reset', {});
+
+  // An output path that cannot be written: FAILED with an upload error, egress_ended still sent.
+  fs.writeFileSync(path.join(TMP, 'notadir'), 'x');
+  r = await twirp('StartRoomCompositeEgress', startBody('room8', path.join(TMP, 'notadir', 'x.mp4')));
+  r = await ctl('end', { egress_id: r.json.egress_id });
+  ok(r.json.status === 200 && r.json.egress.status === 'EGRESS_FAILED' && /upload failed/.test(r.json.egress.error) &&
+     !r.json.egress.fileResults[0].location, 'unwritable output path: FAILED "Local upload failed", egress_ended sent', r.json);
+
+  // reverse mode on a room that closes by itself, after a wait longer than the queue max age.
+  await ctl('mode', { webhooks: 'reverse', queue_max_age_ms: 200 });
+  r = await twirp('StartRoomCompositeEgress', startBody('room8', path.join(TMP, 'rev2.mp4')));
+  const egRev = r.json.egress_id;
+  await waitIdle();
+  await sleep(400);
+  await ctl('end', { egress_id: egRev });
+  await waitIdle();
+  ok(receivedFor(egRev).map((h) => h.event).join(',') === 'egress_started,egress_ended,egress_updated,egress_updated',
+    'reverse mode: held updates are not dropped as stale when released', (await webhooksOf(egRev)).map((w) => [w.event, w.dropped]));
+  await ctl('reset', {});
+
+  // The SDK's own EgressClient reads the snake_case replies.
+  const client = new EgressClient(base, KEY, SECRET);
+  const sdkFile = path.join(TMP, 'sdk.mp4');
+  const info = await client.startRoomCompositeEgress('room9', new EncodedFileOutput({ fileType: EncodedFileType.MP4, filepath: sdkFile }), { layout: 'speaker' });
+  ok(/^EG_/.test(info.egressId) && info.status === EgressStatus.EGRESS_STARTING && info.fileResults[0].filename === sdkFile,
+    'SDK EgressClient: Start (legacy file + fileOutputs) parses the reply');
+  const list = await client.listEgress({ roomName: 'room9' });
+  const stopped = await client.stopEgress(info.egressId);
+  ok(list.length === 1 && stopped.status === EgressStatus.EGRESS_ENDING, 'SDK EgressClient: List and Stop');
+  await waitIdle();
+
+  // Logs of requests and webhooks.
+  const reqs = (await ctl('requests')).json.requests;
+  const startReq = reqs.find((q) => q.method === 'StartRoomCompositeEgress' && q.status === 200);
+  ok(startReq?.auth_ok === true && startReq.claims?.video?.roomRecord === true && startReq.parsed?.roomName === 'room1' &&
+     typeof startReq.body === 'string', '/_standin/requests records method, claims, raw body, parsed message, status', startReq);
+  const egs = (await ctl('egresses')).json.egresses;
+  ok(egs.length >= 9 && egs.every((e) => /^EG_/.test(e.egressId)), '/_standin/egresses lists camelCase EgressInfo', egs.length);
+  ok(received.length > 0 && received.every((h) => h.ok || h.error === 'told to fail'), 'every webhook verified in the SDK WebhookReceiver',
+    received.filter((h) => !h.ok).map((h) => h.error));
+
+  // Clean exit on SIGTERM.
+  const code = await new Promise((resolve) => {
+    child.once('exit', (c, sig) => resolve(c ?? sig));
+    child.kill('SIGTERM');
+  });
+  child = null;
+  ok(code === 0, 'SIGTERM: exits 0', code);
+}
+
+try {
+  await main();
+} catch (e) {
+  ok(false, `unexpected error: ${e.stack || e}`);
+} finally {
+  if (child) child.kill('SIGTERM');
+  hookServer.close();
+  hookServer.closeAllConnections();
+}
+console.log(`1..${n}`);
+if (failed) console.log(`# ${failed} of ${n} failed; stand-in log: ${path.join(TMP, 'standin.log')}`);
+else fs.rmSync(TMP, { recursive: true, force: true });
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,1095 @@
+#!/usr/bin/env node
+// LiveKit stand-in for meetrec's tests and local run.
+//
+// It speaks the part of LiveKit that meetrec uses:
+//   * the Egress Twirp API (StartRoomCompositeEgress, StopEgress, ListEgress) over
+//     HTTP/JSON, with request bodies parsed STRICTLY by LiveKit's own message classes
+//     from @livekit/protocol (an unknown key is a `malformed` error here, where the real
+//     server would silently drop it), and replies written as open-source LiveKit writes
+//     them (snake_case, every field present);
+//   * egress webhooks, built with @livekit/protocol's WebhookEvent and signed exactly as
+//     the LiveKit server signs them (AccessToken with a `sha256` claim, no "Bearer"),
+//     delivered through one FIFO queue per egress with LiveKit's retry policy;
+//   * the output file: a small structurally valid MP4 (ftyp/moov/mvhd/mdat) or Ogg Opus
+//     stream whose encoded duration equals the egress's recorded length.
+// Plus a control API under /_standin/ so tests can inject failures and inspect traffic.
+//
+// Facts it follows are in shared/protocols/livekit.md (§1 API, §2 errors, §4 webhooks,
+// §5 SDK, §6 files). See README.md next to this file for the CLI and the control API.
+
+import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { createHash, randomInt, randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+
+import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
+import {
+  EgressInfo,
+  EgressStatus,
+  EgressSourceType,
+  EncodedFileType,
+  FileInfo,
+  ListEgressRequest,
+  ListEgressResponse,
+  Room,
+  RoomCompositeEgressRequest,
+  StopEgressRequest,
+  WebhookEvent, // the protocol class: the SDK's subclass loses `event` (livekit.md §5a)
+} from '@livekit/protocol';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+
+// ---------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------
+
+// shortuuid's base-57 alphabet, as LiveKit's guid package uses (livekit.md §1.7).
+const BASE57 = '23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+export function newId(prefix) {
+  let s = prefix;
+  for (let i = 0; i < 12; i++) s += BASE57[randomInt(BASE57.length)];
+  return s;
+}
+
+// Unix time in nanoseconds as a BigInt, strictly increasing within this process.
+let lastNs = 0n;
+function nowNs() {
+  let t = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  if (t <= lastNs) t = lastNs + 1n;
+  lastNs = t;
+  return t;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const statusName = (s) => EgressStatus[s] ?? String(s);
+
+// Twirp error code -> HTTP status (twitchtv/twirp v8.1.3, livekit.md §2).
+const TWIRP_HTTP = {
+  canceled: 408, unknown: 500, invalid_argument: 400, malformed: 400,
+  deadline_exceeded: 408, not_found: 404, bad_route: 404, already_exists: 409,
+  permission_denied: 403, unauthenticated: 401, resource_exhausted: 429,
+  failed_precondition: 412, aborted: 409, out_of_range: 400, unimplemented: 501,
+  internal: 500, data_loss: 500, unavailable: 503,
+};
+
+class TwirpError extends Error {
+  constructor(code, msg, meta) {
+    super(msg);
+    this.code = code;
+    this.meta = meta;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Output files
+// ---------------------------------------------------------------------------
+
+// ISO-BMFF box: 32-bit size, 4-char type, payload.
+function box(type, ...payloads) {
+  const body = Buffer.concat(payloads);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + body.length, 0);
+  head.write(type, 4, 'latin1');
+  return Buffer.concat([head, body]);
+}
+
+// ftyp: major brand isom, like GStreamer's mp4mux writes.
+function ftypBox() {
+  const b = Buffer.alloc(8 + 16);
+  b.write('isom', 0, 'latin1');
+  b.writeUInt32BE(0x200, 4);
+  ['isom', 'iso2', 'avc1', 'mp41'].forEach((brand, i) => b.write(brand, 8 + 4 * i, 'latin1'));
+  return box('ftyp', b.subarray(0, 24));
+}
+
+// mvhd (version 0, or 1 if the duration does not fit 32 bits), timescale 1000.
+function mvhdBox(durationMs) {
+  const macTime = Math.floor(Date.now() / 1000) + 2082844800; // seconds since 1904
+  const v1 = durationMs > 0xffffffff;
+  const b = Buffer.alloc(v1 ? 112 : 100);
+  let o = 0;
+  b.writeUInt32BE(v1 ? 0x01000000 : 0, o); o += 4; // version + flags
+  if (v1) {
+    b.writeBigUInt64BE(BigInt(macTime), o); o += 8;
+    b.writeBigUInt64BE(BigInt(macTime), o); o += 8;
+    b.writeUInt32BE(1000, o); o += 4;
+    b.writeBigUInt64BE(BigInt(durationMs), o); o += 8;
+  } else {
+    b.writeUInt32BE(macTime, o); o += 4;
+    b.writeUInt32BE(macTime, o); o += 4;
+    b.writeUInt32BE(1000, o); o += 4; // timescale
+    b.writeUInt32BE(durationMs, o); o += 4; // duration in timescale units (ms)
+  }
+  b.writeUInt32BE(0x00010000, o); o += 4; // rate 1.0
+  b.writeUInt16BE(0x0100, o); o += 2; // volume 1.0
+  o += 10; // reserved
+  for (const m of [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000]) { b.writeUInt32BE(m, o); o += 4; }
+  o += 24; // pre_defined
+  b.writeUInt32BE(1, o); // next_track_ID
+  return box('mvhd', b);
+}
+
+// Writes `n` filler bytes to an open file handle in 1 MiB chunks (never all in memory).
+async function writeFiller(fh, n) {
+  const chunk = randomBytes(Math.min(n, 1 << 20));
+  while (n > 0) {
+    const len = Math.min(n, chunk.length);
+    await fh.write(chunk, 0, len);
+    n -= len;
+  }
+}
+
+// MP4: ftyp + moov{mvhd} + mdat (or mdat before moov with layout "moov_last").
+// `partial` leaves out the moov, which is what an interrupted muxer leaves behind.
+async function writeMp4(file, durationMs, { mdatBytes, layout, partial }) {
+  const fh = await fsp.open(file, 'w');
+  try {
+    const moov = box('moov', mvhdBox(durationMs));
+    const mdatHead = Buffer.alloc(8);
+    mdatHead.writeUInt32BE(8 + mdatBytes, 0);
+    mdatHead.write('mdat', 4, 'latin1');
+    await fh.write(ftypBox());
+    if (!partial && layout === 'moov_first') await fh.write(moov);
+    await fh.write(mdatHead);
+    await writeFiller(fh, mdatBytes);
+    if (!partial && layout === 'moov_last') await fh.write(moov);
+  } finally {
+    await fh.close();
+  }
+}
+
+// Ogg CRC32: polynomial 0x04c11db7, initial value 0, no reflection, no final xor.
+const OGG_CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let r = i << 24;
+    for (let j = 0; j < 8; j++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
+    t[i] = r >>> 0;
+  }
+  return t;
+})();
+export function oggCrc(buf) {
+  let crc = 0;
+  for (let i = 0; i < buf.length; i++) crc = ((crc << 8) ^ OGG_CRC_TABLE[((crc >>> 24) ^ buf[i]) & 0xff]) >>> 0;
+  return crc;
+}
+
+// One Ogg page holding whole packets (each packet gets its lacing values).
+function oggPage({ headerType, granule, serial, seq, packets }) {
+  const lacing = [];
+  for (const p of packets) {
+    let n = p.length;
+    while (n >= 255) { lacing.push(255); n -= 255; }
+    lacing.push(n);
+  }
+  if (lacing.length > 255) throw new Error('too many segments for one Ogg page');
+  const head = Buffer.alloc(27);
+  head.write('OggS', 0, 'latin1');
+  head[4] = 0; // stream structure version
+  head[5] = headerType; // 0x02 BOS, 0x04 EOS
+  head.writeBigInt64LE(BigInt(granule), 6);
+  head.writeUInt32LE(serial, 14);
+  head.writeUInt32LE(seq, 18);
+  head.writeUInt32LE(0, 22); // CRC, filled below
+  head[26] = lacing.length;
+  const page = Buffer.concat([head, Buffer.from(lacing), ...packets]);
+  page.writeUInt32LE(oggCrc(page), 22);
+  return page;
+}
+
+const OPUS_PRE_SKIP = 312;
+// An Opus packet: TOC 0xF8 (CELT fullband, 20 ms, mono, one frame) + a silent frame.
+const OPUS_SILENCE = Buffer.from([0xf8, 0xff, 0xfe]);
+const OPUS_SAMPLES_PER_PACKET = 960; // 20 ms at 48 kHz
+
+// Ogg Opus: OpusHead page (BOS), OpusTags page, then audio pages of one second each.
+// The last page has EOS and granule = 48000 * seconds + pre-skip.
+// `partial` leaves out the EOS flag (a stream cut off mid-way).
+async function writeOgg(file, durationMs, { partial }) {
+  const serial = randomInt(0x7fffffff);
+  const head = Buffer.alloc(19);
+  head.write('OpusHead', 0, 'latin1');
+  head[8] = 1; // version
+  head[9] = 2; // channels
+  head.writeUInt16LE(OPUS_PRE_SKIP, 10);
+  head.writeUInt32LE(48000, 12); // input sample rate
+  head.writeInt16LE(0, 16); // output gain
+  head[18] = 0; // channel mapping family
+  const vendor = Buffer.from('meetrec livekit stand-in');
+  const tags = Buffer.alloc(8 + 4 + vendor.length + 4);
+  tags.write('OpusTags', 0, 'latin1');
+  tags.writeUInt32LE(vendor.length, 8);
+  vendor.copy(tags, 12);
+  tags.writeUInt32LE(0, 12 + vendor.length); // no user comments
+
+  // Granule positions count decoded samples, pre-skip included (RFC 7845 §4): the
+  // stream decodes pre-skip + 48 * ms samples, the first 312 of which a player drops.
+  const finalGranule = OPUS_PRE_SKIP + Math.round(durationMs * 48);
+  const nPackets = Math.ceil(finalGranule / OPUS_SAMPLES_PER_PACKET);
+  const perPage = 50; // one second of 20 ms packets per page
+  const fh = await fsp.open(file, 'w');
+  try {
+    let seq = 0;
+    await fh.write(oggPage({ headerType: 0x02, granule: 0, serial, seq: seq++, packets: [head] }));
+    await fh.write(oggPage({ headerType: 0x00, granule: 0, serial, seq: seq++, packets: [tags] }));
+    for (let done = 0; done < nPackets;) {
+      const n = Math.min(perPage, nPackets - done);
+      done += n;
+      const last = done === nPackets;
+      // the last page's granule trims the final packet's surplus samples (end trimming)
+      const granule = last ? finalGranule : done * OPUS_SAMPLES_PER_PACKET;
+      const packets = new Array(n).fill(OPUS_SILENCE);
+      await fh.write(oggPage({ headerType: last && !partial ? 0x04 : 0x00, granule, serial, seq: seq++, packets }));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Settings ("mode") that tests change through /_standin/mode
+// ---------------------------------------------------------------------------
+
+const FINAL_STATUSES = ['EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_LIMIT_REACHED', 'EGRESS_ABORTED'];
+
+function defaultMode() {
+  return {
+    start: 'ok', // ok | refuse | slow
+    stop: 'ok', // ok | refuse | slow
+    webhooks: 'normal', // normal | duplicate | reverse | drop
+    end_status: 'EGRESS_COMPLETE',
+    auto_active_ms: 100, // STARTING -> ACTIVE after this long (null: never by itself)
+    missing_rooms: [],
+    refuse_code: 'unavailable',
+    refuse_msg: 'no response from servers',
+    refuse_delay_ms: 0, // how long a refused Start takes before it answers
+    stop_refuse_code: null, // null: same as refuse_code
+    stop_refuse_msg: null, // null: same as refuse_msg
+    start_delay_ms: 5000, // start: "slow"
+    stop_delay_ms: 5000, // stop: "slow"
+    end_delay_ms: 50, // time between ENDING and the final status
+    retry_delays_ms: [1000, 2000, 4000, 8000], // LiveKit: 4 retries, 1 2 4 8 s
+    queue_max_age_ms: 30000, // LiveKit drops an event that waited longer in its queue
+    webhook_before_reply: false, // deliver egress_started before answering Start
+    webhook_url: null, // null: the --webhook-url given on the command line
+    mp4_layout: 'moov_first', // moov_first | moov_last
+    mdat_bytes: 4096, // size of the generated MP4's mdat payload
+  };
+}
+
+// Type checks for each settable key; returns an error string or null.
+function checkModeValue(key, v) {
+  const isInt = (x) => Number.isInteger(x) && x >= 0;
+  const oneOf = (...xs) => (xs.includes(v) ? null : `${key} must be one of ${xs.join(', ')}`);
+  switch (key) {
+    case 'start': return oneOf('ok', 'refuse', 'slow');
+    case 'stop': return oneOf('ok', 'refuse', 'slow');
+    case 'webhooks': return oneOf('normal', 'duplicate', 'reverse', 'drop');
+    case 'end_status': return oneOf(...FINAL_STATUSES);
+    case 'mp4_layout': return oneOf('moov_first', 'moov_last');
+    case 'refuse_code': return Object.hasOwn(TWIRP_HTTP, v) ? null : `${key} must be a Twirp error code`;
+    case 'stop_refuse_code': return v === null || Object.hasOwn(TWIRP_HTTP, v) ? null : `${key} must be a Twirp error code or null`;
+    case 'refuse_msg': return typeof v === 'string' ? null : `${key} must be a string`;
+    case 'stop_refuse_msg': return v === null || typeof v === 'string' ? null : `${key} must be a string or null`;
+    case 'webhook_url': return v === null || typeof v === 'string' ? null : `${key} must be a string or null`;
+    case 'auto_active_ms': return v === null || isInt(v) ? null : `${key} must be a non-negative integer or null`;
+    case 'refuse_delay_ms': case 'start_delay_ms': case 'stop_delay_ms': case 'end_delay_ms': case 'queue_max_age_ms':
+      return isInt(v) ? null : `${key} must be a non-negative integer`;
+    case 'mdat_bytes': return isInt(v) && v <= 0xffffffff - 8 ? null : `${key} must be an integer in 0..2^32-9`;
+    case 'retry_delays_ms': return Array.isArray(v) && v.every(isInt) ? null : `${key} must be an array of non-negative integers`;
+    case 'missing_rooms': return Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : `${key} must be an array of strings`;
+    case 'webhook_before_reply': return typeof v === 'boolean' ? null : `${key} must be a boolean`;
+    default: return `unknown setting "${key}"`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The stand-in
+// ---------------------------------------------------------------------------
+
+export class StandIn {
+  constructor({ apiKey, apiSecret, webhookUrl, fixtureMp4, log }) {
+    this.apiKey = apiKey;
+    this.apiSecret = apiSecret;
+    this.webhookUrl = webhookUrl || null;
+    this.fixtureMp4 = fixtureMp4 || null;
+    this.log = log;
+    this.verifier = new TokenVerifier(apiKey, apiSecret);
+    this.mode = defaultMode();
+    this.egresses = new Map(); // egressId -> record (see createEgress)
+    this.rooms = new Map(); // room name -> RM_ id
+    this.requests = []; // every Twirp request
+    this.webhooks = []; // every webhook send (one entry per delivery, retries inside)
+    this.queues = new Map(); // egressId -> { jobs: [], running: bool }
+    this.held = new Map(); // egressId -> held egress_updated jobs ("reverse" mode)
+    this.timers = new Set(); // pending internal timers (count as "busy" for /wait)
+    this.busy = 0; // in-progress background tasks (ending an egress, ...)
+  }
+
+  // ---- timers and idleness -------------------------------------------------
+
+  // setTimeout that /_standin/wait knows about and shutdown can cancel.
+  later(ms, fn) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+  cancel(t) {
+    if (t) {
+      clearTimeout(t);
+      this.timers.delete(t);
+    }
+  }
+  // Runs an async background task, counted as busy until it settles.
+  background(fn) {
+    this.busy++;
+    return Promise.resolve()
+      .then(fn)
+      .catch((e) => this.log(`error background task: ${e.stack || e}`))
+      .finally(() => { this.busy--; });
+  }
+  pendingCount() {
+    let n = this.timers.size + this.busy;
+    for (const q of this.queues.values()) n += q.jobs.length + (q.running ? 1 : 0);
+    return n;
+  }
+  shutdown() {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  roomId(name) {
+    if (!this.rooms.has(name)) this.rooms.set(name, newId('RM_'));
+    return this.rooms.get(name);
+  }
+
+  // ---- Twirp ---------------------------------------------------------------
+
+  // Handles POST /twirp/...; returns {status, headers, body}. `rec` is the request-log entry;
+  // a handler may register callbacks with after(fn), run right after the reply is sent.
+  async twirp(req, bodyText, rec, after) {
+    // 1. LiveKit's API-key middleware runs first (livekit.md §1.1, §2): a header that is not
+    //    "Bearer ..." or a token that fails to verify is a plain-text 401, not Twirp JSON.
+    const authz = req.headers.authorization;
+    let claims = null;
+    if (authz !== undefined) {
+      if (!authz.startsWith('Bearer ')) {
+        return textReply(401, 'invalid authorization header. Must start with Bearer ');
+      }
+      const token = authz.slice('Bearer '.length);
+      try {
+        const hdr = decodeProtectedHeader(token);
+        if (hdr.alg !== 'HS256') throw new Error(`unexpected signing method: ${hdr.alg}`);
+        const unverified = decodeJwt(token);
+        if (unverified.iss !== this.apiKey) return textReply(401, `invalid API key: ${unverified.iss ?? ''}`);
+        claims = await this.verifier.verify(token, 60); // the server's 60 s leeway
+      } catch (e) {
+        return textReply(401, `invalid authorization token: ${e.message}`);
+      }
+    }
+    rec.claims = claims;
+    rec.auth_ok = claims?.video?.roomRecord === true;
+
+    // 2. Twirp routing: POST only, /twirp/livekit.Egress/<Method>, JSON content type.
+    const url = new URL(req.url, 'http://x');
+    const route = `${req.method} ${url.pathname}`;
+    if (req.method !== 'POST') {
+      throw new TwirpError('bad_route', `unsupported method "${req.method}" (only POST is allowed)`, { twirp_invalid_route: route });
+    }
+    const m = /^\/twirp\/livekit\.Egress\/([A-Za-z]+)$/.exec(url.pathname);
+    const handlers = {
+      StartRoomCompositeEgress: [RoomCompositeEgressRequest, (msg, after) => this.startRoomComposite(msg, after)],
+      StopEgress: [StopEgressRequest, (msg, after) => this.stopEgress(msg, after)],
+      ListEgress: [ListEgressRequest, (msg) => this.listEgress(msg)],
+    };
+    if (!m || !Object.hasOwn(handlers, m[1])) {
+      throw new TwirpError('bad_route', `no handler for path "${url.pathname}"`, { twirp_invalid_route: route });
+    }
+    const ctype = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+    if (ctype !== 'application/json') {
+      throw new TwirpError('bad_route', `unexpected Content-Type: "${req.headers['content-type'] || ''}"`, { twirp_invalid_route: route });
+    }
+
+    // 3. Strict decoding with LiveKit's own message class.
+    const [Msg, handle] = handlers[m[1]];
+    let msg;
+    try {
+      msg = Msg.fromJsonString(bodyText);
+    } catch (e) {
+      throw new TwirpError('malformed', `the json request could not be decoded: ${e.message}`);
+    }
+    rec.parsed = msg.toJson();
+
+    // 4. Every Egress method needs the roomRecord grant (EnsureRecordPermission).
+    if (!rec.auth_ok) throw new TwirpError('unauthenticated', 'permissions denied');
+
+    const reply = await handle(msg, after);
+    return { status: 200, headers: { 'Content-Type': 'application/json' }, body: reply };
+  }
+
+  // ---- StartRoomCompositeEgress ------------------------------------------------
+
+  async startRoomComposite(req, after) {
+    const mode = this.mode;
+    // The server loads the room before anything else.
+    if (!req.roomName || mode.missing_rooms.includes(req.roomName)) {
+      throw new TwirpError('not_found', 'requested room does not exist');
+    }
+    if (mode.start === 'refuse') {
+      if (mode.refuse_delay_ms) await sleep(mode.refuse_delay_ms);
+      throw new TwirpError(mode.refuse_code, mode.refuse_msg);
+    }
+
+    // Validation, as the egress worker does it (livekit.md §1.3).
+    if (req.audioOnly && req.videoOnly) throw new TwirpError('invalid_argument', 'request has missing or invalid field: audio_only and video_only');
+    if (req.streamOutputs.length || req.segmentOutputs.length || req.imageOutputs.length ||
+        req.output.case === 'stream' || req.output.case === 'segments') {
+      throw new TwirpError('invalid_argument', 'request has missing or invalid field: output (this stand-in supports exactly one file output)');
+    }
+    if (req.fileOutputs.length > 1) throw new TwirpError('invalid_argument', 'multiple file outputs');
+    // fileOutputs wins; the legacy `file` is used only when fileOutputs is empty.
+    const out = req.fileOutputs[0] ?? (req.output.case === 'file' ? req.output.value : null);
+    if (!out) throw new TwirpError('invalid_argument', 'request has missing or invalid field: output');
+    if (!out.filepath) throw new TwirpError('invalid_argument', 'request has missing or invalid field: filepath');
+    if (out.output.case) {
+      throw new TwirpError('invalid_argument', `request has missing or invalid field: ${out.output.case} (this stand-in writes local files only)`);
+    }
+    let fileType = out.fileType;
+    if (fileType === EncodedFileType.DEFAULT_FILETYPE) fileType = req.audioOnly ? EncodedFileType.OGG : EncodedFileType.MP4;
+    if (fileType === EncodedFileType.MP3) {
+      throw new TwirpError('invalid_argument', 'request has missing or invalid field: file_type (this stand-in writes MP4 and OGG only)');
+    }
+    if (req.audioOnly && fileType === EncodedFileType.MP4) {
+      throw new TwirpError('invalid_argument', 'request has missing or invalid field: file_type (MP4 with audio_only; use OGG)');
+    }
+    if (!req.audioOnly && fileType === EncodedFileType.OGG) {
+      throw new TwirpError('invalid_argument', 'format ogg incompatible with codec h264');
+    }
+
+    // A slow Start: LiveKit can take tens of seconds, then it does create the egress.
+    if (mode.start === 'slow') await sleep(mode.start_delay_ms);
+
+    const eg = this.createEgress(req, out, fileType);
+    this.log(`egress created id=${eg.info.egressId} room=${req.roomName} file=${eg.filename}`);
+    if (mode.webhook_before_reply) {
+      await Promise.all(this.enqueueWebhook(eg, 'egress_started').map((j) => j.done));
+    } else {
+      after(() => this.enqueueWebhook(eg, 'egress_started')); // once the reply is sent
+    }
+    if (mode.auto_active_ms !== null) {
+      eg.activeTimer = this.later(mode.auto_active_ms, () => {
+        eg.activeTimer = null;
+        if (eg.info.status !== EgressStatus.EGRESS_STARTING) return;
+        eg.info.status = EgressStatus.EGRESS_ACTIVE;
+        eg.activeAt = nowNs();
+        eg.info.updatedAt = eg.activeAt;
+        eg.file.startedAt = eg.activeAt;
+        this.enqueueWebhook(eg, 'egress_updated');
+      });
+    }
+    return snake(eg.info);
+  }
+
+  // Builds and stores the egress record.
+  createEgress(req, out, fileType) {
+    const roomId = this.roomId(req.roomName);
+    const ext = fileType === EncodedFileType.OGG ? '.ogg' : '.mp4';
+    const filename = templateFilepath(out.filepath, req.roomName, roomId, ext);
+    const now = nowNs();
+    const file = new FileInfo({ filename });
+    const info = new EgressInfo({
+      egressId: newId('EG_'),
+      roomId,
+      roomName: req.roomName,
+      sourceType: EgressSourceType.EGRESS_SOURCE_TYPE_WEB,
+      status: EgressStatus.EGRESS_STARTING,
+      startedAt: now,
+      updatedAt: now,
+      request: { case: 'roomComposite', value: req },
+      fileResults: [file],
+      // egress still fills the legacy `file` result when the only output is a file
+      result: { case: 'file', value: file },
+    });
+    const eg = { info, file, filename, fileType, activeAt: null, activeTimer: null, ending: false };
+    this.egresses.set(info.egressId, eg);
+    return eg;
+  }
+
+  // ---- StopEgress ---------------------------------------------------------------
+
+  async stopEgress(req, after) {
+    const mode = this.mode;
+    const eg = this.egresses.get(req.egressId);
+    if (!eg) throw new TwirpError('not_found', 'egress does not exist');
+    const st = eg.info.status;
+    if (st !== EgressStatus.EGRESS_STARTING && st !== EgressStatus.EGRESS_ACTIVE) {
+      throw new TwirpError('failed_precondition', `egress with status ${statusName(st)} cannot be stopped`);
+    }
+    if (mode.stop === 'refuse') {
+      throw new TwirpError(mode.stop_refuse_code ?? mode.refuse_code, mode.stop_refuse_msg ?? mode.refuse_msg);
+    }
+    if (mode.stop === 'slow') await sleep(mode.stop_delay_ms);
+    if (eg.ending) { // stopped or ended meanwhile (during a slow stop)
+      throw new TwirpError('failed_precondition', `egress with status ${statusName(eg.info.status)} cannot be stopped`);
+    }
+    const go = this.endEgress(eg, { details: 'End reason: StopEgress API', status: mode.end_status });
+    after(go); // the ENDING webhook and the rest go out once the reply is sent
+    return snake(eg.info);
+  }
+
+  // Moves an egress to ENDING now. Returns `go`: calling it sends egress_updated (ENDING)
+  // and then, in the background, writes the file, sets the final status and sends
+  // egress_ended; go() resolves with the egress_ended jobs.
+  endEgress(eg, { details, status }) {
+    eg.ending = true;
+    this.cancel(eg.activeTimer);
+    eg.activeTimer = null;
+    eg.info.status = EgressStatus.EGRESS_ENDING;
+    eg.info.details = details;
+    eg.info.updatedAt = nowNs();
+    const endDelay = this.mode.end_delay_ms;
+    return () => {
+      this.enqueueWebhook(eg, 'egress_updated');
+      return this.background(async () => {
+        if (endDelay) await sleep(endDelay);
+        return this.finalize(eg, status);
+      });
+    };
+  }
+
+  async finalize(eg, statusStr) {
+    const info = eg.info;
+    const file = eg.file;
+    const endedAt = nowNs();
+    let final = EgressStatus[statusStr];
+    // FileInfo.startedAt is when the pipeline started playing (ACTIVE); if it never did,
+    // use the egress start. duration = endedAt - startedAt, the wall-clock length.
+    const fileStart = eg.activeAt ?? info.startedAt;
+    file.endedAt = endedAt;
+    if (final === EgressStatus.EGRESS_ABORTED) {
+      // Never started: egress sets startedAt = endedAt (duration 0) and writes no file.
+      file.startedAt = endedAt;
+      file.duration = 0n;
+      info.error = 'Stop called before pipeline could start';
+      info.errorCode = 412;
+    } else {
+      file.startedAt = fileStart;
+      file.duration = endedAt - fileStart;
+      const durationMs = Math.max(1000, Number(file.duration / 1_000_000n));
+      const partial = final === EgressStatus.EGRESS_FAILED;
+      try {
+        const size = await this.writeOutput(eg, durationMs, partial);
+        file.size = BigInt(size);
+        file.location = path.resolve(eg.filename);
+      } catch (e) {
+        // Reported as egress reports a failed upload: FAILED, code 400, no location.
+        this.log(`error writing ${eg.filename}: ${e.message}`);
+        final = EgressStatus.EGRESS_FAILED;
+        statusStr = 'EGRESS_FAILED';
+        info.error = `Local upload failed: ${e.message}`;
+        info.errorCode = 400;
+      }
+      if (info.error) {
+        // the write failed; error set above
+      } else if (final === EgressStatus.EGRESS_FAILED) {
+        info.error = 'pipeline frozen';
+        info.errorCode = 500;
+      } else if (final === EgressStatus.EGRESS_LIMIT_REACHED) {
+        info.error = 'Session limit reached';
+        info.errorCode = 413;
+      }
+    }
+    info.status = final;
+    info.endedAt = endedAt;
+    info.updatedAt = endedAt;
+    this.log(`egress ended id=${info.egressId} status=${statusStr} size=${file.size} location=${file.location}`);
+    return this.enqueueWebhook(eg, 'egress_ended');
+  }
+
+  // Writes the output file; returns the number of bytes written.
+  async writeOutput(eg, durationMs, partial) {
+    const dest = path.resolve(eg.filename);
+    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    if (eg.fileType === EncodedFileType.OGG) {
+      await writeOgg(dest, durationMs, { partial });
+    } else if (this.fixtureMp4 && !partial) {
+      await fsp.copyFile(this.fixtureMp4, dest);
+    } else {
+      await writeMp4(dest, durationMs, { mdatBytes: this.mode.mdat_bytes, layout: this.mode.mp4_layout, partial });
+    }
+    return (await fsp.stat(dest)).size;
+  }
+
+  // ---- ListEgress -------------------------------------------------------------
+
+  async listEgress(req) {
+    let items;
+    if (req.egressId) {
+      const eg = this.egresses.get(req.egressId);
+      if (!eg) throw new TwirpError('not_found', 'egress does not exist');
+      items = [eg.info];
+    } else {
+      items = [...this.egresses.values()].map((e) => e.info);
+      if (req.roomName) items = items.filter((i) => i.roomName === req.roomName);
+    }
+    if (req.active) items = items.filter((i) => i.status < EgressStatus.EGRESS_COMPLETE);
+    // (the open-source server ignores pageToken and returns everything)
+    return snake(new ListEgressResponse({ items }));
+  }
+
+  // ---- Webhooks -----------------------------------------------------------------
+
+  // Queues `event` for an egress, with a snapshot of its current info. Returns the jobs
+  // created (two in "duplicate" mode); each job has a `done` promise.
+  enqueueWebhook(eg, event) {
+    const mode = this.mode;
+    const egressId = eg.info.egressId;
+    const ev = new WebhookEvent({
+      event,
+      room: new Room({ sid: eg.info.roomId, name: eg.info.roomName }),
+      egressInfo: eg.info.clone(),
+      id: newId('EV_'),
+      createdAt: BigInt(Math.floor(Date.now() / 1000)),
+    });
+    const body = ev.toJsonString(); // camelCase, zero values omitted: as Go protojson
+    const base = {
+      event, egressId, id: ev.id, body,
+      url: mode.webhook_url ?? this.webhookUrl,
+      drop: mode.webhooks === 'drop',
+      retryDelays: [...mode.retry_delays_ms],
+      maxAge: mode.queue_max_age_ms,
+      enqueuedAt: Date.now(),
+      token: null, // minted when the job is first sent; shared by its duplicate
+    };
+    const jobs = [makeJob(base, false)];
+    if (mode.webhooks === 'duplicate') jobs.push(makeJob(base, true));
+
+    if (event === 'egress_updated' && mode.webhooks === 'reverse') {
+      // Hold updates until egress_ended, which then goes out first.
+      if (!this.held.has(egressId)) this.held.set(egressId, []);
+      this.held.get(egressId).push(...jobs);
+      return jobs;
+    }
+    this.pushJobs(egressId, jobs);
+    if (event === 'egress_ended' && this.held.has(egressId)) {
+      const held = this.held.get(egressId);
+      for (const j of held) j.shared.enqueuedAt = Date.now(); // their queue wait starts now
+      this.pushJobs(egressId, held);
+      this.held.delete(egressId);
+    }
+    return jobs;
+  }
+
+  pushJobs(egressId, jobs) {
+    let q = this.queues.get(egressId);
+    if (!q) this.queues.set(egressId, (q = { jobs: [], running: false }));
+    q.jobs.push(...jobs);
+    if (!q.running) this.runQueue(q);
+  }
+
+  // One worker per egress queue: events for one egress go out in order.
+  async runQueue(q) {
+    q.running = true;
+    try {
+      while (q.jobs.length) {
+        const job = q.jobs.shift();
+        try {
+          await this.deliver(job);
+        } catch (e) {
+          this.log(`error webhook: ${e.stack || e}`);
+        }
+        job.resolve(job.entry);
+      }
+    } finally {
+      q.running = false;
+    }
+  }
+
+  // Sends one job with LiveKit's retry policy, recording it in this.webhooks.
+  async deliver(job) {
+    const shared = job.shared;
+    if (!shared.token) {
+      // The server mints the token per send: 5 min TTL, sha256 = std padded base64.
+      const at = new AccessToken(this.apiKey, this.apiSecret, { ttl: '5m' });
+      at.sha256 = createHash('sha256').update(shared.body).digest('base64');
+      shared.token = await at.toJwt();
+    }
+    const entry = {
+      index: this.webhooks.length,
+      event: shared.event,
+      egress_id: shared.egressId,
+      id: shared.id,
+      body: shared.body,
+      authorization: shared.token,
+      url: shared.url,
+      duplicate: job.duplicate,
+      replay_of: null,
+      dropped: null,
+      response_status: null,
+      response_body: null,
+      attempts: [],
+    };
+    this.webhooks.push(entry);
+    job.entry = entry;
+    if (shared.drop) {
+      entry.dropped = 'drop mode';
+    } else if (!shared.url) {
+      entry.dropped = 'no webhook url';
+    } else if (!job.duplicate && Date.now() - shared.enqueuedAt > shared.maxAge) {
+      entry.dropped = 'max age';
+    }
+    if (entry.dropped) {
+      this.log(`webhook #${entry.index} ${entry.event} egress=${entry.egress_id} id=${entry.id} dropped (${entry.dropped})`);
+      return;
+    }
+    for (let attempt = 0; ; attempt++) {
+      const r = await postWebhook(shared.url, shared.body, shared.token);
+      entry.attempts.push({ at: new Date().toISOString(), status: r.status, error: r.error });
+      entry.response_status = r.status;
+      entry.response_body = r.body;
+      this.log(`webhook #${entry.index} ${entry.event} egress=${entry.egress_id} id=${entry.id} attempt=${attempt + 1} ` +
+        (r.error ? `error=${JSON.stringify(r.error)}` : `status=${r.status}`));
+      // go-retryablehttp: retry connection errors, 429 and 5xx except 501; all else is final.
+      const retry = r.error || r.status === 429 || (r.status >= 500 && r.status !== 501);
+      if (!retry || attempt >= shared.retryDelays.length) break;
+      let wait = shared.retryDelays[attempt];
+      if ((r.status === 429 || r.status === 503) && /^\d+$/.test(r.retryAfter || '')) {
+        wait = Math.min(Number(r.retryAfter) * 1000, 30000);
+      }
+      await sleep(wait);
+    }
+  }
+
+  // ---- Control API helpers ----------------------------------------------------------
+
+  async endFromControl(egressId, status) {
+    const eg = this.egresses.get(egressId);
+    if (!eg) return [404, { error: 'egress does not exist' }];
+    if (eg.ending) return [409, { error: `egress already ${statusName(eg.info.status)}` }];
+    status = status ?? this.mode.end_status;
+    if (!FINAL_STATUSES.includes(status)) return [400, { error: `status must be one of ${FINAL_STATUSES.join(', ')}` }];
+    const jobs = await this.endEgress(eg, { details: 'End reason: Source closed', status })();
+    if (!jobs) return [500, { error: 'ending the egress failed (see the log)' }];
+    const entries = await Promise.all(jobs.map((j) => j.done));
+    return [200, { status: entries[0]?.response_status ?? null, egress: eg.info.toJson() }];
+  }
+
+  async resend(index) {
+    const orig = this.webhooks[index];
+    if (!orig) return [404, { error: `no webhook #${index}` }];
+    const url = this.mode.webhook_url ?? this.webhookUrl;
+    if (!url) return [409, { error: 'no webhook url' }];
+    const r = await postWebhook(url, orig.body, orig.authorization);
+    const entry = {
+      ...orig, index: this.webhooks.length, url, duplicate: false, replay_of: index, dropped: null,
+      response_status: r.status, response_body: r.body,
+      attempts: [{ at: new Date().toISOString(), status: r.status, error: r.error }],
+    };
+    this.webhooks.push(entry);
+    this.log(`webhook #${entry.index} replay of #${index} ${orig.event} id=${orig.id} ` +
+      (r.error ? `error=${JSON.stringify(r.error)}` : `status=${r.status}`));
+    return [200, { status: r.status, body: r.body, error: r.error }];
+  }
+
+  reset() {
+    this.mode = defaultMode();
+  }
+}
+
+// A queued webhook delivery. Two jobs from "duplicate" share `base` (same body and token).
+function makeJob(shared, duplicate) {
+  const job = { shared, duplicate, entry: null };
+  job.done = new Promise((resolve) => { job.resolve = resolve; });
+  return job;
+}
+
+// POSTs a webhook as LiveKit does; resolves to {status, body, retryAfter, error}.
+function postWebhook(url, body, token) {
+  return new Promise((resolve) => {
+    let u;
+    try {
+      u = new URL(url);
+    } catch (e) {
+      resolve({ status: null, body: null, error: `bad url: ${e.message}` });
+      return;
+    }
+    const data = Buffer.from(body, 'utf8');
+    const mod = u.protocol === 'https:' ? https : http;
+    const req = mod.request(u, {
+      method: 'POST',
+      headers: {
+        Authorization: token, // the bare JWT: LiveKit sends no "Bearer"
+        'Content-Type': 'application/webhook+json',
+        'User-Agent': 'LiveKit',
+        'Content-Length': data.length,
+      },
+      timeout: 30000,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({
+        status: res.statusCode,
+        body: Buffer.concat(chunks).toString('utf8').slice(0, 4096),
+        retryAfter: res.headers['retry-after'],
+        error: null,
+      }));
+      res.on('error', (e) => resolve({ status: null, body: null, error: e.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: null, body: null, error: e.message }));
+    req.end(data);
+  });
+}
+
+// Open-source LiveKit's Twirp JSON: proto field names, every field present.
+function snake(msg) {
+  return msg.toJsonString({ useProtoFieldName: true, emitDefaultValues: true });
+}
+
+function textReply(status, text) {
+  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: text + '\n' };
+}
+
+// Egress filepath handling (livekit.md §6): {room_name} {room_id} {time} {utc} placeholders,
+// a default name for a path ending in "/", the extension forced, "../" stripped.
+function templateFilepath(fp, roomName, roomId, ext) {
+  const d = new Date();
+  const p2 = (n) => String(n).padStart(2, '0');
+  const time = `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}T${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
+  const utc = `${d.getUTCFullYear()}${p2(d.getUTCMonth() + 1)}${p2(d.getUTCDate())}${p2(d.getUTCHours())}${p2(d.getUTCMinutes())}${p2(d.getUTCSeconds())}${String(d.getUTCMilliseconds()).padStart(3, '0')}`;
+  let out = fp.replaceAll('{room_name}', roomName).replaceAll('{room_id}', roomId)
+    .replaceAll('{time}', time).replaceAll('{utc}', utc);
+  if (out.endsWith('/')) out += `${roomName}-${time}`;
+  const cur = path.extname(out);
+  if (cur.toLowerCase() !== ext) {
+    const known = ['.mp4', '.ogg', '.mp3', '.ts', '.webm', '.m3u8', '.m4a', '.aac', '.ivf', '.h264'];
+    out = known.includes(cur.toLowerCase()) ? out.slice(0, -cur.length) + ext : out + ext;
+  }
+  out = path.normalize(out);
+  while (out.startsWith('../')) out = out.slice(3);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// HTTP server
+// ---------------------------------------------------------------------------
+
+const MAX_BODY = 10 * 1024 * 1024; // LiveKit's default max_api_request_body_size
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let n = 0;
+    req.on('data', (c) => {
+      n += c.length;
+      if (n > MAX_BODY) {
+        reject(Object.assign(new Error('request body too large'), { tooLarge: true }));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res, { status, headers, body }) {
+  const data = Buffer.from(body, 'utf8');
+  res.writeHead(status, { ...headers, 'Content-Length': data.length });
+  res.end(data);
+}
+const sendJson = (res, status, obj) =>
+  send(res, { status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(obj) });
+
+export function createServer(si) {
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    let bodyText;
+    try {
+      bodyText = await readBody(req);
+    } catch (e) {
+      if (e.tooLarge) send(res, textReply(413, 'http: request body too large'));
+      return;
+    }
+    try {
+      if (url.pathname.startsWith('/_standin/')) {
+        const [status, obj] = await control(si, req.method, url.pathname.slice('/_standin/'.length), bodyText);
+        si.log(`control ${req.method} ${url.pathname} -> ${status}`);
+        sendJson(res, status, obj);
+        return;
+      }
+      const rec = {
+        at: new Date().toISOString(),
+        method: url.pathname.split('/').pop(),
+        path: url.pathname,
+        http_method: req.method,
+        auth_ok: false,
+        claims: null,
+        body: bodyText,
+        parsed: null,
+        status: null,
+        code: null,
+      };
+      si.requests.push(rec);
+      let reply;
+      const afterReply = [];
+      try {
+        reply = await si.twirp(req, bodyText, rec, (fn) => afterReply.push(fn));
+      } catch (e) {
+        if (!(e instanceof TwirpError)) throw e;
+        rec.code = e.code;
+        const err = { code: e.code, msg: e.message };
+        if (e.meta && Object.keys(e.meta).length) err.meta = e.meta;
+        reply = { status: TWIRP_HTTP[e.code] ?? 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(err) };
+      }
+      rec.status = reply.status;
+      si.log(`twirp ${req.method} ${url.pathname} -> ${reply.status}${rec.code ? ' ' + rec.code : ''}`);
+      send(res, reply);
+      for (const fn of afterReply) fn();
+    } catch (e) {
+      si.log(`error ${req.method} ${url.pathname}: ${e.stack || e}`);
+      if (!res.headersSent) sendJson(res, 500, { code: 'internal', msg: String(e.message || e) });
+    }
+  });
+}
+
+// The control API: returns [httpStatus, jsonObject].
+async function control(si, method, name, bodyText) {
+  let body = {};
+  if (method === 'POST' && bodyText.trim() !== '') {
+    try {
+      body = JSON.parse(bodyText);
+    } catch (e) {
+      return [400, { error: `bad JSON: ${e.message}` }];
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) return [400, { error: 'body must be a JSON object' }];
+  }
+  const route = `${method} ${name}`;
+  switch (route) {
+    case 'GET mode':
+      return [200, si.mode];
+    case 'POST mode': {
+      for (const [k, v] of Object.entries(body)) {
+        const err = checkModeValue(k, v);
+        if (err) return [400, { error: err }];
+      }
+      Object.assign(si.mode, body);
+      return [200, si.mode];
+    }
+    case 'POST reset':
+      si.reset();
+      return [200, si.mode];
+    case 'GET egresses':
+      return [200, { egresses: [...si.egresses.values()].map((e) => e.info.toJson()) }];
+    case 'GET requests':
+      return [200, { requests: si.requests }];
+    case 'GET webhooks':
+      return [200, { webhooks: si.webhooks }];
+    case 'POST resend':
+      if (!Number.isInteger(body.index)) return [400, { error: 'index must be an integer' }];
+      return si.resend(body.index);
+    case 'POST end':
+      if (typeof body.egress_id !== 'string') return [400, { error: 'egress_id must be a string' }];
+      return si.endFromControl(body.egress_id, body.status);
+    case 'POST forget': // as if LiveKit deleted the record (24 h after it ended)
+      if (!si.egresses.delete(body.egress_id)) return [404, { error: 'egress does not exist' }];
+      return [200, { forgotten: body.egress_id }];
+    case 'POST wait': {
+      const deadline = Date.now() + (Number.isInteger(body.timeout_ms) ? body.timeout_ms : 30000);
+      while (si.pendingCount() > 0 && Date.now() < deadline) await sleep(10);
+      const pending = si.pendingCount();
+      return pending === 0 ? [200, { idle: true }] : [504, { idle: false, pending }];
+    }
+    default:
+      return [404, { error: `no control route ${route}` }];
+  }
+}
+
+// ---------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const opts = { host: '127.0.0.1', port: 0 };
+  const names = {
+    '--port': 'port', '--port-file': 'portFile', '--api-key': 'apiKey', '--api-secret': 'apiSecret',
+    '--webhook-url': 'webhookUrl', '--host': 'host', '--log': 'log', '--fixture-mp4': 'fixtureMp4',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let v;
+    if (a.includes('=')) [a, v] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
+    if (a === '--help' || a === '-h') opts.help = true;
+    else if (names[a]) {
+      if (v === undefined) {
+        if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+        v = argv[++i];
+      }
+      opts[names[a]] = v;
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  opts.port = Number(opts.port);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port must be 0..65535');
+  return opts;
+}
+
+const USAGE = `usage: node standin.mjs --api-key KEY --api-secret SECRET [--webhook-url URL]
+       [--port 0] [--port-file FILE] [--host 127.0.0.1] [--log FILE] [--fixture-mp4 FILE]`;
+
+async function main() {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+    if (opts.help) { console.log(USAGE); return; }
+    if (!opts.apiKey || !opts.apiSecret) throw new Error('--api-key and --api-secret are required');
+    if (opts.fixtureMp4) fs.accessSync(opts.fixtureMp4, fs.constants.R_OK);
+  } catch (e) {
+    console.error(`standin: ${e.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  const logStream = opts.log ? fs.createWriteStream(opts.log, { flags: 'a' }) : process.stderr;
+  const log = (line) => logStream.write(`${new Date().toISOString()} ${line}\n`);
+
+  const si = new StandIn({ ...opts, log });
+  const server = createServer(si);
+  server.listen(opts.port, opts.host, () => {
+    const { port } = server.address();
+    log(`listening host=${opts.host} port=${port} webhook_url=${opts.webhookUrl ?? ''}`);
+    if (opts.portFile) {
+      // Atomic: a reader sees either no file or the whole port number.
+      const tmp = `${opts.portFile}.tmp.${process.pid}`;
+      fs.writeFileSync(tmp, `${port}\n`);
+      fs.renameSync(tmp, opts.portFile);
+    }
+  });
+  server.on('error', (e) => {
+    log(`fatal: ${e.message}`);
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const stop = (sig) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: shutting down`);
+    si.shutdown();
+    server.close(() => {
+      if (logStream !== process.stderr) logStream.end(() => process.exit(0));
+      else process.exit(0);
+    });
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href) {
+  main();
+}
