@@ -153,7 +153,7 @@ info(struct mr_ctx *cx, const struct mr_recording *r)
 	v = NULL;
 	if (r->duration_seconds != NULL &&
 	    sscanf(r->duration_seconds, "%lf", &d) == 1)
-		v = json_object_new_double(d);
+		v = json_object_new_double_s(d, r->duration_seconds);
 	json_object_object_add(o, "duration_seconds", v);
 	json_object_object_add(o, "is_public",
 	    json_object_new_boolean(r->is_public));

@@ -70,8 +70,10 @@ mr_api_livekit_webhook(struct mr_ctx *cx)
 	rc = mr_db_webhook_apply(env->db, cx->cx_arena, id, event, created,
 	    &eg, &dup, &cx->cx_err);
 	if (rc == -1) {
+		/* Let LiveKit deliver it again later. */
 		if (cx->cx_err.status == 500)
-			cx->cx_err.status = 503;
+			mr_err_set(&cx->cx_err, 503, "event_not_stored",
+			    "The event could not be stored; try again.");
 		return -1;
 	}
 	mr_log_info("req=%s webhook event=%s id=%s egress=%s status=%s "

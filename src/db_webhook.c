@@ -23,7 +23,7 @@
 
 #define FINALS	"('EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_ABORTED', " \
 		"'EGRESS_LIMIT_REACHED')"
-#define MATCH	"(egress_id = $1 OR (egress_id IS NULL AND $4::uuid IS NOT " \
+#define MATCH	"(egress_id = $1::text OR (egress_id IS NULL AND $4::uuid IS NOT " \
 		"NULL AND id = $4::uuid AND status IN ('pending', " \
 		"'recording'))) AND status IN ('pending', 'recording', " \
 		"'processing') AND (egress_status IS NULL OR egress_status " \
@@ -41,14 +41,15 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	/* $1 egress, $2 status, $3 updated ns, $4 recording id from file */
 	{ "wh_progress",
 	  "UPDATE project_management.pm_meeting_recordings SET "
-	  "egress_id = $1, egress_status = $2, egress_updated_ns = $3::bigint, "
+	  "egress_id = $1::text, egress_status = $2::text, "
+	  "egress_updated_ns = $3::bigint, "
 	  "status = CASE "
 	  "  WHEN status = 'pending' THEN 'recording' "
-	  "  WHEN status = 'recording' AND $2 = 'EGRESS_ENDING' "
+	  "  WHEN status = 'recording' AND $2::text = 'EGRESS_ENDING' "
 	  "    THEN 'processing' "
 	  "  ELSE status END, "
 	  "started_at = coalesce(started_at, now()), "
-	  "ended_at = CASE WHEN $2 = 'EGRESS_ENDING' "
+	  "ended_at = CASE WHEN $2::text = 'EGRESS_ENDING' "
 	  "  THEN coalesce(ended_at, now()) ELSE ended_at END "
 	  "WHERE " MATCH "AND egress_updated_ns <= $3::bigint RETURNING id",
 	  4 },
@@ -58,13 +59,13 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	 */
 	{ "wh_ended",
 	  "UPDATE project_management.pm_meeting_recordings SET "
-	  "egress_id = $1, egress_status = $2, "
+	  "egress_id = $1::text, egress_status = $2::text, "
 	  "egress_updated_ns = greatest(egress_updated_ns, $3::bigint), "
 	  "status = CASE WHEN $5::boolean THEN 'processing' ELSE 'failed' END, "
-	  "file_name = coalesce($6, file_name), "
+	  "file_name = coalesce($6::text, file_name), "
 	  "file_size_bytes = coalesce($7::bigint, file_size_bytes), "
 	  "duration_seconds = coalesce($8::float8, duration_seconds), "
-	  "last_error = CASE WHEN $5::boolean THEN last_error ELSE $9 END, "
+	  "last_error = CASE WHEN $5::boolean THEN last_error ELSE $9::text END, "
 	  "started_at = coalesce(started_at, now()), "
 	  "ended_at = coalesce(ended_at, CASE WHEN $10::bigint > 0 "
 	  "  THEN to_timestamp($10::bigint / 1e9) ELSE now() END), "

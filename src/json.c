@@ -26,6 +26,29 @@ mr_json_own(struct mr_arena *a, struct json_object *obj)
 	return obj;
 }
 
+/*
+ * json-c's strict mode still takes single-quoted strings; JSON has none.
+ * Returns 1 when a quote character stands outside a string.
+ */
+static int
+single_quoted(const char *buf, size_t len)
+{
+	int	 instr = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (instr) {
+			if (buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				instr = 0;
+		} else if (buf[i] == '"')
+			instr = 1;
+		else if (buf[i] == '\'')
+			return 1;
+	}
+	return 0;
+}
+
 struct json_object *
 mr_json_parse(struct mr_arena *a, const char *buf, size_t len,
     struct mr_err *err)
@@ -42,6 +65,10 @@ mr_json_parse(struct mr_arena *a, const char *buf, size_t len,
 	if (len > INT32_MAX)
 		return mr_err_set(err, 413, "body_too_large",
 		    "The request body is too large."), NULL;
+	if (single_quoted(buf, len))
+		return mr_err_set(err, 400, "invalid_json",
+		    "The request body is not valid JSON: strings must be in "
+		    "double quotes."), NULL;
 	if ((tok = json_tokener_new_ex(MR_JSON_DEPTH)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory."), NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
