@@ -46,6 +46,7 @@ struct mr_arena {
 #define BLOCK_HDR	((sizeof(struct block) + ALIGNMENT - 1) & \
 			    ~(size_t)(ALIGNMENT - 1))
 
+#ifndef MR_ARENA_DEBUG
 static struct block *
 block_new(size_t need)
 {
@@ -59,6 +60,7 @@ block_new(size_t need)
 	b->used = 0;
 	return b;
 }
+#endif
 
 struct mr_arena *
 mr_arena_new(size_t cap)

@@ -28,8 +28,6 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
-use Cwd qw(abs_path);
-use Digest::SHA qw(sha1_hex);
 use File::Path qw(make_path remove_tree);
 use File::Spec;
 use File::Temp ();
