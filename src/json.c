@@ -77,6 +77,9 @@ mr_json_parse(struct mr_arena *a, const char *buf, size_t len,
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
+	if (obj == NULL && jerr == json_tokener_success)
+		return mr_err_set(err, 422, "invalid_body",
+		    "The request body must be a JSON object."), NULL;
 	if (obj == NULL || jerr != json_tokener_success) {
 		json_object_put(obj);
 		if (jerr == json_tokener_continue)

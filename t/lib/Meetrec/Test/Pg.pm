@@ -336,16 +336,24 @@ sub cleanup {
 	$self->_drop_sockdir;
 }
 
-sub DESTROY {
+# abort() - immediate shutdown by signal (SIGQUIT, then SIGKILL), for a
+# test that died; no pg_ctl, no waiting for sessions.
+sub abort {
 	my ($self) = @_;
-	return if ($self->{owner} // 0) != $$;
-	local ($?, $!, $@);
 	if ($self->{pid}) {
 		_kill_postmaster($self->{pid});
 		Meetrec::Test::Proc::cancel_cleanup($self->{cleanup})
 		    if $self->{cleanup};
+		delete @$self{qw(pid cleanup)};
 	}
 	$self->_drop_sockdir;
+}
+
+sub DESTROY {
+	my ($self) = @_;
+	return if ($self->{owner} // 0) != $$;
+	local ($?, $!, $@);
+	$self->abort;
 }
 
 1;

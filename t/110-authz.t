@@ -1,0 +1,165 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# Who may do what, endpoint by endpoint: the owner, another user of the
+# same company, a user of another company, an admin, the room's host, and
+# requests with no token, an expired token or a forged signature.
+use strict;
+use warnings;
+use Test::More;
+use Meetrec::Test::Stack;
+use Meetrec::Test::Util qw(uuid jwt_hs256);
+
+Meetrec::Test::Stack::require_prereqs();
+my $s = Meetrec::Test::Stack->new;
+
+my ($co, $other_co) = (uuid(), uuid());
+my ($host, $peer, $admin, $stranger, $viewer) = map { uuid() } 1 .. 5;
+my %tok = (
+	host => $s->token(user => $host, company => $co, username => 'host'),
+	peer => $s->token(user => $peer, company => $co, username => 'peer'),
+	admin => $s->token(user => $admin, company => $co, username => 'adm',
+	    role => 'admin'),
+	stranger => $s->token(user => $stranger, company => $other_co,
+	    username => 'stranger'),
+	other_admin => $s->token(user => uuid(), company => $other_co,
+	    username => 'oadm', role => 'admin'),
+	viewer => $s->token(user => $viewer, company => $co,
+	    username => 'viewer'),
+);
+my $now = time;
+my $secret = $s->jwt_secret;
+$tok{expired} = jwt_hs256($secret, { sub => $host, company_id => $co,
+    exp => $now - 3600, username => 'host' });
+$tok{forged} = jwt_hs256('not-the-secret', { sub => $host,
+    company_id => $co, exp => $now + 3600, username => 'host' });
+$tok{none} = do {
+	my $t = jwt_hs256($secret, { sub => $host, company_id => $co,
+	    exp => $now + 3600 }, { alg => 'none' });
+	$t =~ s/[^.]+$//;
+	$t;
+};
+$tok{no_company} = jwt_hs256($secret, { sub => $host, exp => $now + 3600 });
+$tok{bad_sub} = jwt_hs256($secret, { sub => 'host', company_id => $co,
+    exp => $now + 3600 });
+$tok{no_exp} = jwt_hs256($secret, { sub => $host, company_id => $co });
+
+$s->room(code => 'authz', name => 'Authz', host => $host, company => $co);
+
+sub call {
+	my ($who, $method, $path, $json) = @_;
+	return $s->api($method => $path, ($who eq 'anon' ? () :
+	    (token => $tok{$who})), ($json ? (json => $json) : ()));
+}
+
+# Bad tokens are 401 with WWW-Authenticate everywhere.
+for my $who (qw(anon expired forged none no_company bad_sub no_exp)) {
+	for my $ep (['POST', '/api/recordings/start', { room_code => 'authz' }],
+	    ['GET', '/api/recordings/'],
+	    ['GET', '/api/recordings/' . uuid()],
+	    ['GET', '/api/recordings/' . uuid() . '/status'],
+	    ['POST', '/api/recordings/' . uuid() . '/stop'],
+	    ['DELETE', '/api/recordings/' . uuid()]) {
+		my $r = call($who, @$ep);
+		is($r->{status}, 401, "$who: $ep->[0] $ep->[1] is 401");
+		like($r->{headers}{'www-authenticate'} // '', qr/^Bearer/,
+		    "$who: WWW-Authenticate: Bearer");
+		like($r->{json}{code} // '', qr/token/, "$who: code names "
+		    . "the token problem") if $who ne 'anon';
+	}
+}
+is(call('expired', GET => '/api/recordings/')->{json}{detail},
+    'The token has expired.', 'an expired token says so');
+my $n = $s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_meeting_recordings");
+is($n, 0, 'no refused request wrote a row');
+
+# Start: only the room's host or an admin of the room's company.
+for my $who (qw(peer stranger other_admin)) {
+	my $r = call($who, POST => '/api/recordings/start',
+	    { room_code => 'authz' });
+	is($r->{status}, $who eq 'peer' ? 403 : 404,
+	    "start by $who refused");
+}
+my $r = call('admin', POST => '/api/recordings/start',
+    { room_code => 'authz' });
+is($r->{status}, 201, 'an admin of the company may start');
+my $by_admin = $r->{json}{recording_id};
+$r = call('host', POST => "/api/recordings/$by_admin/stop");
+is($r->{status}, 202, 'the room host may stop what an admin started');
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+
+$r = call('host', POST => '/api/recordings/start', { room_code => 'authz' });
+is($r->{status}, 201, 'the host starts');
+my $id = $r->{json}{recording_id};
+
+# Reading: owner yes; peer no until shared; other company never.
+my %want = (host => 200, admin => 200, peer => 403, viewer => 403,
+    stranger => 404, other_admin => 404);
+for my $who (sort keys %want) {
+	for my $p ("/api/recordings/$id", "/api/recordings/$id/status") {
+		is(call($who, GET => $p)->{status}, $want{$who},
+		    "GET $p as $who");
+	}
+}
+my $list = call('peer', GET => '/api/recordings/');
+is($list->{json}{total}, 0, 'peer lists none of it (mine)');
+$list = call('stranger', GET => '/api/recordings/?scope=company');
+is($list->{status}, 403, 'scope=company needs an admin');
+$list = call('other_admin', GET => '/api/recordings/?scope=company');
+is($list->{json}{total}, 0, 'another company\'s admin sees nothing');
+$list = call('admin', GET => '/api/recordings/?scope=company');
+is($list->{json}{total}, 2, 'the company admin sees both');
+
+# Shared with one viewer (the access endpoint comes later: set the row).
+$s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
+    . "allowed_viewers = ARRAY['$viewer']::uuid[] WHERE id = '$id'");
+is(call('viewer', GET => "/api/recordings/$id")->{status}, 200,
+    'a listed viewer may read');
+is(call('peer', GET => "/api/recordings/$id")->{status}, 403,
+    'an unlisted peer still may not');
+$list = call('viewer', GET => '/api/recordings/?scope=shared');
+is($list->{json}{total}, 1, 'scope=shared shows it to the viewer');
+is($list->{json}{recordings}[0]{id}, $id, 'the shared one');
+$s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
+    . "is_public = true WHERE id = '$id'");
+is(call('peer', GET => "/api/recordings/$id")->{status}, 200,
+    'public: anyone of the company may read');
+is(call('stranger', GET => "/api/recordings/$id")->{status}, 404,
+    'public is not public to another company');
+
+# Stop: the recorder, the room's host or an admin; not a viewer.
+for my $who (qw(peer viewer stranger)) {
+	my $r2 = call($who, POST => "/api/recordings/$id/stop");
+	is($r2->{status}, $who eq 'stranger' ? 404 : 403,
+	    "stop by $who refused");
+}
+is($s->pg->psql("SELECT status FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$id'"), 'recording',
+    'refused stops changed nothing');
+is(call('host', POST => "/api/recordings/$id/stop")->{status}, 202,
+    'the recorder stops');
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+
+# Delete: owner or admin only.
+for my $who (qw(peer viewer stranger other_admin)) {
+	my $r2 = call($who, DELETE => "/api/recordings/$id");
+	ok($r2->{status} == 403 || $r2->{status} == 404,
+	    "delete by $who refused ($r2->{status})");
+}
+is(call('admin', DELETE => "/api/recordings/$by_admin")->{status}, 200,
+    'an admin deletes');
+is(call('host', DELETE => "/api/recordings/$id")->{status}, 200,
+    'the owner deletes');
+is(call('admin', GET => "/api/recordings/$id")->{status}, 404,
+    'gone for the admin too');
+
+# Audit rows only for what was allowed.
+is($s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_recording_access_logs WHERE action = 'view' AND user_id = '$peer'"),
+    1, 'one view row for the peer: only the allowed read');
+is($s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_recording_access_logs WHERE user_id = '$stranger'"), 0,
+    'none for the stranger');
+
+$s->finish;
+done_testing();

@@ -1,0 +1,106 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# The pool under stress: a worker killed with SIGKILL is replaced, workers
+# recycle after max_requests, SIGHUP reloads, PostgreSQL restarting under
+# the pool costs no more than the requests in flight, and SIGTERM drains:
+# a request in progress still gets its answer.
+use strict;
+use warnings;
+use Test::More;
+use POSIX qw(_exit);
+use Time::HiRes qw(sleep time);
+use Meetrec::Test::Stack;
+use Meetrec::Test::Util qw(uuid);
+
+Meetrec::Test::Stack::require_prereqs();
+my $s = Meetrec::Test::Stack->new(workers => 2, max_requests => 20,
+    conf => { livekit_timeout_ms => 10000 });
+
+my ($co, $host) = (uuid(), uuid());
+my $tok = $s->token(user => $host, company => $co, username => 'host');
+$s->room(code => 'pool', name => 'Pool', host => $host, company => $co);
+
+sub wait_for {
+	my ($what, $cond) = @_;
+	my $end = time + 20;
+	while (time < $end) {
+		return 1 if $cond->();
+		sleep 0.05;
+	}
+	fail("timed out waiting for $what");
+	return 0;
+}
+
+is($s->api(GET => '/api/healthz')->{status}, 200, 'healthy');
+
+# SIGKILL a worker: the master replaces it.
+my @before = $s->worker_pids;
+is(scalar @before, 2, 'two workers');
+kill 'KILL', $before[0];
+wait_for('a replacement worker', sub {
+	my @now = $s->worker_pids;
+	@now == 2 && !grep { $_ == $before[0] } @now;
+});
+my $log = $s->log('pool');
+like($log, qr/exited on signal 9, respawn/, 'the master logged the respawn');
+my $ok = 0;
+$ok += $s->api(GET => '/api/healthz')->{status} == 200 for 1 .. 10;
+is($ok, 10, 'every request after the kill succeeded');
+
+# Recycling: 60 requests through 2 workers of 20 requests each.
+my %pids = map { $_ => 1 } $s->worker_pids;
+$ok = 0;
+$ok += $s->api(GET => '/api/recordings/', token => $tok)->{status} == 200
+    for 1 .. 60;
+is($ok, 60, '60 requests across recycles all succeeded');
+my @after = $s->worker_pids;
+ok(!grep({ $pids{$_} } @after), 'all workers were recycled');
+
+# PostgreSQL restarts: the next requests succeed.
+$s->restart_pg;
+my @st = map { $s->api(GET => '/api/recordings/', token => $tok)->{status} }
+    1 .. 6;
+is_deeply(\@st, [(200) x 6], 'requests after a PostgreSQL restart succeed')
+    or diag("@st");
+my $r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => 'pool' });
+is($r->{status}, 201, 'a start after the restart works');
+my $id = $r->{json}{recording_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+
+# SIGHUP: a new generation of workers, service uninterrupted.
+%pids = map { $_ => 1 } $s->worker_pids;
+kill 'HUP', $s->pool_pid;
+wait_for('reloaded workers', sub {
+	my @now = $s->worker_pids;
+	@now == 2 && !grep { $pids{$_} } @now;
+});
+like($s->log('pool'), qr/reloaded configuration/, 'reload logged');
+is($s->api(GET => '/api/healthz')->{status}, 200, 'healthy after reload');
+
+# Drain: a stop that LiveKit answers slowly is in flight when SIGTERM
+# arrives; it still gets its answer.
+$s->standin(POST => '/_standin/mode', { stop => 'slow',
+    stop_delay_ms => 1500 });
+my $out = $s->dir . '/drain.out';
+my $pid = fork() // die;
+if ($pid == 0) {
+	my $x = $s->api(POST => "/api/recordings/$id/stop", token => $tok);
+	open(my $fh, '>', $out) or _exit(1);
+	print $fh $x->{status};
+	close $fh;
+	_exit(0);
+}
+wait_for('the stop to reach LiveKit', sub {
+	my $q = $s->standin(GET => '/_standin/requests')->{json};
+	grep { $_->{method} eq 'StopEgress' }
+	    @{ ref $q eq 'HASH' ? $q->{requests} : $q };
+});
+kill 'TERM', $s->pool_pid;
+waitpid($pid, 0);
+open(my $fh, '<', $out);
+my $status = <$fh> // '';
+is($status, '202', 'the request in flight during SIGTERM was answered');
+
+$s->finish;
+done_testing();

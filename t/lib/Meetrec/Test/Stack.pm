@@ -1,0 +1,809 @@
+# SPDX-License-Identifier: ISC
+#
+# Meetrec::Test::Stack - the whole meetrec stack for one test file:
+# a private PostgreSQL cluster, the LiveKit stand-in, the meetrec-fcgi
+# pool and nginx with the project's own configuration, in a fresh
+# directory on free ports (STYLE.md 4.9).
+#
+#	use Test::More;
+#	use lib 't/lib';
+#	use Meetrec::Test::Stack;
+#	Meetrec::Test::Stack::require_prereqs();
+#	my $s = Meetrec::Test::Stack->new(workers => 2);
+#	my $r = $s->api(GET => '/healthz');
+#	is($r->{status}, 200);
+#	$s->finish;		# stops everything, adds the teardown tests
+#	done_testing;
+#
+# Bring-up order: PostgreSQL, the stand-in, the config file, migrate,
+# the pool, nginx.  (The stand-in comes before migrate because
+# meetrec-admin reads the same config, and livekit_url is a required key
+# that holds the stand-in's port.  nginx's port is picked first, because
+# the stand-in needs the webhook URL.)
+#
+# Files: t/tmp_check/<test>/ under the build tree (MEETREC_BUILDDIR, else
+# the source tree; MEETREC_TEST_TMPDIR overrides the t/tmp_check part):
+#	meetrec.conf	the config (mode 0600)
+#	log/		meetrec-fcgi.log, standin.log, postgresql.log, ...
+#	nginx/		rendered nginx.conf, meetrec.conf, error.log, access.log
+#	asan/		sanitizer reports (there must be none)
+#	pg/ spool/ storage/ run/
+# It is removed by finish() when every test passed, and kept on failure,
+# when the test died, or with MEETREC_TEST_LEAVE=1.  MEETREC_TEST_CATLOG=1
+# prints the logs at finish().
+#
+# With persistent_dir => DIR (scripts/run-stack) the same stack lives in
+# DIR and survives: the cluster is initialised once, the config is
+# generated once (random secrets) and reused afterwards, nothing is
+# deleted, and shutdown() replaces finish().
+
+package Meetrec::Test::Stack;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Digest::SHA qw(sha1_hex);
+use Fcntl qw(:flock);
+use File::Basename qw(basename);
+use File::Path qw(make_path remove_tree);
+use File::Spec;
+use File::Temp ();
+use POSIX ();
+
+use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
+use Meetrec::Test::Util qw(src_root build_root free_port http uuid
+    random_hex jwt_hs256 slurp spew);
+use Meetrec::Test::Pg;
+use Meetrec::Test::Nginx;
+
+# Keys written to meetrec.conf, in this order (conf.c refuses unknown
+# keys, so extras from conf => {} must be real keys too).
+my @KEY_ORDER = qw(
+	database_url fcgi_socket fcgi_workers fcgi_max_requests pid_file
+	body_max jwt_secret jwt_issuer jwt_audience jwt_leeway
+	livekit_url livekit_api_key livekit_api_secret livekit_timeout_ms
+	webhook_leeway spool_dir storage_type storage_local_dir public_url
+	log_level
+);
+
+# ---------------------------------------------------------------------
+# Prerequisites
+
+sub _node {
+	my @c = ($ENV{MEETREC_NODE} // (), map { "$_/node" }
+	    split /:/, $ENV{PATH} // '');
+	for (@c) { return $_ if length && -x $_ && !-d $_ }
+	return undef;
+}
+
+sub admin_bin { return build_root() . '/src/meetrec-admin' }
+sub fcgi_bin  { return build_root() . '/fcgi/meetrec-fcgi' }
+
+# The directory that holds t/tmp_check/<test>.
+sub _check_root {
+	return $ENV{MEETREC_TEST_TMPDIR} if $ENV{MEETREC_TEST_TMPDIR};
+	return build_root() . '/t/tmp_check';
+}
+
+# npm ci in t/livekit when node_modules is missing, once even when
+# several tests start at the same moment (flock, then look again).
+# Returns undef on success, else the reason.
+sub _ensure_node_modules {
+	my $lk = src_root() . '/t/livekit';
+	return undef if -d "$lk/node_modules";
+	my $root = _check_root();
+	make_path($root);
+	open my $lock, '>>', "$root/.npm-ci.lock"
+	    or return "cannot create $root/.npm-ci.lock: $!";
+	flock($lock, LOCK_EX) or return "flock: $!";
+	return undef if -d "$lk/node_modules";
+	my $npm = $ENV{MEETREC_NPM} // 'npm';
+	my $r = run_cmd([ $npm, 'ci', '--no-audit', '--no-fund',
+	    '--prefix', $lk ], timeout => 600, cwd => $lk,
+	    log => "$root/npm-ci.log");
+	close $lock;
+	return undef if $r->{rc} == 0 && -d "$lk/node_modules";
+	return "npm ci in t/livekit failed (see $root/npm-ci.log)";
+}
+
+# prereqs_missing(@what) - reasons why the stack cannot run, for each of
+# pg, nginx, node, binaries (default: all).  Empty when all is there.
+sub prereqs_missing {
+	my @what = @_ ? @_ : qw(pg nginx node binaries);
+	my %w = map { $_ => 1 } @what;
+	my @miss;
+	if ($w{pg}) {
+		if (!Meetrec::Test::Pg::bindir()) {
+			push @miss, 'PostgreSQL (initdb, pg_ctl) not found';
+		} elsif (my $u = Meetrec::Test::Pg::server_user()) {
+			push @miss, "running as root, but there is no '$u' user "
+			    . 'to run PostgreSQL as' unless defined getpwnam($u);
+		}
+	}
+	push @miss, 'nginx not found' if $w{nginx}
+	    && !Meetrec::Test::Nginx::binary();
+	if ($w{binaries}) {
+		for my $b (admin_bin(), fcgi_bin()) {
+			push @miss, "$b is not built" unless -x $b;
+		}
+	}
+	if ($w{node}) {
+		my $sm = src_root() . '/t/livekit/standin.mjs';
+		if (!_node()) {
+			push @miss, 'node not found';
+		} elsif (!-e $sm) {
+			push @miss, "$sm is missing";
+		} elsif (my $why = _ensure_node_modules()) {
+			push @miss, $why;
+		}
+	}
+	return @miss;
+}
+
+# require_prereqs(@what) - call first in every .t: skip_all when
+# something is missing, or BAIL_OUT when MEETREC_TEST_REQUIRE_ALL=1 (CI,
+# where a silent skip would hide a broken job).
+sub require_prereqs {
+	my @miss = prereqs_missing(@_);
+	return 1 unless @miss;
+	require Test::More;
+	my $why = join '; ', @miss;
+	Test::More::BAIL_OUT($why) if $ENV{MEETREC_TEST_REQUIRE_ALL};
+	Test::More::plan(skip_all => $why);
+	return 0;			# NOTREACHED
+}
+
+# ---------------------------------------------------------------------
+# Bring-up
+
+# new(%opts)
+#   workers => 2, max_requests => 50	pool size and recycling
+#   conf => { key => value }		extra/overriding config keys;
+#					undef removes a key
+#   env => { VAR => value }		extra environment for meetrec-*
+#   body_limit => '1m'			nginx client_max_body_size
+#   nginx_vars => { NAME => value }	extra @NAME@ values for templates
+#   no_nginx, no_pool, no_standin, no_migrate	leave that part out
+#					(no_standin: livekit_url points at a
+#					closed port)
+#   listen_port => N			fixed nginx port (else a free one)
+#   standin_port => N			fixed stand-in port (persistent)
+#   name => '...'			test name (default: basename of $0)
+#   persistent_dir => DIR		scripts/run-stack mode (see top)
+sub new {
+	my ($class, %o) = @_;
+	my $self = bless {
+		o        => \%o,
+		owner    => $$,
+		src      => src_root(),
+		build    => build_root(),
+		company  => uuid(),
+		finished => 0,
+	}, $class;
+	$self->{name} = $o{name} // (basename($0) =~ s/\.t\z//r);
+	if ($o{persistent_dir}) {
+		$self->{persistent} = 1;
+		$self->{dir} = File::Spec->rel2abs($o{persistent_dir});
+	} else {
+		$self->{dir} = _check_root() . "/$self->{name}";
+		remove_tree($self->{dir}) if -e $self->{dir};
+	}
+	my $d = $self->{dir};
+	make_path(map { "$d/$_" } qw(log asan run spool storage));
+	# PostgreSQL (as user postgres when we are root) must be able to
+	# reach $d/pg; a sanitizer log written by a process that dropped
+	# privileges must land in asan/.
+	chmod 0755, $d, _check_root();
+	chmod 01777, "$d/asan";
+	my $ok = eval { $self->_bring_up; 1 };
+	unless ($ok) {
+		my $err = $@;
+		eval { $self->shutdown(quick => 1) };
+		$self->{finished} = 1;
+		croak "Stack: bring-up failed: $err"
+		    . "(artefacts kept in $d)\n";
+	}
+	return $self;
+}
+
+# A short directory for Unix sockets when $dir is too deep.
+sub _short_dir {
+	my ($self) = @_;
+	return $self->{short} //= do {
+		my $tmp = File::Spec->tmpdir;
+		$tmp = '/tmp' if length($tmp) > 60;
+		my $t = File::Temp::tempdir('mrfcXXXX', DIR => $tmp, CLEANUP => 0);
+		chmod 0755, $t;
+		$t;
+	};
+}
+
+sub _socket_path {
+	my ($self) = @_;
+	my $p = "$self->{dir}/run/fcgi.sock";
+	return $p if length $p <= 100;
+	return "/tmp/meetrec-fcgi-" . substr(sha1_hex($self->{dir}), 0, 12)
+	    . '.sock' if $self->{persistent};
+	return $self->_short_dir . '/fcgi.sock';
+}
+
+# parse_conf($path) - key => value from a meetrec.conf (as conf.c reads).
+sub parse_conf {
+	my ($path) = @_;
+	my %c;
+	for my $line (split /\n/, slurp($path)) {
+		$line =~ s/\A\s+|\s+\z//g;
+		next if $line eq '' || $line =~ /^#/;
+		my ($k, $v) = $line =~ /^([^=]+?)\s*=\s*(.*)$/ or next;
+		$c{$k} = $v;
+	}
+	return \%c;
+}
+
+sub _bring_up {
+	my ($self) = @_;
+	my ($o, $d) = ($self->{o}, $self->{dir});
+	my $conf_path = "$d/meetrec.conf";
+	$self->{conf_path} = $conf_path;
+	my $old = ($self->{persistent} && -e $conf_path)
+	    ? parse_conf($conf_path) : undef;
+
+	# 1. Ports.  nginx's first: the stand-in's webhook URL needs it.
+	$self->{port} = $o->{listen_port} // free_port();
+
+	# 2. PostgreSQL.
+	my $sockdir;
+	if ($old && ($old->{database_url} // '') =~ /\bhost=(\S+)/) {
+		$sockdir = $1;
+	} elsif ($self->{persistent}) {
+		$sockdir = "$d/pgsock";
+		$sockdir = '/tmp/meetrec-pg-' . substr(sha1_hex($d), 0, 12)
+		    if length("$sockdir/.s.PGSQL.5432") > 100;
+	}
+	$self->{pg} = Meetrec::Test::Pg->new(datadir => "$d/pg",
+	    logdir => "$d/log", $sockdir ? (sockdir => $sockdir) : ());
+	$self->{pg}->init;
+	$self->{pg}->start;
+
+	# 3. Secrets and the stand-in.
+	my $cfg;
+	if ($old) {
+		$cfg = $old;
+	} else {
+		$cfg = $self->_default_conf;
+	}
+	my ($lk_port) = ($cfg->{livekit_url} // '') =~ m{:(\d+)/?$};
+	$self->{lk_key} = $cfg->{livekit_api_key};
+	$self->{lk_secret} = $cfg->{livekit_api_secret};
+	if ($o->{no_standin}) {
+		# Nothing listens there: LiveKit is down.
+		$self->{lk_port} = $lk_port || free_port();
+	} else {
+		$self->{lk_port} = $self->_start_standin($lk_port);
+	}
+	$cfg->{livekit_url} = "http://127.0.0.1:$self->{lk_port}";
+
+	# 4. The config file.
+	unless ($old) {
+		my $extra = $o->{conf} // {};
+		for my $k (keys %$extra) {
+			if (defined $extra->{$k}) {
+				$cfg->{$k} = $extra->{$k};
+			} else {
+				delete $cfg->{$k};
+			}
+		}
+		$self->_write_conf($cfg);
+	}
+	$self->{config} = $cfg;
+	make_path($cfg->{spool_dir}) if $cfg->{spool_dir};
+	make_path($cfg->{storage_local_dir}) if $cfg->{storage_local_dir};
+
+	# 5. Schema.
+	$self->admin('migrate') unless $o->{no_migrate};
+
+	# 6. The pool, then nginx in front of it.
+	$self->start_pool unless $o->{no_pool};
+	$self->_start_nginx unless $o->{no_nginx};
+	return;
+}
+
+sub _default_conf {
+	my ($self) = @_;
+	my ($o, $d) = ($self->{o}, $self->{dir});
+	my $test = !$self->{persistent};
+	my $lk_port = $o->{standin_port}
+	    // ($self->{persistent} ? $self->{port} + 1 : 0);
+	return {
+		database_url      => $self->{pg}->conninfo,
+		fcgi_socket       => $self->_socket_path,
+		fcgi_workers      => $o->{workers} // 2,
+		fcgi_max_requests => $o->{max_requests} // ($test ? 50 : 10000),
+		pid_file          => "$d/run/meetrec-fcgi.pid",
+		body_max          => 65536,
+		jwt_secret        => random_hex(32),
+		jwt_issuer        => $test ? 'meetrec-test' : 'meetrec-local',
+		jwt_audience      => 'meetrec',
+		jwt_leeway        => 30,
+		# Port 0 until the stand-in says which one it got.
+		livekit_url       => "http://127.0.0.1:$lk_port",
+		livekit_api_key   => 'API' . random_hex(6),
+		livekit_api_secret => random_hex(32),
+		# Shorter than the stand-in's "slow" delay (5 s), so the
+		# timeout path is reachable with the default settings.
+		livekit_timeout_ms => $test ? 3000 : 10000,
+		webhook_leeway    => 60,
+		spool_dir         => "$d/spool",
+		storage_type      => 'local',
+		storage_local_dir => "$d/storage",
+		public_url        => "http://127.0.0.1:$self->{port}",
+		log_level         => $test ? 'debug' : 'info',
+	};
+}
+
+# The config holds secrets: written 0600 (the programs refuse otherwise).
+sub _write_conf {
+	my ($self, $cfg) = @_;
+	my %seen;
+	my @keys = grep { exists $cfg->{$_} && !$seen{$_}++ } @KEY_ORDER;
+	push @keys, sort grep { !$seen{$_}++ } keys %$cfg;
+	my $text = "# meetrec.conf written by t/lib/Meetrec/Test/Stack.pm\n"
+	    . ($self->{persistent}
+		? "# Generated once; edit freely, it is reused as it is.\n"
+		: "# for test $self->{name}.\n");
+	for my $k (@keys) {
+		croak "Stack: config value for $k contains a newline"
+		    if $cfg->{$k} =~ /\n/;
+		$text .= "$k = $cfg->{$k}\n";
+	}
+	spew($self->{conf_path}, $text, 0600);
+}
+
+# Environment for every meetrec-* program we run: the SQL directory, the
+# sanitizer options (reports go to asan/, checked by finish), and no
+# MEETREC_<KEY> from the developer's shell overriding our config.
+sub _prog_env {
+	my ($self) = @_;
+	my $d = $self->{dir};
+	my %env = map { $_ => undef }
+	    grep { /^MEETREC_/ && !/^MEETREC_TEST_/ } keys %ENV;
+	my $asan = "detect_leaks=1:abort_on_error=1:log_path=$d/asan/asan";
+	$asan .= ":$ENV{ASAN_OPTIONS}" if $ENV{ASAN_OPTIONS};
+	my $ubsan = "print_stacktrace=1:halt_on_error=1:log_path=$d/asan/ubsan";
+	$ubsan .= ":$ENV{UBSAN_OPTIONS}" if $ENV{UBSAN_OPTIONS};
+	return {
+		%env,
+		MEETREC_SQLDIR => "$self->{src}/sql",
+		ASAN_OPTIONS   => $asan,
+		UBSAN_OPTIONS  => $ubsan,
+		%{ $self->{o}{env} // {} },
+	};
+}
+
+sub _start_standin {
+	my ($self, $port) = @_;
+	my $d = $self->{dir};
+	my $pf = "$d/run/standin.port";
+	unlink $pf;
+	my $node = _node() or croak 'Stack: node not found';
+	my $url = "http://127.0.0.1:$self->{port}/api/livekit/webhook";
+	my $p = spawn('standin', [ $node, "$self->{src}/t/livekit/standin.mjs",
+	    '--port', $port || 0, '--port-file', $pf,
+	    '--api-key', $self->{lk_key} // croak('no livekit_api_key'),
+	    '--api-secret', $self->{lk_secret} // croak('no livekit_api_secret'),
+	    '--webhook-url', $url, '--log', "$d/log/standin.log" ],
+	    {}, $d, cwd => $d, log => "$d/log/standin-stdio.log");
+	$self->{standin} = $p;
+	my $got = wait_for(sub {
+		croak 'Stack: the LiveKit stand-in exited (' . $p->describe
+		    . "):\n" . $p->log_content unless $p->alive;
+		return 0 unless -s $pf;
+		my $n = slurp($pf) =~ s/\s+//gr;
+		return $n =~ /^\d+$/ ? $n : 0;
+	}, 30, "the LiveKit stand-in's port file $pf");
+	return $got;
+}
+
+# start_pool() - start meetrec-fcgi and wait until it is serving: the
+# pid file names our child (written once the workers are started) and
+# the socket exists.  Returns the Proc object.
+sub start_pool {
+	my ($self) = @_;
+	croak 'Stack: pool already running'
+	    if $self->{pool} && $self->{pool}->alive;
+	my $cfg = $self->{config};
+	my $p = spawn('meetrec-fcgi', [ fcgi_bin(), '--config',
+	    $self->{conf_path} ], $self->_prog_env, $self->{dir},
+	    cwd => $self->{dir});
+	$self->{pool} = $p;
+	my ($pidf, $sock) = @$cfg{qw(pid_file fcgi_socket)};
+	wait_for(sub {
+		croak 'Stack: meetrec-fcgi exited (' . $p->describe
+		    . ") during startup:\n" . $p->log_content unless $p->alive;
+		return 0 unless -S $sock;
+		return 1 unless defined $pidf;
+		return 0 unless -s $pidf;
+		return (slurp($pidf) =~ s/\s+//gr) eq $p->pid;
+	}, 30, "meetrec-fcgi to write $pidf and bind $sock");
+	return $p;
+}
+
+# stop_pool(sig => 'TERM', timeout => 30) - returns the raw wait status.
+sub stop_pool {
+	my ($self, %o) = @_;
+	return undef unless $self->{pool};
+	return $self->{pool}->stop(sig => $o{sig} // 'TERM',
+	    timeout => $o{timeout} // 30);
+}
+
+# reload_pool() - SIGHUP, then wait for "reloaded configuration" (or the
+# refusal) in the pool log.
+sub reload_pool {
+	my ($self) = @_;
+	my $re = qr/reloaded configuration|reload refused/;
+	my $n = () = $self->log('pool') =~ /$re/g;
+	$self->{pool}->signal('HUP');
+	wait_for(sub { my $m = () = $self->log('pool') =~ /$re/g; $m > $n },
+	    10, 'meetrec-fcgi to reload');
+}
+
+sub _start_nginx {
+	my ($self) = @_;
+	my $cfg = $self->{config};
+	my $ng = Meetrec::Test::Nginx->new(
+		prefix => "$self->{dir}/nginx",
+		logdir => $self->{dir},
+		port   => $self->{port},
+		src    => $self->{src},
+		vars   => {
+			FCGI_SOCKET => $cfg->{fcgi_socket},
+			WWW_DIR     => "$self->{src}/www",
+			BODY_LIMIT  => $self->{o}{body_limit} // '1m',
+			STORAGE_DIR => $cfg->{storage_local_dir} // '',
+			SPOOL_DIR   => $cfg->{spool_dir} // '',
+			%{ $self->{o}{nginx_vars} // {} },
+		});
+	$self->{nginx} = $ng;
+	$ng->render;
+	$ng->start;
+	return $ng;
+}
+
+# ---------------------------------------------------------------------
+# Accessors
+
+sub dir        { return $_[0]{dir} }
+sub pg         { return $_[0]{pg} }
+sub nginx      { return $_[0]{nginx} }
+sub pool       { return $_[0]{pool} }
+sub standin_proc { return $_[0]{standin} }
+sub conf_path  { return $_[0]{conf_path} }
+sub port       { return $_[0]{port} }
+sub standin_port { return $_[0]{lk_port} }
+sub jwt_secret { return $_[0]{config}{jwt_secret} }
+sub lk_key     { return $_[0]{lk_key} }
+sub lk_secret  { return $_[0]{lk_secret} }
+sub company    { return $_[0]{company} }
+sub pool_pid   { return $_[0]{pool} ? $_[0]{pool}->pid : undef }
+
+# config() - a copy of what was written; config($key) - one value.
+sub config {
+	my ($self, $k) = @_;
+	return $self->{config}{$k} if defined $k;
+	return { %{ $self->{config} } };
+}
+
+# url($path) - http://127.0.0.1:<nginx port>$path
+sub url {
+	my ($self, $path) = @_;
+	$path //= '/';
+	$path = "/$path" unless $path =~ m{^/};
+	return "http://127.0.0.1:$self->{port}$path";
+}
+
+sub standin_url {
+	my ($self, $path) = @_;
+	return "http://127.0.0.1:$self->{lk_port}" . ($path // '');
+}
+
+# worker_pids() - pids whose parent is the pool master (/proc scan).
+sub worker_pids {
+	my ($self) = @_;
+	my $master = $self->pool_pid or return ();
+	my @w;
+	opendir my $dh, '/proc' or return ();
+	for my $pid (grep { /^\d+$/ } readdir $dh) {
+		open my $fh, '<', "/proc/$pid/stat" or next;
+		my $line = <$fh> // next;
+		close $fh;
+		# "pid (comm) state ppid ..."; comm may hold spaces or ')'.
+		my $r = rindex($line, ')');
+		next if $r < 0;
+		my (undef, $ppid) = split ' ', substr($line, $r + 1);
+		push @w, $pid + 0 if defined $ppid && $ppid == $master;
+	}
+	closedir $dh;
+	return sort { $a <=> $b } @w;
+}
+
+# wait_workers($n, $timeout) - until the master has exactly $n children.
+sub wait_workers {
+	my ($self, $n, $timeout) = @_;
+	$n //= $self->{config}{fcgi_workers};
+	my @w;
+	wait_for(sub { @w = $self->worker_pids; @w == $n }, $timeout // 15,
+	    "$n meetrec-fcgi workers");
+	return @w;
+}
+
+sub restart_pg { my ($self, %o) = @_; return $self->{pg}->restart(%o) }
+
+# log($name) - a log's content ('' if absent).  Names: pool
+# (meetrec-fcgi), nginx (error.log), access, standin, pg, or any file
+# under log/ by its base name, or a path relative to dir.
+sub log_path {
+	my ($self, $name) = @_;
+	my $d = $self->{dir};
+	my %map = (
+		pool       => "$d/log/meetrec-fcgi.log",
+		fcgi       => "$d/log/meetrec-fcgi.log",
+		nginx      => "$d/nginx/error.log",
+		error      => "$d/nginx/error.log",
+		access     => "$d/nginx/access.log",
+		standin    => "$d/log/standin.log",
+		pg         => "$d/log/postgresql.log",
+		postgresql => "$d/log/postgresql.log",
+	);
+	return $map{$name} if $map{$name};
+	return "$d/log/$name.log" if -e "$d/log/$name.log";
+	return "$d/$name";
+}
+
+sub log {
+	my ($self, $name) = @_;
+	my $p = $self->log_path($name);
+	return -f $p ? slurp($p) : '';
+}
+
+# wait_log($name, qr/.../, $timeout) - until the log matches; returns
+# the first match.
+sub wait_log {
+	my ($self, $name, $re, $timeout) = @_;
+	my $m;
+	wait_for(sub { ($m) = $self->log($name) =~ /($re)/; defined $m },
+	    $timeout // 10, "$re in the $name log");
+	return $m;
+}
+
+# ---------------------------------------------------------------------
+# Talking to the stack
+
+# api($method, $path, %args) - HTTP to nginx.  $path is under /api:
+# '/recordings/' and '/api/recordings/' mean the same.  %args: token
+# (adds Authorization: Bearer), headers, json, body, timeout.  Returns
+# what Meetrec::Test::Util::http returns.
+sub api {
+	my ($self, $method, $path, %a) = @_;
+	croak 'Stack: no nginx in this stack' unless $self->{nginx};
+	$path = "/$path" unless $path =~ m{^/};
+	$path = "/api$path" unless $path =~ m{^/api(?:/|\?|$)};
+	my %h = %{ $a{headers} // {} };
+	$h{Authorization} = "Bearer $a{token}" if defined $a{token};
+	return http($method, $self->url($path), {
+		headers => \%h,
+		(exists $a{json} ? (json => $a{json}) : ()),
+		(defined $a{body} ? (body => $a{body}) : ()),
+		(defined $a{timeout} ? (timeout => $a{timeout}) : ()),
+	});
+}
+
+# standin($method, $path, $json) - the stand-in's control API; $path is
+# relative to /_standin/ unless it starts with '/'.
+sub standin {
+	my ($self, $method, $path, $json) = @_;
+	$path = "/_standin/$path" unless $path =~ m{^/};
+	return http($method, $self->standin_url($path),
+	    { defined $json ? (json => $json) : (), timeout => 60 });
+}
+
+# standin_idle() - until no webhook is queued or in flight; dies if the
+# stand-in says it is not idle after its timeout.
+sub standin_idle {
+	my ($self, %o) = @_;
+	my $r = $self->standin(POST => 'wait', { idle => JSON::PP::true(),
+	    $o{timeout_ms} ? (timeout_ms => $o{timeout_ms}) : () });
+	croak "Stack: stand-in not idle: $r->{status} $r->{body}"
+	    unless $r->{status} == 200;
+	return $r->{json};
+}
+
+# admin_run(@args) - meetrec-admin --config <conf> @args; returns the
+# run_cmd result { rc, out, err } whatever the exit code.
+sub admin_run {
+	my ($self, @args) = @_;
+	return run_cmd([ admin_bin(), '--config', $self->{conf_path}, @args ],
+	    env => $self->_prog_env, cwd => $self->{dir},
+	    log => "$self->{dir}/log/meetrec-admin.log");
+}
+
+# admin(@args) - as admin_run, but returns stdout trimmed and dies (with
+# stderr) on a non-zero exit.
+sub admin {
+	my ($self, @args) = @_;
+	my $r = $self->admin_run(@args);
+	croak "meetrec-admin @args: exit $r->{rc}: $r->{err}" if $r->{rc} != 0;
+	(my $out = $r->{out}) =~ s/\A\s+|\s+\z//g;
+	return $out;
+}
+
+# token(user => UUID, company => UUID, username => NAME, email => E,
+# role => 'admin', ttl => S) - a JWT from meetrec-admin token.  user
+# defaults to a new UUID, company to $s->company, username to "user".
+sub token {
+	my ($self, %a) = @_;
+	my @args = ('token',
+	    '--user', $a{user} // uuid(),
+	    '--username', $a{username} // 'user',
+	    '--company', $a{company} // $self->{company});
+	push @args, '--email', $a{email} if defined $a{email};
+	push @args, '--role', $a{role} if defined $a{role};
+	push @args, '--ttl', $a{ttl} if defined $a{ttl};
+	return $self->admin(@args);
+}
+
+# jwt(%claims) - a token minted here, for the cases meetrec-admin will
+# not make (expired, wrong audience, missing claims, other secret).
+# Defaults: sub (new UUID), username, company_id ($s->company), roles [],
+# iat now, exp now+3600, iss/aud from the config.  A claim given as
+# undef is left out.  Special keys: _secret (sign with this instead),
+# _header (merged into the JOSE header).
+sub jwt {
+	my ($self, %c) = @_;
+	my $secret = delete $c{_secret} // $self->jwt_secret;
+	my $header = delete $c{_header};
+	my $now = time;
+	my %claims = (
+		sub        => uuid(),
+		username   => 'user',
+		company_id => $self->{company},
+		roles      => [],
+		iat        => $now,
+		exp        => $now + 3600,
+		(defined $self->{config}{jwt_issuer}
+		    ? (iss => $self->{config}{jwt_issuer}) : ()),
+		(defined $self->{config}{jwt_audience}
+		    ? (aud => $self->{config}{jwt_audience}) : ()),
+		%c,
+	);
+	delete $claims{$_} for grep { !defined $claims{$_} } keys %claims;
+	return jwt_hs256($secret, \%claims, $header);
+}
+
+# room(code => CODE, host => UUID, company => UUID, name => NAME) - create
+# a room with meetrec-admin; returns its id.  code defaults to a random
+# one, host to a new UUID, company to $s->company.
+sub room {
+	my ($self, %a) = @_;
+	my $code = $a{code} // ('room-' . random_hex(4));
+	return $self->admin('room', 'add', '--code', $code,
+	    '--name', $a{name} // "Room $code",
+	    '--host', $a{host} // uuid(),
+	    '--company', $a{company} // $self->{company});
+}
+
+# ---------------------------------------------------------------------
+# Teardown
+
+# shutdown(quick => 0) - stop everything we started, in reverse order of
+# dependency: the pool (TERM, so workers drain and LeakSanitizer runs),
+# nginx (QUIT), the stand-in, PostgreSQL.  Returns a hash of the pool's,
+# nginx's and the stand-in's wait statuses.  Safe to call twice.
+sub shutdown {
+	my ($self, %o) = @_;
+	my $t = $o{quick} ? 5 : undef;
+	my %st;
+	if ($self->{pool}) {
+		$st{pool} = eval { $self->stop_pool(timeout => $t // 30) };
+	}
+	if ($self->{nginx}) {
+		$st{nginx} = eval { $self->{nginx}->stop(timeout => $t // 10) };
+	}
+	if ($self->{standin}) {
+		$st{standin} = eval {
+			$self->{standin}->stop(sig => 'TERM',
+			    timeout => $t // 10);
+		};
+	}
+	if ($self->{pg}) {
+		if ($o{quick}) {
+			$self->{pg}->abort;
+		} else {
+			$self->{pg}->cleanup;
+		}
+	}
+	if ($self->{short} && -d $self->{short}) {
+		remove_tree($self->{short});
+	}
+	$self->{stopped} = 1;
+	return \%st;
+}
+
+# finish(%o) - shutdown(), then the teardown tests:
+#   the pool exited with status 0 and left no worker behind;
+#   no sanitizer report files in asan/; no "runtime error"/"Sanitizer"
+#   in the pool log; the pool log has exactly `respawns` lines
+#   mentioning a respawn (default 0; respawns => undef skips the check);
+#   no [alert]/[crit]/[emerg] or "exited on signal" in nginx's error.log
+#   (nginx_allow => [qr/.../] excuses matching lines, e.g. a test that
+#   stopped the pool on purpose);
+#   the stand-in exited with status 0.
+# Then removes the directory when all tests so far passed (unless
+# MEETREC_TEST_LEAVE=1); otherwise says where the artefacts are.
+sub finish {
+	my ($self, %o) = @_;
+	return if $self->{finished}++;
+	require Test::More;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	my $d = $self->{dir};
+	$self->shutdown;
+
+	if (my $p = $self->{pool}) {
+		Test::More::is($p->describe, 'exit 0', 'teardown: meetrec-fcgi '
+		    . 'exited with status 0');
+		Test::More::ok(!$p->orphans, 'teardown: no meetrec-fcgi worker '
+		    . 'outlived the master');
+		my @bad = grep { /runtime error|Sanitizer/ }
+		    split /\n/, $self->log('pool');
+		Test::More::ok(!@bad, 'teardown: no sanitizer errors in the '
+		    . 'pool log') or Test::More::diag(join "\n", @bad);
+		my $want = exists $o{respawns} ? $o{respawns} : 0;
+		if (defined $want) {
+			my @r = grep { /respawn/ } split /\n/, $self->log('pool');
+			Test::More::is(scalar @r, $want, "teardown: $want worker "
+			    . 'respawn(s) in the pool log')
+			    or Test::More::diag(join "\n", @r);
+		}
+	}
+	my @reports = grep { -f } glob "$d/asan/*";
+	Test::More::ok(!@reports, 'teardown: no sanitizer reports in asan/')
+	    or Test::More::diag(join "\n", map {
+		"--- $_ ---\n" . substr(slurp($_), 0, 8192) } @reports);
+	if (my $ng = $self->{nginx}) {
+		my @allow = @{ $o{nginx_allow} // [] };
+		my @bad = grep { my $l = $_; !grep { $l =~ $_ } @allow }
+		    $ng->problems;
+		Test::More::ok(!@bad, 'teardown: no alerts in nginx error.log')
+		    or Test::More::diag(join "\n", @bad);
+	}
+	if (my $sp = $self->{standin}) {
+		Test::More::is($sp->describe, 'exit 0', 'teardown: the LiveKit '
+		    . 'stand-in exited with status 0')
+		    or Test::More::diag($sp->log_content);
+	}
+
+	if ($ENV{MEETREC_TEST_CATLOG}) {
+		for my $f (sort(glob("$d/log/*")), "$d/nginx/error.log") {
+			next unless -f $f;
+			Test::More::diag("--- $f ---\n" . slurp($f));
+		}
+	}
+	return if $self->{persistent};
+	if (Test::More->builder->is_passing && !$ENV{MEETREC_TEST_LEAVE}) {
+		remove_tree($d);
+	} else {
+		Test::More::diag("artefacts kept in $d");
+	}
+	return;
+}
+
+# A stack dropped without finish() (the test died) still stops
+# everything; the directory is kept for the post-mortem.
+sub DESTROY {
+	my ($self) = @_;
+	return if ($self->{owner} // 0) != $$ || $self->{stopped};
+	local ($?, $!, $@);
+	eval { $self->shutdown(quick => 1) };
+}
+
+1;
