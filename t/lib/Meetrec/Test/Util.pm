@@ -83,8 +83,9 @@ sub port_open {
 
 # http($method, $url, \%opt) - one request on a fresh connection.
 #
-# %opt: headers (hashref), body (raw string), json (Perl data, encoded
-# and sent as application/json), timeout (seconds, default 30).
+# %opt: headers (hashref), body or raw (bytes sent as they are), json
+# (Perl data, encoded and sent as application/json), timeout (seconds,
+# default 30).  Unknown options are an error.
 #
 # Returns { status, reason, headers, body, json, json_error }.  Never dies
 # on a non-2xx answer; a connection error is status 599 (HTTP::Tiny) with
@@ -94,6 +95,10 @@ sub port_open {
 sub http {
 	my ($method, $url, $opt) = @_;
 	$opt //= {};
+	my @bad = grep { !/^(?:headers|body|raw|json|timeout)$/ } keys %$opt;
+	croak "http: unknown option(s) @bad" if @bad;
+	$opt = { %$opt, body => $opt->{raw} }
+	    if defined $opt->{raw} && !defined $opt->{body};
 	my %h = %{ $opt->{headers} // {} };
 	my %req = (headers => \%h);
 
