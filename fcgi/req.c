@@ -28,6 +28,20 @@ param_or(struct mr_ctx *cx, const char *name, const char *def)
 }
 
 /*
+ * Read and drop what is left of the body.  Answering before nginx has
+ * sent it all makes nginx see a reset instead of our answer; nginx's own
+ * client_max_body_size bounds how much this reads.
+ */
+static void
+discard_body(struct mr_ctx *cx)
+{
+	char	 sink[8192];
+
+	while (FCGX_GetStr(sink, sizeof(sink), cx->cx_req.rq_fcgx->in) > 0)
+		;
+}
+
+/*
  * Fill cx_req from the FastCGI parameters and read the body.  The length
  * must be plain digits and at most body_max (413 otherwise, before any
  * byte is read); a short body is a 400.
@@ -55,15 +69,19 @@ mr_req_read(struct mr_ctx *cx)
 	cl = mr_req_param(cx, "CONTENT_LENGTH");
 	if (cl != NULL && *cl != '\0') {
 		for (const char *p = cl; *p != '\0'; p++)
-			if (!isdigit((unsigned char)*p))
+			if (!isdigit((unsigned char)*p)) {
+				discard_body(cx);
 				return mr_err_set(&cx->cx_err, 400,
 				    "invalid_length",
 				    "Content-Length is not a number.");
+			}
 		if (strlen(cl) > 12 || mr_parse_int64(cl, 0,
-		    cx->cx_env->conf->cf_body_max, &len) == -1)
+		    cx->cx_env->conf->cf_body_max, &len) == -1) {
+			discard_body(cx);
 			return mr_err_set(&cx->cx_err, 413, "body_too_large",
 			    "The request body is larger than %lld bytes.",
 			    (long long)cx->cx_env->conf->cf_body_max);
+		}
 	}
 	if ((rq->rq_body = mr_alloc(cx->cx_arena, (size_t)len + 1)) == NULL)
 		return mr_err_set(&cx->cx_err, 500, "internal",

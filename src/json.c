@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,26 +28,45 @@ mr_json_own(struct mr_arena *a, struct json_object *obj)
 }
 
 /*
- * json-c's strict mode still takes single-quoted strings; JSON has none.
- * Returns 1 when a quote character stands outside a string.
+ * json-c's strict mode still takes single-quoted strings and the words
+ * NaN and Infinity; JSON has none of them.  Outside strings the only
+ * words are true, false and null (and the exponent letter of a number).
+ * Returns a reason, or NULL when the text has none of these.
  */
-static int
-single_quoted(const char *buf, size_t len)
+static const char *
+not_json(const char *buf, size_t len)
 {
+	size_t	 i, w;
 	int	 instr = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		if (instr) {
 			if (buf[i] == '\\')
 				i++;
 			else if (buf[i] == '"')
 				instr = 0;
-		} else if (buf[i] == '"')
+			continue;
+		}
+		if (buf[i] == '"')
 			instr = 1;
 		else if (buf[i] == '\'')
-			return 1;
+			return "strings must be in double quotes";
+		else if (isalpha((unsigned char)buf[i])) {
+			for (w = i; w < len && isalpha((unsigned char)buf[w]); w++)
+				;
+			if ((w - i == 1 && (buf[i] == 'e' || buf[i] == 'E') &&
+			    i > 0 && (isdigit((unsigned char)buf[i - 1]) ||
+			    buf[i - 1] == '.')) ||
+			    (w - i == 4 && (memcmp(buf + i, "true", 4) == 0 ||
+			    memcmp(buf + i, "null", 4) == 0)) ||
+			    (w - i == 5 && memcmp(buf + i, "false", 5) == 0)) {
+				i = w - 1;
+				continue;
+			}
+			return "NaN, Infinity and bare words are not JSON";
+		}
 	}
-	return 0;
+	return NULL;
 }
 
 struct json_object *
@@ -56,7 +76,8 @@ mr_json_parse(struct mr_arena *a, const char *buf, size_t len,
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 	enum json_tokener_error	 jerr;
-	size_t			 end;
+	const char		*why;
+	size_t			 end = 0;
 
 	if (len == 0)
 		return mr_err_set(err, 400, "invalid_json",
@@ -65,17 +86,27 @@ mr_json_parse(struct mr_arena *a, const char *buf, size_t len,
 	if (len > INT32_MAX)
 		return mr_err_set(err, 413, "body_too_large",
 		    "The request body is too large."), NULL;
-	if (single_quoted(buf, len))
+	if ((why = not_json(buf, len)) != NULL)
 		return mr_err_set(err, 400, "invalid_json",
-		    "The request body is not valid JSON: strings must be in "
-		    "double quotes."), NULL;
+		    "The request body is not valid JSON: %s.", why), NULL;
 	if ((tok = json_tokener_new_ex(MR_JSON_DEPTH)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory."), NULL;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
+	/*
+	 * A bare word or number ("null", "12") may go on for all json-c
+	 * knows: a NUL byte tells it the input has ended.
+	 */
+	if (obj == NULL && jerr == json_tokener_continue) {
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		if (jerr == json_tokener_success)
+			end = len;
+	}
+	if (end != len)
+		end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
 	if (obj == NULL && jerr == json_tokener_success)
 		return mr_err_set(err, 422, "invalid_body",

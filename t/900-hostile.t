@@ -6,7 +6,8 @@ use strict;
 use warnings;
 use Test::More;
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid);
+use JSON::PP;
+use Meetrec::Test::Util qw(uuid raw_http);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(workers => 2, max_requests => 1000);
@@ -78,8 +79,12 @@ check('webhook over body_max', $s->api(POST => '/api/livekit/webhook',
     'body_too_large');
 
 # Bad ids and query strings.
+# A NUL in the path is refused by nginx's request parser, before any
+# location applies; its error_page answers in JSON all the same.
+check('a NUL in the path', $s->api(GET => '/api/recordings/%00',
+    token => $tok), 400, 'bad_request');
 for my $id ('not-a-uuid', '1' x 36, '00000000-0000-0000-0000-00000000000g',
-    '%00', 'x' x 500) {
+    'x' x 500, '%41%42') {
 	check("GET id '$id'", $s->api(GET => "/api/recordings/$id",
 	    token => $tok), 400, 'invalid_id');
 	check("stop id '$id'", $s->api(POST => "/api/recordings/$id/stop",
@@ -112,10 +117,16 @@ check('unknown path', $s->api(GET => '/api/nope', token => $tok), 404,
 
 # Headers that are not tokens.
 for my $h ('Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'Bearer a.b',
-    'Bearer ' . ('a' x 9000), "Bearer \x01\x02.\x03.\x04", 'Bearer ...') {
-	my $r = $s->api(GET => '/api/recordings/',
-	    headers => { Authorization => $h });
-	check('Authorization ' . substr($h, 0, 20), $r, 401);
+    'Bearer ' . ('a' x 9000), "Bearer \x01\x02.\x7f.\x80\xff", 'Bearer ...') {
+	# HTTP::Tiny will not send control bytes: write the request raw.
+	my $raw = raw_http($s->port, "GET /api/recordings/ HTTP/1.0\r\n"
+	    . "Host: localhost\r\nAuthorization: $h\r\n\r\n");
+	my ($st) = $raw =~ m{^HTTP/1\.\d (\d+)};
+	my ($body) = $raw =~ /\r\n\r\n(.*)\z/s;
+	my $json = eval { JSON::PP->new->decode($body) } // {};
+	my $name = 'Authorization ' . substr($h, 0, 20) =~ s/[^ -~]/?/gr;
+	is($st, 401, "$name: 401");
+	like($json->{code} // '', qr/token/, "$name: code names the token");
 }
 
 # Content-Length lies are handled by nginx; a short body never reaches us.

@@ -353,6 +353,16 @@ export class StandIn {
       .catch((e) => this.log(`error background task: ${e.stack || e}`))
       .finally(() => { this.busy--; });
   }
+  // A deliberate delay inside a request (a slow Start or Stop): /wait
+  // counts it as busy, so a test waiting for idleness sees its outcome.
+  async busySleep(ms) {
+    this.busy++;
+    try {
+      await sleep(ms);
+    } finally {
+      this.busy--;
+    }
+  }
   pendingCount() {
     let n = this.timers.size + this.busy;
     for (const q of this.queues.values()) n += q.jobs.length + (q.running ? 1 : 0);
@@ -472,7 +482,7 @@ export class StandIn {
     }
 
     // A slow Start: LiveKit can take tens of seconds, then it does create the egress.
-    if (mode.start === 'slow') await sleep(mode.start_delay_ms);
+    if (mode.start === 'slow') await this.busySleep(mode.start_delay_ms);
 
     const eg = this.createEgress(req, out, fileType);
     this.log(`egress created id=${eg.info.egressId} room=${req.roomName} file=${eg.filename}`);
@@ -533,7 +543,7 @@ export class StandIn {
     if (mode.stop === 'refuse') {
       throw new TwirpError(mode.stop_refuse_code ?? mode.refuse_code, mode.stop_refuse_msg ?? mode.refuse_msg);
     }
-    if (mode.stop === 'slow') await sleep(mode.stop_delay_ms);
+    if (mode.stop === 'slow') await this.busySleep(mode.stop_delay_ms);
     if (eg.ending) { // stopped or ended meanwhile (during a slow stop)
       throw new TwirpError('failed_precondition', `egress with status ${statusName(eg.info.status)} cannot be stopped`);
     }

@@ -59,6 +59,15 @@ main(void)
 	ok(parse(a, "[1,2]", &e) == NULL && e.status == 422,
 	    "non-object is 422");
 	ok(parse(a, "{'a':1}", &e) == NULL, "single quotes refused (strict)");
+	ok(parse(a, "null", &e) == NULL && e.status == 422,
+	    "null is not an object: %d %s", e.status, e.detail);
+	ok(parse(a, "{\"a\":NaN}", &e) == NULL && e.status == 400,
+	    "NaN refused");
+	ok(parse(a, "{\"a\":-Infinity}", &e) == NULL, "Infinity refused");
+	ok(parse(a, "{\"a\":[1e5,2.5E-3,true,false,null]}", &e) != NULL,
+	    "exponents and literals pass the word check");
+	ok(parse(a, "{\"a\":\"it's NaN\"}", &e) != NULL,
+	    "quotes and words inside strings are fine");
 	ok(parse(a, "{\"a\":\"\xff\"}", &e) == NULL, "bad UTF-8 refused");
 	memset(deep, '[', 100);
 	deep[0] = '{';

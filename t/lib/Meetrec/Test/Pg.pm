@@ -28,6 +28,8 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Digest::SHA qw(sha1_hex);
+use Fcntl qw(:flock);
 use File::Path qw(make_path remove_tree);
 use File::Spec;
 use File::Temp ();
@@ -77,7 +79,8 @@ sub server_user {
 	return $ENV{MEETREC_PG_USER} || 'postgres';
 }
 
-# new(datadir => DIR, logdir => DIR, sockdir => DIR?, db => NAME?)
+# new(datadir => DIR, logdir => DIR, sockdir => DIR?, db => NAME?,
+#     template_dir => DIR?)
 #
 # sockdir defaults to a fresh short directory under the temp dir, removed
 # by stop()/DESTROY.  Pass a fixed one (scripts/run-stack) to keep the
@@ -92,6 +95,7 @@ sub new {
 		datadir => File::Spec->rel2abs($o{datadir}),
 		logdir  => File::Spec->rel2abs($o{logdir} // "$o{datadir}/.."),
 		db      => $o{db} // $DB,
+		template_dir => $o{template_dir},
 		user    => server_user(),
 		owner   => $$,
 	}, $class;
@@ -167,10 +171,57 @@ sub _log_tail {
 
 # init() - initdb unless the data directory already holds a cluster
 # (scripts/run-stack keeps var/pg).  Returns true when it created one.
+#
+# With template_dir (the test suite passes t/tmp_check), the first test
+# runs initdb once into <template_dir>/pg-template-<hash> under a lock
+# and every test copies that (0.1 s instead of about 1 s), as
+# PostgreSQL's own suite does since version 16.  MEETREC_TEST_NO_PG_TEMPLATE=1
+# turns it off.
 sub init {
 	my ($self) = @_;
 	my $d = $self->{datadir};
 	return 0 if -e "$d/PG_VERSION";
+	if ($self->{template_dir} && !$ENV{MEETREC_TEST_NO_PG_TEMPLATE}) {
+		my $t = eval { $self->_template };
+		if ($t) {
+			make_path($d);
+			chmod 0700, $d;
+			$self->_give($d);
+			# cp -a keeps the owner (postgres when we are root).
+			my $r = run_cmd([ 'cp', '-a', "$t/.", "$d/" ]);
+			return 1 if $r->{rc} == 0 && -e "$d/PG_VERSION";
+			warn "# Pg: copying the template failed, running initdb: "
+			    . "$r->{err}";
+			remove_tree($d);
+		} else {
+			warn "# Pg: no cluster template ($@), running initdb\n";
+		}
+	}
+	$self->_initdb($d);
+	return 1;
+}
+
+# The template cluster for this PostgreSQL and user, made on first use.
+sub _template {
+	my ($self) = @_;
+	my $base = $self->{template_dir};
+	make_path($base);
+	my $t = "$base/pg-template-" . substr(sha1_hex(join "\0",
+	    $self->{bindir}, $self->{user} // ''), 0, 12);
+	open my $lock, '>>', "$t.lock" or croak "$t.lock: $!";
+	flock($lock, LOCK_EX) or croak "flock $t.lock: $!";
+	unless (-e "$t/PG_VERSION") {
+		remove_tree("$t.tmp");
+		chmod 0755, $base;
+		$self->_initdb("$t.tmp");
+		rename "$t.tmp", $t or croak "rename $t.tmp: $!";
+	}
+	close $lock;
+	return $t;
+}
+
+sub _initdb {
+	my ($self, $d) = @_;
 	make_path($d);
 	chmod 0700, $d;
 	$self->_give($d);
@@ -192,7 +243,6 @@ sub init {
 	print {$fh} "\n# meetrec test harness\n"
 	    . "include_if_exists 'meetrec-test.conf'\n";
 	close $fh;
-	return 1;
 }
 
 # Write meetrec-test.conf: socket only, durability off (a test cluster

@@ -194,7 +194,8 @@ sub new {
 	# PostgreSQL (as user postgres when we are root) must be able to
 	# reach $d/pg; a sanitizer log written by a process that dropped
 	# privileges must land in asan/.
-	chmod 0755, $d, _check_root();
+	chmod 0755, $d;
+	chmod 0755, _check_root() unless $self->{persistent};
 	chmod 01777, "$d/asan";
 	my $ok = eval { $self->_bring_up; 1 };
 	unless ($ok) {
@@ -262,7 +263,8 @@ sub _bring_up {
 		    if length("$sockdir/.s.PGSQL.5432") > 100;
 	}
 	$self->{pg} = Meetrec::Test::Pg->new(datadir => "$d/pg",
-	    logdir => "$d/log", $sockdir ? (sockdir => $sockdir) : ());
+	    logdir => "$d/log", $sockdir ? (sockdir => $sockdir) : (),
+	    $self->{persistent} ? () : (template_dir => _check_root()));
 	$self->{pg}->init;
 	$self->{pg}->start;
 
