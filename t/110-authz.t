@@ -28,20 +28,38 @@ my %tok = (
 );
 my $now = time;
 my $secret = $s->jwt_secret;
-$tok{expired} = jwt_hs256($secret, { sub => $host, company_id => $co,
-    exp => $now - 3600, username => 'host' });
-$tok{forged} = jwt_hs256('not-the-secret', { sub => $host,
-    company_id => $co, exp => $now + 3600, username => 'host' });
+# Hand-made tokens carry the configured iss and aud, so each fails for
+# the one reason its name says.
+my %std = (iss => $s->config->{jwt_issuer}, aud => $s->config->{jwt_audience},
+    username => 'host');
+$tok{expired} = jwt_hs256($secret, { %std, sub => $host, company_id => $co,
+    exp => $now - 3600 });
+$tok{forged} = jwt_hs256('not-the-secret', { %std, sub => $host,
+    company_id => $co, exp => $now + 3600 });
 $tok{none} = do {
-	my $t = jwt_hs256($secret, { sub => $host, company_id => $co,
+	my $t = jwt_hs256($secret, { %std, sub => $host, company_id => $co,
 	    exp => $now + 3600 }, { alg => 'none' });
 	$t =~ s/[^.]+$//;
 	$t;
 };
-$tok{no_company} = jwt_hs256($secret, { sub => $host, exp => $now + 3600 });
-$tok{bad_sub} = jwt_hs256($secret, { sub => 'host', company_id => $co,
+$tok{no_company} = jwt_hs256($secret, { %std, sub => $host,
     exp => $now + 3600 });
-$tok{no_exp} = jwt_hs256($secret, { sub => $host, company_id => $co });
+$tok{bad_sub} = jwt_hs256($secret, { %std, sub => 'host', company_id => $co,
+    exp => $now + 3600 });
+$tok{no_exp} = jwt_hs256($secret, { %std, sub => $host, company_id => $co });
+$tok{wrong_aud} = jwt_hs256($secret, { %std, aud => 'other', sub => $host,
+    company_id => $co, exp => $now + 3600 });
+$tok{wrong_iss} = jwt_hs256($secret, { %std, iss => 'evil', sub => $host,
+    company_id => $co, exp => $now + 3600 });
+my %why = (expired => qr/expired/, forged => qr/signature/,
+    none => qr/algorithm/, no_company => qr/company/, bad_sub => qr/sub/,
+    no_exp => qr/exp/, wrong_aud => qr/aud|audience/i,
+    wrong_iss => qr/iss|issuer/i);
+# The same claims, correctly signed, are accepted: the tokens above fail
+# only for what was changed.
+is($s->api(GET => '/api/recordings/', token => jwt_hs256($secret, { %std,
+    sub => $host, company_id => $co, exp => $now + 3600 }))->{status}, 200,
+    'a hand-made token with the right claims is accepted');
 
 $s->room(code => 'authz', name => 'Authz', host => $host, company => $co);
 
@@ -52,7 +70,8 @@ sub call {
 }
 
 # Bad tokens are 401 with WWW-Authenticate everywhere.
-for my $who (qw(anon expired forged none no_company bad_sub no_exp)) {
+for my $who (qw(anon expired forged none no_company bad_sub no_exp
+    wrong_aud wrong_iss)) {
 	for my $ep (['POST', '/api/recordings/start', { room_code => 'authz' }],
 	    ['GET', '/api/recordings/'],
 	    ['GET', '/api/recordings/' . uuid()],
@@ -64,11 +83,11 @@ for my $who (qw(anon expired forged none no_company bad_sub no_exp)) {
 		like($r->{headers}{'www-authenticate'} // '', qr/^Bearer/,
 		    "$who: WWW-Authenticate: Bearer");
 		like($r->{json}{code} // '', qr/token/, "$who: code names "
-		    . "the token problem") if $who ne 'anon';
+		    . "the token problem");
+		like($r->{json}{detail} // '', $why{$who}, "$who: detail says "
+		    . "why") if $why{$who};
 	}
 }
-is(call('expired', GET => '/api/recordings/')->{json}{detail},
-    'The token has expired.', 'an expired token says so');
 my $n = $s->pg->psql("SELECT count(*) FROM project_management."
     . "pm_meeting_recordings");
 is($n, 0, 'no refused request wrote a row');

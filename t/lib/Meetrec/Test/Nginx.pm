@@ -149,9 +149,9 @@ sub start {
 	my $pid = $proc->pid;
 	wait_for(sub {
 		unless ($proc->alive) {
-			croak "Nginx: exited (" . $proc->describe
+			die "Nginx: exited (" . $proc->describe
 			    . ") during startup:\n" . $proc->log_content
-			    . $self->_tail;
+			    . $self->_tail . "\n";
 		}
 		return 0 unless -s $pidf;
 		my $got = slurp($pidf) =~ s/\s+//gr;

@@ -278,13 +278,18 @@ sub _bring_up {
 	my ($lk_port) = ($cfg->{livekit_url} // '') =~ m{:(\d+)/?$};
 	$self->{lk_key} = $cfg->{livekit_api_key};
 	$self->{lk_secret} = $cfg->{livekit_api_secret};
-	if ($o->{no_standin}) {
+	if ($old && $cfg->{livekit_url}
+	    && $cfg->{livekit_url} !~ m{^http://(?:127\.0\.0\.1|localhost):\d+/?$}) {
+		# The person pointed var/meetrec.conf at a real LiveKit.
+		$self->{lk_port} = undef;
+	} elsif ($o->{no_standin}) {
 		# Nothing listens there: LiveKit is down.
 		$self->{lk_port} = $lk_port || free_port();
+		$cfg->{livekit_url} = "http://127.0.0.1:$self->{lk_port}";
 	} else {
 		$self->{lk_port} = $self->_start_standin($lk_port);
+		$cfg->{livekit_url} = "http://127.0.0.1:$self->{lk_port}";
 	}
-	$cfg->{livekit_url} = "http://127.0.0.1:$self->{lk_port}";
 
 	# 4. The config file.
 	unless ($old) {
@@ -398,8 +403,8 @@ sub _start_standin {
 	    {}, $d, cwd => $d, log => "$d/log/standin-stdio.log");
 	$self->{standin} = $p;
 	my $got = wait_for(sub {
-		croak 'Stack: the LiveKit stand-in exited (' . $p->describe
-		    . "):\n" . $p->log_content unless $p->alive;
+		die 'Stack: the LiveKit stand-in exited (' . $p->describe
+		    . "):\n" . $p->log_content . "\n" unless $p->alive;
 		return 0 unless -s $pf;
 		my $n = slurp($pf) =~ s/\s+//gr;
 		return $n =~ /^\d+$/ ? $n : 0;
@@ -421,8 +426,9 @@ sub start_pool {
 	$self->{pool} = $p;
 	my ($pidf, $sock) = @$cfg{qw(pid_file fcgi_socket)};
 	wait_for(sub {
-		croak 'Stack: meetrec-fcgi exited (' . $p->describe
-		    . ") during startup:\n" . $p->log_content unless $p->alive;
+		die 'Stack: meetrec-fcgi exited (' . $p->describe
+		    . ") during startup:\n" . $p->log_content . "\n"
+		    unless $p->alive;
 		return 0 unless -S $sock;
 		return 1 unless defined $pidf;
 		return 0 unless -s $pidf;
