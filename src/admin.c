@@ -6,11 +6,15 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -19,6 +23,7 @@
 #include "db.h"
 #include "jwt.h"
 #include "model.h"
+#include "store.h"
 
 static void
 usage(void)
@@ -31,7 +36,11 @@ usage(void)
 	    "  token --user UUID --username NAME --company UUID\n"
 	    "        [--email EMAIL] [--role admin] [--ttl SECONDS]\n"
 	    "  room add --code CODE --name NAME --host UUID --company UUID\n"
-	    "  room list\n");
+	    "  room list\n"
+	    "  store put FILE KEY [--upload-id ID]\n"
+	    "  store stat|del KEY\n"
+	    "  store url KEY [--ttl SECONDS]\n"
+	    "  store share KEY USER\n");
 	exit(2);
 }
 
@@ -230,6 +239,92 @@ cmd_room(struct mr_conf *conf, int argc, char *argv[])
 	return rc;
 }
 
+/*
+ * Storage by hand, with the configured backend: to check a setup, or to
+ * repair.  Prints one line: what was done, or the stat/url result.
+ */
+static int
+cmd_store(struct mr_conf *conf, int argc, char *argv[])
+{
+	struct mr_store		 st;
+	struct mr_store_obj	 o;
+	struct mr_store_stat	 sb;
+	struct mr_arena		*a;
+	struct mr_err		 err;
+	struct stat		 fsb;
+	const char		*op, *key;
+	char			*url;
+	int64_t			 ttl = 3600;
+	int			 fd = -1, rc = -1;
+
+	if (argc < 3)
+		usage();
+	op = argv[1];
+	if ((a = mr_arena_new(64 * 1024 * 1024)) == NULL)
+		mr_fatalx("out of memory");
+	mr_err_clear(&err);
+	if (mr_store_open(&st, conf, &err) == -1)
+		goto done;
+	if (strcmp(op, "put") == 0) {
+		if (argc != 4 && !(argc == 6 &&
+		    strcmp(argv[4], "--upload-id") == 0))
+			usage();
+		memset(&o, 0, sizeof(o));
+		key = argv[3];
+		if ((fd = open(argv[2], O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &fsb) == -1) {
+			mr_err_set(&err, 500, "io_error", "could not open "
+			    "'%s': %s", argv[2], strerror(errno));
+			goto done;
+		}
+		o.key = key;
+		o.size = fsb.st_size;
+		o.content_type = "application/octet-stream";
+		o.upload_id = argc == 6 ? argv[5] : NULL;
+		o.mtime = fsb.st_mtime;
+		if ((rc = mr_store_put(&st, a, fd, &o, &err)) == 0)
+			printf("stored %s %lld\n", key, (long long)o.size);
+	} else if (strcmp(op, "stat") == 0 && argc == 3) {
+		if ((rc = mr_store_stat(&st, a, argv[2], &sb, &err)) == 0) {
+			if (sb.exists)
+				printf("%s %lld%s%s\n", argv[2],
+				    (long long)sb.size, sb.etag ? " " : "",
+				    sb.etag ? sb.etag : "");
+			else
+				printf("%s absent\n", argv[2]);
+		}
+	} else if (strcmp(op, "del") == 0 && argc == 3) {
+		if ((rc = mr_store_del(&st, a, argv[2], &err)) == 0)
+			printf("deleted %s\n", argv[2]);
+	} else if (strcmp(op, "url") == 0 && (argc == 3 || (argc == 5 &&
+	    strcmp(argv[3], "--ttl") == 0))) {
+		if (argc == 5 && mr_parse_int64(argv[4], 1, 7 * 86400,
+		    &ttl) == -1)
+			mr_fatalx("--ttl must be 1 to %d seconds", 7 * 86400);
+		url = mr_store_url(&st, a, argv[2], ttl, &err);
+		if (url != NULL) {
+			printf("%s\n", url);
+			rc = 0;
+		} else if (err.status == 0) {
+			printf("%s: no URL (served by nginx)\n", argv[2]);
+			rc = 0;
+		}
+	} else if (strcmp(op, "share") == 0 && argc == 4) {
+		if ((rc = mr_store_share(&st, a, argv[2], argv[3], &err)) == 0)
+			printf("shared %s with %s\n", argv[2], argv[3]);
+	} else
+		usage();
+done:
+	if (rc == -1)
+		fprintf(stderr, "meetrec-admin: store %s failed: %s%s%s\n", op,
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
+	if (fd != -1)
+		close(fd);
+	mr_store_close(&st);
+	mr_arena_free(a);
+	return rc == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -267,6 +362,8 @@ main(int argc, char *argv[])
 		rc = cmd_token(conf, argc, argv);
 	else if (strcmp(argv[0], "room") == 0)
 		rc = cmd_room(conf, argc, argv);
+	else if (strcmp(argv[0], "store") == 0)
+		rc = cmd_store(conf, argc, argv);
 	else
 		usage();
 	mr_conf_free(conf);

@@ -56,6 +56,28 @@ static const struct confkey keys[] = {
 	S(log_level,		0, "info"),
 	I(retention_days,	0, "0", 0, 36500),
 	I(recording_max_seconds, 0, "14400", 60, 7 * 86400),
+	I(trash_days,		0, "30", 0, 3650),
+	S(nextcloud_url,	0, NULL),
+	S(nextcloud_user,	0, NULL),
+	S(nextcloud_app_password, F_SECRET, NULL),
+	S(nextcloud_folder,	0, "Recordings"),
+	I(nextcloud_chunk_threshold, 0, "52428800", 0, INT64_MAX),
+	I(nextcloud_chunk_size,	0, "33554432", 65536, 5368709120LL),
+	I(nextcloud_share,	0, "1", 0, 1),
+	S(s3_endpoint,		0, NULL),
+	S(s3_region,		0, "us-east-1"),
+	S(s3_bucket,		0, NULL),
+	S(s3_access_key,	0, NULL),
+	S(s3_secret_key,	F_SECRET, NULL),
+	S(s3_prefix,		0, NULL),
+	I(s3_multipart_threshold, 0, "67108864", 0, INT64_MAX),
+	I(s3_part_size,		0, "16777216", 65536, 5368709120LL),
+	I(upload_timeout_ms,	0, "3600000", 1000, 86400000),
+	I(upload_max_attempts,	0, "8", 1, 1000),
+	I(upload_backoff_seconds, 0, "30", 1, 86400),
+	I(reaper_lease_seconds,	0, "600", 5, 86400),
+	I(reaper_batch,		0, "50", 1, 100000),
+	I(stale_pending_seconds, 0, "120", 5, 86400),
 };
 
 static char **
@@ -184,6 +206,39 @@ done:
 	return rc;
 }
 
+/* The keys each storage backend needs. */
+static int
+check_storage(const struct mr_conf *c, char *errbuf, size_t errlen)
+{
+	static const struct {
+		const char	*type;
+		const char	*keys[5];
+	} need[] = {
+		{ "local", { "storage_local_dir" } },
+		{ "nextcloud", { "nextcloud_url", "nextcloud_user",
+		    "nextcloud_app_password" } },
+		{ "s3", { "s3_endpoint", "s3_bucket", "s3_access_key",
+		    "s3_secret_key" } },
+	};
+	struct mr_conf	*w = (struct mr_conf *)(uintptr_t)c;
+
+	for (size_t i = 0; i < MR_NELEM(need); i++) {
+		if (strcmp(c->cf_storage_type, need[i].type) != 0)
+			continue;
+		for (size_t k = 0; k < 5 && need[i].keys[k] != NULL; k++)
+			if (*strslot(w, findkey(need[i].keys[k])) == NULL) {
+				snprintf(errbuf, errlen, "storage_type is %s "
+				    "but '%s' is not set", need[i].type,
+				    need[i].keys[k]);
+				return -1;
+			}
+		return 0;
+	}
+	snprintf(errbuf, errlen, "storage_type must be local, nextcloud or "
+	    "s3, not '%s'", c->cf_storage_type);
+	return -1;
+}
+
 static void
 envname(char *buf, size_t len, const char *key)
 {
@@ -249,12 +304,8 @@ mr_conf_load(const char *path, char *errbuf, size_t errlen)
 		    "or debug");
 		goto fail;
 	}
-	if (strcmp(c->cf_storage_type, "local") == 0 &&
-	    c->cf_storage_local_dir == NULL) {
-		snprintf(errbuf, errlen, "storage_type is local but "
-		    "'storage_local_dir' is not set");
+	if (check_storage(c, errbuf, errlen) == -1)
 		goto fail;
-	}
 	if (strncmp(c->cf_livekit_url, "http://", 7) != 0 &&
 	    strncmp(c->cf_livekit_url, "https://", 8) != 0) {
 		snprintf(errbuf, errlen, "livekit_url must start with "

@@ -37,6 +37,31 @@ struct mr_conf {
 	char	*cf_log_level;
 	int64_t	 cf_retention_days;
 	int64_t	 cf_recording_max_seconds;
+	int64_t	 cf_trash_days;
+	/* storage_type = nextcloud */
+	char	*cf_nextcloud_url;
+	char	*cf_nextcloud_user;
+	char	*cf_nextcloud_app_password;
+	char	*cf_nextcloud_folder;
+	int64_t	 cf_nextcloud_chunk_threshold;
+	int64_t	 cf_nextcloud_chunk_size;
+	int64_t	 cf_nextcloud_share;
+	/* storage_type = s3 */
+	char	*cf_s3_endpoint;
+	char	*cf_s3_region;
+	char	*cf_s3_bucket;
+	char	*cf_s3_access_key;
+	char	*cf_s3_secret_key;
+	char	*cf_s3_prefix;
+	int64_t	 cf_s3_multipart_threshold;
+	int64_t	 cf_s3_part_size;
+	/* uploads and the reaper */
+	int64_t	 cf_upload_timeout_ms;
+	int64_t	 cf_upload_max_attempts;
+	int64_t	 cf_upload_backoff_seconds;
+	int64_t	 cf_reaper_lease_seconds;
+	int64_t	 cf_reaper_batch;
+	int64_t	 cf_stale_pending_seconds;
 };
 
 /*

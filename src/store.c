@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.c - the storage vtable's front door (store.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "mr.h"
+#include "conf.h"
+#include "store.h"
+
+static const struct mr_store_ops *const backends[] = {
+	&mr_store_local,
+	&mr_store_nextcloud,
+	&mr_store_s3,
+};
+
+int
+mr_store_open(struct mr_store *st, const struct mr_conf *conf,
+    struct mr_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	st->conf = conf;
+	for (size_t i = 0; i < MR_NELEM(backends); i++)
+		if (strcmp(backends[i]->name, conf->cf_storage_type) == 0) {
+			st->ops = backends[i];
+			return st->ops->open(st, err);
+		}
+	return mr_err_set(err, 500, "config", "unknown storage_type '%s'",
+	    conf->cf_storage_type);
+}
+
+void
+mr_store_close(struct mr_store *st)
+{
+	if (st->ops != NULL && st->ops->close != NULL)
+		st->ops->close(st);
+	st->ops = NULL;
+}
+
+int
+mr_store_put(struct mr_store *st, struct mr_arena *a, int fd,
+    const struct mr_store_obj *o, struct mr_err *err)
+{
+	return st->ops->put(st, a, fd, o, err);
+}
+
+int
+mr_store_stat(struct mr_store *st, struct mr_arena *a, const char *key,
+    struct mr_store_stat *sb, struct mr_err *err)
+{
+	memset(sb, 0, sizeof(*sb));
+	return st->ops->stat(st, a, key, sb, err);
+}
+
+int
+mr_store_del(struct mr_store *st, struct mr_arena *a, const char *key,
+    struct mr_err *err)
+{
+	return st->ops->del(st, a, key, err);
+}
+
+char *
+mr_store_url(struct mr_store *st, struct mr_arena *a, const char *key,
+    int64_t ttl, struct mr_err *err)
+{
+	if (st->ops->url == NULL)
+		return NULL;
+	return st->ops->url(st, a, key, ttl, err);
+}
+
+int
+mr_store_share(struct mr_store *st, struct mr_arena *a, const char *key,
+    const char *user, struct mr_err *err)
+{
+	if (st->ops->share == NULL || user == NULL)
+		return 0;
+	return st->ops->share(st, a, key, user, err);
+}
+
+char *
+mr_store_key(struct mr_arena *a, const char *room_code, int64_t started,
+    const char *id, const char *ext)
+{
+	struct tm	 tm;
+	time_t		 t = (time_t)started;
+	char		 ts[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y%m%d_%H%M%S", &tm) == 0)
+		return NULL;
+	return mr_printf(a, "%s/recording_%s_%.8s.%s", room_code, ts, id, ext);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.h - where finished recordings are kept: a small vtable with one
+ * backend per file (store_local.c, store_webdav.c, store_s3.c).  Callers
+ * go through mr_store_*() and never know which backend answers.
+ *
+ * Every upload streams from a file descriptor with pread(2), a bounded
+ * window at a time: memory stays flat whatever the file size.  Every call
+ * blocks (network or disk) and reports failures in err: 502/504 for an
+ * unreachable or refusing backend (worth a retry), 4xx for a request the
+ * backend will never accept (not worth one), 500 for local trouble.
+ */
+#ifndef MR_STORE_H
+#define MR_STORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mr.h"
+
+struct mr_conf;
+struct mr_store;
+
+/* What to store. */
+struct mr_store_obj {
+	const char	*key;		/* "<room>/recording_...mp4"; the
+					   backend adds its own folder or
+					   prefix */
+	const char	*content_type;	/* "video/mp4", "audio/ogg" */
+	off_t		 size;		/* bytes to send from fd, from 0 */
+	const char	*sha256_hex;	/* of the whole file, or NULL */
+	const char	*upload_id;	/* stable per recording, for resume:
+					   "meetrec-<recording uuid>" */
+	int64_t		 mtime;		/* Unix seconds, or 0 */
+};
+
+struct mr_store_stat {
+	int	 exists;
+	off_t	 size;
+	char	*etag;			/* in the arena, or NULL */
+	char	*sha256_hex;		/* when the backend keeps one */
+};
+
+struct mr_store_ops {
+	const char	*name;		/* the storage_type value */
+	/* Read the backend's configuration; priv is the backend's own. */
+	int	(*open)(struct mr_store *, struct mr_err *);
+	void	(*close)(struct mr_store *);
+	/*
+	 * Store size bytes of fd under key, replacing what is there, and
+	 * verify the stored size before returning 0.  Must be safe to call
+	 * again after a failure or a crash (resume or restart).
+	 */
+	int	(*put)(struct mr_store *, struct mr_arena *, int fd,
+		    const struct mr_store_obj *, struct mr_err *);
+	int	(*stat)(struct mr_store *, struct mr_arena *, const char *key,
+		    struct mr_store_stat *, struct mr_err *);
+	/* Deleting what is not there succeeds. */
+	int	(*del)(struct mr_store *, struct mr_arena *, const char *key,
+		    struct mr_err *);
+	/*
+	 * A URL a browser may fetch the object from for ttl seconds without
+	 * other credentials, in the arena; NULL with err->status 0 when the
+	 * backend has none (local files go through nginx instead).
+	 */
+	char	*(*url)(struct mr_store *, struct mr_arena *, const char *key,
+		    int64_t ttl, struct mr_err *);
+	/*
+	 * Give user (a backend account name) read-only access to key.
+	 * Returns 0, or 0 without doing anything where the backend has no
+	 * accounts of its own.
+	 */
+	int	(*share)(struct mr_store *, struct mr_arena *, const char *key,
+		    const char *user, struct mr_err *);
+};
+
+struct mr_store {
+	const struct mr_store_ops	*ops;
+	const struct mr_conf		*conf;
+	void				*priv;
+};
+
+extern const struct mr_store_ops mr_store_local;
+extern const struct mr_store_ops mr_store_nextcloud;
+extern const struct mr_store_ops mr_store_s3;
+
+/* store.c */
+/* Pick the backend named by conf->cf_storage_type and open it. */
+int	 mr_store_open(struct mr_store *, const struct mr_conf *,
+	    struct mr_err *);
+void	 mr_store_close(struct mr_store *);
+int	 mr_store_put(struct mr_store *, struct mr_arena *, int fd,
+	    const struct mr_store_obj *, struct mr_err *);
+int	 mr_store_stat(struct mr_store *, struct mr_arena *, const char *key,
+	    struct mr_store_stat *, struct mr_err *);
+int	 mr_store_del(struct mr_store *, struct mr_arena *, const char *key,
+	    struct mr_err *);
+char	*mr_store_url(struct mr_store *, struct mr_arena *, const char *key,
+	    int64_t ttl, struct mr_err *);
+int	 mr_store_share(struct mr_store *, struct mr_arena *, const char *key,
+	    const char *user, struct mr_err *);
+/*
+ * The storage key of a recording, as the seed named it below its
+ * "Recordings" folder: "<room_code>/recording_<YYYYmmdd_HHMMSS>_<first 8
+ * of id>.<ext>", the time in UTC (started).  In arena a.
+ */
+char	*mr_store_key(struct mr_arena *a, const char *room_code,
+	    int64_t started, const char *id, const char *ext);
+
+#endif /* MR_STORE_H */
