@@ -19,11 +19,13 @@
 extern const struct mr_db_stmt mr_db_recording_stmts[];
 extern const struct mr_db_stmt mr_db_room_stmts[];
 extern const struct mr_db_stmt mr_db_webhook_stmts[];
+extern const struct mr_db_stmt mr_db_reaper_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
 	mr_db_room_stmts,
 	mr_db_webhook_stmts,
+	mr_db_reaper_stmts,
 };
 
 #define MAX_STMTS	128

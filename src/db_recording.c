@@ -14,25 +14,7 @@
 #include "db.h"
 #include "model.h"
 
-/* Timestamps leave the database as ISO 8601 UTC with microseconds. */
-#define TS(c)	"to_char(r." c " AT TIME ZONE 'UTC', " \
-		"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS " c
-
-#define COLUMNS \
-	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
-	"r.status, r.recorded_by, r.recorded_by_name, r.recorded_by_email, " \
-	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
-	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
-	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
-	"r.last_error, r.upload_attempts, " \
-	TS("started_at") ", " TS("ended_at") ", " TS("expires_at") ", " \
-	TS("created_at") ", " TS("updated_at") ", " \
-	"rm.name AS meeting_name, rm.created_by AS room_host "
-
-#define FROM \
-	"FROM project_management.pm_meeting_recordings r " \
-	"LEFT JOIN project_management.pm_meeting_rooms rm " \
-	"ON rm.room_code = r.room_code "
+#include "db_sql.h"
 
 /*
  * The list filter: $1 company, $2 user, $3 scope, $4 room_code, $5
@@ -102,8 +84,10 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ NULL, NULL, 0 }
 };
 
-static void
-fill(struct mr_arena *a, PGresult *res, int i, struct mr_recording *r)
+/* Copy row i of a result with the COLUMNS above into r (in arena a). */
+void
+mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
+    struct mr_recording *r)
 {
 	r->id = mr_db_val(a, res, i, "id");
 	r->room_code = mr_db_val(a, res, i, "room_code");
@@ -133,6 +117,8 @@ fill(struct mr_arena *a, PGresult *res, int i, struct mr_recording *r)
 	r->updated_at = mr_db_val(a, res, i, "updated_at");
 	r->meeting_name = mr_db_val(a, res, i, "meeting_name");
 	r->room_host = mr_db_val(a, res, i, "room_host");
+	r->deleted_at = mr_db_val(a, res, i, "deleted_at");
+	r->started_epoch = mr_db_int(res, i, "started_epoch", 0);
 }
 
 /* Returns 1 inserted, 0 when the room already has an active recording. */
@@ -176,7 +162,7 @@ mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
 		return -1;
 	if (PQntuples(res) == 0)
 		return 0;
-	fill(a, res, 0, r);
+	mr_db_rec_fill(a, res, 0, r);
 	return 1;
 }
 
@@ -254,7 +240,7 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
-		fill(a, res, i, &(*out)[i]);
+		mr_db_rec_fill(a, res, i, &(*out)[i]);
 	if ((res = mr_db_exec(db, a, "rec_count", p, err)) == NULL)
 		return -1;
 	*total = mr_db_int(res, 0, "total", 0);

@@ -52,6 +52,8 @@ struct mr_recording {
 	int64_t	 upload_attempts;
 	char	*meeting_name;
 	char	*room_host;		/* created_by of the room */
+	char	*deleted_at;
+	int64_t	 started_epoch;		/* Unix seconds (created if unset) */
 };
 
 struct mr_rec_new {
@@ -88,6 +90,8 @@ int	mr_db_room_list(struct mr_db *, struct mr_arena *, struct mr_room **,
 	    int *n, struct mr_err *);
 
 /* db_recording.c */
+void	mr_db_rec_fill(struct mr_arena *, PGresult *, int,
+	    struct mr_recording *);
 int	mr_db_rec_insert(struct mr_db *, struct mr_arena *,
 	    const struct mr_rec_new *, char **id, struct mr_err *);
 int	mr_db_rec_get(struct mr_db *, struct mr_arena *, const char *id,
@@ -110,6 +114,36 @@ int	mr_db_rec_log_access(struct mr_db *, struct mr_arena *,
 int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_rec_filter *, struct mr_recording **, int *n,
 	    int64_t *total, struct mr_err *);
+
+/* db_reaper.c: claims take a lease of lease_s seconds for owner */
+enum mr_claim {
+	MR_CLAIM_UPLOAD,	/* processing, egress ended with a file */
+	MR_CLAIM_STALE,		/* pending, recording or processing whose
+				   egress has not been heard of lately */
+	MR_CLAIM_EXPIRED,	/* expires_at passed, not yet in the trash */
+	MR_CLAIM_PURGE		/* in the trash longer than trash_days */
+};
+int	mr_db_reap_claim(struct mr_db *, struct mr_arena *, enum mr_claim,
+	    const char *owner, int64_t lease_s, int64_t age_s,
+	    struct mr_recording *, struct mr_err *);
+int	mr_db_reap_done(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, const char *storage_type, const char *path,
+	    int64_t size, const char *duration, const char *sha256,
+	    struct mr_err *);
+int	mr_db_reap_failed(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, const char *error, int64_t max_attempts,
+	    int64_t backoff_s, int *gave_up, struct mr_err *);
+int	mr_db_reap_release(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, int64_t next_check_s, struct mr_err *);
+int	mr_db_reap_fail_pending(struct mr_db *, struct mr_arena *,
+	    const char *id, const char *owner, const char *error,
+	    struct mr_err *);
+int	mr_db_reap_trash(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, struct mr_err *);
+int	mr_db_reap_purge(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, struct mr_err *);
+int	mr_db_reap_known(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_err *);
 
 /* db_webhook.c */
 struct mr_lk_egress;

@@ -79,6 +79,7 @@ sub _node {
 
 sub admin_bin { return build_root() . '/src/meetrec-admin' }
 sub fcgi_bin  { return build_root() . '/fcgi/meetrec-fcgi' }
+sub reaper_bin { return build_root() . '/src/meetrec-reaper' }
 
 # The directory that holds t/tmp_check/<test>.
 sub _check_root {
@@ -415,6 +416,36 @@ sub _start_standin {
 # start_pool() - start meetrec-fcgi and wait until it is serving: the
 # pid file names our child (written once the workers are started) and
 # the socket exists.  Returns the Proc object.
+# reaper([\%env,] @args) - meetrec-reaper --config <conf> --once @args, to the
+# end; returns { rc, out, err } (its log lines are in err).  Log lines
+# are appended to log/meetrec-reaper.log as well.
+sub reaper {
+	my ($self, @args) = @_;
+	my %env = (%{ $self->_prog_env },
+	    ref $args[0] eq 'HASH' ? %{ shift @args } : ());
+	my $r = run_cmd([ reaper_bin(), '--config', $self->{conf_path},
+	    '--once', @args ], env => \%env, cwd => $self->{dir},
+	    timeout => 600);
+	if (open(my $fh, '>>', "$self->{dir}/log/meetrec-reaper.log")) {
+		print $fh $r->{err};
+		close $fh;
+	}
+	return $r;
+}
+
+# start_reaper(name => 'reaper1', args => [...]) - a meetrec-reaper
+# --watch in the background (or with other args), as a process object;
+# stopped and checked by finish() like the pool.
+sub start_reaper {
+	my ($self, %o) = @_;
+	my $name = $o{name} // 'meetrec-reaper-watch';
+	my $p = spawn($name, [ reaper_bin(), '--config', $self->{conf_path},
+	    @{ $o{args} // ['--watch'] } ], $self->_prog_env, $self->{dir},
+	    cwd => $self->{dir});
+	push @{ $self->{reapers} }, $p;
+	return $p;
+}
+
 sub start_pool {
 	my ($self) = @_;
 	croak 'Stack: pool already running'
@@ -716,6 +747,10 @@ sub shutdown {
 	my ($self, %o) = @_;
 	my $t = $o{quick} ? 5 : undef;
 	my %st;
+	for my $r (@{ $self->{reapers} // [] }) {
+		next unless $r->alive;
+		eval { $r->stop(sig => 'TERM', timeout => $t // 30) };
+	}
 	if ($self->{pool}) {
 		$st{pool} = eval { $self->stop_pool(timeout => $t // 30) };
 	}
@@ -784,6 +819,12 @@ sub finish {
 			    . "$o{respawns} worker respawn(s) in the pool log")
 			    or Test::More::diag(join "\n", @r);
 		}
+	}
+	for my $r (@{ $self->{reapers} // [] }) {
+		my $name = $r->name;
+		Test::More::ok($r->describe =~ /^exit [01]$/, "teardown: $name "
+		    . 'exited cleanly (' . $r->describe . ')')
+		    or Test::More::diag($r->log_content);
 	}
 	my @reports = grep { -f } glob "$d/asan/*";
 	Test::More::ok(!@reports, 'teardown: no sanitizer reports in asan/')

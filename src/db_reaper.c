@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_reaper.c - how reapers share work.  A pass claims one row at a time:
+ * FOR UPDATE SKIP LOCKED picks a row no other reaper is claiming right
+ * now, and a lease (lease_owner, lease_until) keeps it ours while we work
+ * outside the transaction.  A reaper that dies leaves a lease that
+ * expires; every later write checks lease_owner, so a reaper whose lease
+ * was taken over cannot overwrite the new owner's work.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+#include "db_sql.h"
+#include "model.h"
+
+#define FINALS	"('EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_ABORTED', " \
+		"'EGRESS_LIMIT_REACHED')"
+#define FREE	"(r.lease_until IS NULL OR r.lease_until < now()) "
+
+/* Claim: $1 owner, $2 lease seconds, $3 age seconds. */
+#define CLAIM(where, order) \
+	"WITH c AS (SELECT r.id FROM project_management." \
+	"pm_meeting_recordings r WHERE " where " AND " FREE \
+	"ORDER BY " order " LIMIT 1 FOR UPDATE SKIP LOCKED), " \
+	"u AS (UPDATE project_management.pm_meeting_recordings r " \
+	"SET lease_owner = $1, lease_until = now() + " \
+	"make_interval(secs => $2::int) FROM c WHERE r.id = c.id " \
+	"AND $3::int >= 0 RETURNING r.id) " \
+	"SELECT " COLUMNS FROM "JOIN u ON u.id = r.id"
+
+const struct mr_db_stmt mr_db_reaper_stmts[] = {
+	{ "rp_claim_upload", CLAIM(
+	  "r.status = 'processing' AND r.deleted_at IS NULL AND "
+	  "r.egress_status IN ('EGRESS_COMPLETE', 'EGRESS_LIMIT_REACHED') AND "
+	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now())",
+	  "r.next_attempt_at NULLS FIRST, r.created_at"), 3 },
+	{ "rp_claim_stale", CLAIM(
+	  "r.deleted_at IS NULL AND "
+	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now()) AND "
+	  "((r.status = 'pending' AND "
+	  "  r.created_at < now() - make_interval(secs => $3::int)) OR "
+	  " (r.status IN ('recording', 'processing') AND "
+	  "  (r.egress_status IS NULL OR r.egress_status NOT IN " FINALS ") "
+	  "  AND r.updated_at < now() - make_interval(secs => $3::int)))",
+	  "r.updated_at"), 3 },
+	{ "rp_claim_expired", CLAIM(
+	  "r.deleted_at IS NULL AND r.expires_at < now() AND "
+	  "r.status IN ('completed', 'failed')", "r.expires_at"), 3 },
+	{ "rp_claim_purge", CLAIM(
+	  "r.deleted_at < now() - make_interval(secs => $3::int)",
+	  "r.deleted_at"), 3 },
+	{ "rp_done",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "status = 'completed', storage_type = $3, storage_path = $4, "
+	  "file_size_bytes = $5::bigint, duration_seconds = $6::float8, "
+	  "checksum_sha256 = $7, last_error = NULL, next_attempt_at = NULL, "
+	  "lease_owner = NULL, lease_until = NULL "
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND status = 'processing'",
+	  7 },
+	/* $3 error, $4 max attempts, $5 backoff base seconds */
+	{ "rp_failed",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "upload_attempts = upload_attempts + 1, last_error = $3, "
+	  "status = CASE WHEN upload_attempts + 1 >= $4::int THEN 'failed' "
+	  "  ELSE status END, "
+	  "next_attempt_at = now() + make_interval(secs => "
+	  "  least($5::float8 * power(2, upload_attempts), 21600)), "
+	  "lease_owner = NULL, lease_until = NULL "
+	  "WHERE id = $1::uuid AND lease_owner = $2 RETURNING status", 5 },
+	{ "rp_release",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "lease_owner = NULL, lease_until = NULL, next_attempt_at = CASE "
+	  "  WHEN $3::int > 0 AND status IN ('pending', 'recording', "
+	  "  'processing') AND (egress_status IS NULL OR egress_status NOT IN "
+	  FINALS ") THEN now() + make_interval(secs => $3::int) "
+	  "  ELSE next_attempt_at END "
+	  "WHERE id = $1::uuid AND lease_owner = $2", 3 },
+	{ "rp_fail_pending",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "status = 'failed', last_error = $3, ended_at = now(), "
+	  "lease_owner = NULL, lease_until = NULL "
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND status = 'pending'",
+	  3 },
+	{ "rp_trash",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "deleted_at = now(), lease_owner = NULL, lease_until = NULL "
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL",
+	  2 },
+	{ "rp_purge",
+	  "DELETE FROM project_management.pm_meeting_recordings "
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL",
+	  2 },
+	{ "rp_known",
+	  "SELECT 1 FROM project_management.pm_meeting_recordings "
+	  "WHERE id = $1::uuid", 1 },
+	{ NULL, NULL, 0 }
+};
+
+static const char *
+num(struct mr_arena *a, int64_t v)
+{
+	return mr_printf(a, "%lld", (long long)v);
+}
+
+/* Claim one row for pass kind; 1 claimed (r filled), 0 none, -1 error. */
+int
+mr_db_reap_claim(struct mr_db *db, struct mr_arena *a, enum mr_claim kind,
+    const char *owner, int64_t lease_s, int64_t age_s,
+    struct mr_recording *r, struct mr_err *err)
+{
+	static const char *const names[] = {
+		"rp_claim_upload", "rp_claim_stale", "rp_claim_expired",
+		"rp_claim_purge"
+	};
+	const char	*p[3];
+	PGresult	*res;
+
+	p[0] = owner;
+	p[1] = num(a, lease_s);
+	p[2] = num(a, age_s);
+	if ((res = mr_db_exec(db, a, names[kind], p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	mr_db_rec_fill(a, res, 0, r);
+	return 1;
+}
+
+static int
+update(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *p, struct mr_err *err)
+{
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
+		return -1;
+	return mr_db_affected(res) > 0;
+}
+
+/* 1 completed, 0 when our lease was lost (someone else owns it now). */
+int
+mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, const char *storage_type, const char *path,
+    int64_t size, const char *duration, const char *sha256,
+    struct mr_err *err)
+{
+	const char	*p[] = { id, owner, storage_type, path, num(a, size),
+	    duration, sha256 };
+
+	return update(db, a, "rp_done", p, err);
+}
+
+int
+mr_db_reap_failed(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, const char *error, int64_t max_attempts,
+    int64_t backoff_s, int *gave_up, struct mr_err *err)
+{
+	const char	*p[] = { id, owner, error, num(a, max_attempts),
+	    num(a, backoff_s) };
+	PGresult	*res;
+
+	*gave_up = 0;
+	if ((res = mr_db_exec(db, a, "rp_failed", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	*gave_up = strcmp(PQgetvalue(res, 0, 0), "failed") == 0;
+	return 1;
+}
+
+int
+mr_db_reap_release(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, int64_t next_check_s, struct mr_err *err)
+{
+	const char	*p[] = { id, owner, num(a, next_check_s) };
+
+	return update(db, a, "rp_release", p, err);
+}
+
+int
+mr_db_reap_fail_pending(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, const char *error, struct mr_err *err)
+{
+	const char	*p[] = { id, owner, error };
+
+	return update(db, a, "rp_fail_pending", p, err);
+}
+
+int
+mr_db_reap_trash(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, struct mr_err *err)
+{
+	const char	*p[] = { id, owner };
+
+	return update(db, a, "rp_trash", p, err);
+}
+
+int
+mr_db_reap_purge(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, struct mr_err *err)
+{
+	const char	*p[] = { id, owner };
+
+	return update(db, a, "rp_purge", p, err);
+}
+
+/* Does a row with this id exist (trash included)?  1, 0 or -1. */
+int
+mr_db_reap_known(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_err *err)
+{
+	const char	*p[] = { id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "rp_known", p, err)) == NULL)
+		return -1;
+	return PQntuples(res) > 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_sql.h - SQL text shared by the db_*.c files: the recording columns
+ * every query returns (read by mr_db_rec_fill) and the table join.
+ */
+#ifndef MR_DB_SQL_H
+#define MR_DB_SQL_H
+
+/* Timestamps leave the database as ISO 8601 UTC with microseconds. */
+#define TS(c)	"to_char(r." c " AT TIME ZONE 'UTC', " \
+		"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS " c
+
+#define COLUMNS \
+	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
+	"r.status, r.recorded_by, r.recorded_by_name, r.recorded_by_email, " \
+	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
+	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
+	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
+	"r.last_error, r.upload_attempts, " \
+	TS("started_at") ", " TS("ended_at") ", " TS("expires_at") ", " \
+	TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", " \
+	"coalesce(extract(epoch FROM r.started_at), " \
+	"  extract(epoch FROM r.created_at))::bigint AS started_epoch, " \
+	"rm.name AS meeting_name, rm.created_by AS room_host "
+
+#define FROM \
+	"FROM project_management.pm_meeting_recordings r " \
+	"LEFT JOIN project_management.pm_meeting_rooms rm " \
+	"ON rm.room_code = r.room_code "
+
+#endif /* MR_DB_SQL_H */

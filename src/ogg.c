@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ogg.c - the duration of an Ogg Opus or Ogg Vorbis recording: the
+ * granule position of the last page, less the Opus pre-skip, over the
+ * sample rate.  It reads the first page (for the codec, the stream serial
+ * and the pre-skip or rate) and at most MR_OGG_WINDOW bytes at the end,
+ * scanned backwards for the last page that checks out, as opusfile and
+ * vorbisfile do.  It does not decode packets and knows no other codec.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mr.h"
+#include "probe.h"
+
+#define PAGE_HDR	27			/* up to the segment table */
+#define PAGE_MAX	(PAGE_HDR + 255 + 255 * 255)
+#define FLAG_BOS	0x02
+#define NO_GRANULE	UINT64_MAX		/* -1: no packet ends here */
+#define OPUS_RATE	48000			/* granules are 48 kHz */
+
+struct page {
+	unsigned	 flags;
+	uint64_t	 granule;
+	uint32_t	 serial;
+	size_t		 nsegs;
+	size_t		 hlen;		/* header and segment table */
+	size_t		 len;		/* the whole page */
+};
+
+static int	unreadable(struct mr_err *, const char *, ...)
+		    MR_PRINTF(2, 3);
+
+/* Named so the scan can tell a bad CRC from a stray "OggS". */
+static const char	crc_mismatch[] = "CRC mismatch";
+
+/*
+ * CRC-32 of Ogg pages: polynomial 0x04c11db7, not reflected, initial
+ * value and final xor 0.  A nibble table keeps the source short and is
+ * fast enough for a few pages per probe.
+ */
+static const uint32_t	crc_nibble[16] = {
+	0x00000000, 0x04c11db7, 0x09823b6e, 0x0d4326d9,
+	0x130476dc, 0x17c56b6b, 0x1a864db2, 0x1e475005,
+	0x2608edb8, 0x22c9f00f, 0x2f8ad6d6, 0x2b4bcb61,
+	0x350c9b64, 0x31cd86d3, 0x3c8ea00a, 0x384fbdbd,
+};
+
+/* 422 "unreadable_media" with a formatted detail; returns -1. */
+static int
+unreadable(struct mr_err *err, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[sizeof(err->detail)];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return mr_err_set(err, 422, "unreadable_media", "%s", msg);
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p + 4) << 32 | le32(p);
+}
+
+static uint32_t
+crc_update(uint32_t crc, const unsigned char *p, size_t len)
+{
+	while (len-- > 0) {
+		crc = crc << 4 ^ crc_nibble[(crc >> 28) ^ (*p >> 4)];
+		crc = crc << 4 ^ crc_nibble[(crc >> 28) ^ (*p & 0x0f)];
+		p++;
+	}
+	return crc;
+}
+
+/* The CRC of a page is computed with its own CRC field set to zero. */
+static uint32_t
+page_crc(const unsigned char *p, size_t len)
+{
+	static const unsigned char	 zero[4];
+	uint32_t			 crc;
+
+	crc = crc_update(0, p, 22);
+	crc = crc_update(crc, zero, sizeof(zero));
+	return crc_update(crc, p + 26, len - 26);
+}
+
+/*
+ * Parse the page at p, with avail bytes of the file from p on at hand.
+ * Returns NULL when it is a whole page with a matching CRC, else why not.
+ */
+static const char *
+page_parse(const unsigned char *p, size_t avail, struct page *pg)
+{
+	size_t	 i, body = 0;
+
+	if (avail < PAGE_HDR)
+		return "truncated page header";
+	if (memcmp(p, "OggS", 4) != 0)
+		return "no OggS capture pattern";
+	if (p[4] != 0)
+		return "unsupported page version";
+	pg->flags = p[5];
+	pg->granule = le64(p + 6);
+	pg->serial = le32(p + 14);
+	pg->nsegs = p[26];
+	pg->hlen = PAGE_HDR + pg->nsegs;
+	if (avail < pg->hlen)
+		return "truncated segment table";
+	for (i = 0; i < pg->nsegs; i++)
+		body += p[PAGE_HDR + i];
+	pg->len = pg->hlen + body;
+	if (avail < pg->len)
+		return "truncated page body";
+	if (page_crc(p, pg->len) != le32(p + 22))
+		return crc_mismatch;
+	return NULL;
+}
+
+/*
+ * The first packet of the stream (it must end on the first page) names
+ * the codec: OpusHead gives the pre-skip, and granules count 48 kHz
+ * samples whatever the input rate; a Vorbis identification header gives
+ * the sample rate.
+ */
+static int
+id_header(const unsigned char *page, const struct page *pg, uint64_t *rate,
+    uint64_t *preskip, struct mr_err *err)
+{
+	const unsigned char	*pkt = page + pg->hlen;
+	size_t			 i, len = 0;
+
+	for (i = 0; i < pg->nsegs; i++) {
+		len += page[PAGE_HDR + i];
+		if (page[PAGE_HDR + i] < 255)
+			break;
+	}
+	if (i == pg->nsegs)
+		return unreadable(err, "The first packet does not end on the "
+		    "first page.");
+	if (len >= 8 && memcmp(pkt, "OpusHead", 8) == 0) {
+		if (len < 19)
+			return unreadable(err, "The OpusHead packet is too "
+			    "short (%zu bytes).", len);
+		if (pkt[8] >> 4 != 0)
+			return unreadable(err, "Unsupported OpusHead version "
+			    "%u.", pkt[8]);
+		*preskip = (uint64_t)pkt[11] << 8 | pkt[10];
+		*rate = OPUS_RATE;
+		return 0;
+	}
+	if (len >= 7 && memcmp(pkt, "\001vorbis", 7) == 0) {
+		if (len < 30)
+			return unreadable(err, "The Vorbis identification "
+			    "header is too short (%zu bytes).", len);
+		if (le32(pkt + 7) != 0)
+			return unreadable(err, "Unsupported Vorbis version "
+			    "%u.", le32(pkt + 7));
+		if ((*rate = le32(pkt + 12)) == 0)
+			return unreadable(err, "The Vorbis sample rate is "
+			    "zero.");
+		*preskip = 0;
+		return 0;
+	}
+	return unreadable(err, "The Ogg stream is neither Opus nor Vorbis.");
+}
+
+int
+mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
+{
+	struct page	 pg;
+	unsigned char	*buf = NULL, *q;
+	const char	*why;
+	uint64_t	 size, lo, pmin, filled, p, n, rate = 0, preskip = 0;
+	uint32_t	 serial;
+	unsigned	 badcrc = 0;
+	int		 found = 0;
+
+	if (mr_probe_size(fd, &size, err) == -1)
+		return -1;
+	/* One buffer for the first page, then for the window at the end. */
+	n = size < MR_OGG_WINDOW ? size : MR_OGG_WINDOW;
+	if ((buf = malloc(n)) == NULL) {
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto fail;
+	}
+	n = size < PAGE_MAX ? size : PAGE_MAX;
+	if (mr_probe_read(fd, 0, buf, n, err) == -1)
+		goto fail;
+	if ((why = page_parse(buf, n, &pg)) != NULL) {
+		unreadable(err, "The first Ogg page is unreadable: %s.", why);
+		goto fail;
+	}
+	if (!(pg.flags & FLAG_BOS)) {
+		unreadable(err, "The first Ogg page does not begin a stream.");
+		goto fail;
+	}
+	serial = pg.serial;
+	if (id_header(buf, &pg, &rate, &preskip, err) == -1)
+		goto fail;
+
+	/*
+	 * Walk back from the end over the window, reading it in chunks only
+	 * as the scan reaches them; a page that starts in a chunk ends in
+	 * the ones already read.  The first page (offset 0) is a header
+	 * page and is not a candidate.
+	 */
+	lo = size > MR_OGG_WINDOW ? size - MR_OGG_WINDOW : 0;
+	pmin = lo > 0 ? lo : 1;
+	filled = size;
+	if (size >= pmin + PAGE_HDR) {
+		for (p = size - PAGE_HDR + 1; p-- > pmin; ) {
+			if (p < filled) {
+				n = filled - lo > MR_OGG_CHUNK ?
+				    MR_OGG_CHUNK : filled - lo;
+				if (mr_probe_read(fd, (off_t)(filled - n),
+				    buf + (filled - n - lo), n, err) == -1)
+					goto fail;
+				filled -= n;
+			}
+			q = buf + (p - lo);
+			if (q[0] != 'O' || memcmp(q, "OggS", 4) != 0)
+				continue;
+			if ((why = page_parse(q, size - p, &pg)) != NULL) {
+				if (why == crc_mismatch)
+					badcrc++;
+				continue;
+			}
+			if (pg.serial == serial && pg.granule != NO_GRANULE) {
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (!found) {
+		if (badcrc > 0)
+			unreadable(err, "No page with a granule position in "
+			    "the last %llu bytes (%u with a CRC mismatch).",
+			    (unsigned long long)(size - lo), badcrc);
+		else
+			unreadable(err, "No page with a granule position in "
+			    "the last %llu bytes.",
+			    (unsigned long long)(size - lo));
+		goto fail;
+	}
+	if (pg.granule > INT64_MAX) {
+		unreadable(err, "The last page has a negative granule "
+		    "position.");
+		goto fail;
+	}
+	if (pg.granule < preskip) {
+		unreadable(err, "The last granule position (%llu) is before "
+		    "the Opus pre-skip (%llu).",
+		    (unsigned long long)pg.granule,
+		    (unsigned long long)preskip);
+		goto fail;
+	}
+	*seconds = (double)(pg.granule - preskip) / (double)rate;
+	free(buf);
+	return 0;
+
+fail:
+	free(buf);
+	return -1;
+}

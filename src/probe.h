@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * probe.h - the duration of a recording, read from the file itself
+ * (SPEC §4.4): MP4 from moov/mvhd, Ogg Opus or Vorbis from the granule
+ * position of the last page.  LiveKit's FileInfo.duration is wall-clock
+ * time and has been negative, so the reaper asks the file instead.
+ *
+ * Every probe reads with pread(2) only: the file offset of fd is left
+ * where it was, nothing is mapped, and the bytes read are bounded (box
+ * headers and one small payload for MP4; the first page and at most
+ * MR_OGG_WINDOW bytes at the end for Ogg) whatever the size of the file.
+ * They do not allocate from an arena and do not block on the network.
+ * Errors: 422 "unreadable_media" with a detail naming the problem, or 500
+ * "io_error" when a read fails (errno text in err->cause).
+ */
+#ifndef MR_PROBE_H
+#define MR_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mr.h"
+
+/* mp4.c */
+
+#define MR_MP4_MAX_BOXES	100000	/* boxes walked before giving up */
+
+/*
+ * Duration in seconds of the MP4 (ISO BMFF) file open on fd: moov/mvhd
+ * duration / timescale.  A fragmented file whose mvhd says 0 takes the
+ * duration from moov/mvex/mehd instead.  The top level must cover the
+ * file exactly, so a truncated file is refused even when its moov is
+ * intact.  moov may come after mdat: media data is skipped by its size
+ * (32-bit, 64-bit largesize, or 0 = to the end of the file) and never
+ * read.  Returns 0 with *seconds set, or -1 with err 422
+ * "unreadable_media" (no moov, no mvhd, zero timescale, unknown duration,
+ * a box size that overruns its parent or the file, a truncated file, more
+ * than MR_MP4_MAX_BOXES boxes, ...) or 500 "io_error".
+ */
+int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
+
+/*
+ * Pick the probe by magic bytes: an "ftyp" or "moov" box first means
+ * MP4, "OggS" means Ogg.  Anything else is 422 "unreadable_media".
+ */
+int	mr_probe_duration(int fd, double *seconds, struct mr_err *err);
+
+/*
+ * Read exactly len bytes at off with pread(2), retrying short reads and
+ * EINTR.  Returns 0, or -1 with err 500 "io_error" (read error) or 422
+ * "unreadable_media" (the file ended first: it shrank under us).
+ */
+int	mr_probe_read(int fd, off_t off, void *buf, size_t len,
+	    struct mr_err *err);
+
+/*
+ * The size of the regular file open on fd, which must not be empty.
+ * Returns 0, or -1 with err 422 "unreadable_media" (empty, not a regular
+ * file) or 500 "io_error" (fstat failed).
+ */
+int	mr_probe_size(int fd, uint64_t *size, struct mr_err *err);
+
+/* ogg.c */
+
+#define MR_OGG_CHUNK	(64 * 1024)	/* one read of the backward scan */
+#define MR_OGG_WINDOW	(4 * MR_OGG_CHUNK)	/* how far back it looks */
+
+/*
+ * Duration of an Ogg Opus (or Vorbis) file: the granule position of the
+ * last page of the first logical stream, found by scanning backwards from
+ * the end in MR_OGG_CHUNK reads (at most MR_OGG_WINDOW bytes) for "OggS"
+ * with a valid CRC, minus the Opus pre-skip from OpusHead, over 48000
+ * (Vorbis: over the sample rate from its identification header).  Pages
+ * whose granule position is -1 (no packet ends there), whose CRC does not
+ * match, that do not fit before the end of the file or that belong to
+ * another stream are passed over, so a file cut short (an aborted egress)
+ * gives the duration of what it holds.  Returns 0 with *seconds set, or
+ * -1 with err 422 "unreadable_media" (bad first page, unknown codec, no
+ * usable page in the window, ...) or 500 "io_error".
+ */
+int	mr_ogg_duration(int fd, double *seconds, struct mr_err *err);
+
+#endif /* MR_PROBE_H */

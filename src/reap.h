@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * reap.h - meetrec-reaper: the passes that repair what the request path
+ * cannot (SPEC section 4.5).  Each pass claims rows one at a time with a
+ * lease (db_reaper.c), handles at most "limit" of them, resets the
+ * per-item arena after each, and logs one line per action.
+ */
+#ifndef MR_REAP_H
+#define MR_REAP_H
+
+#include <signal.h>
+
+#include "mr.h"
+#include "conf.h"
+#include "db.h"
+#include "livekit.h"
+#include "model.h"
+#include "store.h"
+
+struct mr_reaper {
+	struct mr_conf		*conf;
+	struct mr_db		*db;
+	struct mr_store		 store;
+	struct mr_lk		 lk;
+	struct mr_arena		*arena;		/* per item */
+	char			 owner[128];	/* lease owner: host:pid:rand */
+	int			 failures;	/* items that failed this run */
+};
+
+/* Set by SIGTERM/SIGINT: passes finish the item in hand and return. */
+extern volatile sig_atomic_t mr_reap_stopping;
+
+/* Pass results: how many items were handled; -1 on a database error. */
+int	mr_reap_uploads(struct mr_reaper *, int limit);
+int	mr_reap_stale(struct mr_reaper *, int limit);
+int	mr_reap_expired(struct mr_reaper *, int limit);
+int	mr_reap_purge(struct mr_reaper *, int limit);
+int	mr_reap_orphans(struct mr_reaper *, int limit);
+
+/* reap_upload.c: the spool file of a recording (in the item arena). */
+char	*mr_reap_spool_path(struct mr_reaper *, const struct mr_recording *);
+
+#endif /* MR_REAP_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * reap_expire.c - the end of a recording's life: expiry (the stored file
+ * is deleted and the row goes to the trash), purge (trash older than
+ * trash_days is deleted for good, with any file left), and spool files
+ * no row owns, which are reported and never deleted.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mr.h"
+#include "reap.h"
+
+/* Delete the stored object and any spool file of r; 0 or -1. */
+static int
+delete_files(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
+{
+	char	*path;
+
+	if (r->storage_path != NULL && r->storage_type != NULL) {
+		if (strcmp(r->storage_type, rp->conf->cf_storage_type) != 0)
+			return mr_err_set(err, 500, "storage_changed",
+			    "stored in %s but storage_type is %s",
+			    r->storage_type, rp->conf->cf_storage_type);
+		if (mr_store_del(&rp->store, rp->arena, r->storage_path,
+		    err) == -1)
+			return -1;
+	}
+	path = mr_reap_spool_path(rp, r);
+	if (path != NULL && unlink(path) == -1 && errno != ENOENT)
+		return mr_err_set(err, 500, "io_error", "could not remove "
+		    "'%s': %s", path, strerror(errno));
+	return 0;
+}
+
+static int
+pass(struct mr_reaper *rp, int limit, enum mr_claim kind, int64_t age,
+    const char *name)
+{
+	struct mr_recording	 r;
+	struct mr_err		 err;
+	int			 n, rc;
+
+	for (n = 0; n < limit && !mr_reap_stopping; n++) {
+		mr_arena_reset(rp->arena);
+		mr_err_clear(&err);
+		rc = mr_db_reap_claim(rp->db, rp->arena, kind, rp->owner,
+		    rp->conf->cf_reaper_lease_seconds, age, &r, &err);
+		if (rc == -1) {
+			mr_log_warnx("pass=%s claim failed: %s", name,
+			    err.cause);
+			return -1;
+		}
+		if (rc == 0)
+			break;
+		if (delete_files(rp, &r, &err) == -1) {
+			rp->failures++;
+			mr_log_warnx("pass=%s rec=%s action=retry_later "
+			    "error=\"%s: %s\"", name, r.id, err.detail,
+			    err.cause);
+			/* Let the lease run out before trying again. */
+			continue;
+		}
+		rc = kind == MR_CLAIM_EXPIRED ?
+		    mr_db_reap_trash(rp->db, rp->arena, r.id, rp->owner, &err) :
+		    mr_db_reap_purge(rp->db, rp->arena, r.id, rp->owner, &err);
+		if (rc == -1)
+			return -1;
+		mr_log_info("pass=%s rec=%s action=%s path=%s", name, r.id,
+		    rc == 0 ? "lease_lost" : kind == MR_CLAIM_EXPIRED ?
+		    "expired" : "purged", r.storage_path ? r.storage_path :
+		    "-");
+	}
+	return n;
+}
+
+int
+mr_reap_expired(struct mr_reaper *rp, int limit)
+{
+	return pass(rp, limit, MR_CLAIM_EXPIRED, 0, "expire");
+}
+
+int
+mr_reap_purge(struct mr_reaper *rp, int limit)
+{
+	return pass(rp, limit, MR_CLAIM_PURGE,
+	    rp->conf->cf_trash_days * 86400, "purge");
+}
+
+/*
+ * Spool files whose name is not a recording we know.  Reported only:
+ * the spool is where nothing may be lost.
+ */
+int
+mr_reap_orphans(struct mr_reaper *rp, int limit)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct mr_err	 err;
+	char		 id[MR_UUID_STRLEN + 1];
+	int		 n = 0, seen = 0, rc;
+
+	if ((d = opendir(rp->conf->cf_spool_dir)) == NULL) {
+		mr_log_warn("pass=orphans could not open spool '%s'",
+		    rp->conf->cf_spool_dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL && seen < limit * 100) {
+		if (de->d_name[0] == '.')
+			continue;
+		seen++;
+		mr_arena_reset(rp->arena);
+		mr_err_clear(&err);
+		if (strlen(de->d_name) >= MR_UUID_STRLEN) {
+			memcpy(id, de->d_name, MR_UUID_STRLEN);
+			id[MR_UUID_STRLEN] = '\0';
+		} else
+			id[0] = '\0';
+		rc = mr_uuid_valid(id) ? mr_db_reap_known(rp->db, rp->arena,
+		    id, &err) : 0;
+		if (rc == -1) {
+			closedir(d);
+			return -1;
+		}
+		if (rc == 0 && n++ < limit)
+			mr_log_warnx("pass=orphans file=%s/%s action=reported "
+			    "reason=no_recording", rp->conf->cf_spool_dir,
+			    de->d_name);
+	}
+	closedir(d);
+	return n;
+}

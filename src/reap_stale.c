@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * reap_stale.c - reconciling with LiveKit what its webhooks did not tell
+ * us (protocols/livekit.md section 4.4: events can be lost or dropped).
+ *
+ * A pending recording (our Start timed out) is looked up with ListEgress
+ * by room and adopted if LiveKit writes to our file, or failed if not.  A
+ * recording or processing row whose egress has not been heard of lately
+ * is looked up by egress id: what LiveKit says is applied exactly as a
+ * webhook would be (db_webhook.c), under a synthetic event id so a repeat
+ * changes nothing.  An egress that ran past recording_max_seconds is
+ * stopped.  One LiveKit forgot (24 h after it ended) falls back to the
+ * spool: a file there is processed, no file fails the recording.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mr.h"
+#include "reap.h"
+
+/* Apply what LiveKit says of egress e as if its webhook had come. */
+static int
+apply(struct mr_reaper *rp, const struct mr_lk_egress *e, struct mr_err *err)
+{
+	const char	*event, *id;
+	int		 dup;
+
+	event = mr_lk_status_final(e->status) ? "egress_ended" :
+	    "egress_updated";
+	id = mr_printf(rp->arena, "reaper:%s:%s:%lld", e->egress_id,
+	    e->status_name, (long long)e->updated_at);
+	if (id == NULL)
+		return mr_err_set(err, 500, "internal", "out of memory");
+	return mr_db_webhook_apply(rp->db, rp->arena, id, event, mr_now(), e,
+	    &dup, err);
+}
+
+/* Does egress e write our recording's file? */
+static int
+ours(const struct mr_lk_egress *e, const char *id)
+{
+	return (e->filename != NULL && strstr(e->filename, id) != NULL) ||
+	    (e->location != NULL && strstr(e->location, id) != NULL);
+}
+
+static int
+pending(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
+{
+	struct mr_lk_egress	*items;
+	int			 n, i;
+
+	if (mr_lk_list_egress(&rp->lk, rp->arena, r->room_code, NULL, 0,
+	    &items, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!ours(&items[i], r->id))
+			continue;
+		if (apply(rp, &items[i], err) == -1)
+			return -1;
+		mr_log_info("pass=stale rec=%s action=adopted egress=%s "
+		    "status=%s", r->id, items[i].egress_id,
+		    items[i].status_name);
+		return 0;
+	}
+	if (mr_db_reap_fail_pending(rp->db, rp->arena, r->id, rp->owner,
+	    "LiveKit never started an egress for this recording", err) == -1)
+		return -1;
+	mr_log_info("pass=stale rec=%s action=failed reason=no_egress", r->id);
+	return 0;
+}
+
+/* LiveKit no longer knows the egress: decide from the spool file. */
+static int
+forgotten(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
+{
+	struct mr_lk_egress	 e;
+	struct stat		 sb;
+	char			*path;
+
+	memset(&e, 0, sizeof(e));
+	e.egress_id = r->egress_id;
+	e.updated_at = mr_now() * 1000000000LL;
+	path = mr_reap_spool_path(rp, r);
+	if (path != NULL && stat(path, &sb) == 0 && sb.st_size > 0) {
+		e.status = MR_LK_COMPLETE;
+		e.has_file = 1;
+		e.location = path;
+		e.size = sb.st_size;
+	} else {
+		e.status = MR_LK_FAILED;
+		e.error = "LiveKit no longer knows the egress and there is "
+		    "no file";
+	}
+	e.status_name = mr_lk_status_name(e.status);
+	if (apply(rp, &e, err) == -1)
+		return -1;
+	mr_log_info("pass=stale rec=%s action=%s reason=egress_unknown",
+	    r->id, e.has_file ? "process_spool" : "failed");
+	return 0;
+}
+
+static int
+active(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
+{
+	struct mr_lk_egress	*items, st;
+	int			 n;
+
+	if (mr_lk_list_egress(&rp->lk, rp->arena, NULL, r->egress_id, 0,
+	    &items, &n, err) == -1) {
+		if (err->status == 502 && strstr(err->cause, "twirp not_found")
+		    != NULL) {
+			mr_err_clear(err);
+			return forgotten(rp, r, err);
+		}
+		return -1;
+	}
+	if (n == 0)
+		return forgotten(rp, r, err);
+	if (apply(rp, &items[0], err) == -1)
+		return -1;
+	if (mr_lk_status_final(items[0].status)) {
+		mr_log_info("pass=stale rec=%s action=caught_up egress=%s "
+		    "status=%s", r->id, r->egress_id, items[0].status_name);
+		return 0;
+	}
+	/* Still running: stop it if it has run too long. */
+	if (r->started_epoch > 0 && mr_now() - r->started_epoch >
+	    rp->conf->cf_recording_max_seconds) {
+		if (mr_lk_stop_egress(&rp->lk, rp->arena, r->egress_id, &st,
+		    err) == -1 && strcmp(err->code, "livekit_refused") != 0)
+			return -1;
+		mr_err_clear(err);
+		if (mr_db_rec_stop(rp->db, rp->arena, r->id, err) == -1)
+			return -1;
+		mr_log_info("pass=stale rec=%s action=stopped reason=too_long "
+		    "egress=%s", r->id, r->egress_id);
+	}
+	return 0;
+}
+
+int
+mr_reap_stale(struct mr_reaper *rp, int limit)
+{
+	struct mr_recording	 r;
+	struct mr_err		 err;
+	int64_t			 every = rp->conf->cf_stale_pending_seconds;
+	int			 n, rc;
+
+	for (n = 0; n < limit && !mr_reap_stopping; n++) {
+		mr_arena_reset(rp->arena);
+		mr_err_clear(&err);
+		rc = mr_db_reap_claim(rp->db, rp->arena, MR_CLAIM_STALE,
+		    rp->owner, rp->conf->cf_reaper_lease_seconds, every, &r,
+		    &err);
+		if (rc == -1) {
+			mr_log_warnx("pass=stale claim failed: %s", err.cause);
+			return -1;
+		}
+		if (rc == 0)
+			break;
+		if (strcmp(r.status, "pending") == 0 || r.egress_id == NULL)
+			rc = pending(rp, &r, &err);
+		else
+			rc = active(rp, &r, &err);
+		if (rc == -1) {
+			rp->failures++;
+			mr_log_warnx("pass=stale rec=%s action=retry_later "
+			    "error=\"%s: %s\"", r.id, err.detail, err.cause);
+		}
+		/* Look again after the same interval, unless it moved on. */
+		mr_err_clear(&err);
+		if (mr_db_reap_release(rp->db, rp->arena, r.id, rp->owner,
+		    every, &err) == -1)
+			return -1;
+	}
+	return n;
+}

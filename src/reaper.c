@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * reaper.c - meetrec-reaper: run the repair passes once (for cron) or
+ * keep watching (woken by PostgreSQL NOTIFY when a webhook queues an
+ * upload).  Any number of reapers on any number of hosts may run at once.
+ * See meetrec-reaper(8).  Exit status: 0 all done, 1 some items failed
+ * (logged; they are retried later), 2 usage or configuration error.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "mr.h"
+#include "httpc.h"
+#include "reap.h"
+
+#define ITEM_ARENA	(16 * 1024 * 1024)
+#define WATCH_SWEEP_S	30	/* full passes at least this often */
+
+volatile sig_atomic_t mr_reap_stopping;
+
+struct passdef {
+	const char	*name;
+	int		(*fn)(struct mr_reaper *, int);
+};
+
+/* In this order: uploads first, they are what users wait for. */
+static const struct passdef passes[] = {
+	{ "upload", mr_reap_uploads },
+	{ "stale", mr_reap_stale },
+	{ "expire", mr_reap_expired },
+	{ "purge", mr_reap_purge },
+	{ "orphans", mr_reap_orphans },
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: meetrec-reaper [--config file] (--once | "
+	    "--watch) [--pass name[,name...]] [--limit n] [--syslog]\n"
+	    "passes: upload, stale, expire, purge, orphans\n");
+	exit(2);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	mr_reap_stopping = 1;
+}
+
+static int
+run_passes(struct mr_reaper *rp, unsigned mask, int limit)
+{
+	int64_t	 t0;
+	int	 n, rc = 0;
+
+	for (size_t i = 0; i < MR_NELEM(passes) && !mr_reap_stopping; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		t0 = mr_now_ms();
+		n = passes[i].fn(rp, limit);
+		mr_log_info("pass=%s done items=%d dur_ms=%lld", passes[i].name,
+		    n, (long long)(mr_now_ms() - t0));
+		if (n == -1)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* Wait for a NOTIFY on meetrec_upload or the timeout; 1 notified. */
+static int
+wait_notify(struct mr_reaper *rp, int timeout_ms)
+{
+	PGconn		*c = mr_db_conn(rp->db);
+	PGnotify	*nf;
+	struct pollfd	 pfd;
+	int		 got = 0;
+
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		poll(NULL, 0, 1000);
+		return 0;
+	}
+	pfd.fd = PQsocket(c);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, timeout_ms) > 0)
+		PQconsumeInput(c);
+	while ((nf = PQnotifies(c)) != NULL) {
+		got = 1;
+		PQfreemem(nf);
+	}
+	return got;
+}
+
+static int
+listen_upload(struct mr_reaper *rp)
+{
+	struct mr_err	 err;
+
+	mr_err_clear(&err);
+	if (mr_db_simple(rp->db, "LISTEN meetrec_upload", &err) == -1) {
+		mr_log_warnx("could not listen for uploads: %s", err.cause);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+watch(struct mr_reaper *rp, unsigned mask, int limit)
+{
+	int64_t	 last = 0;
+	int	 listening = 0;
+
+	while (!mr_reap_stopping) {
+		if (!listening || PQstatus(mr_db_conn(rp->db)) !=
+		    CONNECTION_OK) {
+			struct mr_err err;
+
+			mr_err_clear(&err);
+			if (mr_db_ping(rp->db, &err) == 0)
+				listening = listen_upload(rp) == 0;
+		}
+		if (mr_now_ms() - last >= WATCH_SWEEP_S * 1000) {
+			run_passes(rp, mask, limit);
+			last = mr_now_ms();
+		}
+		if (wait_notify(rp, 1000) && (mask & 1u))
+			run_passes(rp, 1u, limit);
+	}
+}
+
+static unsigned
+parse_passes(const char *arg)
+{
+	char		*copy, *tok, *save = NULL;
+	unsigned	 mask = 0;
+	size_t		 i;
+
+	if ((copy = strdup(arg)) == NULL)
+		mr_fatalx("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < MR_NELEM(passes); i++)
+			if (strcmp(tok, passes[i].name) == 0)
+				break;
+		if (i == MR_NELEM(passes))
+			mr_fatalx("unknown pass '%s'", tok);
+		mask |= 1u << i;
+	}
+	free(copy);
+	return mask;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "pass", required_argument, NULL, 'p' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mr_reaper	 rp;
+	struct sigaction	 sa;
+	struct mr_err		 err;
+	struct rusage		 ru;
+	const char		*path = NULL;
+	char			 errbuf[512] = "", host[64];
+	unsigned		 mask = (1u << MR_NELEM(passes)) - 1;
+	int64_t			 limit = -1;
+	int			 ch, mode = 0, rc, use_syslog = 0;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'o': mode = mode ? -1 : 'o'; break;
+		case 'w': mode = mode ? -1 : 'w'; break;
+		case 'p': mask = parse_passes(optarg); break;
+		case 's': use_syslog = 1; break;
+		case 'l':
+			if (mr_parse_int64(optarg, 1, 1000000, &limit) == -1)
+				usage();
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || mode <= 0)
+		usage();
+	mr_log_init("meetrec-reaper", !use_syslog, LOG_DAEMON);
+	memset(&rp, 0, sizeof(rp));
+	if ((rp.conf = mr_conf_load(path, errbuf, sizeof(errbuf))) == NULL) {
+		fprintf(stderr, "meetrec-reaper: %s\n", errbuf);
+		return 2;
+	}
+	mr_log_setlevel(mr_log_parse_level(rp.conf->cf_log_level));
+	if (limit < 0)
+		limit = rp.conf->cf_reaper_batch;
+	if (gethostname(host, sizeof(host)) == -1)
+		mr_strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	{
+		unsigned char	 rnd[4];
+
+		mr_random_bytes(rnd, sizeof(rnd));
+		snprintf(rp.owner, sizeof(rp.owner), "%s:%ld:%02x%02x%02x%02x",
+		    host, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	mr_err_clear(&err);
+	if (mr_httpc_global_init() == -1 ||
+	    (rp.arena = mr_arena_new(ITEM_ARENA)) == NULL ||
+	    (rp.db = mr_db_new(rp.conf->cf_database_url)) == NULL)
+		mr_fatalx("out of memory");
+	if (mr_store_open(&rp.store, rp.conf, &err) == -1) {
+		fprintf(stderr, "meetrec-reaper: storage: %s%s%s\n",
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
+		rc = 2;
+		goto done;
+	}
+	rp.lk.url = rp.conf->cf_livekit_url;
+	rp.lk.key = rp.conf->cf_livekit_api_key;
+	rp.lk.secret = rp.conf->cf_livekit_api_secret;
+	rp.lk.timeout_ms = (long)rp.conf->cf_livekit_timeout_ms;
+	if (mr_db_connect(rp.db, &err) == -1 && mode == 'o') {
+		mr_log_warnx("%s", err.cause);
+		rc = 1;
+		goto done;
+	}
+	mr_log_info("reaper started owner=%s mode=%s", rp.owner,
+	    mode == 'o' ? "once" : "watch");
+	if (mode == 'o')
+		rc = run_passes(&rp, mask, (int)limit) == -1 ? 1 : 0;
+	else {
+		watch(&rp, mask, (int)limit);
+		rc = 0;
+	}
+	if (rp.failures > 0)
+		rc = 1;
+done:
+	getrusage(RUSAGE_SELF, &ru);
+	mr_log_info("reaper stopped failures=%d peak_rss_kb=%ld", rp.failures,
+	    ru.ru_maxrss);
+	mr_store_close(&rp.store);
+	mr_db_free(rp.db);
+	mr_arena_free(rp.arena);
+	mr_conf_free(rp.conf);
+	mr_httpc_global_cleanup();
+	return rc;
+}
