@@ -1,6 +1,11 @@
 -- SPDX-License-Identifier: ISC
 -- 002_reaper: what the reaper's passes look rows up by.
 
+-- When LiveKit last told us about the egress (a webhook, the Start reply
+-- or a reaper check); a recording not heard of for a while is reconciled.
+ALTER TABLE project_management.pm_meeting_recordings
+	ADD COLUMN egress_seen_at timestamptz;
+
 -- Uploads due and stale rows are found by status and time.
 CREATE INDEX pm_meeting_recordings_due
 	ON project_management.pm_meeting_recordings (next_attempt_at)

@@ -45,8 +45,9 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "  r.created_at < now() - make_interval(secs => $3::int)) OR "
 	  " (r.status IN ('recording', 'processing') AND "
 	  "  (r.egress_status IS NULL OR r.egress_status NOT IN " FINALS ") "
-	  "  AND r.updated_at < now() - make_interval(secs => $3::int)))",
-	  "r.updated_at"), 3 },
+	  "  AND coalesce(r.egress_seen_at, r.created_at) < now() - "
+	  "  make_interval(secs => $3::int)))",
+	  "coalesce(r.egress_seen_at, r.created_at)"), 3 },
 	{ "rp_claim_expired", CLAIM(
 	  "r.deleted_at IS NULL AND r.expires_at < now() AND "
 	  "r.status IN ('completed', 'failed')", "r.expires_at"), 3 },

@@ -45,7 +45,8 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET egress_id = $2, egress_status = coalesce(egress_status, $3), "
 	  "status = CASE WHEN status = 'pending' THEN 'recording' "
-	  "  ELSE status END, started_at = coalesce(started_at, now()) "
+	  "  ELSE status END, started_at = coalesce(started_at, now()), "
+	  "egress_seen_at = now() "
 	  "WHERE id = $1::uuid AND (status = 'pending' OR egress_id = $2)",
 	  3 },
 	{ "rec_start_failed",

@@ -48,7 +48,7 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "  WHEN status = 'recording' AND $2::text = 'EGRESS_ENDING' "
 	  "    THEN 'processing' "
 	  "  ELSE status END, "
-	  "started_at = coalesce(started_at, now()), "
+	  "started_at = coalesce(started_at, now()), egress_seen_at = now(), "
 	  "ended_at = CASE WHEN $2::text = 'EGRESS_ENDING' "
 	  "  THEN coalesce(ended_at, now()) ELSE ended_at END "
 	  "WHERE " MATCH "AND egress_updated_ns <= $3::bigint RETURNING id",
@@ -66,7 +66,7 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "file_size_bytes = coalesce($7::bigint, file_size_bytes), "
 	  "duration_seconds = coalesce($8::float8, duration_seconds), "
 	  "last_error = CASE WHEN $5::boolean THEN last_error ELSE $9::text END, "
-	  "started_at = coalesce(started_at, now()), "
+	  "started_at = coalesce(started_at, now()), egress_seen_at = now(), "
 	  "ended_at = coalesce(ended_at, CASE WHEN $10::bigint > 0 "
 	  "  THEN to_timestamp($10::bigint / 1e9) ELSE now() END), "
 	  "next_attempt_at = CASE WHEN $5::boolean THEN now() "

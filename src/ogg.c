@@ -109,10 +109,10 @@ page_parse(const unsigned char *p, size_t avail, struct page *pg)
 {
 	size_t	 i, body = 0;
 
+	if (avail < 4 || memcmp(p, "OggS", 4) != 0)
+		return "no OggS capture pattern";
 	if (avail < PAGE_HDR)
 		return "truncated page header";
-	if (memcmp(p, "OggS", 4) != 0)
-		return "no OggS capture pattern";
 	if (p[4] != 0)
 		return "unsupported page version";
 	pg->flags = p[5];

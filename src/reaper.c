@@ -73,6 +73,10 @@ run_passes(struct mr_reaper *rp, unsigned mask, int limit)
 		    n, (long long)(mr_now_ms() - t0));
 		if (n == -1)
 			rc = -1;
+		/* What the stale pass caught up may now be uploaded. */
+		if (passes[i].fn == mr_reap_stale && n > 0 && (mask & 1u) &&
+		    mr_reap_uploads(rp, limit) == -1)
+			rc = -1;
 	}
 	return rc;
 }

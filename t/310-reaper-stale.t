@@ -1,0 +1,124 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# What the webhooks never said: the reaper asks LiveKit (ListEgress) and
+# repairs - a Start that timed out is adopted or failed, a missed
+# egress_ended is caught up and uploaded, an egress LiveKit forgot falls
+# back to the spool, and a recording past its maximum length is stopped.
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(sleep);
+use Meetrec::Test::Stack;
+use Meetrec::Test::Util qw(uuid);
+
+Meetrec::Test::Stack::require_prereqs();
+my $s = Meetrec::Test::Stack->new(conf => { stale_pending_seconds => 5,
+    livekit_timeout_ms => 1000 });
+my ($co, $host) = (uuid(), uuid());
+my $tok = $s->token(user => $host, company => $co, username => 'host');
+my $T = 'project_management.pm_meeting_recordings';
+
+sub st { $s->pg->psql("SELECT status || '|' || coalesce(egress_status, '')"
+    . " FROM $T WHERE id = '$_[0]'") }
+# Make a row look old enough for the stale pass.
+sub age { $s->pg->psql("UPDATE $T SET created_at = created_at - "
+    . "interval '1 hour', egress_seen_at = now() - interval '1 hour', "
+    . "next_attempt_at = NULL WHERE id = '$_[0]'") }
+my $n = 0;
+sub room { my $c = 'st' . ++$n; $s->room(code => $c, name => $c,
+    host => $host, company => $co); $c }
+
+# 1. Start timed out, LiveKit started it later, and its webhooks were
+# lost: the reaper finds the egress writing our file and adopts it.
+$s->standin(POST => '/_standin/mode', { start => 'slow',
+    start_delay_ms => 1500, webhooks => 'drop' });
+my $c = room();
+my $r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+is($r->{status}, 202, 'start timed out: 202 pending');
+my $adopt = $r->{json}{recording_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+is(st($adopt), 'pending|', 'pending while the webhooks are lost');
+age($adopt);
+$r = $s->reaper('--pass', 'stale');
+is($r->{rc}, 0, 'stale pass succeeds') or diag($r->{err});
+like($r->{err}, qr/rec=\Q$adopt\E action=adopted/, 'logs the adoption');
+like(st($adopt), qr/^recording\|EGRESS_(ACTIVE|STARTING)$/,
+    'adopted: recording with its egress');
+ok($s->pg->psql("SELECT egress_id FROM $T WHERE id = '$adopt'"),
+    'egress id stored');
+
+# 2. Start timed out and LiveKit never started anything: failed.
+$s->standin(POST => '/_standin/mode', { start => 'refuse',
+    refuse_delay_ms => 1500 });
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+is($r->{status}, 202, 'another timeout');
+my $never = $r->{json}{recording_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+age($never);
+$s->standin(POST => '/_standin/reset');
+$s->standin(POST => '/_standin/mode', { webhooks => 'drop' });
+$r = $s->reaper('--pass', 'stale');
+is(st($never), 'failed|', 'no egress at LiveKit: failed');
+like($s->pg->psql("SELECT last_error FROM $T WHERE id = '$never'"),
+    qr/never started/, 'with the reason');
+is($s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c })->{status}, 201, 'the room is free again');
+
+# 3. The adopted one ends while its webhooks are lost: the reaper
+# catches egress_ended up, then uploads it.
+my $eg = $s->pg->psql("SELECT egress_id FROM $T WHERE id = '$adopt'");
+$r = $s->standin(POST => '/_standin/end', { egress_id => $eg });
+is($r->{status}, 200, 'LiveKit ended the egress (room closed)');
+like(st($adopt), qr/^recording\|/, 'we did not hear of it');
+age($adopt);
+$r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$adopt\E action=caught_up/, 'caught up');
+is(st($adopt), 'completed|EGRESS_COMPLETE', 'and uploaded in the same run');
+
+# 4. A recording past recording_max_seconds is stopped at LiveKit.
+$s->standin(POST => '/_standin/reset');
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $long = $r->{json}{recording_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+$s->pg->psql("UPDATE $T SET started_at = now() - interval '5 hours' "
+    . "WHERE id = '$long'");
+age($long);
+$r = $s->reaper('--pass', 'stale');
+like($r->{err}, qr/rec=\Q$long\E action=stopped reason=too_long/,
+    'stopped for running too long');
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+is(st($long), 'processing|EGRESS_COMPLETE', 'then ended as usual');
+my $reqs = $s->standin(GET => '/_standin/requests')->{json};
+ok((grep { $_->{method} eq 'StopEgress' } @{ $reqs->{requests} // $reqs }),
+    'LiveKit got a StopEgress');
+
+# 5. LiveKit forgot the egress (24 h after it ended): the spool decides.
+$s->standin(POST => '/_standin/mode', { webhooks => 'drop' });
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $lost = $r->{json}{recording_id};
+$eg = $r->{json}{egress_id};
+$s->standin(POST => '/_standin/end', { egress_id => $eg });
+$s->standin(POST => '/_standin/forget', { egress_id => $eg });
+age($lost);
+$r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$lost\E action=process_spool/,
+    'no egress at LiveKit but a file in the spool');
+is(st($lost), 'completed|EGRESS_COMPLETE', 'the file was kept and stored');
+
+# 6. Recent rows are left alone; a second run changes nothing more.
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $fresh = $r->{json}{recording_id};
+$r = $s->reaper('--pass', 'stale');
+unlike($r->{err}, qr/rec=\Q$fresh\E/, 'a fresh recording is not touched');
+
+$s->finish;
+done_testing();
