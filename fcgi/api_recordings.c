@@ -418,6 +418,61 @@ mr_api_recording_status(struct mr_ctx *cx)
 	return mr_resp_json(cx, 200, o);
 }
 
+#define URL_TTL		3600	/* seconds a storage download link lives */
+
+/*
+ * GET /recordings/{id}/download: the file, for a viewer.  Local storage
+ * hands it to nginx (X-Accel-Redirect, so Range requests work); a
+ * backend with links of its own (S3) answers with a short-lived one.
+ */
+int
+mr_api_recording_download(struct mr_ctx *cx)
+{
+	struct mr_recording	 r;
+	struct mr_env		*env = cx->cx_env;
+	const char		*base, *type;
+	char			*url;
+
+	if (load_viewable(cx, &r) == -1)
+		return -1;
+	if (!same(r.status, "completed") || r.storage_path == NULL)
+		return mr_err_set(&cx->cx_err, 409, "not_ready",
+		    "The recording is %s; it can be downloaded once it is "
+		    "completed.", r.status);
+	if (!same(r.storage_type, env->conf->cf_storage_type))
+		return mr_err_set(&cx->cx_err, 409, "storage_moved",
+		    "The recording is kept in %s storage, which this service "
+		    "is not configured for.", r.storage_type);
+	base = strrchr(r.storage_path, '/');
+	base = base ? base + 1 : r.storage_path;
+	type = r.audio_only ? "audio/ogg" : "video/mp4";
+	if (same(r.storage_type, "local")) {
+		log_access(cx, r.id, "download");
+		cx->cx_resp.status = 200;
+		cx->cx_resp.content_type = type;
+		cx->cx_resp.body = "";
+		mr_resp_header(cx, mr_printf(cx->cx_arena,
+		    "X-Accel-Redirect: /_meetrec_files/%s", r.storage_path));
+		mr_resp_header(cx, mr_printf(cx->cx_arena,
+		    "Content-Disposition: attachment; filename=\"%s\"", base));
+		return 0;
+	}
+	url = mr_store_url(&env->store, cx->cx_arena, r.storage_path, URL_TTL,
+	    &cx->cx_err);
+	if (url == NULL) {
+		if (cx->cx_err.status != 0)
+			return -1;
+		return mr_err_set(&cx->cx_err, 501, "download_unavailable",
+		    "Downloads from %s storage are not available yet.",
+		    r.storage_type);
+	}
+	log_access(cx, r.id, "download");
+	cx->cx_resp.status = 302;
+	cx->cx_resp.body = "";
+	mr_resp_header(cx, mr_printf(cx->cx_arena, "Location: %s", url));
+	return 0;
+}
+
 int
 mr_api_recording_delete(struct mr_ctx *cx)
 {

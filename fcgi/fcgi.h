@@ -16,6 +16,7 @@
 #include "db.h"
 #include "jwt.h"
 #include "livekit.h"
+#include "store.h"
 
 struct mr_req {
 	FCGX_Request	*rq_fcgx;
@@ -49,6 +50,7 @@ struct mr_env {
 	struct mr_db		*db;
 	struct mr_lk		 lk;
 	struct mr_jwt_verifier	 jwt;
+	struct mr_store		 store;
 };
 
 struct mr_ctx {

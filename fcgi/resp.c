@@ -48,6 +48,7 @@ reason(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 302: return "Found";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -57,6 +58,7 @@ reason(int status)
 	case 413: return "Payload Too Large";
 	case 414: return "URI Too Long";
 	case 422: return "Unprocessable Entity";
+	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";

@@ -59,6 +59,12 @@ mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 	env->jwt.leeway = conf->cf_jwt_leeway;
 	env->jwt.issuer = conf->cf_jwt_issuer;
 	env->jwt.audience = conf->cf_jwt_audience;
+	mr_err_clear(&err);
+	if (mr_store_open(&env->store, conf, &err) == -1) {
+		mr_log_warnx("storage: %s%s%s", err.detail,
+		    err.cause[0] ? ": " : "", err.cause);
+		return -1;
+	}
 	/* Connect now; a database that is down is retried per request. */
 	mr_err_clear(&err);
 	if (mr_db_connect(env->db, &err) == -1)
@@ -69,6 +75,7 @@ mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 void
 mr_worker_env_free(struct mr_env *env)
 {
+	mr_store_close(&env->store);
 	mr_db_free(env->db);
 	EVP_PKEY_free(env->jwt.pubkey);
 }

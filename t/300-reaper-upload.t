@@ -88,6 +88,31 @@ is($r->{json}{status}, 'completed', 'the API shows completed');
 is($r->{json}{duration_seconds}, $row->{duration_seconds},
     'with the probed duration');
 
+# Downloadable: nginx serves the stored file, Range requests work.
+$r = $s->api(GET => "/api/recordings/$id/download", token => $tok);
+is($r->{status}, 200, 'download answers 200');
+is($r->{headers}{'content-type'}, 'video/mp4', 'as video/mp4');
+is(length $r->{body}, $size, 'the whole file');
+is(Digest::SHA::sha256_hex($r->{body}), $sha, 'the same bytes');
+like($r->{headers}{'content-disposition'} // '',
+    qr/attachment; filename="recording_\d{8}_\d{6}_\w{8}\.mp4"/,
+    'with its file name');
+$r = $s->api(GET => "/api/recordings/$id/download", token => $tok,
+    headers => { Range => 'bytes=8-107' });
+is($r->{status}, 206, 'a Range request gets 206');
+is(length $r->{body}, 100, 'the 100 bytes asked for');
+is($r->{body}, substr(slurp($stored), 8, 100), 'the right ones');
+my $other = $s->token(user => uuid(), company => $co, username => 'peer');
+is($s->api(GET => "/api/recordings/$id/download", token => $other)
+    ->{status}, 403, 'not for a user who may not view it');
+is($s->api(GET => "/api/recordings/$id/download")->{status}, 401,
+    'not without a token');
+is($s->api(GET => "/_meetrec_files/$row->{storage_path}")->{status}, 404,
+    'the files location is internal to nginx');
+is($s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_recording_access_logs WHERE recording_id = '$id' AND "
+    . "action = 'download'"), 2, 'each download was logged, not refusals');
+
 # A second run has nothing to do.
 $r = $s->reaper('--pass', 'upload');
 like($r->{err}, qr/pass=upload done items=0/, 'nothing left to upload');
@@ -141,6 +166,9 @@ $row = row($cid);
 is($row->{upload_attempts}, 3, 'three attempts');
 is($row->{status}, 'failed', 'failed after upload_max_attempts');
 ok(-s "$spool/$cid.mp4", 'the spool file stays for a retry');
+$r = $s->api(GET => "/api/recordings/$cid/download", token => $tok);
+is($r->{status}, 409, 'a failed recording cannot be downloaded');
+is($r->{json}{code}, 'not_ready', 'code not_ready');
 $s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
     . "next_attempt_at = now() WHERE id = '$cid'");
 $r = $s->reaper('--pass', 'upload');
