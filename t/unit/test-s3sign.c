@@ -229,7 +229,7 @@ main(void)
 
 	if ((a = mr_arena_new(1024 * 1024)) == NULL)
 		return 1;
-	plan(35);
+	plan(34);
 	signing_keys(a);
 	iam_example(a);
 	get_object_example(a);
