@@ -96,7 +96,8 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL",
 	  2 },
 	{ "rp_known",
-	  "SELECT 1 FROM project_management.pm_meeting_recordings "
+	  "SELECT status = 'completed' AND storage_path IS NOT NULL "
+	  "FROM project_management.pm_meeting_recordings "
 	  "WHERE id = $1::uuid", 1 },
 	{ NULL, NULL, 0 }
 };
@@ -209,7 +210,10 @@ mr_db_reap_purge(struct mr_db *db, struct mr_arena *a, const char *id,
 	return update(db, a, "rp_purge", p, err);
 }
 
-/* Does a row with this id exist (trash included)?  1, 0 or -1. */
+/*
+ * Does a row with this id exist (trash included)?  0 no, 1 yes, 2 yes and
+ * it is completed and stored; -1 error.
+ */
 int
 mr_db_reap_known(struct mr_db *db, struct mr_arena *a, const char *id,
     struct mr_err *err)
@@ -219,5 +223,7 @@ mr_db_reap_known(struct mr_db *db, struct mr_arena *a, const char *id,
 
 	if ((res = mr_db_exec(db, a, "rp_known", p, err)) == NULL)
 		return -1;
-	return PQntuples(res) > 0;
+	if (PQntuples(res) == 0)
+		return 0;
+	return PQgetvalue(res, 0, 0)[0] == 't' ? 2 : 1;
 }

@@ -23,6 +23,13 @@
 #define FLAG_BOS	0x02
 #define NO_GRANULE	UINT64_MAX		/* -1: no packet ends here */
 #define OPUS_RATE	48000			/* granules are 48 kHz */
+/*
+ * Bytes the backward scan may run through the CRC: sixteen of the largest
+ * pages.  Stray "OggS" in the window claiming 64 KiB bodies could
+ * otherwise make it check tens of MiB; a real file's last page checks out
+ * at once, or after a damaged page or two.
+ */
+#define CRC_BUDGET	(4 * MR_OGG_WINDOW)
 
 struct page {
 	unsigned	 flags;
@@ -36,8 +43,9 @@ struct page {
 static int	unreadable(struct mr_err *, const char *, ...)
 		    MR_PRINTF(2, 3);
 
-/* Named so the scan can tell a bad CRC from a stray "OggS". */
+/* Named so the scan can tell these from a stray "OggS". */
 static const char	crc_mismatch[] = "CRC mismatch";
+static const char	crc_budget[] = "too much to check";
 
 /*
  * CRC-32 of Ogg pages: polynomial 0x04c11db7, not reflected, initial
@@ -101,11 +109,13 @@ page_crc(const unsigned char *p, size_t len)
 }
 
 /*
- * Parse the page at p, with avail bytes of the file from p on at hand.
+ * Parse the page at p, with avail bytes of the file from p on at hand,
+ * taking the length of the page from *budget if it is there to take.
  * Returns NULL when it is a whole page with a matching CRC, else why not.
  */
 static const char *
-page_parse(const unsigned char *p, size_t avail, struct page *pg)
+page_parse(const unsigned char *p, size_t avail, struct page *pg,
+    size_t *budget)
 {
 	size_t	 i, body = 0;
 
@@ -127,6 +137,9 @@ page_parse(const unsigned char *p, size_t avail, struct page *pg)
 	pg->len = pg->hlen + body;
 	if (avail < pg->len)
 		return "truncated page body";
+	if (pg->len > *budget)
+		return crc_budget;
+	*budget -= pg->len;
 	if (page_crc(p, pg->len) != le32(p + 22))
 		return crc_mismatch;
 	return NULL;
@@ -187,6 +200,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	unsigned char	*buf = NULL, *q;
 	const char	*why;
 	uint64_t	 size, lo, pmin, filled, p, n, rate = 0, preskip = 0;
+	size_t		 budget = PAGE_MAX;
 	uint32_t	 serial;
 	unsigned	 badcrc = 0;
 	int		 found = 0;
@@ -202,7 +216,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	n = size < PAGE_MAX ? size : PAGE_MAX;
 	if (mr_probe_read(fd, 0, buf, n, err) == -1)
 		goto fail;
-	if ((why = page_parse(buf, n, &pg)) != NULL) {
+	if ((why = page_parse(buf, n, &pg, &budget)) != NULL) {
 		unreadable(err, "The first Ogg page is unreadable: %s.", why);
 		goto fail;
 	}
@@ -223,6 +237,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	lo = size > MR_OGG_WINDOW ? size - MR_OGG_WINDOW : 0;
 	pmin = lo > 0 ? lo : 1;
 	filled = size;
+	budget = CRC_BUDGET;
 	if (size >= pmin + PAGE_HDR) {
 		for (p = size - PAGE_HDR + 1; p-- > pmin; ) {
 			if (p < filled) {
@@ -236,7 +251,14 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 			q = buf + (p - lo);
 			if (q[0] != 'O' || memcmp(q, "OggS", 4) != 0)
 				continue;
-			if ((why = page_parse(q, size - p, &pg)) != NULL) {
+			if ((why = page_parse(q, size - p, &pg, &budget)) !=
+			    NULL) {
+				if (why == crc_budget) {
+					unreadable(err, "Too many damaged pages "
+					    "at the end of the file (%u with a "
+					    "CRC mismatch).", badcrc);
+					goto fail;
+				}
 				if (why == crc_mismatch)
 					badcrc++;
 				continue;

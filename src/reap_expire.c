@@ -3,12 +3,14 @@
  * reap_expire.c - the end of a recording's life: expiry (the stored file
  * is deleted and the row goes to the trash), purge (trash older than
  * trash_days is deleted for good, with any file left), and spool files
- * no row owns, which are reported and never deleted.
+ * no row owns, which are reported and never deleted (those of recordings
+ * already stored are removed).
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -130,6 +132,14 @@ mr_reap_orphans(struct mr_reaper *rp, int limit)
 		if (rc == 0 && n++ < limit)
 			mr_log_warnx("pass=orphans file=%s/%s action=reported "
 			    "reason=no_recording", rp->conf->cf_spool_dir,
+			    de->d_name);
+		/*
+		 * A reaper stopped between "completed" and removing the
+		 * spool file: the recording is stored and verified.
+		 */
+		if (rc == 2 && unlinkat(dirfd(d), de->d_name, 0) == 0)
+			mr_log_info("pass=orphans file=%s/%s action=removed "
+			    "reason=already_stored", rp->conf->cf_spool_dir,
 			    de->d_name);
 	}
 	closedir(d);

@@ -97,12 +97,21 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 	if ((path = path_of(st, a, o->key, err)) == NULL)
 		return -1;
 	if ((dir = mr_strdup(a, path)) == NULL ||
-	    (tmp = mr_printf(a, "%s.tmp-%ld", path, (long)getpid())) == NULL ||
 	    (buf = malloc(COPY_CHUNK)) == NULL) {
 		mr_err_set(err, 500, "internal", "Out of memory.");
 		goto fail;
 	}
 	dir = dirname(dir);
+	/*
+	 * One temporary name per key: a put killed halfway leaves a part
+	 * file that the next attempt truncates and reuses.  Leases make sure
+	 * two puts of one key never run at once.
+	 */
+	if ((tmp = mr_printf(a, "%s/.%s.part", dir, strrchr(path, '/') + 1))
+	    == NULL) {
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto fail;
+	}
 	if (mr_mkdir_p(dir, 0750) == -1) {
 		mr_err_set(err, 500, "io_error", "could not create '%s': %s",
 		    dir, strerror(errno));

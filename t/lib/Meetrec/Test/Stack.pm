@@ -446,6 +446,14 @@ sub start_reaper {
 	return $p;
 }
 
+# forget_reaper($proc) - a reaper the test killed on purpose: finish()
+# does not check how it exited.
+sub forget_reaper {
+	my ($self, $p) = @_;
+	$self->{reapers} = [ grep { $_ != $p } @{ $self->{reapers} // [] } ];
+	return;
+}
+
 sub start_pool {
 	my ($self) = @_;
 	croak 'Stack: pool already running'
