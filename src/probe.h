@@ -75,9 +75,11 @@ int	mr_probe_size(int fd, uint64_t *size, struct mr_err *err);
  * whose granule position is -1 (no packet ends there), whose CRC does not
  * match, that do not fit before the end of the file or that belong to
  * another stream are passed over, so a file cut short (an aborted egress)
- * gives the duration of what it holds.  Returns 0 with *seconds set, or
- * -1 with err 422 "unreadable_media" (bad first page, unknown codec, no
- * usable page in the window, ...) or 500 "io_error".
+ * gives the duration of what it holds; the scan gives up once it has run
+ * 1 MiB of candidate pages through the CRC.  Returns 0 with *seconds set,
+ * or -1 with err 422 "unreadable_media" (bad first page, unknown codec,
+ * no usable page in the window, ...), 500 "io_error", or 500 "internal"
+ * when the window buffer cannot be allocated.
  */
 int	mr_ogg_duration(int fd, double *seconds, struct mr_err *err);
 

@@ -99,12 +99,12 @@ const server = new S3rver({
 // Ahead of s3rver's own middleware (Koa composes on listen).
 server.middleware.unshift(async (ctx, next) => {
   const t0 = Date.now();
+  let thrown;
   try {
     if (ctx.path.startsWith('/_ctl/')) {
       if (ctx.method === 'POST' && ctx.path === '/_ctl/fail-part') {
         state.failPart = Number(ctx.query.n) || 0;
         state.failStatus = Number(ctx.query.status) || 500;
-        ctx.body = { ok: true };
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(state);
       } else if (ctx.method === 'POST' && ctx.path === '/_ctl/reset') {
@@ -146,12 +146,13 @@ server.middleware.unshift(async (ctx, next) => {
         ctx.body = null;
         return;
       }
+      thrown = err;
       throw err;
     }
   } finally {
-    // Errors thrown past here are answered by s3rver's onerror (status set
-    // there); log what we know now.
-    log(`${ctx.method} ${ctx.url} ${ctx.status} ${Date.now() - t0}ms`);
+    // s3rver's onerror answers what is thrown past here, with its status.
+    const status = thrown ? (thrown.status || 500) : ctx.status;
+    log(`${ctx.method} ${ctx.url} ${status} ${Date.now() - t0}ms`);
   }
 });
 

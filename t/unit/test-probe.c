@@ -1150,6 +1150,23 @@ ogg_bad(struct bld *b)
 	expect_fail(mr_ogg_duration, b, "Unsupported Vorbis version 1",
 	    "ogg vorbis version 1");
 
+	/*
+	 * A window packed with headers claiming 64 KiB bodies: the scan
+	 * stops checking CRCs after 1 MiB rather than running through
+	 * hundreds of overlapping pages.
+	 */
+	bld_reset(b);
+	opus_head(b, 3, 312);
+	while (b->len < 300 * 1024) {
+		put(b, "OggS", 4);
+		put_zero(b, 22);
+		put_le(b, 255, 1);
+		for (i = 0; i < 255; i++)
+			put_le(b, 255, 1);
+	}
+	expect_fail(mr_ogg_duration, b, "Too many damaged pages", "ogg "
+	    "window full of overlapping 64 KiB pages");
+
 	bld_reset(b);
 	expect_fail(mr_ogg_duration, b, "empty", "ogg empty file");
 	put(b, "RIFF\0\0\0\0WAVE", 12);
