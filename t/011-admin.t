@@ -19,9 +19,11 @@ my $env = $s->_prog_env;
 my $r = $s->admin_run('migrate');
 is($r->{rc}, 0, 'migrate again succeeds');
 unlike($r->{out}, qr/applied/, 'and applies nothing');
+my @files = map { m{/(\d{3})_[^/]+\.sql$} ? $1 : () }
+    sort glob(Meetrec::Test::Util::src_root() . '/sql/*.sql');
 is($s->pg->psql("SELECT string_agg(version, ',' ORDER BY version) FROM "
-    . "project_management.meetrec_migrations"), '001',
-    'each migration recorded once');
+    . "project_management.meetrec_migrations"), join(',', @files),
+    'each migration recorded once: ' . join(',', @files));
 $r = $s->admin_run('migrate', '--dry-run');
 is($r->{rc}, 0, 'migrate --dry-run succeeds');
 

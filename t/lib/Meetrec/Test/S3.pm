@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: ISC
+#
+# Meetrec::Test::S3 - a local S3 server for one test: t/s3/s3server.mjs
+# (npm @20minutes/s3rver, which checks SigV4 signatures as S3 does) on
+# 127.0.0.1, with its own key pair and bucket, storing objects under a
+# folder of the test.
+#
+#	use Meetrec::Test::S3;
+#	Meetrec::Test::S3::require_prereqs();
+#	my $s3 = Meetrec::Test::S3->new(dir => "$d/s3");
+#	my $s = Meetrec::Test::Stack->new(conf => { storage_type => 's3',
+#	    %{ $s3->conf } });
+#	...
+#	$s3->stop;
+#
+# The port is picked at the first start and kept across stop()/start(),
+# so a config naming it stays valid when a test restarts the server.
+# Files under dir: data/ (s3rver's store), port, s3server.log (one line
+# per request) and log/s3server.log (its stdout and stderr).
+
+package Meetrec::Test::S3;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use Fcntl qw(:flock);
+use File::Path qw(make_path);
+
+use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
+use Meetrec::Test::Util qw(src_root build_root http random_hex slurp);
+
+sub _node {
+	my @c = ($ENV{MEETREC_NODE} // (), map { "$_/node" }
+	    split /:/, $ENV{PATH} // '');
+	for (@c) { return $_ if length && -x $_ && !-d $_ }
+	return undef;
+}
+
+sub _check_root {
+	return $ENV{MEETREC_TEST_TMPDIR} if $ENV{MEETREC_TEST_TMPDIR};
+	return build_root() . '/t/tmp_check';
+}
+
+# npm ci in t/s3 when node_modules is missing, once even when several
+# tests start at the same moment (flock, then look again).  Returns undef
+# on success, else the reason.
+sub _ensure_node_modules {
+	my $d = src_root() . '/t/s3';
+	return undef if -d "$d/node_modules/\@20minutes/s3rver";
+	my $root = _check_root();
+	make_path($root);
+	open my $lock, '>>', "$root/.npm-ci-s3.lock"
+	    or return "cannot create $root/.npm-ci-s3.lock: $!";
+	flock($lock, LOCK_EX) or return "flock: $!";
+	return undef if -d "$d/node_modules/\@20minutes/s3rver";
+	my $npm = $ENV{MEETREC_NPM} // 'npm';
+	my $r = run_cmd([ $npm, 'ci', '--no-audit', '--no-fund',
+	    '--prefix', $d ], timeout => 600, cwd => $d,
+	    log => "$root/npm-ci-s3.log");
+	close $lock;
+	return undef if $r->{rc} == 0
+	    && -d "$d/node_modules/\@20minutes/s3rver";
+	return "npm ci in t/s3 failed (see $root/npm-ci-s3.log)";
+}
+
+# prereqs_missing() - why the S3 server cannot run; empty when it can.
+sub prereqs_missing {
+	my @miss;
+	my $js = src_root() . '/t/s3/s3server.mjs';
+	if (!_node()) {
+		push @miss, 'node not found';
+	} elsif (!-e $js) {
+		push @miss, "$js is missing";
+	} elsif (my $why = _ensure_node_modules()) {
+		push @miss, $why;
+	}
+	return @miss;
+}
+
+# require_prereqs() - skip_all (or BAIL_OUT with MEETREC_TEST_REQUIRE_ALL)
+# when the server cannot run.
+sub require_prereqs {
+	my @miss = prereqs_missing();
+	return 1 unless @miss;
+	require Test::More;
+	my $why = join '; ', @miss;
+	Test::More::BAIL_OUT($why) if $ENV{MEETREC_TEST_REQUIRE_ALL};
+	Test::More::plan(skip_all => $why);
+	return 0;			# NOTREACHED
+}
+
+# new(dir => DIR, bucket => 'meetrec', access_key => random,
+# secret_key => random, region => 'us-east-1', port => N) - start it and
+# wait for its port file.
+sub new {
+	my ($class, %o) = @_;
+	croak 'S3: dir is required' unless $o{dir};
+	my $self = bless {
+		dir        => $o{dir},
+		bucket     => $o{bucket} // 'meetrec',
+		access_key => $o{access_key} // ('AK' . uc random_hex(8)),
+		# '/' and '+' as in real secrets: they must survive signing.
+		secret_key => $o{secret_key} // (random_hex(12) . '/x+'
+		    . random_hex(6)),
+		region     => $o{region} // 'us-east-1',
+		port       => $o{port} // 0,
+	}, $class;
+	make_path("$self->{dir}/data", "$self->{dir}/log");
+	$self->start;
+	return $self;
+}
+
+sub start {
+	my ($self) = @_;
+	croak 'S3: already running' if $self->{proc} && $self->{proc}->alive;
+	my $d = $self->{dir};
+	my $pf = "$d/port";
+	unlink $pf;
+	my $node = _node() or croak 'S3: node not found';
+	my $p = spawn('s3server', [ $node, src_root() . '/t/s3/s3server.mjs',
+	    '--port', $self->{port}, '--port-file', $pf, '--dir', "$d/data",
+	    '--bucket', $self->{bucket}, '--access-key', $self->{access_key},
+	    '--secret-key', $self->{secret_key}, '--log', "$d/s3server.log" ],
+	    {}, $d, cwd => $d);
+	$self->{proc} = $p;
+	$self->{port} = wait_for(sub {
+		die 'S3: the server exited (' . $p->describe . "):\n"
+		    . $p->log_content . "\n" unless $p->alive;
+		return 0 unless -s $pf;
+		my $n = slurp($pf) =~ s/\s+//gr;
+		return $n =~ /^\d+$/ ? $n : 0;
+	}, 30, "the S3 server's port file $pf");
+	return $self;
+}
+
+# stop(sig => 'TERM') - returns "exit N" / "signal N" as Proc describes.
+sub stop {
+	my ($self, %o) = @_;
+	return undef unless $self->{proc};
+	$self->{proc}->stop(sig => $o{sig} // 'TERM', timeout => 10);
+	return $self->{proc}->describe;
+}
+
+sub proc       { return $_[0]{proc} }
+sub port       { return $_[0]{port} }
+sub bucket     { return $_[0]{bucket} }
+sub access_key { return $_[0]{access_key} }
+sub secret_key { return $_[0]{secret_key} }
+sub endpoint   { return "http://127.0.0.1:$_[0]{port}" }
+
+# conf() - the meetrec.conf keys that point at this server.
+sub conf {
+	my ($self) = @_;
+	return {
+		s3_endpoint   => $self->endpoint,
+		s3_region     => $self->{region},
+		s3_bucket     => $self->{bucket},
+		s3_access_key => $self->{access_key},
+		s3_secret_key => $self->{secret_key},
+	};
+}
+
+# object_file($key) - where s3rver keeps the bytes of bucket/$key.
+sub object_file {
+	my ($self, $key) = @_;
+	my @seg = split m{/}, $key, -1;
+	my $last = pop @seg;
+	return join '/', "$self->{dir}/data/$self->{bucket}", @seg,
+	    "${last}._S3rver_object";
+}
+
+# uploads() - ids of multipart uploads started and neither completed nor
+# aborted, read from s3rver's folder.
+sub uploads {
+	my ($self) = @_;
+	my $u = "$self->{dir}/data/$self->{bucket}/._S3rver_uploads";
+	opendir(my $dh, $u) or return ();
+	my @ids = sort grep { !/^\./ } readdir $dh;
+	closedir $dh;
+	return @ids;
+}
+
+# requests() - the request log: [ method, url, status ] per line.
+sub requests {
+	my ($self) = @_;
+	my $f = "$self->{dir}/s3server.log";
+	return () unless -e $f;
+	return map { [ (split ' ')[1, 2, 3] ] }
+	    grep { /^\S+ [A-Z]+ \S+ \d+ / } split /\n/, slurp($f);
+}
+
+# fail_part($n, $status) - every UploadPart of part $n answers $status
+# (500); fail_part(0) stops that.
+sub fail_part {
+	my ($self, $n, $status) = @_;
+	my $r = http(POST => $self->endpoint . "/_ctl/fail-part?n=$n"
+	    . '&status=' . ($status // 500));
+	croak "S3: fail-part: $r->{status} $r->{body}" unless $r->{status} == 200;
+	return;
+}
+
+sub log { return slurp("$_[0]{dir}/s3server.log") }
+
+1;
