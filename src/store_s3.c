@@ -64,7 +64,7 @@ struct s3 {
 	off_t			 threshold;
 	off_t			 part_size;
 	long			 timeout_ms;
-	CURL			*curl;		/* kept: reuses the connection */
+	CURL			*curl;		/* kept: keeps the connection */
 };
 
 struct req {
@@ -371,7 +371,8 @@ s3_do(struct s3 *s, struct req *rq, struct resp *rs, struct mr_err *err)
 		/* S3 wants a Content-Length: never chunked encoding. */
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)rq->len);
-		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUF);
+		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE,
+		    (long)UPLOAD_BUF);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, STALL_SECONDS);
 		rq->pos = 0;
@@ -405,9 +406,12 @@ s3_do(struct s3 *s, struct req *rq, struct resp *rs, struct mr_err *err)
 	    (long long)(mr_now_ms() - t0));
 	rc = 0;
 fail:
-	/* The handle keeps pointers to these: drop them before freeing. */
+	/*
+	 * The handle points at hl, ebuf, rq and rs: forget them all.  A
+	 * reset keeps the connection for the next request.
+	 */
 	if (s->curl != NULL)
-		curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_reset(s->curl);
 	curl_slist_free_all(hl);
 	mr_buf_free(&url);
 	return rc;
@@ -567,7 +571,7 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 	const char	*sum = payload_hash(a, o->sha256_hex);
 	off_t		 part = s->part_size, off;
 	long		 nparts, i;
-	int		 started = 0, r, rc = -1;
+	int		 r, rc = -1;
 
 	/* Parts are numbered 1 to 10000: grow them for huge files. */
 	if ((o->size + part - 1) / part > PARTS_MAX) {
@@ -580,7 +584,9 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 	mr_buf_init(&q, URL_MAX);
 
 	req_init(&rq, "POST", path, "uploads=", MR_S3_EMPTY_SHA256);
-	rq.content_type = o->content_type;
+	/* Else curl labels the empty POST as a form, and so the object. */
+	rq.content_type = o->content_type != NULL ? o->content_type :
+	    "application/octet-stream";
 	rq.meta_sha256 = sum;
 	if (s3_do(s, &rq, &rs, err) == -1)
 		goto fail;
@@ -596,10 +602,14 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 		    "start the multipart upload.");
 		goto fail;
 	}
-	started = 1;
 	if ((qid = mr_s3_uri_encode(a, upload_id, 0)) == NULL ||
-	    (abortq = mr_printf(a, "uploadId=%s", qid)) == NULL ||
-	    mr_buf_adds(&doc, "<CompleteMultipartUpload xmlns=\"" S3_NS
+	    (abortq = mr_printf(a, "uploadId=%s", qid)) == NULL) {
+		mr_log_warnx("s3: out of memory: multipart upload %s of '%s' "
+		    "left behind", upload_id, path);
+		mr_err_set(err, 500, "internal", "Out of memory.");
+		goto fail;
+	}
+	if (mr_buf_adds(&doc, "<CompleteMultipartUpload xmlns=\"" S3_NS
 	    "\">") == -1) {
 		mr_err_set(err, 500, "internal", "Out of memory.");
 		goto fail;
@@ -656,8 +666,8 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 	}
 	rc = 0;
 fail:
-	if (rc == -1 && started)
-		abort_upload(s, a, path, abortq ? abortq : "uploadId=", err);
+	if (rc == -1 && abortq != NULL)
+		abort_upload(s, a, path, abortq, err);
 	mr_buf_free(&q);
 	mr_buf_free(&doc);
 	mr_buf_free(&rs.body);
@@ -688,7 +698,11 @@ head(struct s3 *s, struct mr_arena *a, const char *path, struct resp *rs,
 	req_init(&rq, "HEAD", bpath, NULL, MR_S3_EMPTY_SHA256);
 	if (s3_do(s, &rq, rs, err) == -1)
 		return -1;
-	if (rs->status == 200)
+	/*
+	 * 403: we may not list the bucket (AWS then answers 403 for absent
+	 * objects too); the object said 404, so it is absent.
+	 */
+	if (rs->status == 200 || rs->status == 403)
 		return 0;
 	if (rs->status == 404) {
 		mr_err_cause(err, "HEAD %s: HTTP 404", bpath);

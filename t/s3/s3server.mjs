@@ -10,6 +10,8 @@
 //   * A control API under /_ctl/ (bucket names cannot start with '_'):
 //       POST /_ctl/fail-part?n=N[&status=500]  every UploadPart of part N
 //                                              fails with that status
+//       POST /_ctl/stall-part?n=N              every UploadPart of part N
+//                                              gets no answer, ever
 //       POST /_ctl/reset                       no more injected failures
 //       GET  /_ctl/uploads                     multipart uploads in progress,
 //                                              as {"uploads":[{"id","key"}]}
@@ -64,7 +66,7 @@ fs.mkdirSync(dir, { recursive: true });
 // Where s3rver's filesystem store keeps multipart uploads of a bucket.
 const uploadsDir = (bucket) => path.join(dir, bucket, '._S3rver_uploads');
 
-const state = { failPart: 0, failStatus: 500 };
+const state = { failPart: 0, failStatus: 500, stallPart: 0 };
 
 function xmlError(ctx, status, code, message) {
   ctx.status = status;
@@ -107,8 +109,13 @@ server.middleware.unshift(async (ctx, next) => {
         state.failStatus = Number(ctx.query.status) || 500;
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(state);
+      } else if (ctx.method === 'POST' && ctx.path === '/_ctl/stall-part') {
+        state.stallPart = Number(ctx.query.n) || 0;
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify(state);
       } else if (ctx.method === 'POST' && ctx.path === '/_ctl/reset') {
         state.failPart = 0;
+        state.stallPart = 0;
         ctx.type = 'application/json';
         ctx.body = JSON.stringify(state);
       } else if (ctx.method === 'GET' && ctx.path === '/_ctl/uploads') {
@@ -126,6 +133,12 @@ server.middleware.unshift(async (ctx, next) => {
       // struggling front end.
       xmlError(ctx, state.failStatus, 'InternalError', 'injected failure of this part');
       return;
+    }
+    if (ctx.method === 'PUT' && state.stallPart > 0 && 'uploadId' in ctx.query &&
+        Number(ctx.query.partNumber) === state.stallPart) {
+      // A server that stopped answering: the body is never read either.
+      log(`${ctx.method} ${ctx.url} stalled`);
+      await new Promise(() => {});
     }
     try {
       await next();

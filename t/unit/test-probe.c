@@ -678,6 +678,63 @@ sparse_ogg(void)
 	free(b.p);
 }
 
+/* Read errors are 500 "io_error" with the errno text in the cause. */
+static void
+io_errors(struct bld *b)
+{
+	static const probe_fn	 fn[] = {
+		mr_mp4_duration, mr_ogg_duration, mr_probe_duration
+	};
+	struct mr_err	 err;
+	const char	*dir = getenv("TMPDIR");
+	char		 path[4096];
+	double		 sec;
+	size_t		 i;
+	int		 fd, wfd = -1, pfd[2];
+
+	mr_err_clear(&err);
+	ok(mr_probe_duration(-1, &sec, &err) == -1 && err.status == 500 &&
+	    strcmp(err.code, "io_error") == 0 &&
+	    strstr(err.cause, "fstat") != NULL,
+	    "bad descriptor: 500 io_error (%s)", err.cause);
+
+	/* A write-only descriptor: fstat works, pread does not. */
+	bld_reset(b);
+	opus_file(b);
+	snprintf(path, sizeof(path), "%s/probe-XXXXXX",
+	    dir && *dir ? dir : "/tmp");
+	if ((fd = mkstemp(path)) != -1) {
+		wfd = open(path, O_WRONLY | O_CLOEXEC);
+		unlink(path);
+		if (write(fd, b->p, b->len) != (ssize_t)b->len) {
+			close(wfd);
+			wfd = -1;
+		}
+		close(fd);
+	}
+	for (i = 0; i < MR_NELEM(fn); i++) {
+		mr_err_clear(&err);
+		ok(wfd != -1 && fn[i](wfd, &sec, &err) == -1 &&
+		    err.status == 500 && strcmp(err.code, "io_error") == 0 &&
+		    strstr(err.cause, "pread at offset 0") != NULL,
+		    "write-only descriptor, probe %zu: 500 io_error (%s)", i,
+		    err.cause);
+	}
+	if (wfd != -1)
+		close(wfd);
+
+	if (pipe(pfd) == 0) {
+		mr_err_clear(&err);
+		ok(mr_probe_duration(pfd[0], &sec, &err) == -1 &&
+		    err.status == 422 &&
+		    strstr(err.detail, "not a regular file") != NULL,
+		    "pipe: %s", err.detail);
+		close(pfd[0]);
+		close(pfd[1]);
+	} else
+		ok(0, "pipe: %s", strerror(errno));
+}
+
 static void
 mp4_good(struct bld *b)
 {
@@ -937,6 +994,71 @@ mp4_bad(struct bld *b)
 	at = box_open(b, "moov");
 	mvhd(b, 0, 1000, 0);
 	{
+		size_t	 x = box_open(b, "mvex"), m = box_open(b, "mehd");
+
+		put_be(b, 2ULL << 24, 4);
+		put_be(b, 1, 8);
+		box_close(b, m);
+		box_close(b, x);
+	}
+	box_close(b, at);
+	expect_fail(mr_mp4_duration, b, "Unsupported mehd version 2", "mp4 "
+	    "mehd version 2");
+
+	bld_reset(b);
+	at = box_open(b, "moov");
+	mvhd(b, 0, 1000, 0);
+	{
+		size_t	 x = box_open(b, "mvex"), m = box_open(b, "mehd");
+
+		put_be(b, 1ULL << 24, 4);
+		put_be(b, 1, 4);
+		box_close(b, m);
+		box_close(b, x);
+	}
+	box_close(b, at);
+	expect_fail(mr_mp4_duration, b, "mehd box is too short (8 bytes) for "
+	    "version 1", "mp4 mehd v1 with a v0-sized payload");
+
+	bld_reset(b);
+	at = box_open(b, "moov");
+	mvhd(b, 0, 1000, 0);
+	{
+		size_t	 x = box_open(b, "mvex"), m = box_open(b, "mehd");
+
+		put_be(b, 0, 2);
+		box_close(b, m);
+		m = box_open(b, "mehd");
+		put_be(b, 0, 8);
+		box_close(b, m);
+		box_close(b, x);
+	}
+	box_close(b, at);
+	expect_fail(mr_mp4_duration, b, "mehd box is too short (2 bytes)",
+	    "mp4 mehd of 2 bytes");
+
+	bld_reset(b);
+	at = box_open(b, "moov");
+	mvhd(b, 0, 1000, 0);
+	{
+		size_t	 x = box_open(b, "mvex"), m;
+
+		for (i = 0; i < 2; i++) {
+			m = box_open(b, "mehd");
+			put_be(b, 0, 4);
+			put_be(b, 1000, 4);
+			box_close(b, m);
+		}
+		box_close(b, x);
+	}
+	box_close(b, at);
+	expect_fail(mr_mp4_duration, b, "more than one mehd", "mp4 two mehd "
+	    "boxes");
+
+	bld_reset(b);
+	at = box_open(b, "moov");
+	mvhd(b, 0, 1000, 0);
+	{
 		size_t	 x = box_open(b, "mvex"), t = box_open(b, "trex");
 
 		put_zero(b, 24);
@@ -1186,6 +1308,7 @@ fixtures(struct bld *b)
 		{ "av-faststart.mp4", 2.0, NULL },
 		{ "av-frag.mp4", -1, "fragmented and neither" },
 		{ "opus.ogg", 2.5, NULL },
+		{ "opus-two-streams.ogg", 1.0, NULL },
 		{ "vorbis.ogg", 1.5, NULL },
 	};
 	size_t	 i;
@@ -1324,6 +1447,7 @@ main(void)
 	ogg_bad(&b);
 	sparse_ogg();
 	fixtures(&b);
+	io_errors(&b);
 	with_ffmpeg();
 	free(b.p);
 	return done_testing();

@@ -196,7 +196,18 @@ sub fail_part {
 	my ($self, $n, $status) = @_;
 	my $r = http(POST => $self->endpoint . "/_ctl/fail-part?n=$n"
 	    . '&status=' . ($status // 500));
-	croak "S3: fail-part: $r->{status} $r->{body}" unless $r->{status} == 200;
+	croak "S3: fail-part: $r->{status} $r->{body}"
+	    unless $r->{status} == 200;
+	return;
+}
+
+# stall_part($n) - every UploadPart of part $n is left unanswered (a hung
+# server); stall_part(0) stops that for new requests.
+sub stall_part {
+	my ($self, $n) = @_;
+	my $r = http(POST => $self->endpoint . "/_ctl/stall-part?n=$n");
+	croak "S3: stall-part: $r->{status} $r->{body}"
+	    unless $r->{status} == 200;
 	return;
 }
 
