@@ -26,11 +26,13 @@ struct mr_store_obj {
 	const char	*key;		/* "<room>/recording_...mp4"; the
 					   backend adds its own folder or
 					   prefix */
-	const char	*content_type;	/* "video/mp4", "audio/ogg" */
+	const char	*content_type;	/* "video/mp4", "audio/ogg"; NULL
+					   is application/octet-stream */
 	off_t		 size;		/* bytes to send from fd, from 0 */
 	const char	*sha256_hex;	/* of the whole file, or NULL */
-	const char	*upload_id;	/* stable per recording, for resume:
-					   "meetrec-<recording uuid>" */
+	const char	*upload_id;	/* stable per recording, for resume
+					   where the backend names uploads
+					   (Nextcloud): "meetrec-<uuid>" */
 	int64_t		 mtime;		/* Unix seconds, or 0 */
 };
 
@@ -59,8 +61,9 @@ struct mr_store_ops {
 	int	(*del)(struct mr_store *, struct mr_arena *, const char *key,
 		    struct mr_err *);
 	/*
-	 * A URL a browser may fetch the object from for ttl seconds without
-	 * other credentials, in the arena; NULL with err->status 0 when the
+	 * A URL a browser may fetch the object from for ttl seconds (or
+	 * less, where the backend caps it: S3 at 7 days) without other
+	 * credentials, in the arena; NULL with err->status 0 when the
 	 * backend has none (local files go through nginx instead).
 	 */
 	char	*(*url)(struct mr_store *, struct mr_arena *, const char *key,

@@ -47,7 +47,7 @@
 #define BODY_MAX	(1024 * 1024)		/* any other answer */
 #define EXCERPT_LEN	200			/* of an answer, for the log */
 #define KEY_MAX		1024
-#define SMALL_TIMEOUT_MS 60000			/* MKCOL, PROPFIND, DELETE, OCS */
+#define SMALL_TIMEOUT_MS 60000			/* MKCOL, PROPFIND, DELETE */
 #define CONNECT_TIMEOUT_MS 10000
 #define STALL_SECONDS	60			/* nothing moved: give up */
 #define CHUNKS_MAX	10000			/* chunk names 1..10000 */
@@ -59,7 +59,7 @@
 struct nc {
 	CURL		*curl;		/* one handle: keeps the connection */
 	char		*files;		/* {url}/remote.php/dav/files/{user} */
-	char		*uploads;	/* {url}/remote.php/dav/uploads/{user} */
+	char		*uploads;	/* .../remote.php/dav/uploads/{user} */
 	char		*ocs_shares;	/* the OCS share API, format=json */
 	char		*folder;	/* no leading or trailing '/'; or "" */
 	char		*user;
@@ -355,7 +355,8 @@ do_rq(struct nc *nc, struct rq *r, struct mr_err *err)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	if (r->stall) {
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)STALL_SECONDS);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		    (long)STALL_SECONDS);
 	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -562,6 +563,7 @@ parse_multistatus(struct mr_arena *a, const char *buf, size_t len,
 	struct dav_ent	*ents = NULL, *e;
 	size_t		 n = 0;
 	char		*st;
+	int		 oom = 1;
 
 	*out = NULL;
 	*nout = 0;
@@ -582,7 +584,7 @@ parse_multistatus(struct mr_arena *a, const char *buf, size_t len,
 		if (is_el(r, NS_DAV, "response"))
 			n++;
 	if (n > 0 && (ents = mr_calloc(a, n, sizeof(*ents))) == NULL)
-		goto oom;
+		goto fail;
 	n = 0;
 	for (xmlNode *r = root->children; r != NULL; r = r->next) {
 		if (!is_el(r, NS_DAV, "response"))
@@ -591,7 +593,7 @@ parse_multistatus(struct mr_arena *a, const char *buf, size_t len,
 		for (xmlNode *c = r->children; c != NULL; c = c->next) {
 			if (is_el(c, NS_DAV, "href")) {
 				if ((e->href = text_of(a, c)) == NULL)
-					goto oom;
+					goto fail;
 				continue;
 			}
 			if (!is_el(c, NS_DAV, "propstat"))
@@ -600,24 +602,25 @@ parse_multistatus(struct mr_arena *a, const char *buf, size_t len,
 			for (xmlNode *s = c->children; s != NULL; s = s->next)
 				if (is_el(s, NS_DAV, "status") &&
 				    (st = text_of(a, s)) == NULL)
-					goto oom;
+					goto fail;
 			if (st == NULL || status_code(st) != 200)
 				continue;
 			for (xmlNode *p = c->children; p != NULL; p = p->next)
 				if (is_el(p, NS_DAV, "prop") &&
 				    read_prop(a, p, e) == -1)
-					goto oom;
+					goto fail;
 		}
 	}
 	xmlFreeDoc(doc);
 	*out = ents;
 	*nout = n;
 	return 0;
-oom:
-	xmlFreeDoc(doc);
-	return mr_err_set(err, 500, "internal", "Out of memory.");
 bad:
+	oom = 0;
+fail:
 	xmlFreeDoc(doc);
+	if (oom)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
 	mr_err_cause(err, "%.*s", (int)(len < 200 ? len : 200), buf);
 	return mr_err_set(err, 502, "storage_error", "The storage server "
 	    "sent a PROPFIND answer that is not a WebDAV multistatus.");

@@ -9,9 +9,10 @@
 # metadata (412), a slow assembly (a concurrent MOVE gets 423, both puts
 # end with the right file), a MOVE whose answer is lost or 504, a server
 # that is down or unreachable (retryable failure, then success), quota
-# (507), stat, del, share (twice is fine, old and new server answers,
-# share off makes no call), a wrong app password, keys with spaces and
-# unicode, and the memory of a 200 MiB chunked upload.
+# (507), stat, del, hostile PROPFIND answers (a DTD, 9 MiB), share
+# (twice is fine, old and new server answers, share off makes no call),
+# a wrong app password, keys with spaces and unicode, and the memory of
+# a 200 MiB chunked upload.
 
 use strict;
 use warnings;
@@ -58,8 +59,9 @@ my $SHARES = '/ocs/v2.php/apps/files_sharing/api/v1/shares';
 
 # Percent-encode each segment as the backend must (unreserved kept).
 sub enc {
-	return join '/', map { s/([^A-Za-z0-9._~-])/sprintf '%%%02X', ord $1/ger }
-	    split m{/}, $_[0], -1;
+	return join '/', map {
+		s/([^A-Za-z0-9._~-])/sprintf '%%%02X', ord $1/ger
+	} split m{/}, $_[0], -1;
 }
 
 sub mkfile {
@@ -384,6 +386,16 @@ $nc->faults({});
 	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
 	is($r->{rc}, 0, 'url succeeds');
 	like($r->{out}, qr/no URL/, 'without a URL for now');
+	$nc->faults({ propfind_evil => 'doctype' });
+	$r = $s->admin_run('store', 'stat', 'room-a/big.mp4');
+	is($r->{rc}, 1, 'a multistatus with a DTD (entity expansion) is '
+	    . 'refused');
+	like($r->{err}, qr/not a WebDAV multistatus/, 'as not a multistatus');
+	$nc->faults({ propfind_evil => 'huge' });
+	$r = $s->admin_run('store', 'stat', 'room-a/big.mp4');
+	is($r->{rc}, 1, 'a 9 MiB PROPFIND answer is refused');
+	like($r->{err}, qr/larger than 8388608 bytes/, 'as too large');
+	$nc->faults({});
 	$r = $s->admin_run('store', 'put', "$d/small.bin", '../escape.bin');
 	is($r->{rc}, 1, 'a key with .. is refused');
 	like($r->{err}, qr/not a safe relative path/, 'saying why');
@@ -512,7 +524,8 @@ $nc->faults({});
 	while ($p->alive && Time::HiRes::time() < $deadline) {
 		if (open my $st, '<', '/proc/' . $p->pid . '/status') {
 			while (<$st>) {
-				$peak = $1 if /^VmHWM:\s+(\d+)\s+kB/ && $1 > $peak;
+				$peak = $1
+				    if /^VmHWM:\s+(\d+)\s+kB/ && $1 > $peak;
 			}
 			close $st;
 		}

@@ -42,6 +42,8 @@
 //                             Nextcloud 22) instead of the existing share
 //   ocs_v1_meta: true         the v2 endpoint answers with v1 conventions
 //                             (HTTP 200, statuscode 100)
+//   propfind_evil: "doctype"  multistatus answers carry a DTD with nested
+//                             entities; "huge": a 9 MiB comment follows
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -327,9 +329,22 @@ function responseXml(href, node, wanted) {
 }
 
 function multistatus(responses) {
-  return '<?xml version="1.0"?>\n'
+  const evil = st.faults.propfind_evil;
+  let head = '<?xml version="1.0"?>\n';
+  let tail = '';
+  if (evil === 'doctype') {
+    // Entity expansion ("billion laughs"): a client must refuse a DTD.
+    head += '<!DOCTYPE x1:multistatus [<!ENTITY a "aaaaaaaaaaaaaaaa">'
+      + '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+      + '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>\n';
+    responses = responses.map((r) => r.replace('</x1:href>', '&c;</x1:href>'));
+  } else if (evil === 'huge') {
+    // Past any sane cap on an answer.
+    tail = `<!-- ${'x'.repeat(9 * 1024 * 1024)} -->\n`;
+  }
+  return head
     + `<x1:multistatus xmlns:x1="DAV:" xmlns:s="${NS_SABRE}" xmlns:d="${NS_OC}" `
-    + `xmlns:x2="${NS_NC}">${responses.join('')}</x1:multistatus>\n`;
+    + `xmlns:x2="${NS_NC}">${responses.join('')}</x1:multistatus>\n${tail}`;
 }
 
 function depthOf(req) {

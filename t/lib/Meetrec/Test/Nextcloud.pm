@@ -66,7 +66,8 @@ sub prereqs_missing {
 			push @miss, 'nginx not found'
 			    unless Meetrec::Test::Nginx::binary();
 			push @miss, 'nginx dav-ext module not found '
-			    . '(libnginx-mod-http-dav-ext)' unless dav_ext_module();
+			    . '(libnginx-mod-http-dav-ext)'
+			    unless dav_ext_module();
 		}
 	}
 	return @miss;
@@ -163,8 +164,8 @@ sub log_count {
 # reset(keep_files => 0) - no faults, empty log and shares, empty disk.
 sub reset {
 	my ($self, %o) = @_;
-	return $self->_control(POST => 'reset',
-	    { keep_files => $o{keep_files} ? JSON::PP::true() : JSON::PP::false() });
+	return $self->_control(POST => 'reset', { keep_files =>
+	    $o{keep_files} ? JSON::PP::true() : JSON::PP::false() });
 }
 
 # wait_idle(timeout_ms => N) - until no request is in flight and no
