@@ -211,6 +211,22 @@ mr_db_exec(struct mr_db *db, struct mr_arena *a, const char *name,
 	return res;
 }
 
+/*
+ * Run a prepared UPDATE, INSERT or DELETE: 1 when it touched a row, 0
+ * when it touched none (a conditional transition that did not apply), -1
+ * with err set.
+ */
+int
+mr_db_change(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *params, struct mr_err *err)
+{
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, name, params, err)) == NULL)
+		return -1;
+	return mr_db_affected(res) > 0;
+}
+
 int
 mr_db_simple(struct mr_db *db, const char *sql, struct mr_err *err)
 {

@@ -36,6 +36,9 @@ PGconn		*mr_db_conn(struct mr_db *);
  */
 PGresult	*mr_db_exec(struct mr_db *, struct mr_arena *a, const char *name,
 		    const char *const *params, struct mr_err *err);
+int		 mr_db_change(struct mr_db *, struct mr_arena *a,
+		    const char *name, const char *const *params,
+		    struct mr_err *err);
 /* Run SQL text without parameters (migrations, BEGIN/COMMIT). */
 int		 mr_db_simple(struct mr_db *, const char *sql,
 		    struct mr_err *err);

@@ -132,17 +132,6 @@ mr_db_reap_claim(struct mr_db *db, struct mr_arena *a, enum mr_claim kind,
 	return 1;
 }
 
-static int
-update(struct mr_db *db, struct mr_arena *a, const char *name,
-    const char *const *p, struct mr_err *err)
-{
-	PGresult	*res;
-
-	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
-		return -1;
-	return mr_db_affected(res) > 0;
-}
-
 /* 1 completed, 0 when our lease was lost (someone else owns it now). */
 int
 mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
@@ -153,7 +142,7 @@ mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
 	const char	*p[] = { id, owner, storage_type, path, num(a, size),
 	    duration, sha256 };
 
-	return update(db, a, "rp_done", p, err);
+	return mr_db_change(db, a, "rp_done", p, err);
 }
 
 int
@@ -180,7 +169,7 @@ mr_db_reap_release(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id, owner, num(a, next_check_s) };
 
-	return update(db, a, "rp_release", p, err);
+	return mr_db_change(db, a, "rp_release", p, err);
 }
 
 int
@@ -189,7 +178,7 @@ mr_db_reap_fail_pending(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id, owner, error };
 
-	return update(db, a, "rp_fail_pending", p, err);
+	return mr_db_change(db, a, "rp_fail_pending", p, err);
 }
 
 int
@@ -198,7 +187,7 @@ mr_db_reap_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id, owner };
 
-	return update(db, a, "rp_trash", p, err);
+	return mr_db_change(db, a, "rp_trash", p, err);
 }
 
 int
@@ -207,7 +196,7 @@ mr_db_reap_purge(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id, owner };
 
-	return update(db, a, "rp_purge", p, err);
+	return mr_db_change(db, a, "rp_purge", p, err);
 }
 
 /*

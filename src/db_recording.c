@@ -167,24 +167,13 @@ mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
 	return 1;
 }
 
-static int
-update(struct mr_db *db, struct mr_arena *a, const char *name,
-    const char *const *p, struct mr_err *err)
-{
-	PGresult	*res;
-
-	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
-		return -1;
-	return mr_db_affected(res) > 0;
-}
-
 int
 mr_db_rec_started(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *egress_id, const char *egress_status, struct mr_err *err)
 {
 	const char	*p[] = { id, egress_id, egress_status };
 
-	return update(db, a, "rec_started", p, err);
+	return mr_db_change(db, a, "rec_started", p, err);
 }
 
 int
@@ -193,7 +182,7 @@ mr_db_rec_start_failed(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id, reason };
 
-	return update(db, a, "rec_start_failed", p, err);
+	return mr_db_change(db, a, "rec_start_failed", p, err);
 }
 
 int
@@ -202,7 +191,7 @@ mr_db_rec_stop(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id };
 
-	return update(db, a, "rec_stop", p, err);
+	return mr_db_change(db, a, "rec_stop", p, err);
 }
 
 int
@@ -211,7 +200,7 @@ mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id };
 
-	return update(db, a, "rec_trash", p, err);
+	return mr_db_change(db, a, "rec_trash", p, err);
 }
 
 int
@@ -254,7 +243,7 @@ mr_db_rec_unstop(struct mr_db *db, struct mr_arena *a, const char *id,
 {
 	const char	*p[] = { id };
 
-	return update(db, a, "rec_unstop", p, err);
+	return mr_db_change(db, a, "rec_unstop", p, err);
 }
 
 int

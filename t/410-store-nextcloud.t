@@ -358,6 +358,14 @@ $nc->faults({});
 	is($r->{rc}, 1, 'a put fails when nothing listens');
 	like($r->{err}, qr/could not be reached/, 'saying it');
 
+	for my $bad ('ftp://127.0.0.1/', "http://$USER:x\@127.0.0.1:$port") {
+		$r = run_cmd([ $admin, '--config', $s->conf_path, 'store',
+		    'stat', 'room-c/down.bin' ],
+		    env => { %$env, MEETREC_NEXTCLOUD_URL => $bad });
+		is($r->{rc}, 1, "nextcloud_url $bad is refused");
+		like($r->{err}, qr/nextcloud_url must be/, 'saying what it must be');
+	}
+
 	$nc->faults({ quota_bytes => 10 });
 	$r = put($small, 'room-c/full.bin');
 	is($r->{rc}, 1, 'a put fails when the quota is exhausted');

@@ -27,41 +27,15 @@ use Carp qw(croak);
 use Fcntl qw(:flock);
 use File::Path qw(make_path);
 
+use Meetrec::Test::Stack ();
 use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
 use Meetrec::Test::Util qw(src_root build_root http random_hex slurp);
 
-sub _node {
-	my @c = ($ENV{MEETREC_NODE} // (), map { "$_/node" }
-	    split /:/, $ENV{PATH} // '');
-	for (@c) { return $_ if length && -x $_ && !-d $_ }
-	return undef;
-}
-
-sub _check_root {
-	return $ENV{MEETREC_TEST_TMPDIR} if $ENV{MEETREC_TEST_TMPDIR};
-	return build_root() . '/t/tmp_check';
-}
-
-# npm ci in t/s3 when node_modules is missing, once even when several
-# tests start at the same moment (flock, then look again).  Returns undef
-# on success, else the reason.
+# The stack's own helpers: where node is, where test folders go, npm ci.
+sub _node { return Meetrec::Test::Stack::_node() }
+sub _check_root { return Meetrec::Test::Stack::_check_root() }
 sub _ensure_node_modules {
-	my $d = src_root() . '/t/s3';
-	return undef if -d "$d/node_modules/\@20minutes/s3rver";
-	my $root = _check_root();
-	make_path($root);
-	open my $lock, '>>', "$root/.npm-ci-s3.lock"
-	    or return "cannot create $root/.npm-ci-s3.lock: $!";
-	flock($lock, LOCK_EX) or return "flock: $!";
-	return undef if -d "$d/node_modules/\@20minutes/s3rver";
-	my $npm = $ENV{MEETREC_NPM} // 'npm';
-	my $r = run_cmd([ $npm, 'ci', '--no-audit', '--no-fund',
-	    '--prefix', $d ], timeout => 600, cwd => $d,
-	    log => "$root/npm-ci-s3.log");
-	close $lock;
-	return undef if $r->{rc} == 0
-	    && -d "$d/node_modules/\@20minutes/s3rver";
-	return "npm ci in t/s3 failed (see $root/npm-ci-s3.log)";
+	return Meetrec::Test::Stack::ensure_npm('t/s3', '@20minutes/s3rver');
 }
 
 # prereqs_missing() - why the S3 server cannot run; empty when it can.

@@ -87,26 +87,32 @@ sub _check_root {
 	return build_root() . '/t/tmp_check';
 }
 
-# npm ci in t/livekit when node_modules is missing, once even when
-# several tests start at the same moment (flock, then look again).
-# Returns undef on success, else the reason.
-sub _ensure_node_modules {
-	my $lk = src_root() . '/t/livekit';
-	return undef if -d "$lk/node_modules";
+# ensure_npm($dir, $marker) - npm ci in <src>/$dir when
+# node_modules/$marker is missing, once even when several tests start at
+# the same moment (flock, then look again).  Returns undef on success,
+# else the reason.
+sub ensure_npm {
+	my ($dir, $marker) = @_;
+	my $d = src_root() . "/$dir";
+	my $have = "$d/node_modules" . (defined $marker ? "/$marker" : '');
+	return undef if -d $have;
 	my $root = _check_root();
+	(my $tag = $dir) =~ s{\W+}{-}g;
 	make_path($root);
-	open my $lock, '>>', "$root/.npm-ci.lock"
-	    or return "cannot create $root/.npm-ci.lock: $!";
+	open my $lock, '>>', "$root/.npm-ci-$tag.lock"
+	    or return "cannot create $root/.npm-ci-$tag.lock: $!";
 	flock($lock, LOCK_EX) or return "flock: $!";
-	return undef if -d "$lk/node_modules";
+	return undef if -d $have;
 	my $npm = $ENV{MEETREC_NPM} // 'npm';
 	my $r = run_cmd([ $npm, 'ci', '--no-audit', '--no-fund',
-	    '--prefix', $lk ], timeout => 600, cwd => $lk,
-	    log => "$root/npm-ci.log");
+	    '--prefix', $d ], timeout => 600, cwd => $d,
+	    log => "$root/npm-ci-$tag.log");
 	close $lock;
-	return undef if $r->{rc} == 0 && -d "$lk/node_modules";
-	return "npm ci in t/livekit failed (see $root/npm-ci.log)";
+	return undef if $r->{rc} == 0 && -d $have;
+	return "npm ci in $dir failed (see $root/npm-ci-$tag.log)";
 }
+
+sub _ensure_node_modules { return ensure_npm('t/livekit') }
 
 # prereqs_missing(@what) - reasons why the stack cannot run, for each of
 # pg, nginx, node, binaries (default: all).  Empty when all is there.
