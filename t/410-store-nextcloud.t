@@ -363,7 +363,7 @@ $nc->faults({});
 		    'stat', 'room-c/down.bin' ],
 		    env => { %$env, MEETREC_NEXTCLOUD_URL => $bad });
 		is($r->{rc}, 1, "nextcloud_url $bad is refused");
-		like($r->{err}, qr/nextcloud_url must be/, 'saying what it must be');
+		like($r->{err}, qr/nextcloud_url must be/, 'saying why');
 	}
 
 	$nc->faults({ quota_bytes => 10 });
