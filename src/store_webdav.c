@@ -717,8 +717,8 @@ simple(struct nc *nc, const char *method, const char *url,
 	*status = r.status;
 	if (rc == 0 && *status >= 300 && *status != 404 && *status != 405 &&
 	    *status != 409)
-		rc = http_fail(&r, method[0] == 'M' ? "creating a folder" :
-		    "deleting", err);
+		rc = http_fail(&r, strcmp(method, "MKCOL") == 0 ?
+		    "creating a folder" : "deleting", err);
 	mr_buf_free(&r.resp);
 	return rc;
 }

@@ -281,7 +281,7 @@ my $big_sha = sha_file($big);
 # Slow assembly: a second put of the same upload meets the lock (423) and
 # waits for the first one's result.
 {
-	$nc->faults({ move_delay_ms => 3000 });
+	$nc->faults({ move_delay_ms => 3000 * timeout_factor() });
 	my $n = $nc->log_count;
 	my $first = spawn('admin-first', [ $admin, '--config', $s->conf_path,
 	    'store', 'put', $big, 'room-b/conc.mp4', '--upload-id',
