@@ -38,6 +38,8 @@ static const struct confkey keys[] = {
 	I(fcgi_workers,		0, "4", 1, 256),
 	I(fcgi_max_requests,	0, "10000", 1, INT64_MAX),
 	S(pid_file,		0, NULL),
+	S(fcgi_user,		0, NULL),
+	S(fcgi_socket_group,	0, NULL),
 	I(body_max,		0, "65536", 1024, 16 * 1024 * 1024),
 	S(jwt_secret,		F_SECRET, NULL),
 	S(jwt_public_key_file,	0, NULL),

@@ -19,6 +19,8 @@ struct mr_conf {
 	int64_t	 cf_fcgi_workers;
 	int64_t	 cf_fcgi_max_requests;
 	char	*cf_pid_file;
+	char	*cf_fcgi_user;
+	char	*cf_fcgi_socket_group;
 	int64_t	 cf_body_max;
 	char	*cf_jwt_secret;
 	char	*cf_jwt_public_key_file;

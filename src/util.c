@@ -147,23 +147,26 @@ mr_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Write our pid to path through a temporary file and rename. */
+/*
+ * Write our pid to path.  In place, not through a rename: a pool that has
+ * dropped root can still write the file it was given but not the folder.
+ * One short write(2), so a reader sees all of it or nothing.
+ */
 int
 mr_write_pidfile(const char *path)
 {
-	char	 tmp[PATH_MAX];
-	FILE	*fp;
+	char	 buf[32];
+	int	 fd, n, rc = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) == -1)
 		return -1;
-	if ((fp = fopen(tmp, "w")) == NULL)
-		return -1;
-	fprintf(fp, "%ld\n", (long)getpid());
-	if (fclose(fp) != 0 || rename(tmp, path) == -1) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	if (write(fd, buf, (size_t)n) != n)
+		rc = -1;
+	if (close(fd) == -1)
+		rc = -1;
+	return rc;
 }
 
 const char *

@@ -122,6 +122,9 @@ sub new {
 	croak "Pg: socket directory '$self->{sockdir}' is too long for a "
 	    . "Unix socket path" if length("$self->{sockdir}/.s.PGSQL.5432") > 100;
 	$self->_give($self->{sockdir});
+	# Like /run/postgresql: clients running as other users (a pool that
+	# dropped root) must reach the socket; the server sets its mode.
+	chmod 0755, $self->{sockdir};
 	return $self;
 }
 
