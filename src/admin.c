@@ -178,7 +178,7 @@ cmd_room(struct mr_conf *conf, int argc, char *argv[])
 	const char	*code = NULL, *name = NULL, *host = NULL;
 	const char	*company = NULL;
 	struct mr_arena	*a;
-	struct mr_db	*db;
+	struct mr_db	*db = NULL;
 	struct mr_room	*rooms;
 	struct mr_err	 err;
 	char		*id;

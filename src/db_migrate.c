@@ -134,8 +134,11 @@ apply(struct mr_db *db, const char *dir, const char *file, int dry,
 	mr_buf_free(&sql);
 	return 0;
 fail:
-	mr_db_rollback(db);
-	PQexec(mr_db_conn(db), "ROLLBACK");
+	{
+		struct mr_err	 rb;
+
+		mr_db_simple(db, "ROLLBACK", &rb);
+	}
 	mr_buf_free(&sql);
 	if (err->status == 0)
 		mr_err_set(err, 500, "migrate", "could not apply %s", file);

@@ -35,36 +35,24 @@ mr_err_set(struct mr_err *err, int status, const char *code,
 }
 
 /*
- * Append log-only context; several calls on the way up are joined with
- * ": ", innermost last.
+ * Add log-only context in front of what is there: callers on the way up
+ * add theirs, so the cause reads outer to inner, "outer: inner".
  */
 int
 mr_err_cause(struct mr_err *err, const char *fmt, ...)
 {
+	char	 head[sizeof(err->cause)], old[sizeof(err->cause)];
 	va_list	 ap;
-	size_t	 len;
 
 	if (err == NULL)
 		return -1;
-	len = strlen(err->cause);
-	if (len > 0 && len + 2 < sizeof(err->cause)) {
-		memmove(err->cause + 2, err->cause, len + 1);
-		err->cause[0] = ':';
-		err->cause[1] = ' ';
-	}
-	{
-		char	 tmp[sizeof(err->cause)];
-		size_t	 tl;
-
-		va_start(ap, fmt);
-		vsnprintf(tmp, sizeof(tmp), fmt, ap);
-		va_end(ap);
-		tl = strlen(tmp);
-		len = strlen(err->cause);
-		if (tl + len >= sizeof(err->cause))
-			tl = sizeof(err->cause) - 1 - len;
-		memmove(err->cause + tl, err->cause, len + 1);
-		memcpy(err->cause, tmp, tl);
-	}
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->cause, sizeof(old));
+	/* A cause too long for the buffer is cut; it is only logged. */
+	if (snprintf(err->cause, sizeof(err->cause), "%s%s%s", head,
+	    old[0] != '\0' ? ": " : "", old) >= (int)sizeof(err->cause))
+		err->cause[sizeof(err->cause) - 1] = '\0';
 	return -1;
 }
