@@ -11,8 +11,10 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "fcgi.h"
 #include "json.h"
@@ -511,9 +513,12 @@ mr_api_recording_delete(struct mr_ctx *cx)
 static int
 parse_cursor(struct mr_ctx *cx, const char *c, struct mr_rec_filter *f)
 {
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
 	unsigned char	*raw;
 	size_t		 len;
 	char		*s, *comma;
+	struct tm	 tm, want;
+	time_t		 t;
 
 	if (strlen(c) > 200 || mr_b64url_decode(cx->cx_arena, c, strlen(c),
 	    &raw, &len) == -1)
@@ -523,12 +528,30 @@ parse_cursor(struct mr_ctx *cx, const char *c, struct mr_rec_filter *f)
 	if ((comma = strchr(s, ',')) == NULL || strlen(s) != len)
 		goto bad;
 	*comma = '\0';
-	if (!mr_uuid_valid(comma + 1) || strlen(s) != 27 || s[10] != 'T' ||
-	    s[26] != 'Z')
+	if (!mr_uuid_valid(comma + 1) || strlen(s) != strlen(shape))
 		goto bad;
-	for (size_t i = 0; i < 26; i++)
-		if (strchr("0123456789-T:.", s[i]) == NULL)
+	for (size_t i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != shape[i])
 			goto bad;
+	/*
+	 * The shape is not enough: PostgreSQL refuses month 13 or February
+	 * 31 with an error that would be a 500.  The date must survive a
+	 * round trip through timegm().
+	 */
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 ||
+	    tm.tm_year < 1 || tm.tm_mon < 1 || tm.tm_mon > 12)
+		goto bad;
+	want = tm;
+	tm.tm_year -= 1900;
+	tm.tm_mon--;
+	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
+	    tm.tm_year + 1900 != want.tm_year || tm.tm_mon + 1 != want.tm_mon ||
+	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+	    tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		goto bad;
 	f->cursor_ts = s;
 	f->cursor_id = comma + 1;
 	return 0;

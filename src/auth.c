@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,6 +47,19 @@ has_admin(struct json_object *c)
 	return 0;
 }
 
+/* A copy of s in lower case, in arena a. */
+static const char *
+lower(struct mr_arena *a, const char *s)
+{
+	char	*l, *p;
+
+	if ((l = mr_strdup(a, s)) == NULL)
+		return NULL;
+	for (p = l; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return l;
+}
+
 int
 mr_auth_bearer(struct mr_arena *a, const char *hdr,
     const struct mr_jwt_verifier *v, struct mr_user *u, struct mr_err *err)
@@ -72,12 +86,18 @@ mr_auth_bearer(struct mr_arena *a, const char *hdr,
 	if (id == NULL || !mr_uuid_valid(id))
 		return mr_err_set(err, 401, "invalid_token",
 		    "The token does not name a user (sub must be a UUID).");
-	u->id = id;
 	u->company_id = claim_str(c, "company_id", 64);
 	if (u->company_id == NULL || !mr_uuid_valid(u->company_id))
 		return mr_err_set(err, 401, "invalid_token",
 		    "The token does not name a company (company_id must be "
 		    "a UUID).");
+	/*
+	 * UUIDs are compared as strings with what PostgreSQL prints, which
+	 * is lower case; a token may carry them in upper case (RFC 4122 3).
+	 */
+	if ((u->id = lower(a, id)) == NULL ||
+	    (u->company_id = lower(a, u->company_id)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
 	u->username = claim_str(c, "username", 255);
 	u->email = claim_str(c, "email", 255);
 	u->is_admin = has_admin(c);

@@ -14,6 +14,7 @@
 #include "mr.h"
 #include "conf.h"
 
+/* F_REQUIRED: must end up set, so "key =" cannot clear its default. */
 #define F_REQUIRED	0x01
 #define F_SECRET	0x02
 
@@ -34,7 +35,7 @@ struct confkey {
 
 static const struct confkey keys[] = {
 	S(database_url,		F_REQUIRED | F_SECRET, NULL),
-	S(fcgi_socket,		0, "/run/meetrec/fcgi.sock"),
+	S(fcgi_socket,		F_REQUIRED, "/run/meetrec/fcgi.sock"),
 	I(fcgi_workers,		0, "4", 1, 256),
 	I(fcgi_max_requests,	0, "10000", 1, INT64_MAX),
 	S(pid_file,		0, NULL),
@@ -52,10 +53,10 @@ static const struct confkey keys[] = {
 	I(livekit_timeout_ms,	0, "90000", 100, 600000),
 	I(webhook_leeway,	0, "60", 0, 3600),
 	S(spool_dir,		F_REQUIRED, NULL),
-	S(storage_type,		0, "local"),
+	S(storage_type,		F_REQUIRED, "local"),
 	S(storage_local_dir,	0, NULL),
 	S(public_url,		0, "http://127.0.0.1:8080"),
-	S(log_level,		0, "info"),
+	S(log_level,		F_REQUIRED, "info"),
 	I(retention_days,	0, "0", 0, 36500),
 	I(recording_max_seconds, 0, "14400", 60, 7 * 86400),
 	I(trash_days,		0, "30", 0, 3650),

@@ -121,6 +121,22 @@ main(void)
 	ok(c == NULL && strstr(err, "jwt_secret") != NULL,
 	    "no token verifier at all is refused");
 
+	/* "key =" clears a default; where a value is needed, say so. */
+	c = load(GOOD "storage_type =\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "storage_type") != NULL,
+	    "an emptied storage_type is refused: %s", err);
+	c = load(GOOD "log_level =\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "log_level") != NULL,
+	    "an emptied log_level is refused: %s", err);
+	c = load(GOOD "fcgi_socket =\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "fcgi_socket") != NULL,
+	    "an emptied fcgi_socket is refused: %s", err);
+	setenv("MEETREC_STORAGE_TYPE", "", 1);
+	c = load(GOOD, 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "MEETREC_STORAGE_TYPE") != NULL,
+	    "an empty MEETREC_STORAGE_TYPE is refused: %s", err);
+	unsetenv("MEETREC_STORAGE_TYPE");
+
 	err[0] = '\0';
 	c = mr_conf_load("/nonexistent/meetrec.conf", err, sizeof(err));
 	ok(c == NULL && strstr(err, "could not open") != NULL,
