@@ -761,6 +761,14 @@ sub shutdown {
 	my ($self, %o) = @_;
 	my $t = $o{quick} ? 5 : undef;
 	my %st;
+	# The stand-in first: a webhook it still had queued must not reach
+	# nginx after the pool is gone (nginx would log a [crit] connect()).
+	if ($self->{standin}) {
+		$st{standin} = eval {
+			$self->{standin}->stop(sig => 'TERM',
+			    timeout => $t // 10);
+		};
+	}
 	for my $r (@{ $self->{reapers} // [] }) {
 		next unless $r->alive;
 		eval { $r->stop(sig => 'TERM', timeout => $t // 30) };
@@ -770,12 +778,6 @@ sub shutdown {
 	}
 	if ($self->{nginx}) {
 		$st{nginx} = eval { $self->{nginx}->stop(timeout => $t // 10) };
-	}
-	if ($self->{standin}) {
-		$st{standin} = eval {
-			$self->{standin}->stop(sig => 'TERM',
-			    timeout => $t // 10);
-		};
 	}
 	if ($self->{pg}) {
 		if ($o{quick}) {
