@@ -919,8 +919,11 @@ chunk_len(const struct plan *p, const struct mr_store_obj *o, long n)
 
 /*
  * Find out which chunks the server holds (PROPFIND Depth 1), or create
- * the upload folder.  A folder holding chunks past the end belongs to a
- * different chunking of the file: it is dropped and made again.
+ * the upload folder.  A folder made with another chunk size (the setting
+ * changed since) is dropped and made again: its chunks sit at other
+ * offsets, and one may have the length we want by chance.  Chunks go up
+ * in order, so only the highest-numbered one may be short; any other
+ * length, or a chunk past the end, gives the old chunking away.
  */
 static int
 prepare_upload(struct nc *nc, struct mr_arena *a, struct plan *p,
@@ -928,7 +931,7 @@ prepare_upload(struct nc *nc, struct mr_arena *a, struct plan *p,
 {
 	struct dav_ent	*e;
 	size_t		 n, kept = 0;
-	long		 status = 0, num;
+	long		 status = 0, num, top = 0;
 	int		 stale = 0;
 
 	memset(p->have, 0, (size_t)p->nchunks);
@@ -936,11 +939,17 @@ prepare_upload(struct nc *nc, struct mr_arena *a, struct plan *p,
 	    err) == -1)
 		return -1;
 	if (status == 207) {
+		for (size_t i = 0; i < n; i++)
+			if (!e[i].coll && e[i].href != NULL &&
+			    (num = chunk_number(e[i].href)) > top)
+				top = num;
 		for (size_t i = 0; i < n; i++) {
 			if (e[i].coll || e[i].href == NULL ||
 			    (num = chunk_number(e[i].href)) == 0)
 				continue;
-			if (num > p->nchunks) {
+			if (num > p->nchunks || (e[i].has_len &&
+			    (e[i].len > chunk_len(p, o, num) || (num < top &&
+			    e[i].len != chunk_len(p, o, num))))) {
 				stale = 1;
 				break;
 			}
