@@ -80,6 +80,10 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  FINALS ") THEN now() + make_interval(secs => $3::int) "
 	  "  ELSE next_attempt_at END "
 	  "WHERE id = $1::uuid AND lease_owner = $2", 3 },
+	{ "rp_renew",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "lease_until = now() + make_interval(secs => $3::int) "
+	  "WHERE id = $1::uuid AND lease_owner = $2", 3 },
 	{ "rp_fail_pending",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'failed', last_error = $3, ended_at = now(), "
@@ -170,6 +174,16 @@ mr_db_reap_release(struct mr_db *db, struct mr_arena *a, const char *id,
 	const char	*p[] = { id, owner, num(a, next_check_s) };
 
 	return mr_db_change(db, a, "rp_release", p, err);
+}
+
+/* Extend our lease; 1 done, 0 when it is no longer ours, -1 error. */
+int
+mr_db_reap_renew(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, int64_t lease_s, struct mr_err *err)
+{
+	const char	*p[] = { id, owner, num(a, lease_s) };
+
+	return mr_db_change(db, a, "rp_renew", p, err);
 }
 
 int

@@ -60,6 +60,13 @@ vlog(int level, const char *fmt, va_list ap)
 	if (level > mr_log_verbosity)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/*
+	 * One event, one line: control bytes from outside (a user name, an
+	 * upstream error) must not forge log lines or reach a terminal.
+	 */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = *p == '\n' || *p == '\t' ? ' ' : '?';
 	if (use_syslog) {
 		syslog(syslog_prio[level], "%s", msg);
 		return;

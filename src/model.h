@@ -135,6 +135,8 @@ int	mr_db_reap_failed(struct mr_db *, struct mr_arena *, const char *id,
 	    int64_t backoff_s, int *gave_up, struct mr_err *);
 int	mr_db_reap_release(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, int64_t next_check_s, struct mr_err *);
+int	mr_db_reap_renew(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, int64_t lease_s, struct mr_err *);
 int	mr_db_reap_fail_pending(struct mr_db *, struct mr_arena *,
 	    const char *id, const char *owner, const char *error,
 	    struct mr_err *);

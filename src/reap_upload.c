@@ -81,12 +81,51 @@ done:
 	return hex;
 }
 
+struct lease {
+	struct mr_reaper	*rp;
+	const char		*id;
+	int64_t			 renewed;	/* Unix seconds */
+};
+
+/*
+ * Progress of an upload: keep our claim on the row alive.  A third of the
+ * lease into it, renew; if the row is no longer ours (the lease ran out
+ * and another reaper took it), give the upload up.
+ */
+static int
+keep_lease(void *arg, off_t done)
+{
+	struct lease	*l = arg;
+	struct mr_err	 err;
+	int64_t		 now = mr_now();
+	int		 rc;
+
+	(void)done;
+	if (now - l->renewed < l->rp->conf->cf_reaper_lease_seconds / 3)
+		return 0;
+	mr_err_clear(&err);
+	rc = mr_db_reap_renew(l->rp->db, l->rp->arena, l->id, l->rp->owner,
+	    l->rp->conf->cf_reaper_lease_seconds, &err);
+	if (rc == 0) {
+		mr_log_warnx("pass=upload rec=%s action=lease_lost "
+		    "at_bytes=%lld", l->id, (long long)done);
+		return -1;
+	}
+	if (rc == -1)
+		mr_log_warnx("pass=upload rec=%s could not renew the lease: "
+		    "%s", l->id, err.cause);
+	else
+		l->renewed = now;
+	return 0;
+}
+
 /* Upload one claimed recording.  0 done, -1 failed (err set). */
 static int
 upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
     char **durp, char **sump, off_t *sizep, struct mr_err *err)
 {
 	struct mr_store_obj	 o;
+	struct lease		 lease;
 	struct stat		 sb;
 	struct mr_err		 perr;
 	char			*path;
@@ -124,6 +163,11 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 	o.sha256_hex = *sump;
 	o.upload_id = mr_printf(rp->arena, "meetrec-%s", r->id);
 	o.mtime = sb.st_mtime;
+	lease.rp = rp;
+	lease.id = r->id;
+	lease.renewed = mr_now();
+	o.progress = keep_lease;
+	o.progress_arg = &lease;
 	if (o.key == NULL || o.upload_id == NULL) {
 		mr_err_set(err, 500, "internal", "out of memory");
 		goto done;

@@ -34,7 +34,20 @@ struct mr_store_obj {
 					   where the backend names uploads
 					   (Nextcloud): "meetrec-<uuid>" */
 	int64_t		 mtime;		/* Unix seconds, or 0 */
+	/*
+	 * Called as the upload reads its way through fd, with the offset
+	 * reached; returning -1 gives the upload up (err 409
+	 * "upload_cancelled").  The reaper renews its lease here, so a long
+	 * upload keeps its claim.  NULL for none.
+	 */
+	int		(*progress)(void *arg, off_t done);
+	void		*progress_arg;
 };
+
+/* An upload given up because its progress callback said so. */
+#define MR_STORE_CANCELLED(err) \
+	mr_err_set((err), 409, "upload_cancelled", \
+	    "The upload was given up: it is no longer ours to do.")
 
 struct mr_store_stat {
 	int	 exists;

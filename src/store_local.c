@@ -142,6 +142,11 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 				goto fail;
 			}
 		off += n;
+		if (o->progress != NULL && o->progress(o->progress_arg, off) ==
+		    -1) {
+			MR_STORE_CANCELLED(err);
+			goto fail;
+		}
 	}
 	if (fsync(out) == -1 || fstat(out, &sb) == -1 || close(out) == -1) {
 		out = -1;

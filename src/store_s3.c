@@ -83,6 +83,8 @@ struct req {
 	off_t		 len;
 	off_t		 pos;		/* read so far */
 	int		 rderr;		/* errno of a failed read, or -1 */
+	int		(*progress)(void *, off_t);
+	void		*progress_arg;
 };
 
 struct resp {
@@ -269,6 +271,11 @@ on_read(char *buf, size_t size, size_t nitems, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	rq->pos += n;
+	if (rq->progress != NULL &&
+	    rq->progress(rq->progress_arg, rq->off + rq->pos) == -1) {
+		rq->rderr = ECANCELED;
+		return CURL_READFUNC_ABORT;
+	}
 	return (size_t)n;
 }
 
@@ -382,6 +389,10 @@ s3_do(struct s3 *s, struct req *rq, struct resp *rs, struct mr_err *err)
 
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
+		if (rq->rderr == ECANCELED) {
+			MR_STORE_CANCELLED(err);
+			goto fail;
+		}
 		if (rq->rderr != -1) {
 			mr_err_set(err, 500, "io_error", "could not read the "
 			    "file at %lld: %s", (long long)(rq->off + rq->pos),
@@ -509,6 +520,8 @@ put_single(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 	rq.content_type = o->content_type;
 	rq.meta_sha256 = sum;
 	rq.fd = fd;
+	rq.progress = o->progress;
+	rq.progress_arg = o->progress_arg;
 	rq.off = 0;
 	rq.len = o->size;
 	rq.timeout_ms = s->timeout_ms;
@@ -627,6 +640,8 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 		}
 		req_init(&rq, "PUT", path, q.data, MR_S3_UNSIGNED);
 		rq.fd = fd;
+		rq.progress = o->progress;
+		rq.progress_arg = o->progress_arg;
 		rq.off = off;
 		rq.len = o->size - off < part ? o->size - off : part;
 		rq.timeout_ms = s->timeout_ms;

@@ -91,6 +91,8 @@ struct rq {
 	int		 too_big;
 	off_t		 pos;
 	int		 rderr;		/* errno of a failed pread, or -1 */
+	int		(*progress)(void *, off_t);
+	void		*progress_arg;
 	char		 excerpt[EXCERPT_LEN + 1];
 	size_t		 exlen;
 };
@@ -271,6 +273,11 @@ source(char *p, size_t size, size_t nmemb, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	r->pos += n;
+	if (r->progress != NULL &&
+	    r->progress(r->progress_arg, r->off + r->pos) == -1) {
+		r->rderr = ECANCELED;
+		return CURL_READFUNC_ABORT;
+	}
 	return (size_t)n;
 }
 
@@ -391,6 +398,8 @@ do_rq(struct nc *nc, struct rq *r, struct mr_err *err)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 		return 0;
 	}
+	if (r->rderr == ECANCELED)
+		return MR_STORE_CANCELLED(err);
 	if (r->rderr != -1) {
 		mr_err_cause(err, "pread at %lld: %s", (long long)(r->off +
 		    r->pos), r->rderr ? strerror(r->rderr) :
@@ -826,6 +835,8 @@ put_single(struct nc *nc, struct mr_arena *a, int fd,
 	if (*sum)
 		r.hdr[i++] = sum;
 	r.fd = fd;
+	r.progress = o->progress;
+	r.progress_arg = o->progress_arg;
 	r.off = 0;
 	r.len = o->size;
 	r.timeout_ms = nc->timeout_ms;
@@ -1003,6 +1014,8 @@ put_chunk(struct nc *nc, struct mr_arena *a, int fd, struct plan *p,
 	r.hdr[1] = p->total_hdr;
 	r.hdr[2] = "Content-Type: application/octet-stream";
 	r.fd = fd;
+	r.progress = o->progress;
+	r.progress_arg = o->progress_arg;
 	r.off = (off_t)(num - 1) * p->cs;
 	r.len = chunk_len(p, o, num);
 	r.timeout_ms = nc->timeout_ms;
@@ -1022,7 +1035,8 @@ put_chunk(struct nc *nc, struct mr_arena *a, int fd, struct plan *p,
 				http_fail(&r, "uploading a chunk", err);
 				break;
 			}
-		} else if (err->status == 500 || try == CHUNK_TRIES)
+		} else if (err->status == 500 || err->status == 409 ||
+		    try == CHUNK_TRIES)
 			break;
 		mr_log_info("store=nextcloud action=retry-chunk key=%s "
 		    "chunk=%ld try=%d status=%ld", o->key, num, try, r.status);
@@ -1123,6 +1137,10 @@ assemble(struct nc *nc, struct mr_arena *a, struct plan *p,
 			    "upload in time.");
 		msleep(delay);
 		delay = delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 2;
+		/* Waiting is progress too: the caller keeps its claim. */
+		if (o->progress != NULL &&
+		    o->progress(o->progress_arg, o->size) == -1)
+			return MR_STORE_CANCELLED(err);
 		mr_err_clear(&e2);
 		if (stat_url(nc, a, p->dst, &sb, &e2) == 0 && sb.exists &&
 		    sb.size == o->size)

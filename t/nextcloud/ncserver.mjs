@@ -29,6 +29,7 @@
 //                             closed; with keep_partial: true the first half
 //                             of the body is kept as the chunk (a short one)
 //   move_delay_ms: N          assembly takes N ms more, holding the lock
+//   chunk_delay_ms: N         each chunk PUT is answered N ms late
 //   move_timeout_close: true  the MOVE's connection is closed at once while
 //                             assembly goes on (a proxy timing out)
 //   move_504: true            the MOVE is answered 504 at once, assembly
@@ -568,6 +569,8 @@ async function davUploads(req, res, segs, entry) {
       req.socket.destroy();
       return undefined;
     }
+    // A slow server: the chunk is answered only after a while.
+    if (f.chunk_delay_ms) await sleep(f.chunk_delay_ms);
     const cl = req.headers['content-length'];
     if (cl !== undefined && Number(cl) !== got) {
       await fsp.rm(part, { force: true });
