@@ -127,12 +127,27 @@ log_access(struct mr_ctx *cx, const char *id, const char *action)
 		    cx->cx_req.rq_id, err.cause);
 }
 
+/* file_size_bytes and duration_seconds, null while unknown. */
+static void
+add_file_fields(struct json_object *o, const struct mr_recording *r)
+{
+	struct json_object	*v = NULL;
+	double			 d;
+
+	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
+	    json_object_new_int64(r->file_size_bytes) : NULL);
+	/* The database's own text, so the number reads the same. */
+	if (r->duration_seconds != NULL &&
+	    sscanf(r->duration_seconds, "%lf", &d) == 1)
+		v = json_object_new_double_s(d, r->duration_seconds);
+	json_object_object_add(o, "duration_seconds", v);
+}
+
 /* RecordingInfo, with the seed's field names. */
 static struct json_object *
 info(struct mr_ctx *cx, const struct mr_recording *r)
 {
-	struct json_object	*o, *v;
-	double			 d;
+	struct json_object	*o;
 
 	if ((o = new_object(cx)) == NULL)
 		return NULL;
@@ -150,13 +165,7 @@ info(struct mr_ctx *cx, const struct mr_recording *r)
 	json_object_object_add(o, "audio_only",
 	    json_object_new_boolean(r->audio_only));
 	add_str(o, "storage_type", r->storage_type);
-	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
-	    json_object_new_int64(r->file_size_bytes) : NULL);
-	v = NULL;
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &d) == 1)
-		v = json_object_new_double_s(d, r->duration_seconds);
-	json_object_object_add(o, "duration_seconds", v);
+	add_file_fields(o, r);
 	json_object_object_add(o, "is_public",
 	    json_object_new_boolean(r->is_public));
 	add_str(o, "started_at", r->started_at);
@@ -404,18 +413,15 @@ int
 mr_api_recording_status(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
-	struct json_object	*o, *full;
+	struct json_object	*o;
 
 	if (load_viewable(cx, &r) == -1)
 		return -1;
-	if ((full = info(cx, &r)) == NULL || (o = new_object(cx)) == NULL)
+	if ((o = new_object(cx)) == NULL)
 		return oom(cx);
 	add_str(o, "recording_id", r.id);
 	add_str(o, "status", r.status);
-	json_object_object_add(o, "file_size_bytes", json_object_get(
-	    json_object_object_get(full, "file_size_bytes")));
-	json_object_object_add(o, "duration_seconds", json_object_get(
-	    json_object_object_get(full, "duration_seconds")));
+	add_file_fields(o, &r);
 	add_str(o, "egress_status", r.egress_status);
 	return mr_resp_json(cx, 200, o);
 }

@@ -34,6 +34,7 @@ struct mr_db {
 	char		*conninfo;
 	PGconn		*conn;
 	int		 intx;			/* inside BEGIN ... COMMIT */
+	unsigned	 generation;		/* connections made so far */
 	char		 sqlstate[6];
 	unsigned char	 prepared[MR_NELEM(tables)][MAX_STMTS];
 };
@@ -103,7 +104,18 @@ mr_db_connect(struct mr_db *db, struct mr_err *err)
 		    "The database is not available right now.");
 	}
 	PQsetNoticeProcessor(db->conn, notice, NULL);
+	db->generation++;
 	return 0;
+}
+
+/*
+ * Which connection this is: it changes with every reconnect, so state a
+ * session holds (a LISTEN) can be set up again.
+ */
+unsigned
+mr_db_generation(const struct mr_db *db)
+{
+	return db->generation;
 }
 
 static int

@@ -27,6 +27,7 @@ void		 mr_db_free(struct mr_db *);
 int		 mr_db_connect(struct mr_db *, struct mr_err *);
 int		 mr_db_ping(struct mr_db *, struct mr_err *);
 PGconn		*mr_db_conn(struct mr_db *);
+unsigned	 mr_db_generation(const struct mr_db *);
 /*
  * Run prepared statement name (from the tables in db_*.c) with text
  * parameters (NULL = SQL NULL).  The result is owned by arena a.  A lost

@@ -49,8 +49,6 @@ struct box_handler {
 	int		(*fn)(struct mp4 *, const struct box *);
 };
 
-static int	unreadable(struct mr_err *, const char *, ...)
-		    MR_PRINTF(2, 3);
 static int	walk(struct mp4 *, uint64_t, uint64_t,
 		    const struct box_handler *, size_t, const char *);
 static int	read_moov(struct mp4 *, const struct box *);
@@ -85,8 +83,8 @@ be64(const unsigned char *p)
 }
 
 /* 422 "unreadable_media" with a formatted detail; returns -1. */
-static int
-unreadable(struct mr_err *err, const char *fmt, ...)
+int
+mr_probe_unreadable(struct mr_err *err, const char *fmt, ...)
 {
 	va_list	 ap;
 	char	 msg[sizeof(err->detail)];
@@ -116,7 +114,7 @@ mr_probe_read(int fd, off_t off, void *buf, size_t len, struct mr_err *err)
 			    (long long)off, strerror(saved));
 		}
 		if (n == 0)
-			return unreadable(err, "The file ended at offset %lld "
+			return mr_probe_unreadable(err, "The file ended at offset %lld "
 			    "while it was being read.", (long long)off);
 		p += n;
 		off += n;
@@ -138,9 +136,9 @@ mr_probe_size(int fd, uint64_t *size, struct mr_err *err)
 		return mr_err_cause(err, "fstat: %s", strerror(saved));
 	}
 	if (!S_ISREG(st.st_mode))
-		return unreadable(err, "The recording is not a regular file.");
+		return mr_probe_unreadable(err, "The recording is not a regular file.");
 	if (st.st_size == 0)
-		return unreadable(err, "The file is empty.");
+		return mr_probe_unreadable(err, "The file is empty.");
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
@@ -175,11 +173,11 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 
 	while (off < end) {
 		if (++m->nboxes > MR_MP4_MAX_BOXES)
-			return unreadable(m->err, "The file has more than %d "
+			return mr_probe_unreadable(m->err, "The file has more than %d "
 			    "boxes.", MR_MP4_MAX_BOXES);
 		left = end - off;
 		if (left < 8)
-			return unreadable(m->err, "Truncated box header at "
+			return mr_probe_unreadable(m->err, "Truncated box header at "
 			    "offset %llu in %s.", (unsigned long long)off,
 			    parent);
 		if (mr_probe_read(m->fd, (off_t)off, h, 8, m->err) == -1)
@@ -189,7 +187,7 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 		hlen = 8;
 		if (size == 1) {
 			if (left < 16)
-				return unreadable(m->err, "Truncated largesize "
+				return mr_probe_unreadable(m->err, "Truncated largesize "
 				    "of box '%s' at offset %llu in %s.", b.type,
 				    (unsigned long long)off, parent);
 			if (mr_probe_read(m->fd, (off_t)off + 8, h + 8, 8,
@@ -198,7 +196,7 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 			size = be64(h + 8);
 			hlen = 16;
 			if (size < 16)
-				return unreadable(m->err, "Box '%s' at offset "
+				return mr_probe_unreadable(m->err, "Box '%s' at offset "
 				    "%llu has a largesize of %llu, smaller than "
 				    "its 16-byte header.", b.type,
 				    (unsigned long long)off,
@@ -206,20 +204,20 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 		} else if (size == 0)
 			size = left;	/* runs to the end of the parent */
 		else if (size < 8)
-			return unreadable(m->err, "Box '%s' at offset %llu has "
+			return mr_probe_unreadable(m->err, "Box '%s' at offset %llu has "
 			    "a size of %llu, smaller than its 8-byte header.",
 			    b.type, (unsigned long long)off,
 			    (unsigned long long)size);
 		if (memcmp(h + 4, "uuid", 4) == 0)
 			hlen += 16;	/* the extended type */
 		if (size > left)
-			return unreadable(m->err, "Box '%s' at offset %llu "
+			return mr_probe_unreadable(m->err, "Box '%s' at offset %llu "
 			    "(%llu bytes) overruns %s, which ends at %llu.",
 			    b.type, (unsigned long long)off,
 			    (unsigned long long)size, parent,
 			    (unsigned long long)end);
 		if (size < hlen)
-			return unreadable(m->err, "Box '%s' at offset %llu is "
+			return mr_probe_unreadable(m->err, "Box '%s' at offset %llu is "
 			    "smaller than its %llu-byte header.", b.type,
 			    (unsigned long long)off, (unsigned long long)hlen);
 		b.start = off;
@@ -238,7 +236,7 @@ static int
 read_moov(struct mp4 *m, const struct box *b)
 {
 	if (m->moov++)
-		return unreadable(m->err, "The file has more than one moov "
+		return mr_probe_unreadable(m->err, "The file has more than one moov "
 		    "box.");
 	return walk(m, b->data, b->end, moov_boxes, MR_NELEM(moov_boxes),
 	    "box 'moov'");
@@ -266,19 +264,19 @@ read_mvhd(struct mp4 *m, const struct box *b)
 	size_t		 need;
 
 	if (m->mvhd++)
-		return unreadable(m->err, "The moov box has more than one "
+		return mr_probe_unreadable(m->err, "The moov box has more than one "
 		    "mvhd box.");
 	if (len < 4)
-		return unreadable(m->err, "The mvhd box is too short (%llu "
+		return mr_probe_unreadable(m->err, "The mvhd box is too short (%llu "
 		    "bytes).", (unsigned long long)len);
 	if (mr_probe_read(m->fd, (off_t)b->data, p, 4, m->err) == -1)
 		return -1;
 	if (p[0] > 1)
-		return unreadable(m->err, "Unsupported mvhd version %u.",
+		return mr_probe_unreadable(m->err, "Unsupported mvhd version %u.",
 		    p[0]);
 	need = p[0] == 0 ? 20 : 32;
 	if (len < need)
-		return unreadable(m->err, "The mvhd box is too short (%llu "
+		return mr_probe_unreadable(m->err, "The mvhd box is too short (%llu "
 		    "bytes) for version %u.", (unsigned long long)len, p[0]);
 	if (mr_probe_read(m->fd, (off_t)b->data + 4, p + 4, need - 4,
 	    m->err) == -1)
@@ -293,9 +291,9 @@ read_mvhd(struct mp4 *m, const struct box *b)
 		m->duration = be64(p + 24);
 	}
 	if (m->timescale == 0)
-		return unreadable(m->err, "The mvhd timescale is zero.");
+		return mr_probe_unreadable(m->err, "The mvhd timescale is zero.");
 	if (m->duration == UNKNOWN64)
-		return unreadable(m->err, "The mvhd duration is unknown "
+		return mr_probe_unreadable(m->err, "The mvhd duration is unknown "
 		    "(all ones).");
 	return 0;
 }
@@ -309,19 +307,19 @@ read_mehd(struct mp4 *m, const struct box *b)
 	size_t		 need;
 
 	if (m->mehd++)
-		return unreadable(m->err, "The mvex box has more than one "
+		return mr_probe_unreadable(m->err, "The mvex box has more than one "
 		    "mehd box.");
 	if (len < 4)
-		return unreadable(m->err, "The mehd box is too short (%llu "
+		return mr_probe_unreadable(m->err, "The mehd box is too short (%llu "
 		    "bytes).", (unsigned long long)len);
 	if (mr_probe_read(m->fd, (off_t)b->data, p, 4, m->err) == -1)
 		return -1;
 	if (p[0] > 1)
-		return unreadable(m->err, "Unsupported mehd version %u.",
+		return mr_probe_unreadable(m->err, "Unsupported mehd version %u.",
 		    p[0]);
 	need = p[0] == 0 ? 8 : 12;
 	if (len < need)
-		return unreadable(m->err, "The mehd box is too short (%llu "
+		return mr_probe_unreadable(m->err, "The mehd box is too short (%llu "
 		    "bytes) for version %u.", (unsigned long long)len, p[0]);
 	if (mr_probe_read(m->fd, (off_t)b->data + 4, p + 4, need - 4,
 	    m->err) == -1)
@@ -333,7 +331,7 @@ read_mehd(struct mp4 *m, const struct box *b)
 	} else
 		m->fragdur = be64(p + 4);
 	if (m->fragdur == UNKNOWN64)
-		return unreadable(m->err, "The mehd fragment duration is "
+		return mr_probe_unreadable(m->err, "The mehd fragment duration is "
 		    "unknown (all ones).");
 	return 0;
 }
@@ -353,9 +351,9 @@ mr_mp4_duration(int fd, double *seconds, struct mr_err *err)
 	    "the file") == -1)
 		return -1;
 	if (!m.moov)
-		return unreadable(err, "The file has no moov box.");
+		return mr_probe_unreadable(err, "The file has no moov box.");
 	if (!m.mvhd)
-		return unreadable(err, "The moov box has no mvhd box.");
+		return mr_probe_unreadable(err, "The moov box has no mvhd box.");
 	dur = m.duration;
 	/*
 	 * A fragmented file written live has nothing to put in mvhd when
@@ -365,7 +363,7 @@ mr_mp4_duration(int fd, double *seconds, struct mr_err *err)
 	 */
 	if (dur == 0 && m.mvex) {
 		if (!m.mehd)
-			return unreadable(err, "The file is fragmented and "
+			return mr_probe_unreadable(err, "The file is fragmented and "
 			    "neither mvhd nor mehd gives its duration.");
 		dur = m.fragdur;
 	}
@@ -390,5 +388,5 @@ mr_probe_duration(int fd, double *seconds, struct mr_err *err)
 		    memcmp(h + 4, "moov", 4) == 0))
 			return mr_mp4_duration(fd, seconds, err);
 	}
-	return unreadable(err, "The file is neither MP4 nor Ogg.");
+	return mr_probe_unreadable(err, "The file is neither MP4 nor Ogg.");
 }

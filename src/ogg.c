@@ -9,7 +9,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +39,6 @@ struct page {
 	size_t		 len;		/* the whole page */
 };
 
-static int	unreadable(struct mr_err *, const char *, ...)
-		    MR_PRINTF(2, 3);
 
 /* Named so the scan can tell these from a stray "OggS". */
 static const char	crc_mismatch[] = "CRC mismatch";
@@ -59,18 +56,6 @@ static const uint32_t	crc_nibble[16] = {
 	0x350c9b64, 0x31cd86d3, 0x3c8ea00a, 0x384fbdbd,
 };
 
-/* 422 "unreadable_media" with a formatted detail; returns -1. */
-static int
-unreadable(struct mr_err *err, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[sizeof(err->detail)];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return mr_err_set(err, 422, "unreadable_media", "%s", msg);
-}
 
 static uint32_t
 le32(const unsigned char *p)
@@ -164,14 +149,14 @@ id_header(const unsigned char *page, const struct page *pg, uint64_t *rate,
 			break;
 	}
 	if (i == pg->nsegs)
-		return unreadable(err, "The first packet does not end on the "
+		return mr_probe_unreadable(err, "The first packet does not end on the "
 		    "first page.");
 	if (len >= 8 && memcmp(pkt, "OpusHead", 8) == 0) {
 		if (len < 19)
-			return unreadable(err, "The OpusHead packet is too "
+			return mr_probe_unreadable(err, "The OpusHead packet is too "
 			    "short (%zu bytes).", len);
 		if (pkt[8] >> 4 != 0)
-			return unreadable(err, "Unsupported OpusHead version "
+			return mr_probe_unreadable(err, "Unsupported OpusHead version "
 			    "%u.", pkt[8]);
 		*preskip = (uint64_t)pkt[11] << 8 | pkt[10];
 		*rate = OPUS_RATE;
@@ -179,18 +164,18 @@ id_header(const unsigned char *page, const struct page *pg, uint64_t *rate,
 	}
 	if (len >= 7 && memcmp(pkt, "\001vorbis", 7) == 0) {
 		if (len < 30)
-			return unreadable(err, "The Vorbis identification "
+			return mr_probe_unreadable(err, "The Vorbis identification "
 			    "header is too short (%zu bytes).", len);
 		if (le32(pkt + 7) != 0)
-			return unreadable(err, "Unsupported Vorbis version "
+			return mr_probe_unreadable(err, "Unsupported Vorbis version "
 			    "%u.", le32(pkt + 7));
 		if ((*rate = le32(pkt + 12)) == 0)
-			return unreadable(err, "The Vorbis sample rate is "
+			return mr_probe_unreadable(err, "The Vorbis sample rate is "
 			    "zero.");
 		*preskip = 0;
 		return 0;
 	}
-	return unreadable(err, "The Ogg stream is neither Opus nor Vorbis.");
+	return mr_probe_unreadable(err, "The Ogg stream is neither Opus nor Vorbis.");
 }
 
 int
@@ -217,11 +202,11 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	if (mr_probe_read(fd, 0, buf, n, err) == -1)
 		goto fail;
 	if ((why = page_parse(buf, n, &pg, &budget)) != NULL) {
-		unreadable(err, "The first Ogg page is unreadable: %s.", why);
+		mr_probe_unreadable(err, "The first Ogg page is unreadable: %s.", why);
 		goto fail;
 	}
 	if (!(pg.flags & FLAG_BOS)) {
-		unreadable(err, "The first Ogg page does not begin a stream.");
+		mr_probe_unreadable(err, "The first Ogg page does not begin a stream.");
 		goto fail;
 	}
 	serial = pg.serial;
@@ -254,7 +239,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 			if ((why = page_parse(q, size - p, &pg, &budget)) !=
 			    NULL) {
 				if (why == crc_budget) {
-					unreadable(err, "Too many damaged pages "
+					mr_probe_unreadable(err, "Too many damaged pages "
 					    "at the end of the file (%u with a "
 					    "CRC mismatch).", badcrc);
 					goto fail;
@@ -271,22 +256,22 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	}
 	if (!found) {
 		if (badcrc > 0)
-			unreadable(err, "No page with a granule position in "
+			mr_probe_unreadable(err, "No page with a granule position in "
 			    "the last %llu bytes (%u with a CRC mismatch).",
 			    (unsigned long long)(size - lo), badcrc);
 		else
-			unreadable(err, "No page with a granule position in "
+			mr_probe_unreadable(err, "No page with a granule position in "
 			    "the last %llu bytes.",
 			    (unsigned long long)(size - lo));
 		goto fail;
 	}
 	if (pg.granule > INT64_MAX) {
-		unreadable(err, "The last page has a negative granule "
+		mr_probe_unreadable(err, "The last page has a negative granule "
 		    "position.");
 		goto fail;
 	}
 	if (pg.granule < preskip) {
-		unreadable(err, "The last granule position (%llu) is before "
+		mr_probe_unreadable(err, "The last granule position (%llu) is before "
 		    "the Opus pre-skip (%llu).",
 		    (unsigned long long)pg.granule,
 		    (unsigned long long)preskip);

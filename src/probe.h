@@ -60,6 +60,9 @@ int	mr_probe_read(int fd, off_t off, void *buf, size_t len,
  * file) or 500 "io_error" (fstat failed).
  */
 int	mr_probe_size(int fd, uint64_t *size, struct mr_err *err);
+/* Set err to 422 "unreadable_media" with a formatted detail; returns -1. */
+int	mr_probe_unreadable(struct mr_err *err, const char *fmt, ...)
+	    MR_PRINTF(2, 3);
 
 /* ogg.c */
 

@@ -121,17 +121,22 @@ listen_upload(struct mr_reaper *rp)
 static void
 watch(struct mr_reaper *rp, unsigned mask, int limit)
 {
-	int64_t	 last = 0;
-	int	 listening = 0;
+	struct mr_err	 err;
+	unsigned	 listened = 0;	/* connection we LISTEN on, 0 none */
+	int64_t		 last = 0;
 
 	while (!mr_reap_stopping) {
-		if (!listening || PQstatus(mr_db_conn(rp->db)) !=
-		    CONNECTION_OK) {
-			struct mr_err err;
-
+		/*
+		 * A LISTEN belongs to one connection: after any reconnect (a
+		 * pass may have made one) it must be issued again.
+		 */
+		if (listened == 0 || listened != mr_db_generation(rp->db) ||
+		    PQstatus(mr_db_conn(rp->db)) != CONNECTION_OK) {
+			listened = 0;
 			mr_err_clear(&err);
-			if (mr_db_ping(rp->db, &err) == 0)
-				listening = listen_upload(rp) == 0;
+			if (mr_db_ping(rp->db, &err) == 0 &&
+			    listen_upload(rp) == 0)
+				listened = mr_db_generation(rp->db);
 		}
 		if (mr_now_ms() - last >= WATCH_SWEEP_S * 1000) {
 			run_passes(rp, mask, limit);

@@ -186,5 +186,14 @@ is(row($wid)->{status}, 'completed', 'the watching reaper uploaded it');
 like($s->log('reaper-watch'), qr/rec=\Q$wid\E action=uploaded/,
     'woken by the webhook\'s NOTIFY');
 
+# PostgreSQL restarts under the watching reaper: it connects again and
+# LISTENs again, so the next upload is still woken by NOTIFY.
+$s->restart_pg;
+my $rid = record();
+$end = time + 20;
+sleep 0.05 while time < $end && row($rid)->{status} ne 'completed';
+is(row($rid)->{status}, 'completed',
+    'after a PostgreSQL restart the watching reaper still uploads at once');
+
 $s->finish;
 done_testing();
