@@ -24,6 +24,9 @@ struct mr_req {
 	const char	*rq_route;	/* MEETREC_ROUTE */
 	const char	*rq_method;
 	const char	*rq_path_id;	/* MEETREC_ID, the captured id */
+	const char	*rq_path_sub;	/* MEETREC_SUB_ID, a second one */
+	const char	*rq_range;	/* HTTP_RANGE */
+	const char	*rq_accept;	/* HTTP_ACCEPT */
 	const char	*rq_query;
 	const char	*rq_remote_addr;
 	const char	*rq_user_agent;
@@ -65,8 +68,11 @@ struct mr_ctx {
 };
 
 enum mr_auth_level {
-	MR_AUTH_NONE,
-	MR_AUTH_USER
+	MR_AUTH_NONE,		/* nobody is asked who they are */
+	MR_AUTH_OPTIONAL,	/* a Bearer token is checked when sent;
+				   cx_user.id is NULL without one */
+	MR_AUTH_USER,		/* a valid Bearer token */
+	MR_AUTH_ADMIN		/* a valid Bearer token with role admin */
 };
 
 typedef int (*mr_handler)(struct mr_ctx *);

@@ -58,6 +58,9 @@ mr_req_read(struct mr_ctx *cx)
 	rq->rq_route = param_or(cx, "MEETREC_ROUTE", "");
 	rq->rq_method = param_or(cx, "REQUEST_METHOD", "GET");
 	rq->rq_path_id = mr_req_param(cx, "MEETREC_ID");
+	rq->rq_path_sub = mr_req_param(cx, "MEETREC_SUB_ID");
+	rq->rq_range = mr_req_param(cx, "HTTP_RANGE");
+	rq->rq_accept = param_or(cx, "HTTP_ACCEPT", "");
 	rq->rq_query = param_or(cx, "QUERY_STRING", "");
 	rq->rq_remote_addr = param_or(cx, "REMOTE_ADDR", "-");
 	rq->rq_user_agent = param_or(cx, "HTTP_USER_AGENT", "");

@@ -47,12 +47,16 @@ mr_route_dispatch(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 405, "method_not_allowed",
 		    "Method %.16s is not allowed here.", cx->cx_req.rq_method);
 	}
-	if (match->auth == MR_AUTH_USER) {
-		if (mr_auth_bearer(cx->cx_arena, cx->cx_req.rq_auth,
-		    &cx->cx_env->jwt, &cx->cx_user, &cx->cx_err) == -1) {
-			mr_resp_header(cx, "WWW-Authenticate: Bearer");
-			return -1;
-		}
+	if (match->auth == MR_AUTH_NONE || (match->auth == MR_AUTH_OPTIONAL &&
+	    cx->cx_req.rq_auth == NULL))
+		return match->fn(cx);
+	if (mr_auth_bearer(cx->cx_arena, cx->cx_req.rq_auth, &cx->cx_env->jwt,
+	    &cx->cx_user, &cx->cx_err) == -1) {
+		mr_resp_header(cx, "WWW-Authenticate: Bearer");
+		return -1;
 	}
+	if (match->auth == MR_AUTH_ADMIN && !cx->cx_user.is_admin)
+		return mr_err_set(&cx->cx_err, 403, "admin_only",
+		    "Only an admin may do this.");
 	return match->fn(cx);
 }

@@ -56,6 +56,9 @@ static const struct confkey keys[] = {
 	S(storage_type,		F_REQUIRED, "local"),
 	S(storage_local_dir,	0, NULL),
 	S(public_url,		0, "http://127.0.0.1:8080"),
+	S(url_signing_secret,	F_SECRET, NULL),
+	I(download_url_ttl,	0, "900", 30, 86400),
+	I(share_max_days,	0, "90", 1, 3650),
 	S(log_level,		F_REQUIRED, "info"),
 	I(retention_days,	0, "0", 0, 36500),
 	I(recording_max_seconds, 0, "14400", 60, 7 * 86400),
@@ -300,6 +303,11 @@ mr_conf_load(const char *path, char *errbuf, size_t errlen)
 	if (c->cf_jwt_secret == NULL && c->cf_jwt_public_key_file == NULL) {
 		snprintf(errbuf, errlen, "one of 'jwt_secret' or "
 		    "'jwt_public_key_file' must be set");
+		goto fail;
+	}
+	if (c->cf_url_signing_secret == NULL && c->cf_jwt_secret == NULL) {
+		snprintf(errbuf, errlen, "'url_signing_secret' must be set "
+		    "when 'jwt_secret' is not (it signs download links)");
 		goto fail;
 	}
 	if (mr_log_parse_level(c->cf_log_level) == -1) {

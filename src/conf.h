@@ -36,6 +36,9 @@ struct mr_conf {
 	char	*cf_storage_type;
 	char	*cf_storage_local_dir;
 	char	*cf_public_url;
+	char	*cf_url_signing_secret;	/* NULL: derived from jwt_secret */
+	int64_t	 cf_download_url_ttl;
+	int64_t	 cf_share_max_days;
 	char	*cf_log_level;
 	int64_t	 cf_retention_days;
 	int64_t	 cf_recording_max_seconds;

@@ -515,6 +515,7 @@ sub _start_nginx {
 			BODY_LIMIT  => $self->{o}{body_limit} // '1m',
 			STORAGE_DIR => $cfg->{storage_local_dir} // '',
 			SPOOL_DIR   => $cfg->{spool_dir} // '',
+			METRICS_ALLOW => "\t\tallow\t127.0.0.1;\n\t\tallow\t::1;",
 			%{ $self->{o}{nginx_vars} // {} },
 		});
 	$self->{nginx} = $ng;
