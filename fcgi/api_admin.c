@@ -1,20 +1,334 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * api_admin.c - the admin API for curl: every recording of the company,
- * retry of a failed upload, restore from the trash, and counts.
+ * api_admin.c - the admin API for curl: every recording of the company
+ * (the trash included on request), retry of a failed upload, restore
+ * from the trash, and counts.  route.c lets only admins in; everything
+ * here is confined to the admin's company, and another company's
+ * recordings do not exist (404).
  */
 #include "config.h"
 
+#include <string.h>
+#include <sys/stat.h>
+
 #include "fcgi.h"
+#include "json.h"
+#include "model.h"
+#include "recinfo.h"
+
+#define LIST_DEFAULT	50
+#define LIST_MAX	200
 
 static int
-todo(struct mr_ctx *cx)
+oom(struct mr_ctx *cx)
 {
-	return mr_err_set(&cx->cx_err, 501, "not_implemented",
-	    "Not implemented yet.");
+	return mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
 }
 
-int mr_api_admin_recordings(struct mr_ctx *cx) { return todo(cx); }
-int mr_api_admin_retry(struct mr_ctx *cx) { return todo(cx); }
-int mr_api_admin_restore(struct mr_ctx *cx) { return todo(cx); }
-int mr_api_admin_stats(struct mr_ctx *cx) { return todo(cx); }
+static int
+not_found(struct mr_ctx *cx)
+{
+	return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+	    "Recording not found.");
+}
+
+static void
+add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+}
+
+static int
+one_of(const char *v, const char *const *set)
+{
+	for (; *set != NULL; set++)
+		if (strcmp(*set, v) == 0)
+			return 1;
+	return 0;
+}
+
+/* An empty body or {}: retry and restore take no fields. */
+static int
+no_body(struct mr_ctx *cx)
+{
+	static const char *const none[] = { NULL };
+
+	if (cx->cx_req.rq_bodylen > 0 && mr_req_json(cx, none) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The filters of GET /admin/recordings into f; -1 with 400 on a bad one. */
+static int
+filters(struct mr_ctx *cx, struct mr_admin_filter *f)
+{
+	static const char *const params[] = {
+		"status", "room_code", "user", "from", "to", "trash", "limit",
+		"cursor", NULL
+	};
+	static const char *const trash[] = {
+		"exclude", "include", "only", NULL
+	};
+	const char	*v;
+	int		 rc;
+
+	memset(f, 0, sizeof(*f));
+	f->company_id = cx->cx_user.company_id;
+	f->trash = "exclude";
+	f->limit = LIST_DEFAULT;
+	if (mr_req_query_check(cx, params) == -1)
+		return -1;
+	if ((rc = mr_req_query(cx, "status", &f->status)) == -1)
+		return -1;
+	if (rc == 1 && !one_of(f->status, mr_db_admin_statuses))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'status' must be one of pending, "
+		    "recording, processing, completed, failed.");
+	if ((rc = mr_req_query(cx, "room_code", &f->room_code)) == -1)
+		return -1;
+	if (rc == 1 && !mr_room_code_valid(f->room_code))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'room_code' is not a valid room code.");
+	if ((rc = mr_req_query(cx, "user", &f->user_id)) == -1)
+		return -1;
+	if (rc == 1 && !mr_uuid_valid(f->user_id))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'user' must be a UUID.");
+	if ((rc = mr_req_query(cx, "from", &v)) == -1 ||
+	    (rc == 1 && mr_recinfo_time(cx, "from", v, 0, &f->from) == -1))
+		return -1;
+	if ((rc = mr_req_query(cx, "to", &v)) == -1 ||
+	    (rc == 1 && mr_recinfo_time(cx, "to", v, 1, &f->to) == -1))
+		return -1;
+	if ((rc = mr_req_query(cx, "trash", &v)) == -1)
+		return -1;
+	if (rc == 1 && !one_of(v, trash))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'trash' must be exclude, include or only.");
+	if (rc == 1)
+		f->trash = v;
+	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+		return -1;
+	if (rc == 1 && mr_parse_int64(v, 1, LIST_MAX, &f->limit) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'limit' must be from 1 to %d.", LIST_MAX);
+	if ((rc = mr_req_query(cx, "cursor", &v)) == -1 ||
+	    (rc == 1 && mr_recinfo_cursor_parse(cx, v, &f->cursor_ts,
+	    &f->cursor_id) == -1))
+		return -1;
+	return 0;
+}
+
+/* RecordingInfo plus what an admin looks at. */
+static struct json_object *
+admin_info(struct mr_ctx *cx, const struct mr_admin_rec *a)
+{
+	const struct mr_recording	*r = &a->rec;
+	struct json_object		*o;
+
+	if ((o = mr_recinfo_json(cx, r)) == NULL)
+		return NULL;
+	add_str(o, "recorded_by_email", r->recorded_by_email);
+	add_str(o, "deleted_at", r->deleted_at);
+	add_str(o, "trash_reason", a->trash_reason);
+	add_str(o, "last_error", r->last_error);
+	json_object_object_add(o, "upload_attempts",
+	    json_object_new_int64(r->upload_attempts));
+	add_str(o, "next_attempt_at", a->next_attempt_at);
+	return o;
+}
+
+/* GET /admin/recordings */
+int
+mr_api_admin_recordings(struct mr_ctx *cx)
+{
+	struct mr_admin_filter	 f;
+	struct mr_admin_rec	*rows;
+	struct json_object	*o, *arr, *item;
+	const char		*cur = NULL;
+	int64_t			 total;
+	int			 n, i;
+
+	if (filters(cx, &f) == -1)
+		return -1;
+	if (mr_db_admin_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
+	    &total, &cx->cx_err) == -1)
+		return -1;
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
+		return oom(cx);
+	arr = json_object_new_array();
+	json_object_object_add(o, "recordings", arr);
+	for (i = 0; i < n; i++) {
+		if ((item = admin_info(cx, &rows[i])) == NULL)
+			return oom(cx);
+		json_object_array_add(arr, json_object_get(item));
+	}
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	if (n > 0 && n == f.limit && mr_recinfo_cursor_next(cx,
+	    rows[n - 1].rec.created_at, rows[n - 1].rec.id, &cur) == -1)
+		return -1;
+	add_str(o, "next_cursor", cur);
+	return mr_resp_json(cx, 200, o);
+}
+
+/* Is the egress file of r still in the spool, with something in it? */
+static int
+spooled(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct stat	 sb;
+	char		*path;
+
+	path = mr_printf(cx->cx_arena, "%s/%s.%s",
+	    cx->cx_env->conf->cf_spool_dir, r->id, r->audio_only ? "ogg" :
+	    "mp4");
+	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size > 0;
+}
+
+/*
+ * POST /admin/recordings/{id}/retry: a failed upload goes back to the
+ * upload queue, its attempts counted from zero, and the reapers are
+ * woken.  The UPDATE is conditional on status 'failed', so of two
+ * concurrent retries one applies and the other finds it processing.
+ */
+int
+mr_api_admin_retry(struct mr_ctx *cx)
+{
+	struct mr_env		*env = cx->cx_env;
+	struct mr_recording	 r;
+	struct json_object	*o;
+	const char		*id;
+	int			 rc;
+
+	if (no_body(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
+		return -1;
+	rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || strcmp(r.company_id, cx->cx_user.company_id) != 0)
+		return not_found(cx);
+	if (strcmp(r.status, "failed") != 0)
+		return mr_err_set(&cx->cx_err, 409, "not_failed",
+		    "The recording is %s, not failed.", r.status);
+	if (r.egress_status == NULL ||
+	    (strcmp(r.egress_status, "EGRESS_COMPLETE") != 0 &&
+	    strcmp(r.egress_status, "EGRESS_LIMIT_REACHED") != 0))
+		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
+		    "The recording failed before LiveKit wrote a file (%s); "
+		    "there is nothing to upload.", r.egress_status ?
+		    r.egress_status : "no egress");
+	if (!spooled(cx, &r))
+		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
+		    "The recording's file is no longer in the spool; there is "
+		    "nothing to upload.");
+	rc = mr_db_admin_retry(env->db, cx->cx_arena, r.id,
+	    cx->cx_user.company_id, env->conf->cf_retention_days,
+	    &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		/* Someone was quicker, or a reaper holds the row. */
+		rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
+		if (rc == -1)
+			return -1;
+		if (rc == 0)
+			return not_found(cx);
+		if (strcmp(r.status, "failed") != 0)
+			return mr_err_set(&cx->cx_err, 409, "not_failed",
+			    "The recording is %s, not failed.", r.status);
+		return mr_err_set(&cx->cx_err, 409, "busy",
+		    "A reaper is working on this recording; try again in a "
+		    "moment.");
+	}
+	mr_log_info("req=%s rec=%s action=retry admin=%s", cx->cx_req.rq_id,
+	    r.id, cx->cx_user.id);
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", r.id);
+	add_str(o, "status", "processing");
+	add_str(o, "message", "The upload is queued again.");
+	return mr_resp_json(cx, 202, o);
+}
+
+/*
+ * POST /admin/recordings/{id}/restore: out of the trash, within the
+ * trash window, unless it went there by expiry (its file was deleted
+ * first).  An expiry already passed is moved a retention period ahead,
+ * or the next expire pass would trash it again at once.
+ */
+int
+mr_api_admin_restore(struct mr_ctx *cx)
+{
+	struct mr_env		*env = cx->cx_env;
+	struct json_object	*o;
+	struct mr_err		 err;
+	const char		*id, *outcome;
+	int			 rc;
+
+	if (no_body(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
+		return -1;
+	rc = mr_db_admin_restore(env->db, cx->cx_arena, id,
+	    cx->cx_user.company_id, env->conf->cf_trash_days,
+	    env->conf->cf_retention_days, &outcome, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "No recording with this id is in the trash.");
+	if (strcmp(outcome, "file_deleted") == 0)
+		return mr_err_set(&cx->cx_err, 409, "file_deleted",
+		    "The recording expired and its file was deleted; it "
+		    "cannot be restored.");
+	if (strcmp(outcome, "restored") != 0)
+		return mr_err_set(&cx->cx_err, 409, "busy",
+		    "A reaper is working on this recording; try again in a "
+		    "moment.");
+	mr_err_clear(&err);
+	/* An audit row that cannot be written is logged, not fatal. */
+	if (mr_db_rec_log_access(env->db, cx->cx_arena, id, cx->cx_user.id,
+	    cx->cx_user.email, "restore", cx->cx_req.rq_remote_addr,
+	    cx->cx_req.rq_user_agent, &err) == -1)
+		mr_log_warnx("req=%s could not write access log: %s",
+		    cx->cx_req.rq_id, err.cause);
+	mr_log_info("req=%s rec=%s action=restore admin=%s",
+	    cx->cx_req.rq_id, id, cx->cx_user.id);
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
+		return oom(cx);
+	add_str(o, "recording_id", id);
+	add_str(o, "message", "Recording restored from the trash.");
+	return mr_resp_json(cx, 200, o);
+}
+
+/* GET /admin/stats: the company's counts (meetrec-admin stats too). */
+int
+mr_api_admin_stats(struct mr_ctx *cx)
+{
+	struct mr_admin_stats	 st;
+	struct json_object	*o, *by;
+	int			 i;
+
+	if (mr_req_query_check(cx, (const char *const[]){ NULL }) == -1)
+		return -1;
+	if (mr_db_admin_stats(cx->cx_env->db, cx->cx_arena,
+	    cx->cx_user.company_id, &st, &cx->cx_err) == -1)
+		return -1;
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
+		return oom(cx);
+	by = json_object_new_object();
+	json_object_object_add(o, "by_status", by);
+	for (i = 0; i < MR_NSTATUS; i++)
+		json_object_object_add(by, mr_db_admin_statuses[i],
+		    json_object_new_int64(st.by_status[i]));
+	json_object_object_add(o, "trashed", json_object_new_int64(st.trashed));
+	json_object_object_add(o, "bytes_stored",
+	    json_object_new_int64(st.bytes_stored));
+	json_object_object_add(o, "uploads_pending",
+	    json_object_new_int64(st.uploads_pending));
+	json_object_object_add(o, "uploads_failed",
+	    json_object_new_int64(st.uploads_failed));
+	add_str(o, "oldest_pending_upload_at", st.oldest_pending_upload_at);
+	json_object_object_add(o, "oldest_pending_upload_seconds",
+	    st.oldest_pending_upload_s >= 0 ?
+	    json_object_new_int64(st.oldest_pending_upload_s) : NULL);
+	return mr_resp_json(cx, 200, o);
+}

@@ -11,7 +11,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -19,37 +18,40 @@
 #include "fcgi.h"
 #include "json.h"
 #include "model.h"
+#include "recinfo.h"
 
 #define LIST_DEFAULT	50
 #define LIST_MAX	200
 #define OFFSET_MAX	100000
 #define NAME_MAX_LEN	255
 
+static char	*download_url(struct mr_ctx *, const struct mr_recording *);
+
 static const char *const layouts[] = {
 	"grid", "speaker", "single-speaker", "grid-light", "speaker-light",
 	"single-speaker-light", NULL
 };
 
-static int
-oom(struct mr_ctx *cx)
+int
+mr_api_oom(struct mr_ctx *cx)
 {
 	return mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
 }
 
-static struct json_object *
-new_object(struct mr_ctx *cx)
+struct json_object *
+mr_api_object(struct mr_ctx *cx)
 {
 	return mr_json_own(cx->cx_arena, json_object_new_object());
 }
 
-static void
-add_str(struct json_object *o, const char *k, const char *v)
+void
+mr_api_add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
-static int
-same(const char *a, const char *b)
+int
+mr_api_same(const char *a, const char *b)
 {
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
@@ -72,12 +74,12 @@ in_array(const char *arr, const char *id)
 	return 0;
 }
 
-static int
-is_viewer(const struct mr_user *u, const struct mr_recording *r)
+int
+mr_api_is_viewer(const struct mr_user *u, const struct mr_recording *r)
 {
-	if (!same(u->company_id, r->company_id))
+	if (!mr_api_same(u->company_id, r->company_id))
 		return 0;
-	return same(u->id, r->recorded_by) || u->is_admin ||
+	return mr_api_same(u->id, r->recorded_by) || u->is_admin ||
 	    in_array(r->allowed_viewers, u->id) || r->is_public;
 }
 
@@ -85,8 +87,8 @@ is_viewer(const struct mr_user *u, const struct mr_recording *r)
  * Load the recording named in the path.  Missing, trashed and other
  * companies' recordings are all 404.
  */
-static int
-load(struct mr_ctx *cx, struct mr_recording *r)
+int
+mr_api_load(struct mr_ctx *cx, struct mr_recording *r)
 {
 	const char	*id;
 	int		 rc;
@@ -96,25 +98,41 @@ load(struct mr_ctx *cx, struct mr_recording *r)
 	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 || !same(r->company_id, cx->cx_user.company_id))
+	if (rc == 0 || !mr_api_same(r->company_id, cx->cx_user.company_id))
 		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
 		    "Recording not found.");
 	return 0;
 }
 
-static int
-load_viewable(struct mr_ctx *cx, struct mr_recording *r)
+int
+mr_api_load_viewable(struct mr_ctx *cx, struct mr_recording *r)
 {
-	if (load(cx, r) == -1)
+	if (mr_api_load(cx, r) == -1)
 		return -1;
-	if (!is_viewer(&cx->cx_user, r))
+	if (!mr_api_is_viewer(&cx->cx_user, r))
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not view this recording.");
 	return 0;
 }
 
-static void
-log_access(struct mr_ctx *cx, const char *id, const char *action)
+/*
+ * Load the recording for its owner or an admin of its company; what
+ * names the act refused to anyone else (403).
+ */
+int
+mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
+    const char *what)
+{
+	if (mr_api_load(cx, r) == -1)
+		return -1;
+	if (!mr_api_same(cx->cx_user.id, r->recorded_by) && !cx->cx_user.is_admin)
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "Only the owner or an admin may %s this recording.", what);
+	return 0;
+}
+
+void
+mr_api_audit(struct mr_ctx *cx, const char *id, const char *action)
 {
 	struct mr_err	 err;
 
@@ -127,58 +145,8 @@ log_access(struct mr_ctx *cx, const char *id, const char *action)
 		    cx->cx_req.rq_id, err.cause);
 }
 
-/* file_size_bytes and duration_seconds, null while unknown. */
-static void
-add_file_fields(struct json_object *o, const struct mr_recording *r)
-{
-	struct json_object	*v = NULL;
-	double			 d;
-
-	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
-	    json_object_new_int64(r->file_size_bytes) : NULL);
-	/* The database's own text, so the number reads the same. */
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &d) == 1)
-		v = json_object_new_double_s(d, r->duration_seconds);
-	json_object_object_add(o, "duration_seconds", v);
-}
-
-/* RecordingInfo, with the seed's field names. */
-static struct json_object *
-info(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	struct json_object	*o;
-
-	if ((o = new_object(cx)) == NULL)
-		return NULL;
-	/* Owned by o from here on. */
-	json_object_get(o);
-	add_str(o, "id", r->id);
-	add_str(o, "room_code", r->room_code);
-	add_str(o, "meeting_name", r->meeting_name);
-	add_str(o, "egress_id", r->egress_id);
-	add_str(o, "egress_status", r->egress_status);
-	add_str(o, "status", r->status);
-	add_str(o, "recorded_by", r->recorded_by);
-	add_str(o, "recorded_by_name", r->recorded_by_name);
-	add_str(o, "layout", r->layout);
-	json_object_object_add(o, "audio_only",
-	    json_object_new_boolean(r->audio_only));
-	add_str(o, "storage_type", r->storage_type);
-	add_file_fields(o, r);
-	json_object_object_add(o, "is_public",
-	    json_object_new_boolean(r->is_public));
-	add_str(o, "started_at", r->started_at);
-	add_str(o, "ended_at", r->ended_at);
-	add_str(o, "expires_at", r->expires_at);
-	add_str(o, "created_at", r->created_at);
-	add_str(o, "updated_at", r->updated_at);
-	json_object_put(o);
-	return o;
-}
-
-static struct json_object *
-viewers(const char *arr)
+struct json_object *
+mr_api_viewers(const char *arr)
 {
 	struct json_object	*a = json_object_new_array();
 	const char		*p;
@@ -242,13 +210,13 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	rc = mr_db_room_get(env->db, cx->cx_arena, code, &room, &cx->cx_err);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 || !same(room.company_id, u->company_id))
+	if (rc == 0 || !mr_api_same(room.company_id, u->company_id))
 		return mr_err_set(&cx->cx_err, 404, "room_not_found",
 		    "Room '%s' not found.", code);
-	if (!same(room.created_by, u->id) && !u->is_admin)
+	if (!mr_api_same(room.created_by, u->id) && !u->is_admin)
 		return mr_err_set(&cx->cx_err, 403, "not_room_host",
 		    "Only the room's host or an admin may start a recording.");
-	if (!same(room.status, "active"))
+	if (!mr_api_same(room.status, "active"))
 		return mr_err_set(&cx->cx_err, 409, "room_not_active",
 		    "Room '%s' is not active.", code);
 
@@ -278,7 +246,7 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	ls.filepath = mr_printf(cx->cx_arena, "%s/%s.%s",
 	    env->conf->cf_spool_dir, id, audio ? "ogg" : "mp4");
 	if (ls.filepath == NULL)
-		return oom(cx);
+		return mr_api_oom(cx);
 	mr_err_clear(&lkerr);
 	if (mr_lk_start_egress(&env->lk, cx->cx_arena, &ls, &eg,
 	    &lkerr) == -1) {
@@ -289,12 +257,12 @@ mr_api_recordings_start(struct mr_ctx *cx)
 			 * LiveKit may still start it: leave the row pending
 			 * for the reaper, which asks ListEgress.
 			 */
-			if ((o = new_object(cx)) == NULL)
-				return oom(cx);
-			add_str(o, "recording_id", id);
-			add_str(o, "room_code", room.room_code);
-			add_str(o, "status", "pending");
-			add_str(o, "message", "LiveKit has not confirmed the "
+			if ((o = mr_api_object(cx)) == NULL)
+				return mr_api_oom(cx);
+			mr_api_add_str(o, "recording_id", id);
+			mr_api_add_str(o, "room_code", room.room_code);
+			mr_api_add_str(o, "status", "pending");
+			mr_api_add_str(o, "message", "LiveKit has not confirmed the "
 			    "recording yet; its status will be updated.");
 			return mr_resp_json(cx, 202, o);
 		}
@@ -307,13 +275,13 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	if ((rc = mr_db_rec_started(env->db, cx->cx_arena, id, eg.egress_id,
 	    eg.status_name, &cx->cx_err)) == -1)
 		return -1;
-	if ((o = new_object(cx)) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", id);
-	add_str(o, "room_code", room.room_code);
-	add_str(o, "egress_id", eg.egress_id);
-	add_str(o, "status", "recording");
-	add_str(o, "message", "Recording started.");
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", id);
+	mr_api_add_str(o, "room_code", room.room_code);
+	mr_api_add_str(o, "egress_id", eg.egress_id);
+	mr_api_add_str(o, "status", "recording");
+	mr_api_add_str(o, "message", "Recording started.");
 	return mr_resp_json(cx, 201, o);
 }
 
@@ -322,11 +290,11 @@ stopped(struct mr_ctx *cx, const char *id, const char *msg)
 {
 	struct json_object	*o;
 
-	if ((o = new_object(cx)) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", id);
-	add_str(o, "status", "processing");
-	add_str(o, "message", msg);
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", id);
+	mr_api_add_str(o, "status", "processing");
+	mr_api_add_str(o, "message", msg);
 	return mr_resp_json(cx, 202, o);
 }
 
@@ -343,9 +311,9 @@ mr_api_recording_stop(struct mr_ctx *cx)
 	if (cx->cx_req.rq_bodylen > 0 && (mr_req_json(cx,
 	    (const char *const[]){ NULL })) == NULL)
 		return -1;
-	if (load(cx, &r) == -1)
+	if (mr_api_load(cx, &r) == -1)
 		return -1;
-	if (!same(u->id, r.recorded_by) && !same(u->id, r.room_host) &&
+	if (!mr_api_same(u->id, r.recorded_by) && !mr_api_same(u->id, r.room_host) &&
 	    !u->is_admin)
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "Only the recorder, the room's host or an admin may stop "
@@ -355,7 +323,7 @@ mr_api_recording_stop(struct mr_ctx *cx)
 		return -1;
 	if (rc == 0) {
 		/* A second stop of the same recording changes nothing. */
-		if (same(r.status, "processing"))
+		if (mr_api_same(r.status, "processing"))
 			return stopped(cx, r.id, "Recording is already "
 			    "stopping.");
 		return mr_err_set(&cx->cx_err, 409, "not_recording",
@@ -389,23 +357,27 @@ mr_api_recording_get(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
 	struct json_object	*o;
+	char			*url;
 
-	if (load_viewable(cx, &r) == -1)
+	if (mr_api_load_viewable(cx, &r) == -1)
 		return -1;
-	if ((o = info(cx, &r)) == NULL)
-		return oom(cx);
-	add_str(o, "recorded_by_email", r.recorded_by_email);
-	add_str(o, "file_name", r.file_name);
-	add_str(o, "storage_path", r.storage_path);
-	add_str(o, "checksum_sha256", r.checksum_sha256);
-	add_str(o, "last_error", r.last_error);
+	if ((o = mr_recinfo_json(cx, &r)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recorded_by_email", r.recorded_by_email);
+	mr_api_add_str(o, "file_name", r.file_name);
+	mr_api_add_str(o, "storage_path", r.storage_path);
+	mr_api_add_str(o, "checksum_sha256", r.checksum_sha256);
+	mr_api_add_str(o, "last_error", r.last_error);
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r.upload_attempts));
 	json_object_object_add(o, "allowed_viewers",
-	    viewers(r.allowed_viewers));
-	/* Issue 4 adds signed download links; until then there is none. */
-	json_object_object_add(o, "download_url", NULL);
-	log_access(cx, r.id, "view");
+	    mr_api_viewers(r.allowed_viewers));
+	url = NULL;
+	if (mr_api_same(r.status, "completed") && r.storage_path != NULL &&
+	    (url = download_url(cx, &r)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "download_url", url);
+	mr_api_audit(cx, r.id, "view");
 	return mr_resp_json(cx, 200, o);
 }
 
@@ -415,69 +387,119 @@ mr_api_recording_status(struct mr_ctx *cx)
 	struct mr_recording	 r;
 	struct json_object	*o;
 
-	if (load_viewable(cx, &r) == -1)
+	if (mr_api_load_viewable(cx, &r) == -1)
 		return -1;
-	if ((o = new_object(cx)) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", r.id);
-	add_str(o, "status", r.status);
-	add_file_fields(o, &r);
-	add_str(o, "egress_status", r.egress_status);
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", r.id);
+	mr_api_add_str(o, "status", r.status);
+	mr_recinfo_file_fields(o, &r);
+	mr_api_add_str(o, "egress_status", r.egress_status);
 	return mr_resp_json(cx, 200, o);
 }
 
-#define URL_TTL		3600	/* seconds a storage download link lives */
+/* Who a download link was given to, as signed: "<user id>:<a|u>". */
+static char *
+link_who(struct mr_ctx *cx, const char *user, int admin)
+{
+	return mr_printf(cx->cx_arena, "%s:%c", user, admin ? 'a' : 'u');
+}
 
 /*
- * GET /recordings/{id}/download: the file, for a viewer.  Local storage
- * hands it to nginx (X-Accel-Redirect, so Range requests work); a
- * backend with links of its own (S3) answers with a short-lived one.
+ * download_url: a link to the file for the caller that works without an
+ * Authorization header until download_url_ttl runs out.
+ */
+static char *
+download_url(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	const struct mr_user	*u = &cx->cx_user;
+	int64_t			 exp;
+	char			*who, *sig;
+
+	exp = (int64_t)time(NULL) + cx->cx_env->conf->cf_download_url_ttl;
+	if ((who = link_who(cx, u->id, u->is_admin)) == NULL ||
+	    (sig = mr_link_sign(cx, "download", r->id, who, exp)) == NULL)
+		return NULL;
+	return mr_printf(cx->cx_arena, "%s/api/recordings/%s/download?"
+	    "expires=%lld&user=%s%s&sig=%s", cx->cx_env->conf->cf_public_url,
+	    r->id, (long long)exp, u->id, u->is_admin ? "&admin=1" : "", sig);
+}
+
+/*
+ * A download by signed link: the link names the user it was given to;
+ * that user must still be a viewer (an owner who took access away ends
+ * the links given out before).
+ */
+static int
+load_by_link(struct mr_ctx *cx, struct mr_recording *r)
+{
+	static const char *const params[] = {
+		"expires", "user", "admin", "sig", NULL
+	};
+	const char	*id, *exp = NULL, *user = NULL, *admin = NULL;
+	const char	*sig = NULL;
+	char		*who;
+	int		 rc;
+
+	if (mr_req_query_check(cx, params) == -1 ||
+	    mr_req_query(cx, "expires", &exp) == -1 ||
+	    mr_req_query(cx, "user", &user) == -1 ||
+	    mr_req_query(cx, "admin", &admin) == -1 ||
+	    mr_req_query(cx, "sig", &sig) == -1)
+		return -1;
+	if (sig == NULL) {
+		mr_resp_header(cx, "WWW-Authenticate: Bearer");
+		return mr_err_set(&cx->cx_err, 401, "missing_token",
+		    "Send a bearer token or use a signed download link.");
+	}
+	if (mr_req_path_uuid(cx, &id) == -1)
+		return -1;
+	if (user == NULL || !mr_uuid_valid(user) ||
+	    (admin != NULL && strcmp(admin, "1") != 0))
+		return mr_err_set(&cx->cx_err, 403, "invalid_link",
+		    "This link is not valid: it was changed or not made here.");
+	if ((who = link_who(cx, user, admin != NULL)) == NULL)
+		return mr_api_oom(cx);
+	if (mr_link_check(cx, "download", id, who, exp, sig) == -1)
+		return -1;
+	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+	cx->cx_user.id = mr_strdup(cx->cx_arena, user);
+	cx->cx_user.company_id = r->company_id;
+	cx->cx_user.is_admin = admin != NULL;
+	if (cx->cx_user.id == NULL)
+		return mr_api_oom(cx);
+	if (!mr_api_is_viewer(&cx->cx_user, r))
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "You may no longer view this recording.");
+	return 0;
+}
+
+/*
+ * GET /recordings/{id}/download: the file, for a viewer with a bearer
+ * token or a signed link.  Range requests work.  A read from the first
+ * byte is audited as a download; a player's later Range requests are
+ * the same download and are not.
  */
 int
 mr_api_recording_download(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
-	struct mr_env		*env = cx->cx_env;
-	const char		*base, *type;
-	char			*url;
+	int			 starts;
 
-	if (load_viewable(cx, &r) == -1)
-		return -1;
-	if (!same(r.status, "completed") || r.storage_path == NULL)
-		return mr_err_set(&cx->cx_err, 409, "not_ready",
-		    "The recording is %s; it can be downloaded once it is "
-		    "completed.", r.status);
-	if (!same(r.storage_type, env->conf->cf_storage_type))
-		return mr_err_set(&cx->cx_err, 409, "storage_moved",
-		    "The recording is kept in %s storage, which this service "
-		    "is not configured for.", r.storage_type);
-	base = strrchr(r.storage_path, '/');
-	base = base ? base + 1 : r.storage_path;
-	type = r.audio_only ? "audio/ogg" : "video/mp4";
-	if (same(r.storage_type, "local")) {
-		log_access(cx, r.id, "download");
-		cx->cx_resp.status = 200;
-		cx->cx_resp.content_type = type;
-		cx->cx_resp.body = "";
-		mr_resp_header(cx, mr_printf(cx->cx_arena,
-		    "X-Accel-Redirect: /_meetrec_files/%s", r.storage_path));
-		mr_resp_header(cx, mr_printf(cx->cx_arena,
-		    "Content-Disposition: attachment; filename=\"%s\"", base));
-		return 0;
-	}
-	url = mr_store_url(&env->store, cx->cx_arena, r.storage_path, URL_TTL,
-	    &cx->cx_err);
-	if (url == NULL) {
-		if (cx->cx_err.status != 0)
+	if (cx->cx_user.id == NULL) {
+		if (load_by_link(cx, &r) == -1)
 			return -1;
-		return mr_err_set(&cx->cx_err, 501, "download_unavailable",
-		    "Downloads from %s storage are not available yet.",
-		    r.storage_type);
-	}
-	log_access(cx, r.id, "download");
-	cx->cx_resp.status = 302;
-	cx->cx_resp.body = "";
-	mr_resp_header(cx, mr_printf(cx->cx_arena, "Location: %s", url));
+	} else if (mr_api_load_viewable(cx, &r) == -1)
+		return -1;
+	if (mr_files_serve(cx, &r, &starts) == -1)
+		return -1;
+	if (starts)
+		mr_api_audit(cx, r.id, "download");
 	return 0;
 }
 
@@ -488,17 +510,17 @@ mr_api_recording_delete(struct mr_ctx *cx)
 	struct json_object	*o;
 	int			 rc;
 
-	if (load(cx, &r) == -1)
+	if (mr_api_load(cx, &r) == -1)
 		return -1;
-	if (!same(cx->cx_user.id, r.recorded_by) && !cx->cx_user.is_admin) {
-		if (is_viewer(&cx->cx_user, &r))
+	if (!mr_api_same(cx->cx_user.id, r.recorded_by) && !cx->cx_user.is_admin) {
+		if (mr_api_is_viewer(&cx->cx_user, &r))
 			return mr_err_set(&cx->cx_err, 403, "forbidden",
 			    "Only the owner or an admin may delete this "
 			    "recording.");
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not delete this recording.");
 	}
-	if (same(r.status, "pending") || same(r.status, "recording"))
+	if (mr_api_same(r.status, "pending") || mr_api_same(r.status, "recording"))
 		return mr_err_set(&cx->cx_err, 409, "recording_active",
 		    "Stop the recording before deleting it.");
 	rc = mr_db_rec_trash(cx->cx_env->db, cx->cx_arena, r.id, &cx->cx_err);
@@ -507,63 +529,12 @@ mr_api_recording_delete(struct mr_ctx *cx)
 	if (rc == 0)
 		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
 		    "Recording not found.");
-	log_access(cx, r.id, "delete");
-	if ((o = new_object(cx)) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", r.id);
-	add_str(o, "message", "Recording moved to the trash.");
+	mr_api_audit(cx, r.id, "delete");
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", r.id);
+	mr_api_add_str(o, "message", "Recording moved to the trash.");
 	return mr_resp_json(cx, 200, o);
-}
-
-/* Keyset cursor: base64url of "created_at,id" of the last row sent. */
-static int
-parse_cursor(struct mr_ctx *cx, const char *c, struct mr_rec_filter *f)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
-	unsigned char	*raw;
-	size_t		 len;
-	char		*s, *comma;
-	struct tm	 tm, want;
-	time_t		 t;
-
-	if (strlen(c) > 200 || mr_b64url_decode(cx->cx_arena, c, strlen(c),
-	    &raw, &len) == -1)
-		goto bad;
-	if ((s = mr_strndup(cx->cx_arena, (char *)raw, len)) == NULL)
-		return oom(cx);
-	if ((comma = strchr(s, ',')) == NULL || strlen(s) != len)
-		goto bad;
-	*comma = '\0';
-	if (!mr_uuid_valid(comma + 1) || strlen(s) != strlen(shape))
-		goto bad;
-	for (size_t i = 0; shape[i] != '\0'; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
-		    s[i] != shape[i])
-			goto bad;
-	/*
-	 * The shape is not enough: PostgreSQL refuses month 13 or February
-	 * 31 with an error that would be a 500.  The date must survive a
-	 * round trip through timegm().
-	 */
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6 ||
-	    tm.tm_year < 1 || tm.tm_mon < 1 || tm.tm_mon > 12)
-		goto bad;
-	want = tm;
-	tm.tm_year -= 1900;
-	tm.tm_mon--;
-	if ((t = timegm(&tm)) == (time_t)-1 || gmtime_r(&t, &tm) == NULL ||
-	    tm.tm_year + 1900 != want.tm_year || tm.tm_mon + 1 != want.tm_mon ||
-	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
-	    tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
-		goto bad;
-	f->cursor_ts = s;
-	f->cursor_id = comma + 1;
-	return 0;
-bad:
-	return mr_err_set(&cx->cx_err, 400, "invalid_cursor",
-	    "Query parameter 'cursor' is not a cursor this API gave out.");
 }
 
 int
@@ -581,9 +552,9 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	struct mr_recording	*rows;
 	struct json_object	*o, *arr;
 	const char		*v;
+	const char		*cur;
 	int64_t			 total;
 	int			 n, i, rc;
-	char			*cur;
 
 	memset(&f, 0, sizeof(f));
 	f.company_id = cx->cx_user.company_id;
@@ -633,28 +604,25 @@ mr_api_recordings_list(struct mr_ctx *cx)
 		    "Query parameter 'scope' must be mine, shared or company.");
 	if ((rc = mr_req_query(cx, "cursor", &v)) == -1)
 		return -1;
-	if (rc == 1 && parse_cursor(cx, v, &f) == -1)
+	if (rc == 1 && mr_recinfo_cursor_parse(cx, v, &f.cursor_ts,
+	    &f.cursor_id) == -1)
 		return -1;
 
 	if (mr_db_rec_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((o = new_object(cx)) == NULL)
-		return oom(cx);
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
 	arr = json_object_new_array();
 	json_object_object_add(o, "recordings", arr);
 	for (i = 0; i < n; i++)
-		json_object_array_add(arr, json_object_get(info(cx,
+		json_object_array_add(arr, json_object_get(mr_recinfo_json(cx,
 		    &rows[i])));
 	json_object_object_add(o, "total", json_object_new_int64(total));
 	cur = NULL;
-	if (n > 0 && n == f.limit) {
-		v = mr_printf(cx->cx_arena, "%s,%s", rows[n - 1].created_at,
-		    rows[n - 1].id);
-		if (v == NULL || (cur = mr_b64url_encode(cx->cx_arena, v,
-		    strlen(v))) == NULL)
-			return oom(cx);
-	}
-	add_str(o, "next_cursor", cur);
+	if (n > 0 && n == f.limit && mr_recinfo_cursor_next(cx,
+	    rows[n - 1].created_at, rows[n - 1].id, &cur) == -1)
+		return -1;
+	mr_api_add_str(o, "next_cursor", cur);
 	return mr_resp_json(cx, 200, o);
 }

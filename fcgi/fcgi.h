@@ -17,6 +17,9 @@
 #include "jwt.h"
 #include "livekit.h"
 #include "store.h"
+#include "model.h"
+
+#define MR_LINK_KEYLEN	32	/* the key signed links are made with */
 
 struct mr_req {
 	FCGX_Request	*rq_fcgx;
@@ -54,6 +57,7 @@ struct mr_env {
 	struct mr_lk		 lk;
 	struct mr_jwt_verifier	 jwt;
 	struct mr_store		 store;
+	unsigned char		 linkkey[MR_LINK_KEYLEN];
 };
 
 struct mr_ctx {
@@ -99,8 +103,33 @@ int	 mr_req_read(struct mr_ctx *);
 const char *mr_req_param(struct mr_ctx *, const char *);
 int	 mr_req_query(struct mr_ctx *, const char *name, const char **val);
 int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
+int	 mr_req_form(struct mr_ctx *, const char *name, const char **val);
 struct json_object *mr_req_json(struct mr_ctx *, const char *const *allowed);
 int	 mr_req_path_uuid(struct mr_ctx *, const char **);
+
+/* api_recordings.c: what the handlers share */
+int	 mr_api_oom(struct mr_ctx *);
+struct json_object *mr_api_object(struct mr_ctx *);
+void	 mr_api_add_str(struct json_object *, const char *, const char *);
+int	 mr_api_same(const char *, const char *);
+int	 mr_api_is_viewer(const struct mr_user *, const struct mr_recording *);
+int	 mr_api_load(struct mr_ctx *, struct mr_recording *);
+int	 mr_api_load_viewable(struct mr_ctx *, struct mr_recording *);
+int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,
+	    const char *what);
+void	 mr_api_audit(struct mr_ctx *, const char *id, const char *action);
+struct json_object *mr_api_viewers(const char *);
+
+/* link.c: signed links (HMAC-SHA256 with an expiry) */
+int	 mr_link_key(const struct mr_conf *, unsigned char *key);
+char	*mr_link_sign(struct mr_ctx *, const char *kind, const char *subject,
+	    const char *who, int64_t expires);
+int	 mr_link_check(struct mr_ctx *, const char *kind, const char *subject,
+	    const char *who, const char *expires, const char *sig);
+
+/* files.c */
+int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *,
+	    int *logged_start);
 
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fcgi.h"
+#include "metrics.h"
 
 #define MAX_WORKERS	256
 #define DRAIN_SECONDS	60
@@ -102,6 +103,8 @@ reap(void)
 			if (slots[i].pid != pid)
 				continue;
 			slots[i].pid = 0;
+			mr_metrics_worker_exit(mr_metrics_shared(),
+			    !WIFEXITED(status) || WEXITSTATUS(status) != 0);
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 				mr_log_debug("worker pid=%ld recycled",
 				    (long)pid);
@@ -134,6 +137,25 @@ signal_all(int sig, int only_generation)
 		if (slots[i].pid != 0 && (only_generation < 0 ||
 		    slots[i].generation == only_generation))
 			kill(slots[i].pid, sig);
+}
+
+/*
+ * The shared request counters, made once before the first fork: workers
+ * inherit the mapping, and a reload keeps it, so counts survive both.
+ */
+static void
+open_metrics(void)
+{
+	const char	*names[MR_METRICS_ROUTES_MAX * MR_METRICS_METHODS_MAX];
+	const char	*methods[MR_NELEM(names)];
+	size_t		 n = 0;
+
+	for (size_t i = 0; i < mr_nroutes && n < MR_NELEM(names); i++, n++) {
+		names[n] = mr_routes[i].name;
+		methods[n] = mr_routes[i].method;
+	}
+	if (mr_metrics_open(names, methods, n) == NULL)
+		mr_log_warnx("metrics: request counting is off");
 }
 
 static int
@@ -187,6 +209,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&empty);
 
+	open_metrics();
 	fill(fd, conf);
 	if (conf->cf_pid_file != NULL &&
 	    mr_write_pidfile(conf->cf_pid_file) == -1)

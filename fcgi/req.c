@@ -137,20 +137,21 @@ url_decode(struct mr_arena *a, const char *s, size_t n)
 }
 
 /*
- * Find name in the query string.  Returns 1 and the decoded value, 0 when
- * absent, -1 (400 invalid_query) when the string is malformed or the
- * name is repeated.
+ * Find name in an "a=1&b=2" string (what names the string in errors).
+ * Returns 1 and the decoded value, 0 when absent, -1 (400 invalid_query)
+ * when the string is malformed or the name is repeated.
  */
-int
-mr_req_query(struct mr_ctx *cx, const char *name, const char **val)
+static int
+find_param(struct mr_ctx *cx, const char *q, const char *what,
+    const char *name, const char **val)
 {
-	const char	*q = cx->cx_req.rq_query, *amp, *eq;
+	const char	*amp, *eq;
 	size_t		 nl = strlen(name), len;
 	int		 found = 0;
 
 	if (strlen(q) > QUERY_MAX)
 		return mr_err_set(&cx->cx_err, 414, "query_too_long",
-		    "The query string is too long.");
+		    "The %s is too long.", what);
 	while (*q != '\0') {
 		amp = strchr(q, '&');
 		len = amp ? (size_t)(amp - q) : strlen(q);
@@ -160,17 +161,34 @@ mr_req_query(struct mr_ctx *cx, const char *name, const char **val)
 			if (found++)
 				return mr_err_set(&cx->cx_err, 400,
 				    "invalid_query",
-				    "Query parameter '%s' is repeated.", name);
+				    "Parameter '%s' is repeated.", name);
 			*val = url_decode(cx->cx_arena, eq + 1,
 			    len - nl - 1);
 			if (*val == NULL)
 				return mr_err_set(&cx->cx_err, 400,
-				    "invalid_query", "Query parameter '%s' is "
+				    "invalid_query", "Parameter '%s' is "
 				    "not correctly encoded.", name);
 		}
 		q += len + (amp != NULL);
 	}
 	return found;
+}
+
+/* name in the query string; as find_param(). */
+int
+mr_req_query(struct mr_ctx *cx, const char *name, const char **val)
+{
+	return find_param(cx, cx->cx_req.rq_query, "query string", name, val);
+}
+
+/* name in an application/x-www-form-urlencoded body; as find_param(). */
+int
+mr_req_form(struct mr_ctx *cx, const char *name, const char **val)
+{
+	if (strlen(cx->cx_req.rq_body) != cx->cx_req.rq_bodylen)
+		return mr_err_set(&cx->cx_err, 400, "invalid_body",
+		    "The form holds a NUL byte.");
+	return find_param(cx, cx->cx_req.rq_body, "form", name, val);
 }
 
 /* Refuse query parameters not in allowed (NULL-terminated). */

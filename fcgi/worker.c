@@ -12,10 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fcgi.h"
 #include "httpc.h"
+#include "metrics.h"
 
 #define ARENA_CAP	(64 * 1024 * 1024)
 
@@ -55,6 +57,10 @@ mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 			mr_log_warnx("%s", err.detail);
 			return -1;
 		}
+	}
+	if (mr_link_key(conf, env->linkkey) == -1) {
+		mr_log_warnx("could not make the key for signed links");
+		return -1;
 	}
 	env->jwt.leeway = conf->cf_jwt_leeway;
 	env->jwt.issuer = conf->cf_jwt_issuer;
@@ -97,10 +103,19 @@ log_request(struct mr_ctx *cx, int64_t start)
 	    e->cause[0] ? " cause=" : "", e->cause);
 }
 
+static int64_t
+mono_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void
 serve(struct mr_ctx *cx)
 {
-	int64_t		 start = mr_now_ms();
+	int64_t		 start = mr_now_ms(), t0 = mono_ns();
 	int		 rc;
 
 	mr_err_clear(&cx->cx_err);
@@ -117,6 +132,12 @@ serve(struct mr_ctx *cx)
 		cx->cx_resp.bodylen = 0;
 	}
 	mr_resp_send(cx);
+	/*
+	 * Counted before FCGX_Finish_r hands the end of the answer to nginx,
+	 * so a scrape the client sends next already sees this request.
+	 */
+	mr_metrics_request(mr_metrics_shared(), cx->cx_req.rq_route,
+	    cx->cx_req.rq_method, cx->cx_resp.status, mono_ns() - t0);
 	log_request(cx, start);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * admin.c - meetrec-admin: migrate, check-config, token, room add/list.
+ * admin.c - meetrec-admin: migrate, check-config, token, room add/list,
+ * store, stats.
  * See meetrec-admin(8).  Exit status: 0 done, 1 failed, 2 usage or
  * configuration error.
  */
@@ -40,7 +41,8 @@ usage(void)
 	    "  store put FILE KEY [--upload-id ID]\n"
 	    "  store stat|del KEY\n"
 	    "  store url KEY [--ttl SECONDS]\n"
-	    "  store share KEY USER\n");
+	    "  store share KEY USER\n"
+	    "  stats [--company UUID]\n");
 	exit(2);
 }
 
@@ -325,6 +327,67 @@ done:
 	return rc == 0 ? 0 : 1;
 }
 
+/*
+ * The counts of GET /api/admin/stats, for one company or all of them,
+ * one "key = value" per line (a dash for none).
+ */
+static int
+cmd_stats(struct mr_conf *conf, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "company", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mr_admin_stats	 st;
+	struct mr_arena		*a;
+	struct mr_db		*db;
+	struct mr_err		 err;
+	const char		*company = NULL;
+	int			 ch, i, rc = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch != 'c')
+			usage();
+		company = optarg;
+	}
+	if (optind != argc)
+		usage();
+	if (company != NULL && !mr_uuid_valid(company))
+		mr_fatalx("--company must be a UUID");
+	if ((a = mr_arena_new(1024 * 1024)) == NULL)
+		mr_fatalx("out of memory");
+	db = connect_db(conf);
+	mr_err_clear(&err);
+	if (mr_db_admin_stats(db, a, company, &st, &err) == 1) {
+		printf("company = %s\n", company ? company : "all");
+		for (i = 0; i < MR_NSTATUS; i++)
+			printf("by_status.%s = %lld\n",
+			    mr_db_admin_statuses[i],
+			    (long long)st.by_status[i]);
+		printf("trashed = %lld\n", (long long)st.trashed);
+		printf("bytes_stored = %lld\n", (long long)st.bytes_stored);
+		printf("uploads_pending = %lld\n",
+		    (long long)st.uploads_pending);
+		printf("uploads_failed = %lld\n",
+		    (long long)st.uploads_failed);
+		printf("oldest_pending_upload_at = %s\n",
+		    st.oldest_pending_upload_at ?
+		    st.oldest_pending_upload_at : "-");
+		if (st.oldest_pending_upload_s >= 0)
+			printf("oldest_pending_upload_seconds = %lld\n",
+			    (long long)st.oldest_pending_upload_s);
+		else
+			printf("oldest_pending_upload_seconds = -\n");
+		rc = 0;
+	} else
+		fprintf(stderr, "meetrec-admin: stats failed: %s%s%s\n",
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
+	mr_db_free(db);
+	mr_arena_free(a);
+	return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -364,6 +427,8 @@ main(int argc, char *argv[])
 		rc = cmd_room(conf, argc, argv);
 	else if (strcmp(argv[0], "store") == 0)
 		rc = cmd_store(conf, argc, argv);
+	else if (strcmp(argv[0], "stats") == 0)
+		rc = cmd_stats(conf, argc, argv);
 	else
 		usage();
 	mr_conf_free(conf);

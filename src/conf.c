@@ -57,7 +57,7 @@ static const struct confkey keys[] = {
 	S(storage_local_dir,	0, NULL),
 	S(public_url,		0, "http://127.0.0.1:8080"),
 	S(url_signing_secret,	F_SECRET, NULL),
-	I(download_url_ttl,	0, "900", 30, 86400),
+	I(download_url_ttl,	0, "14400", 30, 86400),
 	I(share_max_days,	0, "90", 1, 3650),
 	S(log_level,		F_REQUIRED, "info"),
 	I(retention_days,	0, "0", 0, 36500),

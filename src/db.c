@@ -20,12 +20,18 @@ extern const struct mr_db_stmt mr_db_recording_stmts[];
 extern const struct mr_db_stmt mr_db_room_stmts[];
 extern const struct mr_db_stmt mr_db_webhook_stmts[];
 extern const struct mr_db_stmt mr_db_reaper_stmts[];
+extern const struct mr_db_stmt mr_db_metrics_stmts[];
+extern const struct mr_db_stmt mr_db_share_stmts[];
+extern const struct mr_db_stmt mr_db_admin_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
 	mr_db_room_stmts,
 	mr_db_webhook_stmts,
 	mr_db_reaper_stmts,
+	mr_db_metrics_stmts,
+	mr_db_share_stmts,
+	mr_db_admin_stmts,
 };
 
 #define MAX_STMTS	128

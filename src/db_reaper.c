@@ -92,7 +92,8 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  3 },
 	{ "rp_trash",
 	  "UPDATE project_management.pm_meeting_recordings SET "
-	  "deleted_at = now(), lease_owner = NULL, lease_until = NULL "
+	  "deleted_at = now(), trash_reason = 'expired', lease_owner = NULL, "
+	  "lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL",
 	  2 },
 	{ "rp_purge",

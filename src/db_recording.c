@@ -60,8 +60,8 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "AND deleted_at IS NULL", 1 },
 	{ "rec_trash",
 	  "UPDATE project_management.pm_meeting_recordings "
-	  "SET deleted_at = now() WHERE id = $1::uuid AND deleted_at IS NULL",
-	  1 },
+	  "SET deleted_at = now(), trash_reason = 'deleted' "
+	  "WHERE id = $1::uuid AND deleted_at IS NULL", 1 },
 	{ "rec_list",
 	  "SELECT " COLUMNS FROM FILTER
 	  "AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < "
@@ -81,7 +81,30 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_log_access",
 	  "INSERT INTO project_management.pm_recording_access_logs "
 	  "(recording_id, user_id, user_email, action, ip_address, "
-	  "user_agent) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6)", 6 },
+	  "user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, "
+	  "$7::uuid)", 7 },
+	/* $2 is_public or NULL to keep, $3 uuid[] text or NULL to keep */
+	{ "rec_set_access",
+	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "is_public = coalesce($2::boolean, is_public), "
+	  "allowed_viewers = CASE WHEN $3::uuid[] IS NULL THEN allowed_viewers "
+	  "  ELSE coalesce((SELECT array_agg(DISTINCT v ORDER BY v) "
+	  "  FROM unnest($3::uuid[]) v), '{}') END "
+	  "WHERE id = $1::uuid AND deleted_at IS NULL "
+	  "RETURNING is_public, allowed_viewers", 3 },
+	/* $1 recording, $2/$3 keyset cursor, $4 limit */
+	{ "rec_access_log",
+	  "SELECT id, user_id, user_email, action, ip_address, user_agent, "
+	  "share_id, to_char(accessed_at AT TIME ZONE 'UTC', "
+	  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS accessed_at "
+	  "FROM project_management.pm_recording_access_logs "
+	  "WHERE recording_id = $1::uuid AND ($2::timestamptz IS NULL OR "
+	  "(accessed_at, id) < ($2::timestamptz, $3::uuid)) "
+	  "ORDER BY accessed_at DESC, id DESC LIMIT $4::int", 4 },
+	{ "rec_access_log_count",
+	  "SELECT count(*) AS total "
+	  "FROM project_management.pm_recording_access_logs "
+	  "WHERE recording_id = $1::uuid", 1 },
 	{ NULL, NULL, 0 }
 };
 
@@ -251,7 +274,80 @@ mr_db_rec_log_access(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *user, const char *email, const char *action, const char *ip,
     const char *agent, struct mr_err *err)
 {
-	const char	*p[] = { id, user, email, action, ip, agent };
+	return mr_db_rec_log_share(db, a, id, NULL, user, email, action, ip,
+	    agent, err);
+}
+
+/* An audit row naming the share link it concerns. */
+int
+mr_db_rec_log_share(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *share_id, const char *user, const char *email,
+    const char *action, const char *ip, const char *agent,
+    struct mr_err *err)
+{
+	const char	*p[] = { id, user, email, action, ip, agent, share_id };
 
 	return mr_db_exec(db, a, "rec_log_access", p, err) == NULL ? -1 : 1;
+}
+
+/*
+ * Set who may view: is_public -1 keeps it, viewers (uuid[] text) NULL
+ * keeps them.  1 with r's two fields updated, 0 when the recording is
+ * gone.
+ */
+int
+mr_db_rec_set_access(struct mr_db *db, struct mr_arena *a, const char *id,
+    int is_public, const char *viewers, struct mr_recording *r,
+    struct mr_err *err)
+{
+	const char	*p[3];
+	PGresult	*res;
+
+	p[0] = id;
+	p[1] = is_public < 0 ? NULL : is_public ? "true" : "false";
+	p[2] = viewers;
+	if ((res = mr_db_exec(db, a, "rec_set_access", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	r->is_public = mr_db_bool(res, 0, "is_public");
+	r->allowed_viewers = mr_db_val(a, res, 0, "allowed_viewers");
+	return 1;
+}
+
+/* One page of a recording's audit trail, newest first. */
+int
+mr_db_access_log(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *cursor_ts, const char *cursor_id, int64_t limit,
+    struct mr_access_entry **out, int *n, int64_t *total,
+    struct mr_err *err)
+{
+	struct mr_access_entry	*e;
+	const char		*p[4];
+	PGresult		*res;
+	int			 i;
+
+	p[0] = id;
+	p[1] = cursor_ts;
+	p[2] = cursor_id;
+	p[3] = mr_printf(a, "%lld", (long long)limit);
+	if ((res = mr_db_exec(db, a, "rec_access_log_count", p, err)) == NULL)
+		return -1;
+	*total = mr_db_int(res, 0, "total", 0);
+	if ((res = mr_db_exec(db, a, "rec_access_log", p, err)) == NULL)
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = e = mr_calloc(a, (size_t)*n + 1, sizeof(*e))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < *n; i++) {
+		e[i].id = mr_db_val(a, res, i, "id");
+		e[i].user_id = mr_db_val(a, res, i, "user_id");
+		e[i].user_email = mr_db_val(a, res, i, "user_email");
+		e[i].action = mr_db_val(a, res, i, "action");
+		e[i].ip_address = mr_db_val(a, res, i, "ip_address");
+		e[i].user_agent = mr_db_val(a, res, i, "user_agent");
+		e[i].share_id = mr_db_val(a, res, i, "share_id");
+		e[i].accessed_at = mr_db_val(a, res, i, "accessed_at");
+	}
+	return 1;
 }

@@ -80,6 +80,31 @@ struct mr_rec_filter {
 	int64_t		 offset;
 };
 
+struct mr_share {
+	char	*id;
+	char	*recording_id;
+	char	*password_hash;		/* NULL: no password */
+	char	*created_by;
+	char	*expires_at;		/* ISO 8601 text */
+	char	*revoked_at;
+	char	*created_at;
+	char	*last_viewed_at;
+	int64_t	 view_count;
+	int64_t	 expires_epoch;		/* Unix seconds */
+	int	 expired;		/* expires_at has passed */
+};
+
+struct mr_access_entry {
+	char	*id;
+	char	*user_id;
+	char	*user_email;
+	char	*action;
+	char	*ip_address;
+	char	*user_agent;
+	char	*share_id;
+	char	*accessed_at;
+};
+
 /* db_room.c */
 int	mr_db_room_get(struct mr_db *, struct mr_arena *, const char *code,
 	    struct mr_room *, struct mr_err *);
@@ -111,9 +136,42 @@ int	mr_db_rec_log_access(struct mr_db *, struct mr_arena *,
 	    const char *id, const char *user, const char *email,
 	    const char *action, const char *ip, const char *agent,
 	    struct mr_err *);
+int	mr_db_rec_log_share(struct mr_db *, struct mr_arena *,
+	    const char *id, const char *share_id, const char *user,
+	    const char *email, const char *action, const char *ip,
+	    const char *agent, struct mr_err *);
+int	mr_db_rec_set_access(struct mr_db *, struct mr_arena *,
+	    const char *id, int is_public, const char *viewers,
+	    struct mr_recording *, struct mr_err *);
+int	mr_db_access_log(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *cursor_ts, const char *cursor_id, int64_t limit,
+	    struct mr_access_entry **, int *n, int64_t *total,
+	    struct mr_err *);
 int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_rec_filter *, struct mr_recording **, int *n,
 	    int64_t *total, struct mr_err *);
+
+/* db_share.c */
+int	mr_db_share_create(struct mr_db *, struct mr_arena *,
+	    const char *rec_id, const char *token_sha256,
+	    const char *password_hash, const char *created_by,
+	    int64_t expires_in, struct mr_share *, struct mr_err *);
+int	mr_db_share_list(struct mr_db *, struct mr_arena *,
+	    const char *rec_id, struct mr_share **, int *n, struct mr_err *);
+int	mr_db_share_revoke(struct mr_db *, struct mr_arena *,
+	    const char *rec_id, const char *share_id, struct mr_share *,
+	    struct mr_err *);
+/* The share with this token hash and its recording (trashed ones too). */
+int	mr_db_share_find(struct mr_db *, struct mr_arena *,
+	    const char *token_sha256, struct mr_share *,
+	    struct mr_recording *, struct mr_err *);
+/* A password try: 0 with *wait_s when the link is locked. */
+int	mr_db_share_try(struct mr_db *, struct mr_arena *,
+	    const char *share_id, int64_t *wait_s, struct mr_err *);
+/* Count a view and write its share_view audit row; 0 if gone since. */
+int	mr_db_share_viewed(struct mr_db *, struct mr_arena *,
+	    const char *share_id, const char *ip, const char *agent,
+	    struct mr_err *);
 
 /* db_reaper.c: claims take a lease of lease_s seconds for owner */
 enum mr_claim {
@@ -152,5 +210,50 @@ struct mr_lk_egress;
 int	mr_db_webhook_apply(struct mr_db *, struct mr_arena *,
 	    const char *event_id, const char *event, int64_t created_at,
 	    const struct mr_lk_egress *, int *duplicate, struct mr_err *);
+
+/* db_admin.c */
+#define MR_NSTATUS	5
+/* pending, recording, processing, completed, failed; NULL-terminated */
+extern const char *const mr_db_admin_statuses[];
+
+struct mr_admin_filter {
+	const char	*company_id;
+	const char	*status;	/* each filter NULL when not given */
+	const char	*room_code;
+	const char	*user_id;	/* recorded_by */
+	const char	*from;		/* created_at >= from (timestamptz) */
+	const char	*to;		/* created_at <= to */
+	const char	*trash;		/* exclude, include or only */
+	const char	*cursor_ts;	/* keyset: created_at and id, or NULL */
+	const char	*cursor_id;
+	int64_t		 limit;
+};
+
+struct mr_admin_rec {
+	struct mr_recording	 rec;
+	char			*next_attempt_at;	/* or NULL */
+	char			*trash_reason;		/* deleted, expired */
+};
+
+struct mr_admin_stats {
+	int64_t	 by_status[MR_NSTATUS];	/* in mr_db_admin_statuses order */
+	int64_t	 trashed;
+	int64_t	 bytes_stored;		/* completed, not in the trash */
+	int64_t	 uploads_pending;	/* processing, egress ended */
+	int64_t	 uploads_failed;	/* failed, egress ended with a file */
+	char	*oldest_pending_upload_at;	/* NULL when none */
+	int64_t	 oldest_pending_upload_s;	/* -1 when none */
+};
+
+int	mr_db_admin_list(struct mr_db *, struct mr_arena *,
+	    const struct mr_admin_filter *, struct mr_admin_rec **, int *n,
+	    int64_t *total, struct mr_err *);
+int	mr_db_admin_retry(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, int64_t retention_days, struct mr_err *);
+int	mr_db_admin_restore(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, int64_t trash_days, int64_t retention_days,
+	    const char **outcome, struct mr_err *);
+int	mr_db_admin_stats(struct mr_db *, struct mr_arena *,
+	    const char *company, struct mr_admin_stats *, struct mr_err *);
 
 #endif /* MR_MODEL_H */

@@ -138,4 +138,8 @@ int	 mr_b64_decode(struct mr_arena *, const char *, size_t,
 int	 mr_random_bytes(void *, size_t);
 char	*mr_hex(struct mr_arena *, const unsigned char *, size_t);
 
+/* passwd.c */
+char	*mr_passwd_hash(struct mr_arena *, const char *);
+int	 mr_passwd_check(struct mr_arena *, const char *, const char *);
+
 #endif /* MR_H */

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "mr.h"
+#include "metrics.h"
 #include "probe.h"
 #include "reap.h"
 
@@ -117,6 +118,30 @@ keep_lease(void *arg, off_t done)
 	else
 		l->renewed = now;
 	return 0;
+}
+
+/*
+ * Add to the upload counters (sql/004_metrics.sql): one statement, and a
+ * failure is only logged.  The names are always in this order, so
+ * reapers on several hosts lock the rows in the same order.
+ */
+static void
+count_upload(struct mr_reaper *rp, off_t bytes, int failed)
+{
+	static const char *const ok[] = { "upload_bytes", "uploads" };
+	static const char *const ko[] = { "upload_failures" };
+	const double	 one = 1, v[2] = { (double)bytes, 1 };
+	struct mr_err	 err;
+	int		 rc;
+
+	mr_err_clear(&err);
+	if (failed)
+		rc = mr_db_metrics_add(rp->db, rp->arena, ko, &one, 1, &err);
+	else
+		rc = mr_db_metrics_add(rp->db, rp->arena, ok, v, 2, &err);
+	if (rc == -1)
+		mr_log_warnx("pass=upload could not record its metrics: %s",
+		    err.cause[0] ? err.cause : err.detail);
 }
 
 /* Upload one claimed recording.  0 done, -1 failed (err set). */
@@ -224,6 +249,7 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			    "error=\"%s\"", r.id, gave_up ? "failed" :
 			    "retry_later", (long long)r.upload_attempts + 1,
 			    why ? why : "-");
+			count_upload(rp, 0, 1);
 			if (rc == -1)
 				return -1;
 			continue;
@@ -239,6 +265,7 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			    r.id);
 			continue;
 		}
+		count_upload(rp, size, 0);
 		path = mr_reap_spool_path(rp, &r);
 		if (path != NULL && unlink(path) == -1)
 			mr_log_warn("rec=%s could not remove spool file '%s'",

@@ -21,6 +21,7 @@
 
 #include "mr.h"
 #include "httpc.h"
+#include "metrics.h"
 #include "reap.h"
 
 #define ITEM_ARENA	(16 * 1024 * 1024)
@@ -58,10 +59,23 @@ on_signal(int sig)
 	mr_reap_stopping = 1;
 }
 
+/* One statement per pass; a metric that cannot be written is not fatal. */
+static void
+record_pass(struct mr_reaper *rp, const char *name, int64_t ms)
+{
+	struct mr_err	 err;
+
+	mr_err_clear(&err);
+	if (mr_db_metrics_pass(rp->db, rp->arena, name, (double)ms / 1000,
+	    &err) == -1)
+		mr_log_warnx("pass=%s could not record its metrics: %s", name,
+		    err.cause[0] ? err.cause : err.detail);
+}
+
 static int
 run_passes(struct mr_reaper *rp, unsigned mask, int limit)
 {
-	int64_t	 t0;
+	int64_t	 t0, ms;
 	int	 n, rc = 0;
 
 	for (size_t i = 0; i < MR_NELEM(passes) && !mr_reap_stopping; i++) {
@@ -69,8 +83,10 @@ run_passes(struct mr_reaper *rp, unsigned mask, int limit)
 			continue;
 		t0 = mr_now_ms();
 		n = passes[i].fn(rp, limit);
+		ms = mr_now_ms() - t0;
 		mr_log_info("pass=%s done items=%d dur_ms=%lld", passes[i].name,
-		    n, (long long)(mr_now_ms() - t0));
+		    n, (long long)ms);
+		record_pass(rp, passes[i].name, ms);
 		if (n == -1)
 			rc = -1;
 		/* What the stale pass caught up may now be uploaded. */

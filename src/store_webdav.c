@@ -13,6 +13,11 @@
  * goes on assembling; then the destination is polled instead of failing.
  * Every put ends with a PROPFIND that checks the stored size.
  *
+ * Download links use Nextcloud's direct download API (storage.md 3.5): a
+ * PROPFIND for oc:fileid, then an OCS call that answers with a short-lived
+ * /remote.php/direct/<token> URL anyone may fetch.  A plain WebDAV server
+ * has no oc:fileid and no OCS: then there is no link, and no error.
+ *
  * Bodies are read from the descriptor with pread(2) straight into
  * libcurl's upload buffer: memory stays flat whatever the file size.
  * Answers are capped, and PROPFIND answers are parsed with libxml2 by
@@ -47,6 +52,9 @@
 #define BODY_MAX	(1024 * 1024)		/* any other answer */
 #define EXCERPT_LEN	200			/* of an answer, for the log */
 #define KEY_MAX		1024
+#define FILEID_MAX	20			/* digits of an oc:fileid */
+#define LINK_MAX	2048			/* a direct download URL */
+#define LINK_TTL_MAX	86400			/* direct API maximum */
 #define SMALL_TIMEOUT_MS 60000			/* MKCOL, PROPFIND, DELETE */
 #define CONNECT_TIMEOUT_MS 10000
 #define STALL_SECONDS	60			/* nothing moved: give up */
@@ -61,6 +69,7 @@ struct nc {
 	char		*files;		/* {url}/remote.php/dav/files/{user} */
 	char		*uploads;	/* .../remote.php/dav/uploads/{user} */
 	char		*ocs_shares;	/* the OCS share API, format=json */
+	char		*ocs_direct;	/* OCS direct download API */
 	char		*folder;	/* no leading or trailing '/'; or "" */
 	char		*user;
 	char		*password;
@@ -105,6 +114,7 @@ struct dav_ent {
 	off_t	 len;
 	char	*etag;
 	char	*sha256;
+	char	*fileid;	/* oc:fileid, digits only; NULL if absent */
 };
 
 static const char PROPFIND_FILE[] =
@@ -548,6 +558,13 @@ read_prop(struct mr_arena *a, const xmlNode *prop, struct dav_ent *e)
 		} else if (is_el(p, NS_DAV, "getetag")) {
 			if ((e->etag = text_of(a, p)) == NULL)
 				return -1;
+		} else if (is_el(p, NS_OC, "fileid")) {
+			if ((t = text_of(a, p)) == NULL)
+				return -1;
+			/* An integer; anything else is as good as absent. */
+			if (*t != '\0' && strlen(t) <= FILEID_MAX &&
+			    strspn(t, "0123456789") == strlen(t))
+				e->fileid = t;
 		} else if (is_el(p, NS_OC, "checksums")) {
 			if ((t = text_of(a, p)) == NULL)
 				return -1;
@@ -1302,29 +1319,21 @@ nc_del(struct mr_store *st, struct mr_arena *a, const char *key,
 	return 0;
 }
 
-/* Direct links come with the download work; none for now. */
-static char *
-nc_url(struct mr_store *st, struct mr_arena *a, const char *key,
-    int64_t ttl, struct mr_err *err)
-{
-	(void)st;
-	(void)a;
-	(void)key;
-	(void)ttl;
-	(void)err;
-	return NULL;
-}
-
-/* ocs.meta.statuscode and ocs.meta.message of an OCS answer. */
+/*
+ * ocs.meta.statuscode, ocs.meta.message and (when data is not NULL)
+ * ocs.data of an OCS answer; -1 when it is not one.  *data may be NULL.
+ */
 static int
 ocs_meta(struct mr_arena *a, const char *body, size_t len, int64_t *code,
-    const char **msg)
+    const char **msg, struct json_object **data)
 {
 	struct json_object	*root, *ocs, *meta, *v;
 	struct mr_err		 jerr;
 
 	*code = 0;
 	*msg = "";
+	if (data != NULL)
+		*data = NULL;
 	mr_err_clear(&jerr);
 	if (len == 0 || (root = mr_json_parse(a, body, len, &jerr)) == NULL ||
 	    !json_object_object_get_ex(root, "ocs", &ocs) ||
@@ -1336,6 +1345,8 @@ ocs_meta(struct mr_arena *a, const char *body, size_t len, int64_t *code,
 	if (json_object_object_get_ex(meta, "message", &v) &&
 	    json_object_is_type(v, json_type_string))
 		*msg = json_object_get_string(v);
+	if (data != NULL && json_object_object_get_ex(ocs, "data", &v))
+		*data = v;
 	return 0;
 }
 
@@ -1379,7 +1390,7 @@ nc_share(struct mr_store *st, struct mr_arena *a, const char *key,
 	if (do_rq(nc, &r, err) == -1)
 		goto done;
 	if (r.status == 401 || ocs_meta(a, r.resp.data, r.resp.len, &code,
-	    &msg) == -1) {
+	    &msg, NULL) == -1) {
 		http_fail(&r, "sharing", err);
 		goto done;
 	}
@@ -1405,6 +1416,153 @@ done:
 	return rc;
 }
 
+/*
+ * A direct download URL as Nextcloud hands it out: absolute http(s),
+ * printable ASCII with nothing a Location header or a browser would
+ * read differently, and of a sane length.
+ */
+static int
+link_ok(const char *u)
+{
+	const char	*host;
+	size_t		 len = strlen(u);
+
+	if (len > LINK_MAX)
+		return 0;
+	if (strncmp(u, "https://", 8) == 0)
+		host = u + 8;
+	else if (strncmp(u, "http://", 7) == 0)
+		host = u + 7;
+	else
+		return 0;
+	if (*host == '\0' || *host == '/')
+		return 0;
+	for (const char *p = u; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("\"<>\\^`{|}", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+static char *
+file_missing(struct mr_err *err, const char *key)
+{
+	mr_err_set(err, 404, "file_missing", "The stored file '%.200s' is "
+	    "missing from the storage server.", key);
+	return NULL;
+}
+
+/*
+ * A link anyone may GET key from for ttl seconds (clamped to 1..86400,
+ * the direct API's range): PROPFIND for oc:fileid, then POST it to the
+ * OCS direct download API, checking both the HTTP status and the OCS
+ * statuscode.  Returns the URL in arena a; NULL with err->status 0 when
+ * the server has no file ids (plain WebDAV: no such API); NULL with err
+ * 404 file_missing when the file is gone, 502/504 when the server fails
+ * or cannot be reached (worth a retry), 400 for a bad key.  Blocks on
+ * two requests.  The URL is a credential: it is never logged.
+ */
+static char *
+nc_url(struct mr_store *st, struct mr_arena *a, const char *key,
+    int64_t ttl, struct mr_err *err)
+{
+	struct nc		*nc = st->priv;
+	struct rq		 r;
+	struct dav_ent		*e;
+	struct json_object	*data, *v;
+	const char		*msg, *u = NULL;
+	char			*url, *body, *link = NULL;
+	size_t			 n;
+	long			 status = 0;
+	int64_t			 code;
+
+	if ((url = file_url(nc, a, key, err)) == NULL)
+		return NULL;
+	if (propfind(nc, a, url, 0, PROPFIND_FILE, &e, &n, &status,
+	    err) == -1)
+		return NULL;
+	if (status == 404)
+		return file_missing(err, key);
+	if (n != 1)
+		return mr_err_set(err, 502, "storage_error", "The storage "
+		    "server described %zu entries where one was expected.",
+		    n), NULL;
+	if (e->coll)
+		return mr_err_set(err, 502, "storage_error", "The storage "
+		    "server holds a folder where a file was expected."), NULL;
+	if (e->fileid == NULL) {
+		mr_log_debug("store=nextcloud action=no-link key=%s "
+		    "reason=\"no oc:fileid: not a Nextcloud server\"", key);
+		return NULL;
+	}
+	if (ttl < 1)
+		ttl = 1;
+	if (ttl > LINK_TTL_MAX)
+		ttl = LINK_TTL_MAX;
+	if ((body = mr_printf(a, "fileId=%s&expirationTime=%lld", e->fileid,
+	    (long long)ttl)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory."),
+		    NULL;
+	rq_init(&r, "POST", nc->ocs_direct);
+	r.hdr[0] = "OCS-APIRequest: true";
+	r.hdr[1] = "Accept: application/json";
+	r.hdr[2] = "Content-Type: application/x-www-form-urlencoded";
+	r.body = body;
+	r.bodylen = strlen(body);
+	r.timeout_ms = nc->timeout_ms < SMALL_TIMEOUT_MS ? nc->timeout_ms :
+	    SMALL_TIMEOUT_MS;
+	r.keep = 1;
+	r.cap = JSON_MAX;
+	if (do_rq(nc, &r, err) == -1)
+		goto done;
+	if (r.status == 401 || ocs_meta(a, r.resp.data, r.resp.len, &code,
+	    &msg, &data) == -1) {
+		http_fail(&r, "creating a download link", err);
+		goto done;
+	}
+	/* v2: 200 in both places; a v1-style answer says 100. */
+	if (r.status == 200 && (code == 200 || code == 100)) {
+		if (data == NULL || !json_object_is_type(data,
+		    json_type_object) ||
+		    !json_object_object_get_ex(data, "url", &v) ||
+		    !json_object_is_type(v, json_type_string) ||
+		    !link_ok(u = json_object_get_string(v))) {
+			mr_err_cause(err, "POST %s: HTTP 200 without a usable "
+			    "ocs.data.url", r.url);
+			mr_err_set(err, 502, "storage_error", "The storage "
+			    "server's download link is missing or is not an "
+			    "http(s) URL.");
+			goto done;
+		}
+		if ((link = mr_strdup(a, u)) == NULL) {
+			mr_err_set(err, 500, "internal", "Out of memory.");
+			goto done;
+		}
+		mr_log_info("store=nextcloud action=direct-link key=%s "
+		    "fileid=%s ttl=%lld", key, e->fileid, (long long)ttl);
+		goto done;
+	}
+	mr_err_cause(err, "POST %s: HTTP %ld, OCS %lld: %s", r.url, r.status,
+	    (long long)code, excerpt(&r));
+	/* Deleted between the two requests (998 is v1's "not found"). */
+	if (r.status == 404 || code == 404 || code == 998) {
+		file_missing(err, key);
+		goto done;
+	}
+	if (r.status >= 500 || r.status == 429 || r.status == 423) {
+		mr_err_set(err, 502, "storage_error", "The storage server "
+		    "answered HTTP %ld while creating a download link.",
+		    r.status);
+		goto done;
+	}
+	mr_err_set(err, 502, "storage_error", "The storage server refused a "
+	    "download link for '%.80s' (HTTP %ld, OCS %lld): %.80s", key,
+	    r.status, (long long)code, msg);
+done:
+	mr_buf_free(&r.resp);
+	return link;
+}
+
 static void
 nc_free(struct nc *nc)
 {
@@ -1419,6 +1577,7 @@ nc_free(struct nc *nc)
 	free(nc->files);
 	free(nc->uploads);
 	free(nc->ocs_shares);
+	free(nc->ocs_direct);
 	free(nc->folder);
 	free(nc->user);
 	free(nc);
@@ -1518,7 +1677,9 @@ nc_open(struct mr_store *st, struct mr_err *err)
 	    (nc->files = dupf("%s/remote.php/dav/files/%s", base, eu)) ==
 	    NULL || (nc->uploads = dupf("%s/remote.php/dav/uploads/%s",
 	    base, eu)) == NULL || (nc->ocs_shares = dupf("%s/ocs/v2.php/apps/"
-	    "files_sharing/api/v1/shares?format=json", base)) == NULL)
+	    "files_sharing/api/v1/shares?format=json", base)) == NULL ||
+	    (nc->ocs_direct = dupf("%s/ocs/v2.php/apps/dav/api/v1/direct",
+	    base)) == NULL)
 		goto oom;
 	len = strlen(nc->folder);
 	while (len > 0 && nc->folder[len - 1] == '/')

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # meetrec-admin as an operator uses it: migrate (idempotent), check-config
 # (secrets masked, clear refusals), token (only the token, and it works),
-# room add and list.
+# room add and list, stats.
 use strict;
 use warnings;
 use Test::More;
@@ -108,6 +108,33 @@ like($r->{out}, qr/^[0-9a-f-]{36}\tweekly\tactive\t\Q$host\E\t\Q$co\E\tWeekly$/m
     'room list shows it');
 $r = $s->admin_run('frobnicate');
 is($r->{rc}, 2, 'an unknown command is a usage error');
+
+# stats: the counts of GET /api/admin/stats, for all companies or one.
+my $T = 'project_management.pm_meeting_recordings';
+$s->pg->psql("INSERT INTO $T (room_code, company_id, recorded_by, status, "
+    . "file_size_bytes, deleted_at) VALUES "
+    . "('weekly', '$co', '$host', 'completed', 100, NULL), "
+    . "('weekly', '$co', '$host', 'completed', 50, now()), "
+    . "('other', '" . uuid() . "', '$host', 'failed', NULL, NULL)");
+$r = $s->admin_run('stats');
+is($r->{rc}, 0, 'stats succeeds') or diag($r->{err});
+my %kv = $r->{out} =~ /^(\S+) = (\S+)$/mg;
+is_deeply(\%kv, { company => 'all', 'by_status.pending' => 0,
+    'by_status.recording' => 0, 'by_status.processing' => 0,
+    'by_status.completed' => 1, 'by_status.failed' => 1, trashed => 1,
+    bytes_stored => 100, uploads_pending => 0, uploads_failed => 0,
+    oldest_pending_upload_at => '-', oldest_pending_upload_seconds => '-' },
+    'stats of all companies, one "key = value" a line');
+$r = $s->admin_run('stats', '--company', $co);
+%kv = $r->{out} =~ /^(\S+) = (\S+)$/mg;
+is($kv{company}, $co, 'stats --company names it');
+is($kv{'by_status.failed'}, 0, "and counts only that company's");
+is($kv{trashed}, 1, 'its trash');
+$r = $s->admin_run('stats', '--company', 'acme');
+is($r->{rc}, 1, 'stats with a bad --company fails');
+like($r->{err}, qr/--company must be a UUID/, 'saying why');
+is($s->admin_run('stats', 'now')->{rc}, 2, 'stats with extra arguments: '
+    . 'usage');
 
 $s->finish;
 done_testing();

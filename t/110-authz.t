@@ -77,7 +77,18 @@ for my $who (qw(anon expired forged none no_company bad_sub no_exp
 	    ['GET', '/api/recordings/' . uuid()],
 	    ['GET', '/api/recordings/' . uuid() . '/status'],
 	    ['POST', '/api/recordings/' . uuid() . '/stop'],
-	    ['DELETE', '/api/recordings/' . uuid()]) {
+	    ['DELETE', '/api/recordings/' . uuid()],
+	    ['GET', '/api/recordings/' . uuid() . '/download'],
+	    ['PUT', '/api/recordings/' . uuid() . '/access',
+	        { is_public => \1 }],
+	    ['GET', '/api/recordings/' . uuid() . '/access-log'],
+	    ['POST', '/api/recordings/' . uuid() . '/shares', {}],
+	    ['GET', '/api/recordings/' . uuid() . '/shares'],
+	    ['DELETE', '/api/recordings/' . uuid() . '/shares/' . uuid()],
+	    ['GET', '/api/admin/recordings'],
+	    ['POST', '/api/admin/recordings/' . uuid() . '/retry'],
+	    ['POST', '/api/admin/recordings/' . uuid() . '/restore'],
+	    ['GET', '/api/admin/stats']) {
 		my $r = call($who, @$ep);
 		is($r->{status}, 401, "$who: $ep->[0] $ep->[1] is 401");
 		like($r->{headers}{'www-authenticate'} // '', qr/^Bearer/,
@@ -120,6 +131,41 @@ for my $who (sort keys %want) {
 		    "GET $p as $who");
 	}
 }
+# The owner's endpoints: the owner or an admin of the company; a peer or
+# a viewer is refused; another company does not see the recording.
+my %owner = (host => 200, admin => 200, peer => 403, viewer => 403,
+    stranger => 404, other_admin => 404);
+for my $ep (['PUT', "/api/recordings/$id/access", { is_public => \0 }],
+    ['GET', "/api/recordings/$id/access-log"],
+    ['GET', "/api/recordings/$id/shares"],
+    ['DELETE', "/api/recordings/$id/shares/" . uuid(), undef, 404],
+    # Still recording: the owner is told it cannot be shared yet.
+    ['POST', "/api/recordings/$id/shares", {}, 409]) {
+	my ($m, $p, $json, $ok) = @$ep;
+	for my $who (sort keys %owner) {
+		my $want = $owner{$who} == 200 ? $ok // 200 : $owner{$who};
+		is(call($who, $m, $p, $json)->{status}, $want,
+		    "$m $p as $who: $want");
+	}
+}
+# The admin API: admins only, and only their own company's recordings.
+my %adm = (host => 403, peer => 403, viewer => 403, stranger => 403,
+    admin => 200, other_admin => 200);
+for my $who (sort keys %adm) {
+	is(call($who, GET => '/api/admin/recordings')->{status}, $adm{$who},
+	    "GET /api/admin/recordings as $who");
+	is(call($who, GET => '/api/admin/stats')->{status}, $adm{$who},
+	    "GET /api/admin/stats as $who");
+	my $r2 = call($who, POST => "/api/admin/recordings/$id/retry");
+	is($r2->{status}, $who eq 'admin' ? 409 : $who eq 'other_admin' ?
+	    404 : 403, "retry as $who: $r2->{status}");
+	$r2 = call($who, POST => "/api/admin/recordings/$id/restore");
+	is($r2->{status}, $who =~ /admin/ ? 404 : 403,
+	    "restore as $who: $r2->{status}");
+}
+is(scalar @{ call('other_admin', GET => '/api/admin/recordings')
+    ->{json}{recordings} // [1] }, 0,
+    "another company's admin lists none of ours");
 my $list = call('peer', GET => '/api/recordings/');
 is($list->{json}{total}, 0, 'peer lists none of it (mine)');
 $list = call('stranger', GET => '/api/recordings/?scope=company');
@@ -129,9 +175,10 @@ is($list->{json}{total}, 0, 'another company\'s admin sees nothing');
 $list = call('admin', GET => '/api/recordings/?scope=company');
 is($list->{json}{total}, 2, 'the company admin sees both');
 
-# Shared with one viewer (the access endpoint comes later: set the row).
-$s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
-    . "allowed_viewers = ARRAY['$viewer']::uuid[] WHERE id = '$id'");
+# Shared with one viewer.
+is(call('host', PUT => "/api/recordings/$id/access",
+    { allowed_viewers => [$viewer] })->{status}, 200,
+    'the owner shares it with one viewer');
 is(call('viewer', GET => "/api/recordings/$id")->{status}, 200,
     'a listed viewer may read');
 is(call('peer', GET => "/api/recordings/$id")->{status}, 403,
@@ -139,8 +186,8 @@ is(call('peer', GET => "/api/recordings/$id")->{status}, 403,
 $list = call('viewer', GET => '/api/recordings/?scope=shared');
 is($list->{json}{total}, 1, 'scope=shared shows it to the viewer');
 is($list->{json}{recordings}[0]{id}, $id, 'the shared one');
-$s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
-    . "is_public = true WHERE id = '$id'");
+is(call('host', PUT => "/api/recordings/$id/access", { is_public => \1 })
+    ->{status}, 200, 'the owner makes it public to the company');
 is(call('peer', GET => "/api/recordings/$id")->{status}, 200,
     'public: anyone of the company may read');
 is(call('stranger', GET => "/api/recordings/$id")->{status}, 404,

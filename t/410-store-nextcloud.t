@@ -11,8 +11,9 @@
 # that is down or unreachable (retryable failure, then success), quota
 # (507), stat, del, hostile PROPFIND answers (a DTD, 9 MiB), share
 # (twice is fine, old and new server answers, share off makes no call),
-# a wrong app password, keys with spaces and unicode, and the memory of
-# a 200 MiB chunked upload.
+# url (a direct download link: fetched without credentials, Range,
+# expiry, ttl clamp, failures), a wrong app password, keys with spaces
+# and unicode, and the memory of a 200 MiB chunked upload.
 
 use strict;
 use warnings;
@@ -374,7 +375,7 @@ $nc->faults({});
 }
 
 # ---------------------------------------------------------------------
-# stat, del, url.
+# stat, del.
 {
 	my $r = $s->admin_run('store', 'stat', 'room-a/big.mp4');
 	is($r->{rc}, 0, 'stat succeeds');
@@ -391,9 +392,6 @@ $nc->faults({});
 	like($r->{out}, qr{absent}, 'stat says absent');
 	$r = $s->admin_run('store', 'del', 'room-a/mid.mp4');
 	is($r->{rc}, 0, 'deleting it again succeeds (404 is fine)');
-	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
-	is($r->{rc}, 0, 'url succeeds');
-	like($r->{out}, qr/no URL/, 'without a URL for now');
 	$nc->faults({ propfind_evil => 'doctype' });
 	$r = $s->admin_run('store', 'stat', 'room-a/big.mp4');
 	is($r->{rc}, 1, 'a multistatus with a DTD (entity expansion) is '
@@ -407,6 +405,130 @@ $nc->faults({});
 	$r = $s->admin_run('store', 'put', "$d/small.bin", '../escape.bin');
 	is($r->{rc}, 1, 'a key with .. is refused');
 	like($r->{err}, qr/not a safe relative path/, 'saying why');
+}
+
+# ---------------------------------------------------------------------
+# url: a direct download link (PROPFIND oc:fileid, then the OCS direct
+# API), fetched without credentials; Range; expiry; the ttl clamped to
+# the API's 1..86400; errors for a missing file, a folder, a failing or
+# lying API.
+{
+	my $DIRECT = '/ocs/v2.php/apps/dav/api/v1/direct';
+	my $stored = $nc->file_path('Recordings/room-a/big.mp4');
+	my $n = $nc->log_count;
+	my $r = $s->admin_run('store', 'url', 'room-a/big.mp4');
+	is($r->{rc}, 0, 'url succeeds') or diag $r->{err};
+	(my $link = $r->{out}) =~ s/\s+\z//;
+	like($link, qr{^http://127\.0\.0\.1:$port/remote\.php/direct/
+	    [A-Za-z0-9]{60}$}x, 'a direct link with a 60-character token');
+	my @log = since($n);
+	is_deeply([ map { "$_->{method} $_->{path}" } @log ],
+	    [ "PROPFIND $FILES/Recordings/room-a/big.mp4", "POST $DIRECT" ],
+	    'a PROPFIND of the file, then the direct API');
+	is($log[0]{headers}{depth}, '0', 'PROPFIND with Depth 0');
+	is($log[1]{headers}{'ocs-apirequest'}, 'true',
+	    'the OCS call says OCS-APIRequest: true');
+	is($log[1]{auth}, 'ok', 'with the credentials');
+	is($log[1]{status}, 200, 'answered 200');
+	my ($d) = @{ $nc->state->{directs} };
+	is($d->{ttl}, 3600, 'expirationTime is the ttl asked for');
+
+	$r = http(GET => $link);
+	is($r->{status}, 200, 'the link answers 200 without credentials');
+	is($r->{headers}{'content-type'}, 'video/mp4', 'as video/mp4');
+	is($r->{headers}{'content-length'}, -s $stored, 'with its length');
+	is(Digest::SHA::sha256_hex($r->{body}), sha_file($stored),
+	    'the stored bytes');
+	$r = http(GET => $link, { headers => { Range => 'bytes=10-19' } });
+	is($r->{status}, 206, 'a Range request gets 206');
+	is($r->{headers}{'content-range'}, 'bytes 10-19/' . -s $stored,
+	    'with Content-Range');
+	is($r->{body}, substr(slurp($stored), 10, 10), 'and the slice');
+	$r = http(GET => $link, { headers => { Range => 'bytes='
+	    . (-s $stored) . '-' } });
+	is($r->{status}, 416, 'a Range past the end gets 416');
+	is(http(GET => $nc->url . '/remote.php/direct/' . ('x' x 60))
+	    ->{status}, 404, 'an unknown token gets 404');
+
+	# The file id survives an overwrite, as Nextcloud's does.
+	my $f1 = mkfile('ow1.bin', random_bytes(500));
+	my $f2 = mkfile('ow2.bin', random_bytes(600));
+	is(put($f1, 'room-a/ow.bin')->{rc}, 0, 'a file to overwrite');
+	$r = $s->admin_run('store', 'url', 'room-a/ow.bin');
+	(my $l1 = $r->{out}) =~ s/\s+\z//;
+	is(put($f2, 'room-a/ow.bin')->{rc}, 0, 'overwritten');
+	$r = $s->admin_run('store', 'url', 'room-a/ow.bin');
+	my @ds = @{ $nc->state->{directs} };
+	is($ds[-1]{fileid}, $ds[-2]{fileid}, 'the same fileId after an '
+	    . 'overwrite');
+	is(http(GET => $l1)->{body}, slurp($f2),
+	    'the earlier link serves the new bytes');
+
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4', '--ttl',
+	    7 * 86400);
+	is($r->{rc}, 0, 'a week long url succeeds');
+	is($nc->state->{directs}[-1]{ttl}, 86400,
+	    'clamped to the API\'s maximum, one day');
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4', '--ttl', 1);
+	(my $short = $r->{out}) =~ s/\s+\z//;
+	is($nc->state->{directs}[-1]{ttl}, 1, 'a one-second link');
+	Time::HiRes::sleep(1.3);
+	is(http(GET => $short)->{status}, 404, 'gets 404 once expired');
+
+	$r = $s->admin_run('store', 'url', 'room-a/none.mp4');
+	is($r->{rc}, 1, 'url of a missing file fails');
+	like($r->{err}, qr/missing from the storage server/, 'saying so');
+	$r = $s->admin_run('store', 'url', 'room-a');
+	is($r->{rc}, 1, 'url of a folder fails');
+	like($r->{err}, qr/folder where a file was expected/, 'saying so');
+	$nc->faults({ direct_status => 503 });
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
+	is($r->{rc}, 1, 'url fails while the direct API answers 503');
+	like($r->{err}, qr/HTTP 503 while creating a download link/,
+	    'naming the problem');
+	$nc->faults({ direct_bad_url => 'javascript:alert(1)' });
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
+	is($r->{rc}, 1, 'a link that is not http(s) is refused');
+	like($r->{err}, qr/not an http\(s\) URL/, 'saying why');
+	$nc->faults({ direct_bad_url => "http://h/x\r\nSet-Cookie: a=b" });
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
+	is($r->{rc}, 1, 'a link with CR LF in it is refused');
+	$nc->faults({ ocs_v1_meta => 1 });
+	$r = $s->admin_run('store', 'url', 'room-a/big.mp4');
+	is($r->{rc}, 0, 'an OCS v1 style answer (statuscode 100) works')
+	    or diag $r->{err};
+	$nc->faults({});
+
+	# The test server's direct API itself, as Nextcloud's answers.
+	my $fid = sub {
+		my $x = $nc->ocs(PROPFIND => "$FILES/Recordings/$_[0]",
+		    headers => { Depth => 0 }, body => '<?xml version="1.0"?>'
+		    . '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org'
+		    . '/ns"><d:prop><oc:fileid/></d:prop></d:propfind>');
+		return $x->{body} =~ m{:fileid>(\d+)<} ? $1 : undef;
+	};
+	my $form = { 'Content-Type' => 'application/x-www-form-urlencoded' };
+	my $file_id = $fid->('room-a/big.mp4');
+	ok($file_id, "PROPFIND gives oc:fileid $file_id");
+	is(http(POST => $nc->url . $DIRECT, { headers => { %$form,
+	    'OCS-APIRequest' => 'true' }, body => "fileId=$file_id" })
+	    ->{status}, 401, 'the direct API needs credentials');
+	$r = $nc->ocs(POST => $DIRECT, headers => $form,
+	    body => 'fileId=999999');
+	is($r->{status}, 404, 'an unknown fileId gets 404');
+	is($r->{json}{ocs}{meta}{statuscode}, 404, 'in the OCS envelope too');
+	is($nc->ocs(POST => $DIRECT, headers => $form, body => 'fileId='
+	    . $fid->('room-a'))->{status}, 400, 'a folder gets 400');
+	is($nc->ocs(POST => $DIRECT, headers => $form, body => "fileId="
+	    . "$file_id&expirationTime=86401")->{status}, 400,
+	    'expirationTime over a day gets 400');
+	$r = $nc->ocs(POST => $DIRECT, headers => $form,
+	    body => "fileId=$file_id");
+	is($r->{status}, 200, 'without expirationTime it works');
+	is($nc->state->{directs}[-1]{ttl}, 28800, 'for the default 8 hours');
+	$r = http(HEAD => $r->{json}{ocs}{data}{url});
+	is($r->{status}, 200, 'HEAD on the link');
+	is($r->{headers}{'content-length'}, -s $stored, 'tells the length');
 }
 
 # ---------------------------------------------------------------------

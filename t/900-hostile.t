@@ -7,7 +7,7 @@ use warnings;
 use Test::More;
 use Meetrec::Test::Stack;
 use JSON::PP;
-use Meetrec::Test::Util qw(uuid raw_http);
+use Meetrec::Test::Util qw(http uuid raw_http);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(workers => 2, max_requests => 1000);
@@ -138,6 +138,117 @@ is_deeply([sort { $a <=> $b } $s->worker_pids], \@workers,
     'the same workers are alive: none crashed');
 my $r = $s->api(POST => $start, token => $tok, json => { room_code => 'safe' });
 is($r->{status}, 201, 'a good request still works');
+
+# The watching and sharing endpoints.  A completed recording to aim at
+# (set in the database: what matters here is the input handling).
+my $rid = uuid();
+$s->pg->psql("INSERT INTO project_management.pm_meeting_recordings "
+    . "(id, room_code, company_id, recorded_by, status, storage_type, "
+    . "storage_path, file_size_bytes) VALUES ('$rid', 'safe', '$co', "
+    . "'$host', 'completed', 'local', 'safe/x.mp4', 10)");
+my %hostile = (
+	'empty body' => ['', 400, 'invalid_json'],
+	'not JSON' => ['hello', 400, 'invalid_json'],
+	'array' => ['[1]', 422, 'invalid_body'],
+	'deep nesting' => ['{"a":' . ('[' x 5000) . (']' x 5000) . '}', 400,
+	    'invalid_json'],
+	'bad UTF-8' => [qq({"password":"\xff"}), 400, 'invalid_json'],
+	'unknown field' => ['{"owner":"x"}', 422, 'unknown_field'],
+	'huge' => ['{"password":"' . ('a' x 60000) . '"}', 422, undef],
+);
+my %access = (%hostile,
+	'is_public string' => ['{"is_public":"true"}', 422, 'invalid_field'],
+	'viewers object' => ['{"allowed_viewers":{}}', 422, 'invalid_field'],
+	'viewer bad' => ['{"allowed_viewers":["x"]}', 422, 'invalid_field'],
+	'viewer NUL' => ['{"allowed_viewers":["\u0000"]}', 422,
+	    'invalid_field'],
+);
+my %share = (%hostile,
+	'expires_in string' => ['{"expires_in":"60"}', 422, 'invalid_field'],
+	'expires_in huge' => ['{"expires_in":1e300}', 422, 'invalid_field'],
+	'expires_in negative' => ['{"expires_in":-60}', 422, 'invalid_field'],
+	'password number' => ['{"password":1}', 422, 'invalid_field'],
+	'password NUL' => ['{"password":"a\u0000b"}', 422, 'invalid_field'],
+);
+for my $k (sort keys %access) {
+	my ($raw, $st, $code) = @{ $access{$k} };
+	$st = 422, $code = 'unknown_field' if $k eq 'huge';
+	check("access: $k", $s->api(PUT => "/api/recordings/$rid/access",
+	    token => $tok, raw => $raw,
+	    headers => { 'Content-Type' => 'application/json' }), $st, $code);
+}
+for my $k (sort keys %share) {
+	my ($raw, $st, $code) = @{ $share{$k} };
+	check("share: $k", $s->api(POST => "/api/recordings/$rid/shares",
+	    token => $tok, raw => $raw,
+	    headers => { 'Content-Type' => 'application/json' }), $st, $code);
+}
+check('access over body_max', $s->api(PUT => "/api/recordings/$rid/access",
+    token => $tok, raw => '{"allowed_viewers":["' . ('a' x 70000) . '"]}'),
+    413, 'body_too_large');
+for my $id ('not-a-uuid', 'x' x 500, '%41%42') {
+	for my $p ("/api/recordings/$id/access", "/api/recordings/$id/shares",
+	    "/api/recordings/$id/access-log", "/api/recordings/$id/download") {
+		my $m = $p =~ /access$/ ? 'PUT' : 'GET';
+		check("$m $p", $s->api($m => $p, token => $tok,
+		    ($m eq 'PUT' ? (json => { is_public => \0 }) : ())), 400,
+		    'invalid_id');
+	}
+	check("revoke share '$id'", $s->api(DELETE =>
+	    "/api/recordings/$rid/shares/$id", token => $tok), 400,
+	    'invalid_id');
+}
+for my $q ('limit=0', 'limit=999', 'cursor=%zz', 'cursor=' . ('A' x 300),
+    'limit=1&limit=2', 'x=1') {
+	my $r2 = $s->api(GET => "/api/recordings/$rid/access-log?$q",
+	    token => $tok);
+	check("access-log ?$q", $r2, 400, undef);
+}
+for my $q ('expires=1&user=x&sig=y', 'expires=-1&user=' . $host . '&sig='
+    . ('A' x 43), 'expires=99999999999999999999&user=' . $host . '&sig='
+    . ('A' x 43), 'expires=1&user=' . $host . '&admin=2&sig=' . ('A' x 43),
+    'sig=%zz', 'sig=' . ('A' x 5000)) {
+	my $r2 = $s->api(GET => "/api/recordings/$rid/download?$q");
+	ok($r2->{status} == 400 || $r2->{status} == 403 || $r2->{status} == 414,
+	    "download ?" . substr($q, 0, 40) . ": $r2->{status}");
+	like($r2->{headers}{'content-type'} // '', qr{^application/json},
+	    '... a JSON error');
+}
+$r = $s->api(POST => "/api/recordings/$rid/shares", token => $tok,
+    json => { password => 'pw' });
+is($r->{status}, 201, 'a password link to try hostile bodies on');
+my $purl = $r->{json}{url};
+my $from = 2;
+for my $k (sort keys %hostile) {
+	my ($raw, $st, $code) = @{ $hostile{$k} };
+	my $r2 = http(POST => $purl, { raw => $raw,
+	    headers => { 'Content-Type' => 'application/json' },
+	    from => '127.0.1.' . $from++ });
+	ok($r2->{status} >= 400 && $r2->{status} < 500,
+	    "share password, $k: $r2->{status}");
+	ok(defined $r2->{json}{code}, '... a JSON error with a code');
+}
+for my $form ('password=%zz', 'password=a%00b', 'password=a&password=b',
+    'pass=x', '', '=&=&&') {
+	my $r2 = http(POST => $purl, { raw => $form, headers =>
+	    { 'Content-Type' => 'application/x-www-form-urlencoded' },
+	    from => '127.0.1.' . $from++ });
+	ok($r2->{status} >= 400 && $r2->{status} < 500,
+	    "share form '$form': $r2->{status}");
+}
+for my $t ('%00', 'a' x 5000, '..%2f..%2fetc', ('A' x 43) . '/file') {
+	my $r2 = http(GET => $s->url("/r/$t"));
+	ok($r2->{status} >= 400 && $r2->{status} < 500,
+	    "share token '" . substr($t, 0, 20) . "': $r2->{status}");
+	like($r2->{headers}{'content-type'} // '', qr{^application/json},
+	    '... a JSON error');
+}
+is($s->pg->psql("SELECT failed_attempts FROM project_management."
+    . "pm_recording_shares"), 0, 'malformed tries are not password tries');
+is($s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_recording_shares"), 1, 'no share row from a refused request');
+is_deeply([sort { $a <=> $b } $s->worker_pids], \@workers,
+    'still the same workers: none crashed');
 
 $s->finish;
 done_testing();

@@ -13,7 +13,16 @@
 //     chunk PUT, PROPFIND, MOVE .file (assembled in numeric order under a
 //     lock: a concurrent MOVE gets 423), DELETE;
 //   * the OCS share API under /ocs/v{1,2}.php/apps/files_sharing/api/v1/
-//     shares (create, list, delete), JSON envelopes as v1 or v2 answer them.
+//     shares (create, list, delete), JSON envelopes as v1 or v2 answer them;
+//   * the direct download API (storage.md 3.5): POST /ocs/v{1,2}.php/apps/
+//     dav/api/v1/direct with fileId (oc:fileid, stable per path, kept on
+//     overwrite) and expirationTime (1..86400, default 28800) answers
+//     ocs.data.url = http://HOST/remote.php/direct/<60 alphanumerics>;
+//     404 unknown fileId, 400 a folder or a bad expirationTime.  GET/HEAD
+//     /remote.php/direct/<token> needs no auth, answers 404 for an unknown
+//     or expired token, and streams the file from disk with its
+//     Content-Type and Content-Length; Range: bytes=a-b, a- or -n gives 206
+//     with Content-Range, an unsatisfiable one 416.
 // Files live on disk under --root, so a test compares bytes directly:
 // <root>/files/<user>/<path>.  Chunks live in <root>/uploads/<user>/<id>/.
 //
@@ -45,6 +54,10 @@
 //                             (HTTP 200, statuscode 100)
 //   propfind_evil: "doctype"  multistatus answers carry a DTD with nested
 //                             entities; "huge": a 9 MiB comment follows
+//   direct_status: N          the direct API answers HTTP N (e.g. 503) with
+//                             an OCS failure envelope
+//   direct_bad_url: "..."     the direct API succeeds but ocs.data.url is
+//                             this string (e.g. "javascript:alert(1)")
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -105,6 +118,7 @@ const st = {
   locks: new Set(),	// 'upload:<id>', 'file:<rel>'
   background: 0,	// assemblies still running after their answer
   shares: [],
+  directs: new Map(),	// token -> { fileid, expires, ttl }
   nextFileId: 100,
   nextShareId: 1,
 };
@@ -752,6 +766,119 @@ async function ocs(req, res, v1, rest, query) {
   return ocsSend(req, res, v1, 404, 'Invalid query');
 }
 
+
+// ---------------------------------------------------------------------------
+// Direct download: OCS /apps/dav/api/v1/direct and /remote.php/direct/
+// ---------------------------------------------------------------------------
+
+const TOKEN_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+function directToken() {
+  // ISecureRandom::generate(60, CHAR_ALPHANUMERIC)
+  let t = '';
+  for (const b of crypto.randomBytes(60)) t += TOKEN_CHARS[b % TOKEN_CHARS.length];
+  return t;
+}
+
+// The file (relative path) that holds fileid, or null.
+function relOfFileId(fileid) {
+  for (const [rel, m] of st.meta) if (m.fileid === fileid) return rel;
+  return null;
+}
+
+const MIME = { '.mp4': 'video/mp4', '.m4a': 'audio/mp4', '.ogg': 'audio/ogg',
+  '.oga': 'audio/ogg', '.webm': 'video/webm', '.txt': 'text/plain' };
+
+async function ocsDirect(req, res, v1) {
+  if ((req.headers['ocs-apirequest'] ?? '').toLowerCase() !== 'true') {
+    return send(req, res, 412, JSON.stringify({ message: 'CSRF check failed' }), { 'Content-Type': 'application/json; charset=utf-8' });
+  }
+  if (req.method !== 'POST') return ocsSend(req, res, v1, 405, 'Method not allowed');
+  const p = new URLSearchParams((await readBody(req)).toString('utf8'));
+  const f = st.faults;
+  if (f.direct_status) {
+    return ocsSend(req, res, false, Number(f.direct_status), 'Service unavailable (fault injected)');
+  }
+  const fid = p.get('fileId') ?? '';
+  if (!/^\d{1,18}$/.test(fid)) return ocsSend(req, res, v1, 400, 'Invalid fileId');
+  const rel = relOfFileId(Number(fid));
+  const s = rel === null ? null : await statOrNull(path.join(FILES, ...rel.split('/').filter(Boolean)));
+  if (!s) return ocsSend(req, res, v1, 404, '');
+  const et = p.has('expirationTime') ? p.get('expirationTime') : String(60 * 60 * 8);
+  const ttl = /^-?\d+$/.test(et) ? Number(et) : NaN;
+  if (!(ttl > 0 && ttl <= 60 * 60 * 24)) {
+    return ocsSend(req, res, v1, 400, `Expiration time should be greater than 0 and less than or equal to ${60 * 60 * 24}`);
+  }
+  if (!s.isFile()) return ocsSend(req, res, v1, 400, 'Direct download only works for files');
+  const token = directToken();
+  st.directs.set(token, { fileid: Number(fid), expires: Date.now() + ttl * 1000, ttl });
+  const url = f.direct_bad_url ?? `http://${req.headers.host}/remote.php/direct/${token}`;
+  return ocsSend(req, res, v1, 200, null, { url });
+}
+
+// "bytes=a-b" / "a-" / "-n" against size: { start, end } (inclusive),
+// 'unsatisfiable', or null to ignore the header (as sabre does for
+// several ranges or a malformed one).
+function parseRange(h, size) {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start;
+  let end;
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    if (n === 0) return 'unsatisfiable';
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (m[2] !== '' && Number(m[2]) < start) return null;
+  }
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+async function directGet(req, res, token, entry) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return davError(req, res, 405, 'MethodNotAllowed', `${req.method} is not allowed here`);
+  }
+  const d = st.directs.get(token);
+  if (d && d.expires <= Date.now()) st.directs.delete(token);
+  if (!d || d.expires <= Date.now()) {
+    entry.note = d ? 'direct: expired' : 'direct: unknown token';
+    return davError(req, res, 404, 'NotFound', 'Token not found');
+  }
+  const rel = relOfFileId(d.fileid);
+  const target = rel === null ? null : path.join(FILES, ...rel.split('/').filter(Boolean));
+  const s = target === null ? null : await statOrNull(target);
+  if (!s || !s.isFile()) return davError(req, res, 404, 'NotFound', 'File not found');
+  const meta = metaOf(rel);
+  const h = {
+    'Content-Type': MIME[path.extname(target).toLowerCase()] ?? 'application/octet-stream',
+    ETag: `"${meta.etag}"`, 'Last-Modified': new Date(s.mtimeMs).toUTCString(),
+    'Accept-Ranges': 'bytes',
+  };
+  const range = req.headers.range === undefined ? null : parseRange(req.headers.range, s.size);
+  if (range === 'unsatisfiable') {
+    entry.note = 'direct: 416';
+    return davError(req, res, 416, 'RequestedRangeNotSatisfiable', 'The start offset should be smaller than the size of the file',
+      { 'Content-Range': `bytes */${s.size}` });
+  }
+  let opts;
+  if (range) {
+    h['Content-Range'] = `bytes ${range.start}-${range.end}/${s.size}`;
+    h['Content-Length'] = range.end - range.start + 1;
+    opts = { start: range.start, end: range.end };
+    res.writeHead(206, h);
+  } else {
+    h['Content-Length'] = s.size;
+    res.writeHead(200, h);
+  }
+  if (req.method === 'HEAD' || s.size === 0) return res.end();
+  // Streamed from disk: a big file never sits in memory.
+  return pipeline(fs.createReadStream(target, opts), res).catch(() => {});
+}
+
 // ---------------------------------------------------------------------------
 // Control API
 // ---------------------------------------------------------------------------
@@ -794,6 +921,7 @@ async function control(req, res, what, query) {
     st.chunkPuts = 0;
     st.log = [];
     st.shares = [];
+    st.directs.clear();
     if (!arg.keep_files) await wipe();
     return json(req, res, 200, { reset: true });
   }
@@ -808,7 +936,9 @@ async function control(req, res, what, query) {
   }
   if (what === 'state') {
     return json(req, res, 200, { locks: [...st.locks], uploads: Object.fromEntries(st.uploads),
-      shares: st.shares, chunk_puts: st.chunkPuts, inflight: st.inflight - 1, background: st.background });
+      shares: st.shares, chunk_puts: st.chunkPuts,
+      directs: [...st.directs.entries()].map(([token, d]) => ({ token, fileid: d.fileid,
+        ttl: d.ttl, expires_in_ms: d.expires - Date.now() })), inflight: st.inflight - 1, background: st.background });
   }
   return json(req, res, 404, { error: `no control endpoint ${what}` });
 }
@@ -835,6 +965,10 @@ async function route(req, res, rawPath, query, entry) {
   const segs = segments(rawPath);
   if (!segs) return davError(req, res, 400, 'BadRequest', 'Malformed path');
   const isOcs = segs[0] === 'ocs';
+  // Direct links are for anyone holding them: no credentials.
+  if (segs[0] === 'remote.php' && segs[1] === 'direct' && segs.length === 3) {
+    return directGet(req, res, segs[2], entry);
+  }
   if (entry.auth !== 'ok') {
     if (isOcs) {
       return send(req, res, 401, JSON.stringify({ ocs: { meta: { status: 'failure', statuscode: 997,
@@ -855,6 +989,10 @@ async function route(req, res, rawPath, query, entry) {
   if (isOcs && (segs[1] === 'v1.php' || segs[1] === 'v2.php')
       && segs.slice(2, 7).join('/') === 'apps/files_sharing/api/v1/shares') {
     return ocs(req, res, segs[1] === 'v1.php', segs.slice(7), query);
+  }
+  if (isOcs && (segs[1] === 'v1.php' || segs[1] === 'v2.php') && segs.length === 7
+      && segs.slice(2, 7).join('/') === 'apps/dav/api/v1/direct') {
+    return ocsDirect(req, res, segs[1] === 'v1.php');
   }
   return davError(req, res, 404, 'NotFound', 'Not found');
 }

@@ -294,6 +294,50 @@ test_arena_cap(void)
 	mr_arena_free(small);
 }
 
+/* Share-link passwords: scrypt, checked against RFC 7914's vector. */
+static void
+test_passwd(struct mr_arena *a)
+{
+	/* RFC 7914 section 12, N = 16384, r = 8, p = 1 (first 32 bytes). */
+	static const char rfc[] = "$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU"
+	    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofI";
+	static const char *const bad[] = {
+		"", "plain", "$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU",
+		"$scrypt$ln=30,r=8,p=1$U29kaXVtQ2hsb3JpZGU"
+		    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofI",
+		"$scrypt$ln=14,r=99,p=1$U29kaXVtQ2hsb3JpZGU"
+		    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofI",
+		"$scrypt$ln=14,r=8,p=9$U29kaXVtQ2hsb3JpZGU"
+		    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofI",
+		"$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU$cCO9yzr9",
+		"$scrypt$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU"
+		    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofIx",
+		"$pbkdf2$ln=14,r=8,p=1$U29kaXVtQ2hsb3JpZGU"
+		    "$cCO9yzr9c0hGHAbNgf046_2o-7qQT44-qbVD9lRdofI",
+	};
+	char	*h1, *h2;
+
+	ok(mr_passwd_check(a, "pleaseletmein", rfc) == 1,
+	    "passwd: RFC 7914 vector matches");
+	ok(mr_passwd_check(a, "pleaseletmeIn", rfc) == 0,
+	    "passwd: one letter off does not");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(mr_passwd_check(a, "pleaseletmein", bad[i]) == -1,
+		    "passwd: malformed or costly hash %zu refused", i);
+	h1 = mr_passwd_hash(a, "open sesame");
+	h2 = mr_passwd_hash(a, "open sesame");
+	ok(h1 != NULL && strncmp(h1, "$scrypt$ln=15,r=8,p=1$", 22) == 0,
+	    "passwd: hash format");
+	ok(h1 != NULL && h2 != NULL && strcmp(h1, h2) != 0,
+	    "passwd: a new salt each time");
+	ok(h1 != NULL && mr_passwd_check(a, "open sesame", h1) == 1,
+	    "passwd: round trip");
+	ok(h1 != NULL && mr_passwd_check(a, "open sesame ", h1) == 0,
+	    "passwd: wrong password");
+	ok(h1 != NULL && mr_passwd_check(a, "", h1) == 0,
+	    "passwd: empty password");
+}
+
 int
 main(void)
 {
@@ -310,6 +354,7 @@ main(void)
 	test_roundtrip(a);
 	test_random();
 	test_arena_cap();
+	test_passwd(a);
 	rc = done_testing();
 	mr_arena_free(a);
 	return (rc);

@@ -176,6 +176,10 @@ sub require_prereqs {
 #					closed port)
 #   listen_port => N			fixed nginx port (else a free one)
 #   standin_port => N			fixed stand-in port (persistent)
+#   fixture_mp4 => FILE			the stand-in copies FILE as each
+#					MP4 egress output (--fixture-mp4),
+#					e.g. t/fixtures/play.mp4, a video a
+#					browser plays
 #   name => '...'			test name (default: basename of $0)
 #   persistent_dir => DIR		scripts/run-stack mode (see top)
 sub new {
@@ -406,7 +410,10 @@ sub _start_standin {
 	    '--port', $port || 0, '--port-file', $pf,
 	    '--api-key', $self->{lk_key} // croak('no livekit_api_key'),
 	    '--api-secret', $self->{lk_secret} // croak('no livekit_api_secret'),
-	    '--webhook-url', $url, '--log', "$d/log/standin.log" ],
+	    '--webhook-url', $url, '--log', "$d/log/standin.log",
+	    defined $self->{o}{fixture_mp4}
+		? ('--fixture-mp4', File::Spec->rel2abs($self->{o}{fixture_mp4}))
+		: () ],
 	    {}, $d, cwd => $d, log => "$d/log/standin-stdio.log");
 	$self->{standin} = $p;
 	my $got = wait_for(sub {
@@ -642,7 +649,8 @@ sub wait_log {
 sub api {
 	my ($self, $method, $path, %a) = @_;
 	croak 'Stack: no nginx in this stack' unless $self->{nginx};
-	my @bad = grep { !/^(?:token|headers|json|body|raw|timeout)$/ } keys %a;
+	my @bad = grep { !/^(?:token|headers|json|body|raw|timeout|from)$/ }
+	    keys %a;
 	croak "api: unknown argument(s) @bad" if @bad;
 	$path = "/$path" unless $path =~ m{^/};
 	$path = "/api$path" unless $path =~ m{^/api(?:/|\?|$)};
@@ -654,6 +662,7 @@ sub api {
 		(exists $a{json} ? (json => $a{json}) : ()),
 		(defined $body ? (body => $body) : ()),
 		(defined $a{timeout} ? (timeout => $a{timeout}) : ()),
+		(defined $a{from} ? (from => $a{from}) : ()),
 	});
 }
 

@@ -95,7 +95,8 @@ sub port_open {
 sub http {
 	my ($method, $url, $opt) = @_;
 	$opt //= {};
-	my @bad = grep { !/^(?:headers|body|raw|json|timeout)$/ } keys %$opt;
+	my @bad = grep { !/^(?:headers|body|raw|json|timeout|from)$/ }
+	    keys %$opt;
 	croak "http: unknown option(s) @bad" if @bad;
 	$opt = { %$opt, body => $opt->{raw} }
 	    if defined $opt->{raw} && !defined $opt->{body};
@@ -114,6 +115,8 @@ sub http {
 		max_redirect => 0,
 		keep_alive   => 0,
 		agent        => 'meetrec-test/1',
+		# from => '127.0.0.2': the client's source address.
+		(defined $opt->{from} ? (local_address => $opt->{from}) : ()),
 	);
 	my $r = $ua->request(uc $method, $url, \%req);
 	my $res = {

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * recinfo.c - what the lists of recordings share: RecordingInfo with the
+ * seed's field names, the keyset cursor (base64url of "created_at,id" of
+ * the last row sent) and timestamps in query parameters.  Timestamps are
+ * checked here, day by day, because PostgreSQL refuses February 31 with
+ * an error that would otherwise be a 500.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fcgi.h"
+#include "json.h"
+#include "recinfo.h"
+
+#define CURSOR_MAX	200
+
+/* The text fields of RecordingInfo; NULL is JSON null. */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} text_fields[] = {
+#define F(m)	{ #m, offsetof(struct mr_recording, m) }
+	F(id), F(room_code), F(meeting_name), F(egress_id), F(egress_status),
+	F(status), F(recorded_by), F(recorded_by_name), F(layout),
+	F(storage_type), F(started_at), F(ended_at), F(expires_at),
+	F(created_at), F(updated_at)
+#undef F
+};
+
+/*
+ * RecordingInfo of r, in cx's arena (the caller may add fields; take a
+ * reference with json_object_get to put it into another object).  NULL
+ * when out of memory.
+ */
+struct json_object *
+mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct json_object	*o;
+	const char		*s;
+	size_t			 i;
+
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
+		return NULL;
+	for (i = 0; i < MR_NELEM(text_fields); i++) {
+		s = *(char *const *)(const void *)((const char *)r +
+		    text_fields[i].off);
+		json_object_object_add(o, text_fields[i].name,
+		    s != NULL ? json_object_new_string(s) : NULL);
+	}
+	json_object_object_add(o, "audio_only",
+	    json_object_new_boolean(r->audio_only));
+	json_object_object_add(o, "is_public",
+	    json_object_new_boolean(r->is_public));
+	mr_recinfo_file_fields(o, r);
+	return o;
+}
+
+/* Add file_size_bytes and duration_seconds of r to o, null while unknown. */
+void
+mr_recinfo_file_fields(struct json_object *o, const struct mr_recording *r)
+{
+	struct json_object	*v = NULL;
+	double			 d;
+
+	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
+	    json_object_new_int64(r->file_size_bytes) : NULL);
+	/* The database's own text, so the number reads the same. */
+	if (r->duration_seconds != NULL &&
+	    sscanf(r->duration_seconds, "%lf", &d) == 1)
+		v = json_object_new_double_s(d, r->duration_seconds);
+	json_object_object_add(o, "duration_seconds", v);
+}
+
+static int
+digits(const char *s, int n, int *v)
+{
+	int	 i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+/*
+ * Is s YYYY-MM-DD or an RFC 3339 date-time (fraction optional, offset
+ * Z or +hh:mm required) naming a real day and time?  Sets *date_only.  Each character is looked at before the next,
+ * so a short string never reads past its end.
+ */
+static int
+valid_time(const char *s, int *date_only)
+{
+	static const int mdays[] = {
+		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+	};
+	const char	*p;
+	int		 y, mo, d, h, mi, sec, leap, n;
+
+	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
+	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
+	    digits(s + 8, 2, &d) == -1 || y < 1 || mo < 1 || mo > 12)
+		return -1;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
+		return -1;
+	if ((*date_only = s[10] == '\0'))
+		return 0;
+	if ((s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) == -1 ||
+	    s[13] != ':' || digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
+	    digits(s + 17, 2, &sec) == -1 || h > 23 || mi > 59 || sec > 59)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		for (n = 0, p++; isdigit((unsigned char)*p); p++)
+			n++;
+		if (n < 1 || n > 9)
+			return -1;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		return 0;
+	if ((*p == '+' || *p == '-') && digits(p + 1, 2, &h) == 0 &&
+	    p[3] == ':' && digits(p + 4, 2, &mi) == 0 && p[6] == '\0' &&
+	    h <= 23 && mi <= 59)
+		return 0;
+	return -1;
+}
+
+/*
+ * Query parameter name's value s as a timestamptz for PostgreSQL in
+ * *out (in the arena): a date means its start in UTC, or with end_of_day
+ * its last microsecond, so a range "to" a day includes that day.  -1 and
+ * 400 invalid_query when s is not a real date or RFC 3339 time.
+ */
+int
+mr_recinfo_time(struct mr_ctx *cx, const char *name, const char *s,
+    int end_of_day, const char **out)
+{
+	int	 date_only;
+
+	if (valid_time(s, &date_only) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter '%s' must be a date (YYYY-MM-DD) or an "
+		    "RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ).", name);
+	*out = !date_only ? s : mr_printf(cx->cx_arena, "%sT%sZ", s,
+	    end_of_day ? "23:59:59.999999" : "00:00:00");
+	if (*out == NULL)
+		return mr_err_set(&cx->cx_err, 500, "internal",
+		    "Out of memory.");
+	return 0;
+}
+
+/*
+ * The created_at (*ts) and id (*id) in cursor c, both in the arena.  -1
+ * and 400 invalid_cursor for anything this API did not give out.
+ */
+int
+mr_recinfo_cursor_parse(struct mr_ctx *cx, const char *c, const char **ts,
+    const char **id)
+{
+	unsigned char	*raw;
+	size_t		 len;
+	char		*s, *comma;
+	int		 date_only;
+
+	if (strlen(c) > CURSOR_MAX || mr_b64url_decode(cx->cx_arena, c,
+	    strlen(c), &raw, &len) == -1)
+		goto bad;
+	if ((s = mr_strndup(cx->cx_arena, (char *)raw, len)) == NULL)
+		return mr_err_set(&cx->cx_err, 500, "internal",
+		    "Out of memory.");
+	if (strlen(s) != len || (comma = strchr(s, ',')) == NULL)
+		goto bad;
+	*comma = '\0';
+	if (!mr_uuid_valid(comma + 1) || valid_time(s, &date_only) == -1 ||
+	    date_only)
+		goto bad;
+	*ts = s;
+	*id = comma + 1;
+	return 0;
+bad:
+	return mr_err_set(&cx->cx_err, 400, "invalid_cursor",
+	    "Query parameter 'cursor' is not a cursor this API gave out.");
+}
+
+/* The cursor that continues after the row (ts, id), in *out (arena). */
+int
+mr_recinfo_cursor_next(struct mr_ctx *cx, const char *ts, const char *id,
+    const char **out)
+{
+	const char	*v;
+
+	if ((v = mr_printf(cx->cx_arena, "%s,%s", ts, id)) == NULL ||
+	    (*out = mr_b64url_encode(cx->cx_arena, v, strlen(v))) == NULL)
+		return mr_err_set(&cx->cx_err, 500, "internal",
+		    "Out of memory.");
+	return 0;
+}

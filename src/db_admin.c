@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_admin.c - what administrators ask of pm_meeting_recordings: the
+ * company's recordings with the trash, retry of a failed upload, restore
+ * from the trash, and the counts (the admin API and meetrec-admin stats
+ * share them).  Retry and restore are single conditional statements, so
+ * two admins doing the same thing at once change the row once.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+#include "db_sql.h"
+#include "model.h"
+
+/* Egress ended with a file: there is something to upload. */
+#define HAS_FILE	"r.egress_status IN ('EGRESS_COMPLETE', " \
+			"'EGRESS_LIMIT_REACHED')"
+#define LEASE_FREE	"(r.lease_until IS NULL OR r.lease_until < now())"
+/* An expires_at already passed moves to now + $n days (NULL for 0). */
+#define REVIVE(n)	"expires_at = CASE WHEN r.expires_at < now() THEN " \
+			"CASE WHEN " n "::int > 0 THEN now() + " \
+			"make_interval(days => " n "::int) END " \
+			"ELSE r.expires_at END"
+#define UTC(e)		"to_char((" e ") AT TIME ZONE 'UTC', " \
+			"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+/*
+ * $1 company, $2 status, $3 room_code, $4 recorded_by, $5 from, $6 to
+ * (inclusive), $7 trash: exclude, include or only.
+ */
+#define FILTER \
+	"WHERE r.company_id = $1::uuid " \
+	"AND ($2::text IS NULL OR r.status = $2) " \
+	"AND ($3::text IS NULL OR r.room_code = $3) " \
+	"AND ($4::uuid IS NULL OR r.recorded_by = $4::uuid) " \
+	"AND ($5::timestamptz IS NULL OR r.created_at >= $5::timestamptz) " \
+	"AND ($6::timestamptz IS NULL OR r.created_at <= $6::timestamptz) " \
+	"AND CASE $7::text WHEN 'only' THEN r.deleted_at IS NOT NULL " \
+	"  WHEN 'include' THEN true ELSE r.deleted_at IS NULL END "
+
+/* Upload queue: egress ended with a file, not in the trash. */
+#define UPLOADING	"r.deleted_at IS NULL AND " HAS_FILE
+
+const struct mr_db_stmt mr_db_admin_stmts[] = {
+	{ "adm_list",
+	  "SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason "
+	  FROM FILTER
+	  "AND ($8::timestamptz IS NULL OR (r.created_at, r.id) < "
+	  "($8::timestamptz, $9::uuid)) "
+	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int", 10 },
+	{ "adm_count",
+	  "SELECT count(*) AS total FROM "
+	  "project_management.pm_meeting_recordings r " FILTER, 7 },
+	/*
+	 * $1 id, $2 company, $3 retention days.  Back to the upload queue,
+	 * woken at once; a row a reaper holds (the expire pass may be
+	 * deleting its files) is left alone.
+	 */
+	{ "adm_retry",
+	  "WITH u AS (UPDATE project_management.pm_meeting_recordings r SET "
+	  "status = 'processing', upload_attempts = 0, next_attempt_at = "
+	  "now(), lease_owner = NULL, lease_until = NULL, " REVIVE("$3") " "
+	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
+	  "r.deleted_at IS NULL AND r.status = 'failed' AND " HAS_FILE " AND "
+	  LEASE_FREE " RETURNING r.id) "
+	  "SELECT pg_notify('meetrec_upload', id::text) FROM u", 3 },
+	/*
+	 * $1 id, $2 company, $3 trash days, $4 retention days.  One row
+	 * (found in the trash window) with the outcome, or none.
+	 */
+	{ "adm_restore",
+	  "WITH t AS (SELECT r.id, r.trash_reason, NOT " LEASE_FREE " AS busy "
+	  "FROM project_management.pm_meeting_recordings r "
+	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
+	  "r.deleted_at IS NOT NULL AND "
+	  "r.deleted_at > now() - make_interval(days => $3::int) FOR UPDATE), "
+	  "u AS (UPDATE project_management.pm_meeting_recordings r SET "
+	  "deleted_at = NULL, trash_reason = NULL, " REVIVE("$4") " FROM t "
+	  "WHERE r.id = t.id AND t.trash_reason IS DISTINCT FROM 'expired' "
+	  "AND NOT t.busy RETURNING r.id) "
+	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'restored' "
+	  "WHEN t.busy THEN 'busy' ELSE 'file_deleted' END AS outcome FROM t",
+	  4 },
+	/* $1 company or NULL for all. */
+	{ "adm_stats",
+	  "SELECT "
+	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
+	  "  r.status = 'pending') AS pending, "
+	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
+	  "  r.status = 'recording') AS recording, "
+	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
+	  "  r.status = 'processing') AS processing, "
+	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
+	  "  r.status = 'completed') AS completed, "
+	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
+	  "  r.status = 'failed') AS failed, "
+	  "count(*) FILTER (WHERE r.deleted_at IS NOT NULL) AS trashed, "
+	  "coalesce(sum(r.file_size_bytes) FILTER (WHERE r.deleted_at IS NULL "
+	  "  AND r.status = 'completed'), 0) AS bytes_stored, "
+	  "count(*) FILTER (WHERE " UPLOADING " AND r.status = 'processing') "
+	  "  AS uploads_pending, "
+	  "count(*) FILTER (WHERE " UPLOADING " AND r.status = 'failed') "
+	  "  AS uploads_failed, "
+	  UTC("min(coalesce(r.ended_at, r.created_at)) FILTER (WHERE "
+	  UPLOADING " AND r.status = 'processing')") " AS oldest_at, "
+	  "floor(extract(epoch FROM now() - min(coalesce(r.ended_at, "
+	  "  r.created_at)) FILTER (WHERE " UPLOADING " AND "
+	  "  r.status = 'processing')))::bigint AS oldest_s "
+	  "FROM project_management.pm_meeting_recordings r "
+	  "WHERE $1::uuid IS NULL OR r.company_id = $1::uuid", 1 },
+	{ NULL, NULL, 0 }
+};
+
+const char *const mr_db_admin_statuses[] = {
+	"pending", "recording", "processing", "completed", "failed", NULL
+};
+
+static const char *
+num(struct mr_arena *a, int64_t v)
+{
+	return mr_printf(a, "%lld", (long long)v);
+}
+
+/*
+ * The company's recordings that pass filter f, newest first, at most
+ * f->limit, with the number of all that pass in total.  *out (n rows)
+ * lives in a.  Returns 1 or -1 (err set).
+ */
+int
+mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
+    const struct mr_admin_filter *f, struct mr_admin_rec **out, int *n,
+    int64_t *total, struct mr_err *err)
+{
+	const char	*p[10];
+	PGresult	*res;
+	int		 i;
+
+	p[0] = f->company_id;
+	p[1] = f->status;
+	p[2] = f->room_code;
+	p[3] = f->user_id;
+	p[4] = f->from;
+	p[5] = f->to;
+	p[6] = f->trash;
+	p[7] = f->cursor_ts;
+	p[8] = f->cursor_id;
+	if ((p[9] = num(a, f->limit)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "adm_list", p, err)) == NULL)
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < *n; i++) {
+		mr_db_rec_fill(a, res, i, &(*out)[i].rec);
+		(*out)[i].next_attempt_at = mr_db_val(a, res, i,
+		    "next_attempt_at");
+		(*out)[i].trash_reason = mr_db_val(a, res, i, "trash_reason");
+	}
+	if ((res = mr_db_exec(db, a, "adm_count", p, err)) == NULL)
+		return -1;
+	*total = mr_db_int(res, 0, "total", 0);
+	return 1;
+}
+
+/*
+ * Put a failed upload of company's recording id back in the upload queue
+ * and wake the reapers.  1 done, 0 when the row is not (or no longer) a
+ * failed upload that no reaper holds; -1 error.
+ */
+int
+mr_db_admin_retry(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *company, int64_t retention_days, struct mr_err *err)
+{
+	const char	*p[] = { id, company, num(a, retention_days) };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "adm_retry", p, err)) == NULL)
+		return -1;
+	return PQntuples(res) > 0;
+}
+
+/*
+ * Take company's recording id out of the trash if it went there less
+ * than trash_days ago.  *outcome: "restored", "file_deleted" (it expired:
+ * its file is gone) or "busy" (a reaper holds it), in a.  1 when the row
+ * is in the trash window (see *outcome), 0 when it is not, -1 error.
+ */
+int
+mr_db_admin_restore(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *company, int64_t trash_days, int64_t retention_days,
+    const char **outcome, struct mr_err *err)
+{
+	const char	*p[] = { id, company, num(a, trash_days),
+	    num(a, retention_days) };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "adm_restore", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	if ((*outcome = mr_db_val(a, res, 0, "outcome")) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	return 1;
+}
+
+/* Counts for company, or for every company when it is NULL; 1 or -1. */
+int
+mr_db_admin_stats(struct mr_db *db, struct mr_arena *a, const char *company,
+    struct mr_admin_stats *st, struct mr_err *err)
+{
+	const char	*p[] = { company };
+	PGresult	*res;
+	int		 i;
+
+	if ((res = mr_db_exec(db, a, "adm_stats", p, err)) == NULL)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	for (i = 0; i < MR_NSTATUS; i++)
+		st->by_status[i] = mr_db_int(res, 0, mr_db_admin_statuses[i],
+		    0);
+	st->trashed = mr_db_int(res, 0, "trashed", 0);
+	st->bytes_stored = mr_db_int(res, 0, "bytes_stored", 0);
+	st->uploads_pending = mr_db_int(res, 0, "uploads_pending", 0);
+	st->uploads_failed = mr_db_int(res, 0, "uploads_failed", 0);
+	st->oldest_pending_upload_at = mr_db_val(a, res, 0, "oldest_at");
+	st->oldest_pending_upload_s = mr_db_int(res, 0, "oldest_s", -1);
+	return 1;
+}

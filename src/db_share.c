@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_share.c - share links (pm_recording_shares).  The link's token is
+ * never stored, only its SHA-256; a password only as a scrypt hash.
+ * Password tries are counted before the password is checked, in one
+ * conditional UPDATE, so parallel guesses cannot slip past the lock.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+#include "model.h"
+
+#include "db_sql.h"
+
+#define STS(c)	"to_char(s." c " AT TIME ZONE 'UTC', " \
+		"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS s_" c
+
+#define SHARE_COLUMNS \
+	"s.id AS s_id, s.recording_id AS s_recording_id, " \
+	"s.password_hash AS s_password_hash, s.created_by AS s_created_by, " \
+	"s.view_count AS s_view_count, s.expires_at <= now() AS s_expired, " \
+	"extract(epoch FROM s.expires_at)::bigint AS s_expires_epoch, " \
+	STS("expires_at") ", " STS("revoked_at") ", " STS("created_at") ", " \
+	STS("last_viewed_at") " "
+
+/* Attempts allowed before each further wrong password doubles a wait. */
+#define FREE_TRIES	"5"
+#define MAX_WAIT	"900"
+
+const struct mr_db_stmt mr_db_share_stmts[] = {
+	{ "share_create",
+	  "INSERT INTO project_management.pm_recording_shares AS s "
+	  "(recording_id, token_sha256, password_hash, created_by, "
+	  "expires_at) VALUES ($1::uuid, $2, $3, $4::uuid, "
+	  "now() + make_interval(secs => $5::int)) RETURNING " SHARE_COLUMNS,
+	  5 },
+	{ "share_list",
+	  "SELECT " SHARE_COLUMNS
+	  "FROM project_management.pm_recording_shares s "
+	  "WHERE s.recording_id = $1::uuid "
+	  "ORDER BY s.created_at DESC, s.id DESC LIMIT 200", 1 },
+	{ "share_revoke",
+	  "UPDATE project_management.pm_recording_shares s "
+	  "SET revoked_at = coalesce(s.revoked_at, now()) "
+	  "WHERE s.id = $2::uuid AND s.recording_id = $1::uuid "
+	  "RETURNING " SHARE_COLUMNS, 2 },
+	{ "share_find",
+	  "SELECT " SHARE_COLUMNS ", " COLUMNS FROM
+	  "JOIN project_management.pm_recording_shares s "
+	  "ON s.recording_id = r.id WHERE s.token_sha256 = $1", 1 },
+	{ "share_try",
+	  "UPDATE project_management.pm_recording_shares SET "
+	  "failed_attempts = failed_attempts + 1, locked_until = CASE "
+	  "  WHEN failed_attempts + 1 >= " FREE_TRIES " THEN now() + "
+	  "  make_interval(secs => least(power(2, failed_attempts + 1 - "
+	  FREE_TRIES "), " MAX_WAIT ")) ELSE NULL END "
+	  "WHERE id = $1::uuid AND (locked_until IS NULL OR "
+	  "locked_until <= now()) RETURNING failed_attempts", 1 },
+	{ "share_wait",
+	  "SELECT greatest(ceil(extract(epoch FROM locked_until - now())), 1)"
+	  "::bigint AS wait FROM project_management.pm_recording_shares "
+	  "WHERE id = $1::uuid", 1 },
+	/* Counting the view also forgives earlier wrong passwords. */
+	{ "share_viewed",
+	  "WITH u AS (UPDATE project_management.pm_recording_shares SET "
+	  "view_count = view_count + 1, last_viewed_at = now(), "
+	  "failed_attempts = 0, locked_until = NULL "
+	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now() "
+	  "RETURNING id, recording_id) "
+	  "INSERT INTO project_management.pm_recording_access_logs "
+	  "(recording_id, action, ip_address, user_agent, share_id) "
+	  "SELECT recording_id, 'share_view', $2, $3, id FROM u "
+	  "RETURNING share_id", 3 },
+	{ NULL, NULL, 0 }
+};
+
+static void
+fill(struct mr_arena *a, PGresult *res, int i, struct mr_share *s)
+{
+	s->id = mr_db_val(a, res, i, "s_id");
+	s->recording_id = mr_db_val(a, res, i, "s_recording_id");
+	s->password_hash = mr_db_val(a, res, i, "s_password_hash");
+	s->created_by = mr_db_val(a, res, i, "s_created_by");
+	s->view_count = mr_db_int(res, i, "s_view_count", 0);
+	s->expired = mr_db_bool(res, i, "s_expired");
+	s->expires_epoch = mr_db_int(res, i, "s_expires_epoch", 0);
+	s->expires_at = mr_db_val(a, res, i, "s_expires_at");
+	s->revoked_at = mr_db_val(a, res, i, "s_revoked_at");
+	s->created_at = mr_db_val(a, res, i, "s_created_at");
+	s->last_viewed_at = mr_db_val(a, res, i, "s_last_viewed_at");
+}
+
+/* Run name; 1 with row 0 in s (and r when asked), 0 for no row. */
+static int
+one(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *p, struct mr_share *s, struct mr_recording *r,
+    struct mr_err *err)
+{
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	fill(a, res, 0, s);
+	if (r != NULL)
+		mr_db_rec_fill(a, res, 0, r);
+	return 1;
+}
+
+int
+mr_db_share_create(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    const char *token_sha256, const char *password_hash,
+    const char *created_by, int64_t expires_in, struct mr_share *s,
+    struct mr_err *err)
+{
+	const char	*p[5];
+
+	p[0] = rec_id;
+	p[1] = token_sha256;
+	p[2] = password_hash;
+	p[3] = created_by;
+	p[4] = mr_printf(a, "%lld", (long long)expires_in);
+	return one(db, a, "share_create", p, s, NULL, err);
+}
+
+int
+mr_db_share_list(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    struct mr_share **out, int *n, struct mr_err *err)
+{
+	const char	*p[1] = { rec_id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "share_list", p, err)) == NULL)
+		return -1;
+	*n = PQntuples(res);
+	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (int i = 0; i < *n; i++)
+		fill(a, res, i, &(*out)[i]);
+	return 1;
+}
+
+int
+mr_db_share_revoke(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    const char *share_id, struct mr_share *s, struct mr_err *err)
+{
+	const char	*p[2] = { rec_id, share_id };
+
+	return one(db, a, "share_revoke", p, s, NULL, err);
+}
+
+int
+mr_db_share_find(struct mr_db *db, struct mr_arena *a,
+    const char *token_sha256, struct mr_share *s, struct mr_recording *r,
+    struct mr_err *err)
+{
+	const char	*p[1] = { token_sha256 };
+
+	return one(db, a, "share_find", p, s, r, err);
+}
+
+int
+mr_db_share_try(struct mr_db *db, struct mr_arena *a, const char *share_id,
+    int64_t *wait_s, struct mr_err *err)
+{
+	const char	*p[1] = { share_id };
+	PGresult	*res;
+
+	*wait_s = 0;
+	if ((res = mr_db_exec(db, a, "share_try", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		return 1;
+	if ((res = mr_db_exec(db, a, "share_wait", p, err)) == NULL)
+		return -1;
+	*wait_s = PQntuples(res) == 1 ? mr_db_int(res, 0, "wait", 1) : 1;
+	return 0;
+}
+
+int
+mr_db_share_viewed(struct mr_db *db, struct mr_arena *a,
+    const char *share_id, const char *ip, const char *agent,
+    struct mr_err *err)
+{
+	const char	*p[3] = { share_id, ip, agent };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "share_viewed", p, err)) == NULL)
+		return -1;
+	return PQntuples(res) == 1;
+}

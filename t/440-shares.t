@@ -1,0 +1,453 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# Watching and sharing: signed download links, who may view (PUT access,
+# scope=shared), the audit trail, and share links with expiry,
+# revocation, passwords and the slowing of password guesses.
+use strict;
+use warnings;
+use Test::More;
+use Digest::SHA qw(sha256_hex hmac_sha256);
+use Time::HiRes qw(sleep);
+use Meetrec::Test::Stack;
+use Meetrec::Test::Util qw(uuid slurp http b64url);
+
+Meetrec::Test::Stack::require_prereqs();
+my $s = Meetrec::Test::Stack->new;
+my ($co, $other_co) = (uuid(), uuid());
+my ($host, $viewer, $peer, $admin) = map { uuid() } 1 .. 4;
+my %tok = (
+	host => $s->token(user => $host, company => $co, username => 'host',
+	    email => 'host@example.com'),
+	viewer => $s->token(user => $viewer, company => $co,
+	    username => 'viewer', email => 'viewer@example.com'),
+	peer => $s->token(user => $peer, company => $co, username => 'peer'),
+	admin => $s->token(user => $admin, company => $co, username => 'adm',
+	    role => 'admin'),
+	stranger => $s->token(user => uuid(), company => $other_co,
+	    username => 'stranger'),
+);
+my $public = $s->config->{public_url};
+
+sub api {
+	my ($who, $method, $path, %a) = @_;
+	return $s->api($method => $path,
+	    ($who eq 'anon' ? () : (token => $tok{$who})), %a);
+}
+
+sub sql { return $s->pg->psql($_[0]) }
+
+sub audit {
+	my ($id, $action) = @_;
+	return sql("SELECT count(*) FROM project_management."
+	    . "pm_recording_access_logs WHERE recording_id = '$id'"
+	    . ($action ? " AND action = '$action'" : ''));
+}
+
+my $n = 0;
+sub completed {
+	my $code = 'sh' . ++$n;
+	$s->room(code => $code, name => "Share <$n> & co", host => $host,
+	    company => $co);
+	my $r = api(host => POST => '/api/recordings/start',
+	    json => { room_code => $code });
+	is($r->{status}, 201, "start $code") or diag($r->{body});
+	my $id = $r->{json}{recording_id};
+	$s->standin(POST => '/_standin/wait', { idle => \1 });
+	sleep 1.2;
+	is(api(host => POST => "/api/recordings/$id/stop")->{status}, 202,
+	    "stop $code");
+	$s->standin(POST => '/_standin/wait', { idle => \1 });
+	is($s->reaper->{rc}, 0, 'the reaper stores it');
+	is(api(host => GET => "/api/recordings/$id/status")->{json}{status},
+	    'completed', "$code completed");
+	return $id;
+}
+
+my $id = completed();
+my $id2 = completed();
+my $path = sql("SELECT storage_path FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$id'");
+my $bytes = slurp("$s->{config}{storage_local_dir}/$path");
+ok(length $bytes > 1000, 'the stored file has its bytes');
+
+# ---------------------------------------------------------------------
+# Signed download links
+my $r = api(host => GET => "/api/recordings/$id");
+my $url = $r->{json}{download_url};
+like($url, qr{^\Q$public\E/api/recordings/$id/download\?expires=\d+&user=$host&sig=[\w-]{43}$},
+    'GET gives an absolute signed download_url');
+is(api(host => GET => "/api/recordings/$id2")->{json}{download_url} =~
+    /\Q$id2\E/ ? 1 : 0, 1, 'each recording its own');
+$r = http(GET => $url);
+is($r->{status}, 200, 'the link works without an Authorization header');
+is($r->{body}, $bytes, 'and gives the whole file');
+$r = http(GET => $url, { headers => { Range => 'bytes=100-199' } });
+is($r->{status}, 206, 'Range on a signed link: 206');
+is($r->{body}, substr($bytes, 100, 100), 'the right 100 bytes');
+
+my ($exp) = $url =~ /expires=(\d+)/;
+my %bad = (
+	'another recording' => $url =~ s/\Q$id\E/$id2/r,
+	'a later expiry' => $url =~ s/expires=\d+/'expires=' . ($exp + 1)/er,
+	'an earlier expiry' => $url =~ s/expires=\d+/'expires=' . ($exp - 1)/er,
+	'another user' => $url =~ s/user=[^&]+/user=$viewer/r,
+	'admin added' => $url =~ s/&sig=/&admin=1&sig=/r,
+	'a flipped signature' => $url =~ s/sig=(.)/'sig=' . ($1 eq 'A' ? 'B' : 'A')/er,
+	'a short signature' => $url =~ s/.$//r,
+	'no signature' => $url =~ s/&sig=.*//r,
+);
+for my $k (sort keys %bad) {
+	$r = http(GET => $bad{$k});
+	my $want = $k eq 'no signature' ? 401 : 403;
+	is($r->{status}, $want, "a link with $k is refused ($want)");
+	like($r->{json}{code} // '', qr/^(invalid_link|missing_token)$/,
+	    '... with a JSON code');
+}
+$r = http(GET => $url =~ s/&sig=/&extra=1&sig=/r);
+is($r->{status}, 400, 'an unknown query parameter: 400');
+
+# An expired link, made with the right key (derived from jwt_secret):
+# refused for its age, not for its signature.
+my $key = hmac_sha256('meetrec signed links v1', $s->jwt_secret);
+my $past = time - 10;
+my $sig = b64url(hmac_sha256("download\n$id\n$host:u\n$past", $key));
+$r = http(GET => "$public/api/recordings/$id/download?expires=$past"
+    . "&user=$host&sig=$sig");
+is($r->{status}, 403, 'an expired link: 403');
+is($r->{json}{code}, 'link_expired', '... link_expired');
+my $future = time + 600;
+$sig = b64url(hmac_sha256("download\n$id\n$host:u\n$future", $key));
+is(http(GET => "$public/api/recordings/$id/download?expires=$future"
+    . "&user=$host&sig=$sig")->{status}, 200,
+    'the same key and a future expiry: 200 (the test signs as meetrec)');
+
+# Downloads are audited once per read from the start, not per Range.
+my $before = audit($id, 'download');
+http(GET => $url);
+http(GET => $url, { headers => { Range => 'bytes=0-' } });
+http(GET => $url, { headers => { Range => 'bytes=500-' } });
+http(GET => $bad{'another user'});
+is(audit($id, 'download') - $before, 2,
+    'two downloads from the start audited; a seek and a refusal not');
+is(sql("SELECT user_id || ' ' || ip_address || ' ' || user_agent FROM "
+    . "project_management.pm_recording_access_logs WHERE recording_id = "
+    . "'$id' AND action = 'download' ORDER BY accessed_at DESC LIMIT 1"),
+    "$host 127.0.0.1 meetrec-test/1",
+    'the audit row names the user, address and user agent');
+
+# ---------------------------------------------------------------------
+# Who may view: PUT /recordings/{id}/access
+for my $c (
+    ['{"is_public": "yes"}', 422, qr/is_public/],
+    ['{"allowed_viewers": "x"}', 422, qr/allowed_viewers/],
+    ['{"allowed_viewers": ["not-a-uuid"]}', 422, qr/allowed_viewers\[0\]/],
+    ['{"allowed_viewers": [1]}', 422, qr/allowed_viewers\[0\]/],
+    ['{"allowed_viewers": [null]}', 422, qr/allowed_viewers\[0\]/],
+    ['{}', 422, qr/is_public/],
+    ['{"owner": "me"}', 422, qr/owner/],
+    ['{"is_public": tru', 400, qr/JSON/i],
+    ['[]', 422, qr/object/i],
+    ['{"allowed_viewers": [' . join(',', map { "\"" . uuid() . "\"" }
+        1 .. 501) . ']}', 422, qr/at most/]) {
+	my ($body, $want, $re) = @$c;
+	$r = api(host => PUT => "/api/recordings/$id/access", raw => $body,
+	    headers => { 'Content-Type' => 'application/json' });
+	is($r->{status}, $want, "access body " . substr($body, 0, 40)
+	    . " -> $want");
+	like($r->{json}{detail} // '', $re, '... naming the problem');
+}
+my $audit0 = audit($id);
+is(api(viewer => GET => "/api/recordings/$id")->{status}, 403,
+    'the viewer may not see it yet');
+is(api(peer => PUT => "/api/recordings/$id/access",
+    json => { is_public => \1 })->{status}, 403, 'a peer may not open it');
+is(api(stranger => PUT => "/api/recordings/$id/access",
+    json => { is_public => \1 })->{status}, 404,
+    'another company does not see it');
+is(api(anon => PUT => "/api/recordings/$id/access",
+    json => { is_public => \1 })->{status}, 401, 'no token: 401');
+is(audit($id), $audit0, 'refused requests write no audit row');
+$r = api(host => PUT => "/api/recordings/$id/access",
+    json => { allowed_viewers => [uc $viewer, $viewer] });
+is($r->{status}, 200, 'the owner lets the viewer in');
+is_deeply($r->{json}{allowed_viewers}, [$viewer],
+    'allowed_viewers, one UUID in lower case');
+is($r->{json}{is_public}, JSON::PP::false(), 'not public');
+is(audit($id, 'access'), 1, 'the change is audited');
+is(api(viewer => GET => "/api/recordings/$id")->{status}, 200,
+    'now the viewer sees it');
+is(api(peer => GET => "/api/recordings/$id")->{status}, 403,
+    'a peer still does not');
+my $list = api(viewer => GET => '/api/recordings/?scope=shared')->{json};
+is_deeply([map { $_->{id} } @{ $list->{recordings} }], [$id],
+    'scope=shared lists what was shared with me');
+is(api(viewer => GET => '/api/recordings/')->{json}{total}, 0,
+    'and mine stays empty');
+my $vurl = api(viewer => GET => "/api/recordings/$id")->{json}{download_url};
+is(http(GET => $vurl)->{status}, 200, "the viewer's link works");
+is(api(admin => PUT => "/api/recordings/$id/access",
+    json => { is_public => \1 })->{status}, 200, 'an admin opens it to all');
+is(api(peer => GET => "/api/recordings/$id")->{status}, 200,
+    'public: the peer sees it');
+is(api(stranger => GET => "/api/recordings/$id")->{status}, 404,
+    'but never another company');
+is(api(host => PUT => "/api/recordings/$id/access",
+    json => { is_public => \0, allowed_viewers => [] })->{status}, 200,
+    'the owner closes it again');
+is(api(peer => GET => "/api/recordings/$id")->{status}, 403, 'peer out');
+$r = http(GET => $vurl);
+is($r->{status}, 403, "the viewer's earlier link stops working at once");
+is($r->{json}{code}, 'forbidden', '... forbidden');
+is(api(viewer => GET => '/api/recordings/?scope=shared')->{json}{total}, 0,
+    'nothing shared with the viewer any more');
+
+# ---------------------------------------------------------------------
+# Share links
+for my $c (
+    [{ expires_in => 0 }, 422, qr/expires_in/],
+    [{ expires_in => 59 }, 422, qr/expires_in/],
+    [{ expires_in => 91 * 86400 }, 422, qr/expires_in/],
+    [{ expires_in => '3600' }, 422, qr/expires_in/],
+    [{ expires_in => 1.5 }, 422, qr/expires_in/],
+    [{ password => '' }, 422, qr/password/],
+    [{ password => 'x' x 257 }, 422, qr/password/],
+    [{ password => 12345 }, 422, qr/password/],
+    [{ url => 'x' }, 422, qr/url/]) {
+	my ($body, $want, $re) = @$c;
+	$r = api(host => POST => "/api/recordings/$id/shares", json => $body);
+	is($r->{status}, $want, 'share ' . join(',', %$body) . " -> $want");
+	like($r->{json}{detail} // '', $re, '... naming the field');
+}
+$audit0 = audit($id);
+is(api(peer => POST => "/api/recordings/$id/shares", json => {})
+    ->{status}, 403, 'a peer may not share it');
+is(api(viewer => GET => "/api/recordings/$id/shares")->{status}, 403,
+    'nor list its links');
+is(api(stranger => POST => "/api/recordings/$id/shares", json => {})
+    ->{status}, 404, 'another company: 404');
+is(api(anon => POST => "/api/recordings/$id/shares", json => {})
+    ->{status}, 401, 'no token: 401');
+is(api(host => POST => '/api/recordings/' . uuid() . '/shares', json => {})
+    ->{status}, 404, 'an unknown recording: 404');
+is(api(host => POST => '/api/recordings/nope/shares', json => {})
+    ->{status}, 400, 'a bad id: 400');
+is(audit($id), $audit0, 'no audit row for refused requests');
+
+$r = api(host => POST => "/api/recordings/$id/shares",
+    json => { expires_in => 3600 });
+is($r->{status}, 201, 'the owner makes a share link');
+my $sh = $r->{json};
+like($sh->{token}, qr/^[\w-]{43}$/, 'a 256-bit token');
+is($sh->{url}, "$public/r/$sh->{token}", 'its public URL');
+is($sh->{has_password}, JSON::PP::false(), 'no password');
+is(sql("SELECT count(*) FROM project_management.pm_recording_shares "
+    . "WHERE token_sha256 = '" . sha256_hex($sh->{token}) . "'"), 1,
+    'stored by its SHA-256');
+is(sql("SELECT count(*) FROM project_management.pm_recording_shares s "
+    . "WHERE s::text LIKE '%$sh->{token}%'"), 0,
+    'the token itself is stored nowhere');
+is(audit($id, 'share'), 1, 'sharing is audited');
+
+$r = http(GET => $sh->{url});
+is($r->{status}, 200, 'the link works for anyone');
+is($r->{json}{recording}{meeting_name}, 'Share <1> & co', 'named');
+my $furl = $r->{json}{file_url};
+like($furl, qr{^\Q$sh->{url}\E/file\?expires=\d+&sig=[\w-]{43}$},
+    'with a signed file link');
+is(http(GET => $furl)->{body}, $bytes, 'which gives the file');
+$r = http(GET => $furl, { headers => { Range => 'bytes=10-19' } });
+is($r->{status}, 206, 'with Range');
+is($r->{body}, substr($bytes, 10, 10), 'the right bytes');
+is(http(GET => $furl =~ s/sig=(.)/'sig=' . ($1 eq 'A' ? 'B' : 'A')/er)
+    ->{status}, 403, 'a changed file link is refused');
+is(http(GET => $furl =~ s/expires=(\d+)/'expires=' . ($1 + 60)/er)
+    ->{status}, 403, 'so is a longer-lived one');
+$r = http(GET => $sh->{url}, { headers => { Accept => 'text/html' } });
+is($r->{status}, 200, 'a browser gets a page');
+like($r->{headers}{'content-type'}, qr{^text/html}, 'in HTML');
+like($r->{body}, qr{<video id="player" controls preload="metadata" src="/r/\Q$sh->{token}\E/file\?expires=\d+&amp;sig=[\w-]{43}">},
+    'with a player for the file');
+like($r->{body}, qr{<title>Share &lt;1&gt; &amp; co</title>},
+    'the meeting name escaped');
+like($r->{headers}{'content-security-policy'} // '', qr/default-src 'none'/,
+    'a strict Content-Security-Policy');
+is($r->{headers}{'referrer-policy'}, 'no-referrer',
+    'the link is not leaked as a referrer');
+is(sql("SELECT view_count FROM project_management.pm_recording_shares "
+    . "WHERE id = '$sh->{share_id}'"), 2, 'two views counted');
+is(audit($id, 'share_view'), 2, 'two share_view audit rows');
+is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
+    . "WHERE share_id = '$sh->{share_id}' AND action = 'share_view' AND "
+    . "user_id IS NULL AND ip_address = '127.0.0.1'"), 2,
+    '... naming the link and the address');
+
+for my $t ('x', 'a' x 42, 'a' x 44, ('a' x 42) . '!', b64url('z' x 32)) {
+	$r = http(GET => "$public/r/$t");
+	is($r->{status}, 404, "token '$t': 404");
+	is($r->{json}{code}, 'share_not_found', '... share_not_found');
+}
+
+$r = api(host => GET => "/api/recordings/$id/shares");
+is($r->{status}, 200, 'the owner lists the links');
+is($r->{json}{shares}[0]{share_id}, $sh->{share_id}, 'this one');
+is($r->{json}{shares}[0]{view_count}, 2, 'with its views');
+ok(!exists $r->{json}{shares}[0]{token}, 'never the token');
+
+is(api(host => DELETE => "/api/recordings/$id/shares/" . uuid())
+    ->{status}, 404, 'revoking an unknown link: 404');
+is(api(host => DELETE => "/api/recordings/$id2/shares/$sh->{share_id}")
+    ->{status}, 404, 'nor through another recording');
+is(api(host => DELETE => "/api/recordings/$id/shares/bad")->{status}, 400,
+    'a bad share id: 400');
+is(api(peer => DELETE => "/api/recordings/$id/shares/$sh->{share_id}")
+    ->{status}, 403, 'a peer may not revoke');
+$r = api(host => DELETE => "/api/recordings/$id/shares/$sh->{share_id}");
+is($r->{status}, 200, 'the owner revokes it');
+ok($r->{json}{revoked_at}, 'revoked_at set');
+is(audit($id, 'share_revoke'), 1, 'revoking is audited');
+$r = http(GET => $sh->{url});
+is($r->{status}, 410, 'a revoked link: 410');
+is($r->{json}{code}, 'share_revoked', '... share_revoked');
+is(http(GET => $furl)->{status}, 410, 'its file link too');
+is(http(GET => $sh->{url}, { headers => { Accept => 'text/html' } })
+    ->{status}, 410, 'and the page');
+
+$r = api(admin => POST => "/api/recordings/$id/shares",
+    json => { expires_in => 60 });
+is($r->{status}, 201, 'an admin may share');
+my $short = $r->{json};
+is(http(GET => $short->{url})->{status}, 200, 'works at first');
+sql("UPDATE project_management.pm_recording_shares SET expires_at = "
+    . "now() - interval '1 second' WHERE id = '$short->{share_id}'");
+$r = http(GET => $short->{url});
+is($r->{status}, 410, 'once expired: 410');
+is($r->{json}{code}, 'share_expired', '... share_expired');
+
+# Passwords
+$r = api(host => POST => "/api/recordings/$id/shares",
+    json => { expires_in => 3600, password => 'open sesame' });
+is($r->{status}, 201, 'a link with a password');
+my $pw = $r->{json};
+is($pw->{has_password}, JSON::PP::true(), 'has_password');
+like(sql("SELECT password_hash FROM project_management.pm_recording_shares "
+    . "WHERE id = '$pw->{share_id}'"),
+    qr/^\$scrypt\$ln=\d+,r=\d+,p=\d+\$[\w-]+\$[\w-]{43}$/,
+    'the password kept as a scrypt hash');
+$r = http(GET => $pw->{url});
+is($r->{status}, 401, 'without the password: 401');
+is($r->{json}{code}, 'password_required', '... password_required');
+$r = http(GET => $pw->{url}, { headers => { Accept => 'text/html' } });
+is($r->{status}, 401, 'a browser gets 401 too');
+like($r->{body}, qr{<form method="post">.*name="password"}s,
+    'with a password form');
+unlike($r->{body}, qr/<video/, 'and no player');
+my $n_from = 2;
+sub try_pw {
+	my ($pass, %o) = @_;
+	my $from = $o{from} // '127.0.0.' . $n_from++;
+	return http(POST => $pw->{url}, { json => { password => $pass },
+	    from => $from });
+}
+$r = try_pw('wrong');
+is($r->{status}, 401, 'a wrong password: 401');
+is($r->{json}{code}, 'wrong_password', '... wrong_password');
+$r = try_pw('open sesame');
+is($r->{status}, 200, 'the right one: 200');
+like($r->{json}{file_url} // '', qr{/file\?expires=}, 'with the file link');
+is(http(GET => $r->{json}{file_url})->{body}, $bytes, 'which plays');
+$r = http(POST => $pw->{url}, { body => 'password=open+sesame',
+    headers => { 'Content-Type' => 'application/x-www-form-urlencoded',
+    Accept => 'text/html' }, from => '127.0.0.' . $n_from++ });
+is($r->{status}, 200, 'the form posts the password');
+like($r->{body}, qr/<video id="player"/, 'and the page plays');
+for my $b ('{"pass": "x"}', '{"password": 5}', '{"password": ""}', 'nope') {
+	$r = http(POST => $pw->{url}, { raw => $b, from => '127.0.0.'
+	    . $n_from++, headers => { 'Content-Type' => 'application/json' } });
+	ok($r->{status} == 400 || $r->{status} == 422,
+	    "a malformed password body '$b': $r->{status}");
+}
+
+# Guessing: five wrong tries, then each further try waits (doubling),
+# the right password included; after the wait it works again.
+sql("UPDATE project_management.pm_recording_shares SET failed_attempts = 0"
+    . " WHERE id = '$pw->{share_id}'");
+is(try_pw("guess$_")->{status}, 401, "guess $_ refused") for 1 .. 5;
+$r = try_pw('open sesame');
+is($r->{status}, 429, 'then even the right password must wait');
+is($r->{json}{code}, 'share_locked', '... share_locked');
+ok(($r->{headers}{'retry-after'} // 0) >= 1, 'with Retry-After');
+sleep 1.2;
+is(try_pw('guess6')->{status}, 401, 'after the wait: one more try');
+is(try_pw('open sesame')->{status}, 429, 'which locked it for 2 s');
+sleep 2.2;
+is(try_pw('open sesame')->{status}, 200, 'after that the password works');
+is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
+    . "WHERE id = '$pw->{share_id}'"), 0, 'and the count starts again');
+
+# nginx slows password tries per client address, before meetrec sees them.
+# (The link's own lock answers 429 share_locked as well; nginx's refusals
+# are the too_many_requests ones.)
+my %codes;
+for (1 .. 12) {
+	$r = try_pw('nope', from => '127.0.0.200');
+	$codes{$r->{json}{code} // 'none'}++;
+}
+ok(($codes{too_many_requests} // 0) >= 5, "12 quick tries from one "
+    . "address: " . ($codes{too_many_requests} // 0) . " refused by nginx "
+    . "in JSON, " . ($codes{wrong_password} // 0) . " reached meetrec");
+ok(($codes{wrong_password} // 0) + ($codes{share_locked} // 0) <= 7,
+    'no more than the burst reached meetrec');
+is(http(GET => $pw->{url}, { from => '127.0.0.200' })->{status}, 401,
+    'watching (GET) from that address is not limited');
+
+# A deleted recording's links stop working.
+$r = api(host => POST => "/api/recordings/$id2/shares", json => {});
+is($r->{status}, 201, 'a link to the second recording (default expiry)');
+my $sh2 = $r->{json};
+ok(abs(sql("SELECT extract(epoch FROM expires_at - now())::int FROM "
+    . "project_management.pm_recording_shares WHERE id = "
+    . "'$sh2->{share_id}'") - 7 * 86400) < 60, 'which lasts 7 days');
+is(api(host => DELETE => "/api/recordings/$id2")->{status}, 200,
+    'the recording is deleted');
+$r = http(GET => $sh2->{url});
+is($r->{status}, 410, 'its link: 410');
+is($r->{json}{code}, 'recording_deleted', '... recording_deleted');
+
+# ---------------------------------------------------------------------
+# The audit trail
+$r = api(host => GET => "/api/recordings/$id/access-log");
+is($r->{status}, 200, 'the owner reads the access log');
+my $total = $r->{json}{total};
+is($total, audit($id), 'total is every row');
+my %actions = map { $_->{action} => 1 } @{ $r->{json}{entries} };
+ok($actions{$_}, "it holds $_ rows") for qw(view download share share_view
+    share_revoke access);
+is(api(admin => GET => "/api/recordings/$id/access-log")->{status}, 200,
+    'an admin reads it');
+is(api(viewer => GET => "/api/recordings/$id/access-log")->{status}, 403,
+    'a viewer may not');
+is(api(stranger => GET => "/api/recordings/$id/access-log")->{status}, 404,
+    'another company: 404');
+is(api(anon => GET => "/api/recordings/$id/access-log")->{status}, 401,
+    'no token: 401');
+my (@all, $cur, $pages);
+do {
+	$r = api(host => GET => "/api/recordings/$id/access-log?limit=7"
+	    . ($cur ? "&cursor=$cur" : ''));
+	is($r->{status}, 200, 'a page') if !$pages;
+	push @all, @{ $r->{json}{entries} };
+	$cur = $r->{json}{next_cursor};
+	$pages++;
+} while ($cur && $pages < 100);
+is(scalar @all, $total, "paging with a cursor gives every row once ($pages pages)");
+my %seen;
+is(scalar(grep { !$seen{$_->{id}}++ } @all), $total, 'no row twice');
+is_deeply([map { $_->{accessed_at} } @all],
+    [sort { $b cmp $a } map { $_->{accessed_at} } @all], 'newest first');
+for my $q ('limit=0', 'limit=201', 'limit=x', 'cursor=bad', 'foo=1') {
+	$r = api(host => GET => "/api/recordings/$id/access-log?$q");
+	is($r->{status}, 400, "access-log?$q: 400");
+}
+
+$s->finish;
+done_testing;
