@@ -308,7 +308,8 @@ cmd_store(struct mr_conf *conf, int argc, char *argv[])
 			printf("%s\n", url);
 			rc = 0;
 		} else if (err.status == 0) {
-			printf("%s: no URL (served by nginx)\n", argv[2]);
+			printf("%s: no URL (this backend has no links of its own)\n",
+			    argv[2]);
 			rc = 0;
 		}
 	} else if (strcmp(op, "share") == 0 && argc == 4) {

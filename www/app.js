@@ -166,6 +166,15 @@ function when(iso) {
 	return isNaN(d) ? iso : d.toLocaleString();
 }
 
+// "Daily standup, 27/11/2026 09:00" for a recording in the list.
+function title(id) {
+	const r = state.rows.get(id);
+	if (!r)
+		return id;
+	return `${r.meeting_name || r.room_code}, ${
+	    when(r.started_at || r.created_at)}`;
+}
+
 function el(tag, attrs = {}, ...kids) {
 	const e = document.createElement(tag);
 	for (const [k, v] of Object.entries(attrs)) {
@@ -186,7 +195,7 @@ function el(tag, attrs = {}, ...kids) {
 // The list
 
 function rowFor(r) {
-	const what = `${r.meeting_name || r.room_code} ${when(r.created_at)}`;
+	const what = title(r.id);
 	const tr = el('tr', { 'data-id': r.id, 'data-status': r.status });
 	const actions = el('td', { className: 'actions' });
 	if (r.status === 'completed') {
@@ -296,11 +305,8 @@ async function freshUrl(id) {
 async function play(id) {
 	try {
 		const url = await freshUrl(id);
-		const r = state.rows.get(id);
 		const v = $('#player video');
-		$('#player-title').textContent = `Playing ${r
-		    ? (r.meeting_name || r.room_code) + ', ' + when(r.created_at)
-		    : id}`;
+		$('#player-title').textContent = `Playing ${title(id)}`;
 		$('#player').dataset.id = id;
 		$('#player-download').href = url;
 		v.src = url;
@@ -333,10 +339,7 @@ async function download(a, id) {
 }
 
 async function remove(id) {
-	const r = state.rows.get(id);
-	const what = r ? `${r.meeting_name || r.room_code}, ${
-	    when(r.created_at)}` : id;
-	if (!window.confirm(`Delete the recording of ${what}?`))
+	if (!window.confirm(`Delete the recording of ${title(id)}?`))
 		return;
 	try {
 		await api('DELETE', `/recordings/${id}`);
@@ -357,9 +360,7 @@ async function remove(id) {
 
 async function openShare(id) {
 	state.shareId = id;
-	const r = state.rows.get(id);
-	$('#share-title').textContent = `Share ${r
-	    ? (r.meeting_name || r.room_code) + ', ' + when(r.created_at) : id}`;
+	$('#share-title').textContent = `Share ${title(id)}`;
 	$('#share-panel').dataset.id = id;
 	$('#share-result').hidden = true;
 	$('#share-url').value = '';

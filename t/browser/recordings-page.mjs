@@ -281,7 +281,8 @@ try {
 		await page.click('#player-close');
 	}, ['completed']);
 
-	await step('the video URL works with no Authorization header (Range)', async () => {
+	await step('the video URL works with no Authorization header',
+	    async () => {
 		const r = await fetchBare(facts.playUrl, { Range: 'bytes=0-99' });
 		assert(r.status === 206, `206 for a range (got ${r.status})`);
 		assert(r.body.length === 100, `100 bytes (got ${r.body.length})`);
@@ -349,7 +350,8 @@ try {
 		pages.delete('share');
 	}, ['shareUrl']);
 
-	await step('a password share asks for the password in a fresh context', async () => {
+	await step('a password share asks for the password in a fresh context',
+	    async () => {
 		await page.fill('#share-password', 'correct horse');
 		await page.click('#share-create');
 		await page.waitForFunction((old) =>
@@ -410,7 +412,8 @@ try {
 		    `the revoked link answers 4xx (got ${r.status})`);
 	}, ['shareId', 'pwUrl']);
 
-	await step('an API error shows its detail; a 401 goes back to the token box', async () => {
+	await step('an API error shows its detail; a 401 shows the token box',
+	    async () => {
 		// An unknown room: 404 with a detail.
 		await page.fill('#room-code', 'no-such-room-here');
 		await page.click('#record');
