@@ -20,22 +20,10 @@
 #define LIST_MAX	200
 
 static int
-oom(struct mr_ctx *cx)
-{
-	return mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
-}
-
-static int
 not_found(struct mr_ctx *cx)
 {
 	return mr_err_set(&cx->cx_err, 404, "recording_not_found",
 	    "Recording not found.");
-}
-
-static void
-add_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
 }
 
 static int
@@ -128,13 +116,13 @@ admin_info(struct mr_ctx *cx, const struct mr_admin_rec *a)
 
 	if ((o = mr_recinfo_json(cx, r)) == NULL)
 		return NULL;
-	add_str(o, "recorded_by_email", r->recorded_by_email);
-	add_str(o, "deleted_at", r->deleted_at);
-	add_str(o, "trash_reason", a->trash_reason);
-	add_str(o, "last_error", r->last_error);
+	mr_api_add_str(o, "recorded_by_email", r->recorded_by_email);
+	mr_api_add_str(o, "deleted_at", r->deleted_at);
+	mr_api_add_str(o, "trash_reason", a->trash_reason);
+	mr_api_add_str(o, "last_error", r->last_error);
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r->upload_attempts));
-	add_str(o, "next_attempt_at", a->next_attempt_at);
+	mr_api_add_str(o, "next_attempt_at", a->next_attempt_at);
 	return o;
 }
 
@@ -154,20 +142,20 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	if (mr_db_admin_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
-		return oom(cx);
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
 	arr = json_object_new_array();
 	json_object_object_add(o, "recordings", arr);
 	for (i = 0; i < n; i++) {
 		if ((item = admin_info(cx, &rows[i])) == NULL)
-			return oom(cx);
+			return mr_api_oom(cx);
 		json_object_array_add(arr, json_object_get(item));
 	}
 	json_object_object_add(o, "total", json_object_new_int64(total));
 	if (n > 0 && n == f.limit && mr_recinfo_cursor_next(cx,
 	    rows[n - 1].rec.created_at, rows[n - 1].rec.id, &cur) == -1)
 		return -1;
-	add_str(o, "next_cursor", cur);
+	mr_api_add_str(o, "next_cursor", cur);
 	return mr_resp_json(cx, 200, o);
 }
 
@@ -242,11 +230,11 @@ mr_api_admin_retry(struct mr_ctx *cx)
 	}
 	mr_log_info("req=%s rec=%s action=retry admin=%s", cx->cx_req.rq_id,
 	    r.id, cx->cx_user.id);
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", r.id);
-	add_str(o, "status", "processing");
-	add_str(o, "message", "The upload is queued again.");
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", r.id);
+	mr_api_add_str(o, "status", "processing");
+	mr_api_add_str(o, "message", "The upload is queued again.");
 	return mr_resp_json(cx, 202, o);
 }
 
@@ -261,7 +249,6 @@ mr_api_admin_restore(struct mr_ctx *cx)
 {
 	struct mr_env		*env = cx->cx_env;
 	struct json_object	*o;
-	struct mr_err		 err;
 	const char		*id, *outcome;
 	int			 rc;
 
@@ -283,19 +270,13 @@ mr_api_admin_restore(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 409, "busy",
 		    "A reaper is working on this recording; try again in a "
 		    "moment.");
-	mr_err_clear(&err);
-	/* An audit row that cannot be written is logged, not fatal. */
-	if (mr_db_rec_log_access(env->db, cx->cx_arena, id, cx->cx_user.id,
-	    cx->cx_user.email, "restore", cx->cx_req.rq_remote_addr,
-	    cx->cx_req.rq_user_agent, &err) == -1)
-		mr_log_warnx("req=%s could not write access log: %s",
-		    cx->cx_req.rq_id, err.cause);
+	mr_api_audit(cx, id, "restore");
 	mr_log_info("req=%s rec=%s action=restore admin=%s",
 	    cx->cx_req.rq_id, id, cx->cx_user.id);
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
-		return oom(cx);
-	add_str(o, "recording_id", id);
-	add_str(o, "message", "Recording restored from the trash.");
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
+	mr_api_add_str(o, "recording_id", id);
+	mr_api_add_str(o, "message", "Recording restored from the trash.");
 	return mr_resp_json(cx, 200, o);
 }
 
@@ -312,8 +293,8 @@ mr_api_admin_stats(struct mr_ctx *cx)
 	if (mr_db_admin_stats(cx->cx_env->db, cx->cx_arena,
 	    cx->cx_user.company_id, &st, &cx->cx_err) == -1)
 		return -1;
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
-		return oom(cx);
+	if ((o = mr_api_object(cx)) == NULL)
+		return mr_api_oom(cx);
 	by = json_object_new_object();
 	json_object_object_add(o, "by_status", by);
 	for (i = 0; i < MR_NSTATUS; i++)
@@ -326,7 +307,7 @@ mr_api_admin_stats(struct mr_ctx *cx)
 	    json_object_new_int64(st.uploads_pending));
 	json_object_object_add(o, "uploads_failed",
 	    json_object_new_int64(st.uploads_failed));
-	add_str(o, "oldest_pending_upload_at", st.oldest_pending_upload_at);
+	mr_api_add_str(o, "oldest_pending_upload_at", st.oldest_pending_upload_at);
 	json_object_object_add(o, "oldest_pending_upload_seconds",
 	    st.oldest_pending_upload_s >= 0 ?
 	    json_object_new_int64(st.oldest_pending_upload_s) : NULL);

@@ -131,18 +131,28 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 	return 0;
 }
 
+/*
+ * An audit row for the caller's action on recording id (and share link
+ * share_id, or NULL).  One that cannot be written is logged, not fatal.
+ */
 void
-mr_api_audit(struct mr_ctx *cx, const char *id, const char *action)
+mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action)
 {
 	struct mr_err	 err;
 
 	mr_err_clear(&err);
-	/* An audit row that cannot be written is logged, not fatal. */
-	if (mr_db_rec_log_access(cx->cx_env->db, cx->cx_arena, id,
+	if (mr_db_rec_log_share(cx->cx_env->db, cx->cx_arena, id, share_id,
 	    cx->cx_user.id, cx->cx_user.email, action,
 	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent, &err) == -1)
 		mr_log_warnx("req=%s could not write access log: %s",
 		    cx->cx_req.rq_id, err.cause);
+}
+
+void
+mr_api_audit(struct mr_ctx *cx, const char *id, const char *action)
+{
+	mr_api_audit_share(cx, id, NULL, action);
 }
 
 struct json_object *

@@ -247,13 +247,7 @@ mr_api_share_create(struct mr_ctx *cx)
 	if (mr_db_share_create(env->db, cx->cx_arena, r.id, hex, hash,
 	    cx->cx_user.id, ttl, &s, &cx->cx_err) != 1)
 		return cx->cx_err.status ? -1 : mr_api_oom(cx);
-	if (mr_db_rec_log_share(env->db, cx->cx_arena, r.id, s.id,
-	    cx->cx_user.id, cx->cx_user.email, "share",
-	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
-	    &cx->cx_err) == -1)
-		mr_log_warnx("req=%s could not write access log: %s",
-		    cx->cx_req.rq_id, cx->cx_err.cause);
-	mr_err_clear(&cx->cx_err);
+	mr_api_audit_share(cx, r.id, s.id, "share");
 	if ((o = mr_json_own(cx->cx_arena, share_json(&s))) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recording_id", r.id);
@@ -308,13 +302,7 @@ mr_api_share_revoke(struct mr_ctx *cx)
 	if (rc == 0)
 		return mr_err_set(&cx->cx_err, 404, "share_not_found",
 		    "This recording has no such share link.");
-	if (mr_db_rec_log_share(cx->cx_env->db, cx->cx_arena, r.id, s.id,
-	    cx->cx_user.id, cx->cx_user.email, "share_revoke",
-	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
-	    &cx->cx_err) == -1)
-		mr_log_warnx("req=%s could not write access log: %s",
-		    cx->cx_req.rq_id, cx->cx_err.cause);
-	mr_err_clear(&cx->cx_err);
+	mr_api_audit_share(cx, r.id, s.id, "share_revoke");
 	if ((o = mr_json_own(cx->cx_arena, share_json(&s))) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "message", "The share link no longer works.");

@@ -92,8 +92,9 @@ digits(const char *s, int n, int *v)
 
 /*
  * Is s YYYY-MM-DD or an RFC 3339 date-time (fraction optional, offset
- * Z or +hh:mm required) naming a real day and time?  Sets *date_only.  Each character is looked at before the next,
- * so a short string never reads past its end.
+ * Z or +hh:mm required) naming a real day and time that PostgreSQL takes
+ * (its offsets stop at 15:59)?  Sets *date_only.  Each character is
+ * looked at before the next, so a short string never reads past its end.
  */
 static int
 valid_time(const char *s, int *date_only)
@@ -128,7 +129,7 @@ valid_time(const char *s, int *date_only)
 		return 0;
 	if ((*p == '+' || *p == '-') && digits(p + 1, 2, &h) == 0 &&
 	    p[3] == ':' && digits(p + 4, 2, &mi) == 0 && p[6] == '\0' &&
-	    h <= 23 && mi <= 59)
+	    h <= 15 && mi <= 59)
 		return 0;
 	return -1;
 }

@@ -269,16 +269,7 @@ mr_db_rec_unstop(struct mr_db *db, struct mr_arena *a, const char *id,
 	return mr_db_change(db, a, "rec_unstop", p, err);
 }
 
-int
-mr_db_rec_log_access(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *user, const char *email, const char *action, const char *ip,
-    const char *agent, struct mr_err *err)
-{
-	return mr_db_rec_log_share(db, a, id, NULL, user, email, action, ip,
-	    agent, err);
-}
-
-/* An audit row naming the share link it concerns. */
+/* An audit row; share_id names the share link it concerns, or NULL. */
 int
 mr_db_rec_log_share(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *share_id, const char *user, const char *email,

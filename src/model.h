@@ -132,10 +132,6 @@ int	mr_db_rec_trash(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_err *);
 int	mr_db_rec_unstop(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_err *);
-int	mr_db_rec_log_access(struct mr_db *, struct mr_arena *,
-	    const char *id, const char *user, const char *email,
-	    const char *action, const char *ip, const char *agent,
-	    struct mr_err *);
 int	mr_db_rec_log_share(struct mr_db *, struct mr_arena *,
 	    const char *id, const char *share_id, const char *user,
 	    const char *email, const char *action, const char *ip,

@@ -178,6 +178,8 @@ is_deeply(ids('?from=2025-03-01T01:00:00%2B01:00&to=2025-03-31'),
 is_deeply(ids('?from=2025-02-28T23:30:00-00:30&to=2025-03-01T00:30:00.5-00:30'),
     [$synth[3]], 'negative offsets');
 is_deeply(ids('?to=2024-02-29'), [], 'a leap day is a date');
+is_deeply(ids('?from=9999-12-31T23:59:59.999999%2B15:59'), [],
+    'the largest offset PostgreSQL takes is taken');
 is_deeply(ids('?from=2025-03-02&status=processing'), [],
     'no row matches: empty list');
 
@@ -190,6 +192,9 @@ for my $bad (['status=bogus', 'status'], ['status=', 'status'],
     ['from=2025-02-01T24:00:00Z', 'from'], ['to=2025-02-01T10:00:00', 'to'],
     ['to=2025-02-01T10:61:00Z', 'to'], ['from=0000-01-01', 'from'],
     ['from=2025-02-01T10:00:00%2B25:00', 'from'],
+    # PostgreSQL refuses offsets past 15:59 (an error, not a 500, here).
+    ['from=2025-02-01T10:00:00%2B16:00', 'from'],
+    ['to=2025-02-01T10:00:00-23:59', 'to'],
     ['from=2025-2-1', 'from'], ['trash=maybe', 'trash'],
     ['limit=0', 'limit'], ['limit=201', 'limit'], ['limit=ten', 'limit'],
     ['limit=-1', 'limit'], ['status=failed&status=completed', 'status'],
