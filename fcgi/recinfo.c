@@ -2,13 +2,11 @@
 /*
  * recinfo.c - what the lists of recordings share: RecordingInfo with the
  * seed's field names, the keyset cursor (base64url of "created_at,id" of
- * the last row sent) and timestamps in query parameters.  Timestamps are
- * checked here, day by day, because PostgreSQL refuses February 31 with
- * an error that would otherwise be a 500.
+ * the last row sent) and timestamps in query parameters, checked by
+ * src/query.c.
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,8 +14,6 @@
 #include "fcgi.h"
 #include "json.h"
 #include "recinfo.h"
-
-#define CURSOR_MAX	200
 
 /* The text fields of RecordingInfo; NULL is JSON null. */
 static const struct {
@@ -76,64 +72,6 @@ mr_recinfo_file_fields(struct json_object *o, const struct mr_recording *r)
 	json_object_object_add(o, "duration_seconds", v);
 }
 
-static int
-digits(const char *s, int n, int *v)
-{
-	int	 i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return 0;
-}
-
-/*
- * Is s YYYY-MM-DD or an RFC 3339 date-time (fraction optional, offset
- * Z or +hh:mm required) naming a real day and time that PostgreSQL takes
- * (its offsets stop at 15:59)?  Sets *date_only.  Each character is
- * looked at before the next, so a short string never reads past its end.
- */
-static int
-valid_time(const char *s, int *date_only)
-{
-	static const int mdays[] = {
-		31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
-	};
-	const char	*p;
-	int		 y, mo, d, h, mi, sec, leap, n;
-
-	if (digits(s, 4, &y) == -1 || s[4] != '-' ||
-	    digits(s + 5, 2, &mo) == -1 || s[7] != '-' ||
-	    digits(s + 8, 2, &d) == -1 || y < 1 || mo < 1 || mo > 12)
-		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (d < 1 || d > mdays[mo - 1] + (mo == 2 && leap))
-		return -1;
-	if ((*date_only = s[10] == '\0'))
-		return 0;
-	if ((s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) == -1 ||
-	    s[13] != ':' || digits(s + 14, 2, &mi) == -1 || s[16] != ':' ||
-	    digits(s + 17, 2, &sec) == -1 || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	p = s + 19;
-	if (*p == '.') {
-		for (n = 0, p++; isdigit((unsigned char)*p); p++)
-			n++;
-		if (n < 1 || n > 9)
-			return -1;
-	}
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-		return 0;
-	if ((*p == '+' || *p == '-') && digits(p + 1, 2, &h) == 0 &&
-	    p[3] == ':' && digits(p + 4, 2, &mi) == 0 && p[6] == '\0' &&
-	    h <= 15 && mi <= 59)
-		return 0;
-	return -1;
-}
-
 /*
  * Query parameter name's value s as a timestamptz for PostgreSQL in
  * *out (in the arena): a date means its start in UTC, or with end_of_day
@@ -146,7 +84,7 @@ mr_recinfo_time(struct mr_ctx *cx, const char *name, const char *s,
 {
 	int	 date_only;
 
-	if (valid_time(s, &date_only) == -1)
+	if (mr_time_valid(s, &date_only) == -1)
 		return mr_err_set(&cx->cx_err, 400, "invalid_query",
 		    "Query parameter '%s' must be a date (YYYY-MM-DD) or an "
 		    "RFC 3339 time (YYYY-MM-DDTHH:MM:SSZ).", name);
@@ -166,29 +104,11 @@ int
 mr_recinfo_cursor_parse(struct mr_ctx *cx, const char *c, const char **ts,
     const char **id)
 {
-	unsigned char	*raw;
-	size_t		 len;
-	char		*s, *comma;
-	int		 date_only;
-
-	if (strlen(c) > CURSOR_MAX || mr_b64url_decode(cx->cx_arena, c,
-	    strlen(c), &raw, &len) == -1)
-		goto bad;
-	if ((s = mr_strndup(cx->cx_arena, (char *)raw, len)) == NULL)
-		return mr_err_set(&cx->cx_err, 500, "internal",
-		    "Out of memory.");
-	if (strlen(s) != len || (comma = strchr(s, ',')) == NULL)
-		goto bad;
-	*comma = '\0';
-	if (!mr_uuid_valid(comma + 1) || valid_time(s, &date_only) == -1 ||
-	    date_only)
-		goto bad;
-	*ts = s;
-	*id = comma + 1;
+	if (mr_cursor_decode(cx->cx_arena, c, ts, id) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_cursor",
+		    "Query parameter 'cursor' is not a cursor this API gave "
+		    "out.");
 	return 0;
-bad:
-	return mr_err_set(&cx->cx_err, 400, "invalid_cursor",
-	    "Query parameter 'cursor' is not a cursor this API gave out.");
 }
 
 /* The cursor that continues after the row (ts, id), in *out (arena). */
@@ -196,10 +116,7 @@ int
 mr_recinfo_cursor_next(struct mr_ctx *cx, const char *ts, const char *id,
     const char **out)
 {
-	const char	*v;
-
-	if ((v = mr_printf(cx->cx_arena, "%s,%s", ts, id)) == NULL ||
-	    (*out = mr_b64url_encode(cx->cx_arena, v, strlen(v))) == NULL)
+	if ((*out = mr_cursor_encode(cx->cx_arena, ts, id)) == NULL)
 		return mr_err_set(&cx->cx_err, 500, "internal",
 		    "Out of memory.");
 	return 0;

@@ -98,124 +98,36 @@ mr_req_read(struct mr_ctx *cx)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decode %xx and '+'; a malformed escape or a NUL is an error. */
-static char *
-url_decode(struct mr_arena *a, const char *s, size_t n)
-{
-	char	*out, *o;
-	int	 hi, lo;
-
-	if ((out = o = mr_alloc(a, n + 1)) == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+')
-			*o++ = ' ';
-		else if (s[i] == '%') {
-			if (i + 2 >= n ||
-			    (hi = hexval((unsigned char)s[i + 1])) == -1 ||
-			    (lo = hexval((unsigned char)s[i + 2])) == -1 ||
-			    (hi == 0 && lo == 0))
-				return NULL;
-			*o++ = (char)(hi * 16 + lo);
-			i += 2;
-		} else
-			*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
-
 /*
- * Find name in an "a=1&b=2" string (what names the string in errors).
- * Returns 1 and the decoded value, 0 when absent, -1 (400 invalid_query)
- * when the string is malformed or the name is repeated.
+ * name in the query string: 1 and its decoded value, 0 when absent, -1
+ * (400 invalid_query, 414 when too long) when malformed or repeated.
  */
-static int
-find_param(struct mr_ctx *cx, const char *q, const char *what,
-    const char *name, const char **val)
-{
-	const char	*amp, *eq;
-	size_t		 nl = strlen(name), len;
-	int		 found = 0;
-
-	if (strlen(q) > QUERY_MAX)
-		return mr_err_set(&cx->cx_err, 414, "query_too_long",
-		    "The %s is too long.", what);
-	while (*q != '\0') {
-		amp = strchr(q, '&');
-		len = amp ? (size_t)(amp - q) : strlen(q);
-		eq = memchr(q, '=', len);
-		if (eq != NULL && (size_t)(eq - q) == nl &&
-		    memcmp(q, name, nl) == 0) {
-			if (found++)
-				return mr_err_set(&cx->cx_err, 400,
-				    "invalid_query",
-				    "Parameter '%s' is repeated.", name);
-			*val = url_decode(cx->cx_arena, eq + 1,
-			    len - nl - 1);
-			if (*val == NULL)
-				return mr_err_set(&cx->cx_err, 400,
-				    "invalid_query", "Parameter '%s' is "
-				    "not correctly encoded.", name);
-		}
-		q += len + (amp != NULL);
-	}
-	return found;
-}
-
-/* name in the query string; as find_param(). */
 int
 mr_req_query(struct mr_ctx *cx, const char *name, const char **val)
 {
-	return find_param(cx, cx->cx_req.rq_query, "query string", name, val);
+	if (strlen(cx->cx_req.rq_query) > QUERY_MAX)
+		return mr_err_set(&cx->cx_err, 414, "query_too_long",
+		    "The query string is too long.");
+	return mr_query_get(cx->cx_arena, cx->cx_req.rq_query, name, val,
+	    &cx->cx_err);
 }
 
-/* name in an application/x-www-form-urlencoded body; as find_param(). */
+/* name in an application/x-www-form-urlencoded body; as mr_req_query(). */
 int
 mr_req_form(struct mr_ctx *cx, const char *name, const char **val)
 {
 	if (strlen(cx->cx_req.rq_body) != cx->cx_req.rq_bodylen)
 		return mr_err_set(&cx->cx_err, 400, "invalid_body",
 		    "The form holds a NUL byte.");
-	return find_param(cx, cx->cx_req.rq_body, "form", name, val);
+	return mr_query_get(cx->cx_arena, cx->cx_req.rq_body, name, val,
+	    &cx->cx_err);
 }
 
 /* Refuse query parameters not in allowed (NULL-terminated). */
 int
 mr_req_query_check(struct mr_ctx *cx, const char *const *allowed)
 {
-	const char	*q = cx->cx_req.rq_query, *amp, *eq;
-	const char *const *p;
-	size_t		 len, kl;
-
-	while (*q != '\0') {
-		amp = strchr(q, '&');
-		len = amp ? (size_t)(amp - q) : strlen(q);
-		eq = memchr(q, '=', len);
-		kl = eq ? (size_t)(eq - q) : len;
-		if (len > 0) {
-			for (p = allowed; *p != NULL; p++)
-				if (strlen(*p) == kl && memcmp(*p, q, kl) == 0)
-					break;
-			if (*p == NULL)
-				return mr_err_set(&cx->cx_err, 400,
-				    "invalid_query", "Unknown query parameter "
-				    "'%.*s'.", (int)(kl > 32 ? 32 : kl), q);
-		}
-		q += len + (amp != NULL);
-	}
-	return 0;
+	return mr_query_check(cx->cx_req.rq_query, allowed, &cx->cx_err);
 }
 
 /* The body as a JSON object with only the allowed keys, or NULL. */

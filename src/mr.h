@@ -138,6 +138,15 @@ int	 mr_b64_decode(struct mr_arena *, const char *, size_t,
 int	 mr_random_bytes(void *, size_t);
 char	*mr_hex(struct mr_arena *, const unsigned char *, size_t);
 
+/* query.c */
+int	 mr_query_get(struct mr_arena *, const char *, const char *,
+	    const char **, struct mr_err *);
+int	 mr_query_check(const char *, const char *const *, struct mr_err *);
+int	 mr_time_valid(const char *, int *);
+int	 mr_cursor_decode(struct mr_arena *, const char *, const char **,
+	    const char **);
+char	*mr_cursor_encode(struct mr_arena *, const char *, const char *);
+
 /* passwd.c */
 char	*mr_passwd_hash(struct mr_arena *, const char *);
 int	 mr_passwd_check(struct mr_arena *, const char *, const char *);
