@@ -3,8 +3,8 @@
 # HTTP benchmark of the request path, run on demand:
 #   perl bench/http.pl [--duration 10] [--connections 16] [--workers 2]
 # Brings up a private stack (PostgreSQL, the pool, nginx, the LiveKit
-# stand-in) in build/<flavour>/t/tmp_check/bench, makes some recordings,
-# then drives each endpoint with wrk and prints requests/s, p50 and p99
+# stand-in) in build/<flavour>/t/tmp_check/bench, makes some recordings
+# (one completed and shared), then drives each endpoint with wrk and prints requests/s, p50 and p99
 # latency, next to a baseline measured in the same run: nginx serving a
 # small static file with no FastCGI behind it.  Ends with the peak RSS
 # of every pool process.
@@ -40,6 +40,18 @@ for my $i (1 .. 20) {
 	$id //= $r->{json}{recording_id};
 }
 
+# One recording completed and shared, for the watching endpoints.
+$s->api(POST => "/api/recordings/$id/stop", token => $tok);
+$s->standin_idle;
+$s->reaper;
+my $rec = $s->api(GET => "/api/recordings/$id", token => $tok)->{json};
+die "bench: the recording did not complete\n"
+    unless ($rec->{status} // '') eq 'completed';
+(my $dl = $rec->{download_url}) =~ s{^https?://[^/]+}{};
+my $share = $s->api(POST => "/api/recordings/$id/shares", token => $tok,
+    json => { expires_in => 3600 })->{json};
+(my $shared = $share->{url}) =~ s{^https?://[^/]+}{};
+
 sub wrk {
 	my ($path, @hdr) = @_;
 	my $cmd = sprintf "wrk -t%d -c%d -d%ds --latency %s '%s' 2>&1",
@@ -63,6 +75,11 @@ my @runs = (
 	[ 'GET /api/recordings/{id}/status', "/api/recordings/$id/status",
 	    $auth ],
 	[ 'GET /api/recordings/?limit=20', '/api/recordings/?limit=20', $auth ],
+	[ 'GET /api/recordings/{id} (audited)', "/api/recordings/$id",
+	    $auth ],
+	[ 'signed download (X-Accel, 15 KB)', $dl ],
+	[ 'GET /r/{token} (counted, audited)', $shared ],
+	[ 'GET /metrics', '/metrics' ],
 );
 printf "%d pool workers, %d connections, %d s each, %d cores\n",
     $o{workers}, $o{connections}, $o{duration},
