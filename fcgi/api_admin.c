@@ -95,11 +95,8 @@ filters(struct mr_ctx *cx, struct mr_admin_filter *f)
 		    "Query parameter 'trash' must be exclude, include or only.");
 	if (rc == 1)
 		f->trash = v;
-	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+	if (mr_req_limit(cx, LIST_MAX, &f->limit) == -1)
 		return -1;
-	if (rc == 1 && mr_parse_int64(v, 1, LIST_MAX, &f->limit) == -1)
-		return mr_err_set(&cx->cx_err, 400, "invalid_query",
-		    "Query parameter 'limit' must be from 1 to %d.", LIST_MAX);
 	if ((rc = mr_req_query(cx, "cursor", &v)) == -1 ||
 	    (rc == 1 && mr_recinfo_cursor_parse(cx, v, &f->cursor_ts,
 	    &f->cursor_id) == -1))
@@ -133,7 +130,6 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	struct mr_admin_filter	 f;
 	struct mr_admin_rec	*rows;
 	struct json_object	*o, *arr, *item;
-	const char		*cur = NULL;
 	int64_t			 total;
 	int			 n, i;
 
@@ -142,20 +138,17 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	if (mr_db_admin_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((o = mr_api_object(cx)) == NULL)
+	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
 		return mr_api_oom(cx);
-	arr = json_object_new_array();
-	json_object_object_add(o, "recordings", arr);
 	for (i = 0; i < n; i++) {
 		if ((item = admin_info(cx, &rows[i])) == NULL)
 			return mr_api_oom(cx);
 		json_object_array_add(arr, json_object_get(item));
 	}
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	if (n > 0 && n == f.limit && mr_recinfo_cursor_next(cx,
-	    rows[n - 1].rec.created_at, rows[n - 1].rec.id, &cur) == -1)
+	if ((o = mr_recinfo_page(cx, "recordings", arr, total, n == f.limit ?
+	    rows[n - 1].rec.created_at : NULL, n == f.limit ?
+	    rows[n - 1].rec.id : NULL)) == NULL)
 		return -1;
-	mr_api_add_str(o, "next_cursor", cur);
 	return mr_resp_json(cx, 200, o);
 }
 

@@ -562,7 +562,6 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	struct mr_recording	*rows;
 	struct json_object	*o, *arr;
 	const char		*v;
-	const char		*cur;
 	int64_t			 total;
 	int			 n, i, rc;
 
@@ -589,11 +588,8 @@ mr_api_recordings_list(struct mr_ctx *cx)
 			    "Query parameter 'status' must be one of pending, "
 			    "recording, processing, completed, failed.");
 	}
-	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+	if (mr_req_limit(cx, LIST_MAX, &f.limit) == -1)
 		return -1;
-	if (rc == 1 && mr_parse_int64(v, 1, LIST_MAX, &f.limit) == -1)
-		return mr_err_set(&cx->cx_err, 400, "invalid_query",
-		    "Query parameter 'limit' must be from 1 to %d.", LIST_MAX);
 	if ((rc = mr_req_query(cx, "offset", &v)) == -1)
 		return -1;
 	if (rc == 1 && mr_parse_int64(v, 0, OFFSET_MAX, &f.offset) == -1)
@@ -621,18 +617,14 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	if (mr_db_rec_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((o = mr_api_object(cx)) == NULL)
+	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
 		return mr_api_oom(cx);
-	arr = json_object_new_array();
-	json_object_object_add(o, "recordings", arr);
 	for (i = 0; i < n; i++)
 		json_object_array_add(arr, json_object_get(mr_recinfo_json(cx,
 		    &rows[i])));
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	cur = NULL;
-	if (n > 0 && n == f.limit && mr_recinfo_cursor_next(cx,
-	    rows[n - 1].created_at, rows[n - 1].id, &cur) == -1)
+	if ((o = mr_recinfo_page(cx, "recordings", arr, total, n == f.limit ?
+	    rows[n - 1].created_at : NULL, n == f.limit ? rows[n - 1].id :
+	    NULL)) == NULL)
 		return -1;
-	mr_api_add_str(o, "next_cursor", cur);
 	return mr_resp_json(cx, 200, o);
 }

@@ -138,11 +138,8 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 
 	if (mr_req_query_check(cx, params) == -1)
 		return -1;
-	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+	if (mr_req_limit(cx, LOG_MAX, &limit) == -1)
 		return -1;
-	if (rc == 1 && mr_parse_int64(v, 1, LOG_MAX, &limit) == -1)
-		return mr_err_set(&cx->cx_err, 400, "invalid_query",
-		    "Query parameter 'limit' must be from 1 to %d.", LOG_MAX);
 	if ((rc = mr_req_query(cx, "cursor", &v)) == -1)
 		return -1;
 	if (rc == 1 && mr_recinfo_cursor_parse(cx, v, &cts, &cid) == -1)
@@ -152,11 +149,8 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	if (mr_db_access_log(cx->cx_env->db, cx->cx_arena, r.id, cts, cid,
 	    limit, &e, &n, &total, &cx->cx_err) == -1)
 		return -1;
-	if ((o = mr_api_object(cx)) == NULL)
+	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recording_id", r.id);
-	arr = json_object_new_array();
-	json_object_object_add(o, "entries", arr);
 	for (i = 0; i < n; i++) {
 		it = json_object_new_object();
 		json_object_array_add(arr, it);
@@ -169,12 +163,11 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 		mr_api_add_str(it, "user_agent", e[i].user_agent);
 		mr_api_add_str(it, "accessed_at", e[i].accessed_at);
 	}
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	v = NULL;
-	if (n > 0 && n == limit && mr_recinfo_cursor_next(cx,
-	    e[n - 1].accessed_at, e[n - 1].id, &v) == -1)
+	if ((o = mr_recinfo_page(cx, "entries", arr, total, n == limit ?
+	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL)) ==
+	    NULL)
 		return -1;
-	mr_api_add_str(o, "next_cursor", v);
+	mr_api_add_str(o, "recording_id", r.id);
 	return mr_resp_json(cx, 200, o);
 }
 
@@ -435,8 +428,12 @@ find(struct mr_ctx *cx, struct shared *sh)
 	char		*hex;
 	int		 rc;
 
+	memset(sh, 0, sizeof(*sh));
 	sh->html = wants_html(cx);
 	sh->token = t;
+	/* The token is in the URL: keep it out of Referer and indexes. */
+	mr_resp_header(cx, "Referrer-Policy: no-referrer");
+	mr_resp_header(cx, "X-Robots-Tag: noindex");
 	if (t == NULL || strlen(t) != TOKEN_LEN ||
 	    strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789-_") != TOKEN_LEN)
@@ -549,9 +546,6 @@ mr_api_share_page(struct mr_ctx *cx)
 	struct shared	 sh;
 	int		 rc;
 
-	memset(&sh, 0, sizeof(sh));
-	mr_resp_header(cx, "Referrer-Policy: no-referrer");
-	mr_resp_header(cx, "X-Robots-Tag: noindex");
 	if ((rc = find(cx, &sh)) != 1)
 		return rc;
 	if (sh.s.password_hash != NULL)
@@ -593,9 +587,6 @@ mr_api_share_unlock(struct mr_ctx *cx)
 	int64_t		 wait;
 	int		 rc;
 
-	memset(&sh, 0, sizeof(sh));
-	mr_resp_header(cx, "Referrer-Policy: no-referrer");
-	mr_resp_header(cx, "X-Robots-Tag: noindex");
 	if ((rc = find(cx, &sh)) != 1)
 		return rc;
 	if (sh.s.password_hash == NULL)
@@ -639,8 +630,6 @@ mr_api_share_file(struct mr_ctx *cx)
 	const char	*exp = NULL, *sig = NULL;
 	int		 starts, rc;
 
-	memset(&sh, 0, sizeof(sh));
-	mr_resp_header(cx, "Referrer-Policy: no-referrer");
 	if ((rc = find(cx, &sh)) != 1)
 		return rc;
 	if (mr_req_query_check(cx, params) == -1 ||

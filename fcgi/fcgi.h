@@ -104,6 +104,7 @@ const char *mr_req_param(struct mr_ctx *, const char *);
 int	 mr_req_query(struct mr_ctx *, const char *name, const char **val);
 int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
 int	 mr_req_form(struct mr_ctx *, const char *name, const char **val);
+int	 mr_req_limit(struct mr_ctx *, int64_t max, int64_t *out);
 struct json_object *mr_req_json(struct mr_ctx *, const char *const *allowed);
 int	 mr_req_path_uuid(struct mr_ctx *, const char **);
 

@@ -121,3 +121,28 @@ mr_recinfo_cursor_next(struct mr_ctx *cx, const char *ts, const char *id,
 		    "Out of memory.");
 	return 0;
 }
+
+/*
+ * A page of a list: {key: items, total, next_cursor}, items an array in
+ * the arena.  next_cursor continues after the row (ts, id) when ts is
+ * set (the page was full), else it is null.  NULL with cx_err set.
+ */
+struct json_object *
+mr_recinfo_page(struct mr_ctx *cx, const char *key, struct json_object *items,
+    int64_t total, const char *ts, const char *id)
+{
+	struct json_object	*o;
+	const char		*cur = NULL;
+
+	if (ts != NULL && mr_recinfo_cursor_next(cx, ts, id, &cur) == -1)
+		return NULL;
+	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL) {
+		mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
+		return NULL;
+	}
+	json_object_object_add(o, key, json_object_get(items));
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	json_object_object_add(o, "next_cursor", cur != NULL ?
+	    json_object_new_string(cur) : NULL);
+	return o;
+}

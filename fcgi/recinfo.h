@@ -22,5 +22,8 @@ int		 mr_recinfo_cursor_parse(struct mr_ctx *, const char *c,
 		    const char **ts, const char **id);
 int		 mr_recinfo_cursor_next(struct mr_ctx *, const char *ts,
 		    const char *id, const char **out);
+struct json_object *mr_recinfo_page(struct mr_ctx *, const char *key,
+		    struct json_object *items, int64_t total, const char *ts,
+		    const char *id);
 
 #endif /* MR_RECINFO_H */

@@ -123,6 +123,22 @@ mr_req_form(struct mr_ctx *cx, const char *name, const char **val)
 	    &cx->cx_err);
 }
 
+/* Query parameter limit in *out (left as it is when absent), 1 to max. */
+int
+mr_req_limit(struct mr_ctx *cx, int64_t max, int64_t *out)
+{
+	const char	*v;
+	int		 rc;
+
+	if ((rc = mr_req_query(cx, "limit", &v)) == -1)
+		return -1;
+	if (rc == 1 && mr_parse_int64(v, 1, max, out) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'limit' must be from 1 to %lld.",
+		    (long long)max);
+	return 0;
+}
+
 /* Refuse query parameters not in allowed (NULL-terminated). */
 int
 mr_req_query_check(struct mr_ctx *cx, const char *const *allowed)

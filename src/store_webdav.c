@@ -1323,6 +1323,22 @@ nc_del(struct mr_store *st, struct mr_arena *a, const char *key,
  * ocs.meta.statuscode, ocs.meta.message and (when data is not NULL)
  * ocs.data of an OCS answer; -1 when it is not one.  *data may be NULL.
  */
+/* An OCS call: a form POST answered in JSON, kept for ocs_meta(). */
+static void
+ocs_post(struct nc *nc, struct rq *r, const char *url, const char *form)
+{
+	rq_init(r, "POST", url);
+	r->hdr[0] = "OCS-APIRequest: true";
+	r->hdr[1] = "Accept: application/json";
+	r->hdr[2] = "Content-Type: application/x-www-form-urlencoded";
+	r->body = form;
+	r->bodylen = strlen(form);
+	r->timeout_ms = nc->timeout_ms < SMALL_TIMEOUT_MS ? nc->timeout_ms :
+	    SMALL_TIMEOUT_MS;
+	r->keep = 1;
+	r->cap = JSON_MAX;
+}
+
 static int
 ocs_meta(struct mr_arena *a, const char *body, size_t len, int64_t *code,
     const char **msg, struct json_object **data)
@@ -1377,16 +1393,7 @@ nc_share(struct mr_store *st, struct mr_arena *a, const char *key,
 	    (body = mr_printf(a, "path=%s&shareType=0&shareWith=%s"
 	    "&permissions=1", p, u)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	rq_init(&r, "POST", nc->ocs_shares);
-	r.hdr[0] = "OCS-APIRequest: true";
-	r.hdr[1] = "Accept: application/json";
-	r.hdr[2] = "Content-Type: application/x-www-form-urlencoded";
-	r.body = body;
-	r.bodylen = strlen(body);
-	r.timeout_ms = nc->timeout_ms < SMALL_TIMEOUT_MS ? nc->timeout_ms :
-	    SMALL_TIMEOUT_MS;
-	r.keep = 1;
-	r.cap = JSON_MAX;
+	ocs_post(nc, &r, nc->ocs_shares, body);
 	if (do_rq(nc, &r, err) == -1)
 		goto done;
 	if (r.status == 401 || ocs_meta(a, r.resp.data, r.resp.len, &code,
@@ -1503,16 +1510,7 @@ nc_url(struct mr_store *st, struct mr_arena *a, const char *key,
 	    (long long)ttl)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory."),
 		    NULL;
-	rq_init(&r, "POST", nc->ocs_direct);
-	r.hdr[0] = "OCS-APIRequest: true";
-	r.hdr[1] = "Accept: application/json";
-	r.hdr[2] = "Content-Type: application/x-www-form-urlencoded";
-	r.body = body;
-	r.bodylen = strlen(body);
-	r.timeout_ms = nc->timeout_ms < SMALL_TIMEOUT_MS ? nc->timeout_ms :
-	    SMALL_TIMEOUT_MS;
-	r.keep = 1;
-	r.cap = JSON_MAX;
+	ocs_post(nc, &r, nc->ocs_direct, body);
 	if (do_rq(nc, &r, err) == -1)
 		goto done;
 	if (r.status == 401 || ocs_meta(a, r.resp.data, r.resp.len, &code,
