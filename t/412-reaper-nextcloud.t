@@ -11,27 +11,15 @@ use Test::More;
 use Digest::SHA;
 use Meetrec::Test::Stack;
 use Meetrec::Test::Nextcloud;
-use Meetrec::Test::Util qw(uuid free_port random_hex);
+use Meetrec::Test::Util qw(uuid);
 
 Meetrec::Test::Stack::require_prereqs();
 if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
 	BAIL_OUT("@miss") if $ENV{MEETREC_TEST_REQUIRE_ALL};
 	plan skip_all => join '; ', @miss;
 }
-my ($USER, $PASS) = ('meetrec-svc', 'app-' . random_hex(12));
-my $port = free_port();
-my $s = Meetrec::Test::Stack->new(conf => {
-	storage_type              => 'nextcloud',
-	nextcloud_url             => "http://127.0.0.1:$port",
-	nextcloud_user            => $USER,
-	nextcloud_app_password    => $PASS,
-	nextcloud_chunk_threshold => 2048,
-	nextcloud_chunk_size      => 65536,
-	upload_backoff_seconds    => 60,
-});
-my $nc = Meetrec::Test::Nextcloud->start(dir => $s->dir . '/nc',
-    port => $port, user => $USER, password => $PASS,
-    sharees => ['alice']);
+my ($s, $nc) = Meetrec::Test::Nextcloud->with_stack(
+    conf => { upload_backoff_seconds => 60 }, sharees => ['alice']);
 my ($co, $host) = (uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'alice');
 my $T = 'project_management.pm_meeting_recordings';

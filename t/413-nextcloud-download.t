@@ -19,7 +19,7 @@ use Test::More;
 
 use Meetrec::Test::Stack;
 use Meetrec::Test::Nextcloud;
-use Meetrec::Test::Util qw(uuid free_port random_hex http slurp);
+use Meetrec::Test::Util qw(uuid http slurp);
 
 Meetrec::Test::Stack::require_prereqs();
 if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
@@ -27,19 +27,8 @@ if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
 	plan skip_all => join '; ', @miss;
 }
 
-my ($USER, $PASS) = ('meetrec-svc', 'app-' . random_hex(12));
-my $port = free_port();
-my $s = Meetrec::Test::Stack->new(conf => {
-	storage_type              => 'nextcloud',
-	nextcloud_url             => "http://127.0.0.1:$port",
-	nextcloud_user            => $USER,
-	nextcloud_app_password    => $PASS,
-	nextcloud_chunk_threshold => 2048,
-	nextcloud_chunk_size      => 65536,
-});
-my $nc = Meetrec::Test::Nextcloud->start(dir => $s->dir . '/nc',
-    port => $port, user => $USER, password => $PASS,
-    sharees => ['alice']);
+my ($s, $nc) = Meetrec::Test::Nextcloud->with_stack(sharees => ['alice']);
+my $USER = $nc->user;
 my ($co, $host) = (uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'alice');
 my $T = 'project_management.pm_meeting_recordings';

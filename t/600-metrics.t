@@ -12,6 +12,7 @@ use Test::More;
 use HTTP::Tiny;
 use Time::HiRes qw(sleep time);
 use Meetrec::Test::Stack;
+use Meetrec::Test::Proc qw(wait_for);
 use Meetrec::Test::Util qw(uuid);
 
 Meetrec::Test::Stack::require_prereqs();
@@ -20,13 +21,10 @@ my ($co, $host) = (uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'host');
 my $store = $s->config->{storage_local_dir};
 
+# wait_until($what, $cond) - a failed test, not a death, on a timeout.
 sub wait_until {
 	my ($what, $cond) = @_;
-	my $end = time + 20;
-	while (time < $end) {
-		return 1 if $cond->();
-		sleep 0.05;
-	}
+	return 1 if eval { wait_for($cond, 20, $what) };
 	fail("timed out waiting for $what");
 	return 0;
 }

@@ -38,8 +38,9 @@ use MIME::Base64 qw(encode_base64);
 
 use Meetrec::Test::Proc qw(spawn wait_for);
 use Meetrec::Test::Util qw(src_root free_port port_open http slurp spew
-    json_decode);
+    json_decode random_hex);
 use Meetrec::Test::Nginx;
+use Meetrec::Test::Stack;
 
 sub node {
 	my @c = ($ENV{MEETREC_NODE} // (), map { "$_/node" }
@@ -112,6 +113,28 @@ sub start {
 		password => $pw,
 		name     => $name,
 	}, $class;
+}
+
+# with_stack(conf => {...}, sharees => [..]) - a Meetrec::Test::Stack
+# storing into a new ncserver as service account meetrec-svc (chunked
+# above 2 KiB, in 64 KiB chunks, unless conf says otherwise); returns
+# ($stack, $nextcloud).
+sub with_stack {
+	my ($class, %o) = @_;
+	my ($user, $pass) = ('meetrec-svc', 'app-' . random_hex(12));
+	my $port = free_port();
+	my $s = Meetrec::Test::Stack->new(conf => {
+		storage_type              => 'nextcloud',
+		nextcloud_url             => "http://127.0.0.1:$port",
+		nextcloud_user            => $user,
+		nextcloud_app_password    => $pass,
+		nextcloud_chunk_threshold => 2048,
+		nextcloud_chunk_size      => 65536,
+		%{ $o{conf} // {} },
+	});
+	my $nc = $class->start(dir => $s->dir . '/nc', port => $port,
+	    user => $user, password => $pass, sharees => $o{sharees});
+	return ($s, $nc);
 }
 
 sub port     { return $_[0]{port} }
