@@ -185,10 +185,19 @@ const ctx = await browser.newContext({ acceptDownloads: true,
 const page = await ctx.newPage();
 pages.set('main', page);
 page.setDefaultTimeout(15000);
-page.on('pageerror', (e) => diag(`page error: ${e.message}`));
+// Script errors and anything the page's Content-Security-Policy blocked
+// are defects of the page, checked in the last step.
+const defects = [];
+page.on('pageerror', (e) => {
+	diag(`page error: ${e.message}`);
+	defects.push(`page error: ${e.message}`);
+});
 page.on('console', (m) => {
-	if (m.type() === 'error')
-		diag(`console: ${m.text()}`);
+	if (m.type() !== 'error')
+		return;
+	diag(`console: ${m.text()}`);
+	if (/Content Security Policy/i.test(m.text()))
+		defects.push(`blocked: ${m.text()}`);
 });
 page.on('dialog', (d) => d.accept());
 
@@ -440,6 +449,14 @@ try {
 		assert(await page.evaluate(
 		    () => localStorage.getItem('meetrec.token')) === null,
 		    'localStorage no longer holds it');
+	});
+
+	await step('no script error and nothing blocked by the CSP', async () => {
+		const r = await page.goto(`${base}/`);
+		assert(/default-src 'self'/.test(
+		    r.headers()['content-security-policy'] || ''),
+		    'the page is served with a Content-Security-Policy');
+		assert(defects.length === 0, defects.join('; '));
 	});
 } finally {
 	await browser.close().catch(() => {});
