@@ -35,17 +35,6 @@ one_of(const char *v, const char *const *set)
 	return 0;
 }
 
-/* An empty body or {}: retry and restore take no fields. */
-static int
-no_body(struct mr_ctx *cx)
-{
-	static const char *const none[] = { NULL };
-
-	if (cx->cx_req.rq_bodylen > 0 && mr_req_json(cx, none) == NULL)
-		return -1;
-	return 0;
-}
-
 /* The filters of GET /admin/recordings into f; -1 with 400 on a bad one. */
 static int
 filters(struct mr_ctx *cx, struct mr_admin_filter *f)
@@ -181,7 +170,7 @@ mr_api_admin_retry(struct mr_ctx *cx)
 	const char		*id;
 	int			 rc;
 
-	if (no_body(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
+	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
 		return -1;
 	rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
 	if (rc == -1)
@@ -245,7 +234,7 @@ mr_api_admin_restore(struct mr_ctx *cx)
 	const char		*id, *outcome;
 	int			 rc;
 
-	if (no_body(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
+	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
 		return -1;
 	rc = mr_db_admin_restore(env->db, cx->cx_arena, id,
 	    cx->cx_user.company_id, env->conf->cf_trash_days,

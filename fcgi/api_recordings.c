@@ -318,10 +318,7 @@ mr_api_recording_stop(struct mr_ctx *cx)
 	struct mr_err		 lkerr;
 	int			 rc;
 
-	if (cx->cx_req.rq_bodylen > 0 && (mr_req_json(cx,
-	    (const char *const[]){ NULL })) == NULL)
-		return -1;
-	if (mr_api_load(cx, &r) == -1)
+	if (mr_req_no_fields(cx) == -1 || mr_api_load(cx, &r) == -1)
 		return -1;
 	if (!mr_api_same(u->id, r.recorded_by) && !mr_api_same(u->id, r.room_host) &&
 	    !u->is_admin)

@@ -106,6 +106,7 @@ int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
 int	 mr_req_form(struct mr_ctx *, const char *name, const char **val);
 int	 mr_req_limit(struct mr_ctx *, int64_t max, int64_t *out);
 struct json_object *mr_req_json(struct mr_ctx *, const char *const *allowed);
+int	 mr_req_no_fields(struct mr_ctx *);
 int	 mr_req_path_uuid(struct mr_ctx *, const char **);
 
 /* api_recordings.c: what the handlers share */

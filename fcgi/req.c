@@ -146,6 +146,17 @@ mr_req_query_check(struct mr_ctx *cx, const char *const *allowed)
 	return mr_query_check(cx->cx_req.rq_query, allowed, &cx->cx_err);
 }
 
+/* A body for an action that takes no fields: empty, or {}. */
+int
+mr_req_no_fields(struct mr_ctx *cx)
+{
+	static const char *const none[] = { NULL };
+
+	if (cx->cx_req.rq_bodylen > 0 && mr_req_json(cx, none) == NULL)
+		return -1;
+	return 0;
+}
+
 /* The body as a JSON object with only the allowed keys, or NULL. */
 struct json_object *
 mr_req_json(struct mr_ctx *cx, const char *const *allowed)

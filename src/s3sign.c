@@ -14,6 +14,7 @@
 
 #include "mr.h"
 #include "s3sign.h"
+#include "store.h"
 
 #define ALGORITHM	"AWS4-HMAC-SHA256"
 
@@ -50,34 +51,13 @@ mr_s3_uri_encode(struct mr_arena *a, const char *s, int keep_slash)
 	return out;
 }
 
-int
-mr_s3_key_valid(const char *key)
-{
-	const char	*seg, *p;
-	size_t		 n;
-
-	if (key == NULL || *key == '\0' || strlen(key) > 1024)
-		return 0;
-	for (p = key; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	for (seg = key;; seg += n + 1) {
-		n = strcspn(seg, "/");
-		if (n == 0 || (n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return 0;
-		if (seg[n] == '\0')
-			return 1;
-	}
-}
-
 char *
 mr_s3_key_path(struct mr_arena *a, const char *bucket, const char *prefix,
     const char *key)
 {
 	char	*full, *enc;
 
-	if (!mr_s3_key_valid(key) ||
+	if (!mr_store_key_valid(key) ||
 	    (full = mr_printf(a, "%s/%s%s", bucket, prefix, key)) == NULL ||
 	    (enc = mr_s3_uri_encode(a, full, 1)) == NULL)
 		return NULL;

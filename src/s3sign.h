@@ -35,16 +35,10 @@ struct mr_s3_cred {
  */
 char	*mr_s3_uri_encode(struct mr_arena *a, const char *s, int keep_slash);
 /*
- * 1 when key can name an object here: 1 to 1024 bytes, no control
- * characters, no leading '/', no empty, "." or ".." segment (curl,
- * proxies and browsers would rewrite those paths and break the
- * signature).
- */
-int	 mr_s3_key_valid(const char *key);
-/*
  * The canonical path of an object, path-style: "/" bucket "/" prefix key,
  * each segment encoded.  prefix is "" or ends in '/'.  In a; NULL for an
- * invalid key (see mr_s3_key_valid) or no memory.
+ * invalid key (see mr_store_key_valid: curl, proxies and
+ * browsers would rewrite other paths and break the signature) or no memory.
  */
 char	*mr_s3_key_path(struct mr_arena *a, const char *bucket,
 	    const char *prefix, const char *key);

@@ -94,3 +94,29 @@ mr_store_key(struct mr_arena *a, const char *room_code, int64_t started,
 		return NULL;
 	return mr_printf(a, "%s/recording_%s_%.8s.%s", room_code, ts, id, ext);
 }
+
+/*
+ * Is key a storage key every backend can take as it is: a relative path
+ * of at most 1024 bytes whose segments are neither empty, "." nor "..",
+ * with no control byte and no backslash?
+ */
+int
+mr_store_key_valid(const char *key)
+{
+	const char	*seg, *p;
+	size_t		 n;
+
+	if (key == NULL || *key == '\0' || strlen(key) > MR_STORE_KEY_MAX)
+		return 0;
+	for (p = key; *p != '\0'; p++)
+		if (*p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	for (seg = key;; seg += n + 1) {
+		n = strcspn(seg, "/");
+		if (n == 0 || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return 0;
+		if (seg[n] == '\0')
+			return 1;
+	}
+}

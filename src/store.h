@@ -115,6 +115,9 @@ char	*mr_store_url(struct mr_store *, struct mr_arena *, const char *key,
 	    int64_t ttl, struct mr_err *);
 int	 mr_store_share(struct mr_store *, struct mr_arena *, const char *key,
 	    const char *user, struct mr_err *);
+/* The longest storage key, and whether a key is safe (store.c). */
+#define MR_STORE_KEY_MAX	1024
+int	 mr_store_key_valid(const char *key);
 /*
  * The storage key of a recording, as the seed named it below its
  * "Recordings" folder: "<room_code>/recording_<YYYYmmdd_HHMMSS>_<first 8

@@ -23,36 +23,13 @@
 
 #define COPY_CHUNK	(1024 * 1024)
 
-/* Keys are relative paths made of safe names: no "..", no leading '/'. */
-static int
-key_ok(const char *key)
-{
-	const char	*p;
-
-	if (key == NULL || *key == '\0' || *key == '/' ||
-	    strlen(key) > 1024)
-		return 0;
-	for (p = key; *p != '\0'; p++)
-		if (*p == '\\' || (unsigned char)*p < 0x20)
-			return 0;
-	for (p = key; p != NULL; p = strchr(p, '/')) {
-		if (*p == '/')
-			p++;
-		if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
-			return 0;
-		if (*p == '.' && (p[1] == '/' || p[1] == '\0'))
-			return 0;
-	}
-	return 1;
-}
-
 static char *
 path_of(struct mr_store *st, struct mr_arena *a, const char *key,
     struct mr_err *err)
 {
 	char	*p;
 
-	if (!key_ok(key))
+	if (!mr_store_key_valid(key))
 		return mr_err_set(err, 400, "invalid_key",
 		    "storage key '%.100s' is not a safe relative path", key),
 		    NULL;

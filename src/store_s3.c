@@ -733,7 +733,7 @@ obj_path(struct s3 *s, struct mr_arena *a, const char *key,
 {
 	char	*p;
 
-	if (!mr_s3_key_valid(key))
+	if (!mr_store_key_valid(key))
 		return mr_err_set(err, 400, "invalid_key", "storage key "
 		    "'%.100s' is not a valid object name", key ? key : ""),
 		    NULL;
@@ -961,7 +961,7 @@ s3_open(struct mr_store *st, struct mr_err *err)
 	while (*pfx == '/')
 		pfx++;
 	plen = strlen(pfx);
-	if (plen > 0 && (!mr_s3_key_valid(pfx[plen - 1] == '/' ?
+	if (plen > 0 && (!mr_store_key_valid(pfx[plen - 1] == '/' ?
 	    mr_strndup(a, pfx, plen - 1) : pfx) || plen > 512)) {
 		mr_err_set(err, 500, "config", "s3_prefix '%.100s' is not a "
 		    "folder name", cf->cf_s3_prefix);

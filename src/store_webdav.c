@@ -51,7 +51,6 @@
 #define JSON_MAX	(1024 * 1024)		/* an OCS answer */
 #define BODY_MAX	(1024 * 1024)		/* any other answer */
 #define EXCERPT_LEN	200			/* of an answer, for the log */
-#define KEY_MAX		1024
 #define FILEID_MAX	20			/* digits of an oc:fileid */
 #define LINK_MAX	2048			/* a direct download URL */
 #define LINK_TTL_MAX	86400			/* direct API maximum */
@@ -140,28 +139,6 @@ msleep(long ms)
 		;
 }
 
-/* Keys are relative paths made of safe names (as store_local.c wants). */
-static int
-key_ok(const char *key)
-{
-	const char	*p, *seg;
-	size_t		 n;
-
-	if (key == NULL || *key == '\0' || strlen(key) > KEY_MAX)
-		return 0;
-	for (p = key; *p != '\0'; p++)
-		if (*p == '\\' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return 0;
-	for (seg = key; ; seg += n + 1) {
-		n = strcspn(seg, "/");
-		if (n == 0 || (n == 1 && seg[0] == '.') ||
-		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
-			return 0;
-		if (seg[n] == '\0')
-			return 1;
-	}
-}
-
 /* Append s[0..len) percent-encoded as (part of) one path segment. */
 static int
 enc_add(struct mr_buf *b, const char *s, size_t len, int keep_slash)
@@ -201,7 +178,7 @@ mkurl(struct mr_arena *a, const char *base, const char *p1, const char *p2,
 	char		*s = NULL;
 	const char	*parts[2] = { p1, p2 };
 
-	mr_buf_init(&b, 3 * (KEY_MAX + 4096) + strlen(base));
+	mr_buf_init(&b, 3 * (MR_STORE_KEY_MAX + 4096) + strlen(base));
 	if (mr_buf_adds(&b, base) == -1)
 		goto done;
 	for (size_t i = 0; i < MR_NELEM(parts); i++) {
@@ -1257,7 +1234,7 @@ file_url(struct nc *nc, struct mr_arena *a, const char *key,
 {
 	char	*u;
 
-	if (!key_ok(key))
+	if (!mr_store_key_valid(key))
 		return mr_err_set(err, 400, "invalid_key", "storage key "
 		    "'%.100s' is not a safe relative path", key ? key : ""),
 		    NULL;
@@ -1384,7 +1361,7 @@ nc_share(struct mr_store *st, struct mr_arena *a, const char *key,
 
 	if (!nc->share)
 		return 0;
-	if (!key_ok(key))
+	if (!mr_store_key_valid(key))
 		return mr_err_set(err, 400, "invalid_key", "storage key "
 		    "'%.100s' is not a safe relative path", key);
 	if ((path = *nc->folder ? mr_printf(a, "/%s/%s", nc->folder, key) :
@@ -1682,7 +1659,7 @@ nc_open(struct mr_store *st, struct mr_err *err)
 	len = strlen(nc->folder);
 	while (len > 0 && nc->folder[len - 1] == '/')
 		nc->folder[--len] = '\0';
-	if (*nc->folder != '\0' && !key_ok(nc->folder)) {
+	if (*nc->folder != '\0' && !mr_store_key_valid(nc->folder)) {
 		mr_err_set(err, 500, "config", "nextcloud_folder '%s' is not "
 		    "a safe relative path", cf->cf_nextcloud_folder);
 		goto fail;

@@ -9,27 +9,14 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Nextcloud;
-use Meetrec::Test::Util qw(uuid free_port random_hex);
+use Meetrec::Test::Util qw(uuid);
 
 Meetrec::Test::Stack::require_prereqs();
-if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
-	BAIL_OUT("@miss") if $ENV{MEETREC_TEST_REQUIRE_ALL};
-	plan skip_all => join '; ', @miss;
-}
-my ($USER, $PASS) = ('svc', 'app-' . random_hex(12));
-my $port = free_port();
-my $s = Meetrec::Test::Stack->new(no_nginx => 1, conf => {
-	storage_type              => 'nextcloud',
-	nextcloud_url             => "http://127.0.0.1:$port",
-	nextcloud_user            => $USER,
-	nextcloud_app_password    => $PASS,
-	nextcloud_chunk_threshold => 65536,
-	nextcloud_chunk_size      => 65536,
-	nextcloud_share           => 0,
-	reaper_lease_seconds      => 5,
-});
-my $nc = Meetrec::Test::Nextcloud->start(dir => $s->dir . '/nc',
-    port => $port, user => $USER, password => $PASS);
+Meetrec::Test::Stack::skip_unless(
+    Meetrec::Test::Nextcloud::prereqs_missing('ncserver'));
+my ($s, $nc) = Meetrec::Test::Nextcloud->with_stack(user => 'svc',
+    stack => { no_nginx => 1 }, conf => { nextcloud_chunk_threshold => 65536,
+    nextcloud_share => 0, reaper_lease_seconds => 5 });
 my $T = 'project_management.pm_meeting_recordings';
 my ($co, $host) = (uuid(), uuid());
 

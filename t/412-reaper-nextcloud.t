@@ -14,10 +14,8 @@ use Meetrec::Test::Nextcloud;
 use Meetrec::Test::Util qw(uuid);
 
 Meetrec::Test::Stack::require_prereqs();
-if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
-	BAIL_OUT("@miss") if $ENV{MEETREC_TEST_REQUIRE_ALL};
-	plan skip_all => join '; ', @miss;
-}
+Meetrec::Test::Stack::skip_unless(
+    Meetrec::Test::Nextcloud::prereqs_missing('ncserver'));
 my ($s, $nc) = Meetrec::Test::Nextcloud->with_stack(
     conf => { upload_backoff_seconds => 60 }, sharees => ['alice']);
 my ($co, $host) = (uuid(), uuid());

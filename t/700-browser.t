@@ -20,20 +20,10 @@ use Meetrec::Test::Util qw(src_root uuid);
 Meetrec::Test::Stack::require_prereqs();
 
 my $chromium = $ENV{MEETREC_CHROMIUM} // '/usr/bin/chromium';
-{
-	my @miss;
-	push @miss, "$chromium not found (apt-get install chromium)"
-	    unless -x $chromium;
-	if (my $why = Meetrec::Test::Stack::ensure_npm('t/browser',
-	    'playwright-core')) {
-		push @miss, $why;
-	}
-	if (@miss) {
-		my $why = join '; ', @miss;
-		BAIL_OUT($why) if $ENV{MEETREC_TEST_REQUIRE_ALL};
-		plan(skip_all => $why);
-	}
-}
+Meetrec::Test::Stack::skip_unless(
+    (-x $chromium ? () : "$chromium not found (apt-get install chromium)"),
+    Meetrec::Test::Stack::node_missing('t/browser/recordings-page.mjs',
+    't/browser', 'playwright-core'));
 
 my $src = src_root();
 my $fixture = "$src/t/fixtures/play.mp4";

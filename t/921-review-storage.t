@@ -17,30 +17,19 @@ use Test::More;
 
 use Meetrec::Test::Stack;
 use Meetrec::Test::Proc qw(run_cmd);
-use Meetrec::Test::Util qw(free_port random_bytes spew);
+use Meetrec::Test::Util qw(random_bytes spew);
 use Meetrec::Test::Nextcloud;
 
 Meetrec::Test::Stack::require_prereqs(qw(pg binaries));
-if (my @miss = Meetrec::Test::Nextcloud::prereqs_missing('ncserver')) {
-	plan skip_all => join '; ', @miss;
-}
+Meetrec::Test::Stack::skip_unless(
+    Meetrec::Test::Nextcloud::prereqs_missing('ncserver'));
 
 my $KiB = 1024;
-my $USER = 'meetrec';
-my $PASS = 'app-' . unpack('H*', random_bytes(12));
-my $port = free_port();
-my $s = Meetrec::Test::Stack->new(no_pool => 1, no_nginx => 1,
-    no_standin => 1, no_migrate => 1, conf => {
-	storage_type              => 'nextcloud',
-	nextcloud_url             => "http://127.0.0.1:$port",
-	nextcloud_user            => $USER,
-	nextcloud_app_password    => $PASS,
-	nextcloud_chunk_threshold => 65536,
-	nextcloud_chunk_size      => 256 * $KiB,
-});
+my ($s, $nc) = Meetrec::Test::Nextcloud->with_stack(user => 'meetrec',
+    stack => { no_pool => 1, no_nginx => 1, no_standin => 1,
+    no_migrate => 1 }, conf => { nextcloud_chunk_threshold => 65536,
+    nextcloud_chunk_size => 256 * $KiB });
 my $d = $s->dir;
-my $nc = Meetrec::Test::Nextcloud->start(dir => "$d/nc", port => $port,
-    user => $USER, password => $PASS);
 my $admin = Meetrec::Test::Stack::admin_bin();
 my $env = $s->_prog_env;
 

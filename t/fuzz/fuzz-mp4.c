@@ -16,25 +16,9 @@
 
 #include "mr.h"
 #include "probe.h"
+#include "probe-check.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
-
-static void
-check(int fd, int (*fn)(int, double *, struct mr_err *))
-{
-	struct mr_err	 err;
-	double		 sec = -1;
-	int		 rc;
-
-	mr_err_clear(&err);
-	rc = fn(fd, &sec, &err);
-	if (rc == 0 && !(sec >= 0))
-		abort();
-	if (rc == -1 && (err.status == 0 || err.detail[0] == '\0'))
-		abort();
-	if (rc != 0 && rc != -1)
-		abort();
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -157,6 +157,21 @@ function send(req, res, status, body = '', headers = {}) {
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
+// Stream a request body into the file part; its size, or null when the
+// client went away (the part is removed and the log entry says why).
+async function receiveBody(req, part, entry) {
+  try {
+    await pipeline(req, fs.createWriteStream(part));
+  } catch (e) {
+    await fsp.rm(part, { force: true });
+    entry.note = `body: ${e.code ?? e.message}`;
+    return null;
+  }
+  const got = (await fsp.stat(part)).size;
+  entry.body_bytes = got;
+  return got;
+}
+
 function davError(req, res, status, exception, message, headers) {
   send(req, res, status, sabreError(`Sabre\\DAV\\Exception\\${exception}`, message), headers);
 }
@@ -400,15 +415,8 @@ async function davFiles(req, res, rel, entry) {
     const expect = Number(req.headers['oc-total-length'] ?? cl ?? 0);
     if (await overQuota(expect)) return davError(req, res, 507, 'InsufficientStorage', `Insufficient space in /${relKey}, ${expect} required`);
     const part = path.join(parent, `.${path.basename(target)}.ocTransferId${crypto.randomInt(1e9)}.part`);
-    try {
-      await pipeline(req, fs.createWriteStream(part));
-    } catch (e) {
-      await fsp.rm(part, { force: true });
-      entry.note = `body: ${e.code ?? e.message}`;
-      return undefined;
-    }
-    const got = (await fsp.stat(part)).size;
-    entry.body_bytes = got;
+    const got = await receiveBody(req, part, entry);
+    if (got === null) return undefined;
     if (cl !== undefined && Number(cl) !== got) {
       await fsp.rm(part, { force: true });
       return davError(req, res, 400, 'BadRequest', `Expected filesize of ${cl} bytes but read (from Nextcloud client) and wrote (to Nextcloud storage) ${got} bytes. Could either be a network problem on the sending side or a problem writing to the storage on the server side.`);
@@ -562,15 +570,8 @@ async function davUploads(req, res, segs, entry) {
     const f = st.faults;
     const failing = f.fail_chunk_puts_after !== undefined && st.chunkPuts > f.fail_chunk_puts_after;
     const part = path.join(dir, `.${name}.part`);
-    try {
-      await pipeline(req, fs.createWriteStream(part));
-    } catch (e) {
-      await fsp.rm(part, { force: true });
-      entry.note = `body: ${e.code ?? e.message}`;
-      return undefined;
-    }
-    const got = (await fsp.stat(part)).size;
-    entry.body_bytes = got;
+    const got = await receiveBody(req, part, entry);
+    if (got === null) return undefined;
     if (failing) {
       // The process died half-way: maybe half a chunk stays behind.
       if (f.keep_partial) {

@@ -17,6 +17,7 @@
 
 #include "mr.h"
 #include "s3sign.h"
+#include "store.h"
 #include "tap.h"
 
 /* Both AWS examples use this access key; the secrets differ in one byte. */
@@ -187,13 +188,13 @@ encoding(struct mr_arena *a)
 	    "/bkt/rec/r%C3%A4um/a%2Bb.mp4", "path: prefix, unicode and '+'");
 	ok(mr_s3_key_path(a, "bkt", "", "a/../b") == NULL,
 	    "path: '..' segment refused");
-	ok(!mr_s3_key_valid("") && !mr_s3_key_valid("/a") &&
-	    !mr_s3_key_valid("a//b") && !mr_s3_key_valid("a/") &&
-	    !mr_s3_key_valid("./a") && !mr_s3_key_valid("a\nb") &&
-	    !mr_s3_key_valid(NULL), "key: empty, absolute, empty segment, "
+	ok(!mr_store_key_valid("") && !mr_store_key_valid("/a") &&
+	    !mr_store_key_valid("a//b") && !mr_store_key_valid("a/") &&
+	    !mr_store_key_valid("./a") && !mr_store_key_valid("a\nb") &&
+	    !mr_store_key_valid(NULL), "key: empty, absolute, empty segment, "
 	    "trailing slash, '.', control characters refused");
-	ok(mr_s3_key_valid("a") && mr_s3_key_valid("r/recording_x.mp4") &&
-	    mr_s3_key_valid("..a/b.") && mr_s3_key_valid("sp ace/\xc3\xa9"),
+	ok(mr_store_key_valid("a") && mr_store_key_valid("r/recording_x.mp4") &&
+	    mr_store_key_valid("..a/b.") && mr_store_key_valid("sp ace/\xc3\xa9"),
 	    "key: ordinary keys accepted");
 }
 

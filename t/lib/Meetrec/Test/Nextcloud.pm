@@ -115,15 +115,17 @@ sub start {
 	}, $class;
 }
 
-# with_stack(conf => {...}, sharees => [..]) - a Meetrec::Test::Stack
-# storing into a new ncserver as service account meetrec-svc (chunked
-# above 2 KiB, in 64 KiB chunks, unless conf says otherwise); returns
-# ($stack, $nextcloud).
+# with_stack(conf => {...}, sharees => [..], user => 'meetrec-svc',
+# stack => { no_pool => 1, ... }) - a Meetrec::Test::Stack (made with
+# the stack options) storing into a new ncserver as service account user
+# (chunked above 2 KiB, in 64 KiB chunks, unless conf says otherwise);
+# returns ($stack, $nextcloud).
 sub with_stack {
 	my ($class, %o) = @_;
-	my ($user, $pass) = ('meetrec-svc', 'app-' . random_hex(12));
+	my $user = $o{user} // 'meetrec-svc';
+	my $pass = 'app-' . random_hex(12);
 	my $port = free_port();
-	my $s = Meetrec::Test::Stack->new(conf => {
+	my $s = Meetrec::Test::Stack->new(%{ $o{stack} // {} }, conf => {
 		storage_type              => 'nextcloud',
 		nextcloud_url             => "http://127.0.0.1:$port",
 		nextcloud_user            => $user,

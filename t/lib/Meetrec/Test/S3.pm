@@ -33,35 +33,17 @@ use Meetrec::Test::Util qw(src_root build_root http random_hex slurp);
 
 # The stack's own helpers: where node is, where test folders go, npm ci.
 sub _node { return Meetrec::Test::Stack::_node() }
-sub _check_root { return Meetrec::Test::Stack::_check_root() }
-sub _ensure_node_modules {
-	return Meetrec::Test::Stack::ensure_npm('t/s3', '@20minutes/s3rver');
-}
 
 # prereqs_missing() - why the S3 server cannot run; empty when it can.
 sub prereqs_missing {
-	my @miss;
-	my $js = src_root() . '/t/s3/s3server.mjs';
-	if (!_node()) {
-		push @miss, 'node not found';
-	} elsif (!-e $js) {
-		push @miss, "$js is missing";
-	} elsif (my $why = _ensure_node_modules()) {
-		push @miss, $why;
-	}
-	return @miss;
+	return Meetrec::Test::Stack::node_missing('t/s3/s3server.mjs', 't/s3',
+	    '@20minutes/s3rver');
 }
 
 # require_prereqs() - skip_all (or BAIL_OUT with MEETREC_TEST_REQUIRE_ALL)
 # when the server cannot run.
 sub require_prereqs {
-	my @miss = prereqs_missing();
-	return 1 unless @miss;
-	require Test::More;
-	my $why = join '; ', @miss;
-	Test::More::BAIL_OUT($why) if $ENV{MEETREC_TEST_REQUIRE_ALL};
-	Test::More::plan(skip_all => $why);
-	return 0;			# NOTREACHED
+	return Meetrec::Test::Stack::skip_unless(prereqs_missing());
 }
 
 # new(dir => DIR, bucket => 'meetrec', access_key => random,

@@ -112,8 +112,6 @@ sub ensure_npm {
 	return "npm ci in $dir failed (see $root/npm-ci-$tag.log)";
 }
 
-sub _ensure_node_modules { return ensure_npm('t/livekit') }
-
 # prereqs_missing(@what) - reasons why the stack cannot run, for each of
 # pg, nginx, node, binaries (default: all).  Empty when all is there.
 sub prereqs_missing {
@@ -135,24 +133,34 @@ sub prereqs_missing {
 			push @miss, "$b is not built" unless -x $b;
 		}
 	}
-	if ($w{node}) {
-		my $sm = src_root() . '/t/livekit/standin.mjs';
-		if (!_node()) {
-			push @miss, 'node not found';
-		} elsif (!-e $sm) {
-			push @miss, "$sm is missing";
-		} elsif (my $why = _ensure_node_modules()) {
-			push @miss, $why;
-		}
-	}
+	push @miss, node_missing('t/livekit/standin.mjs', 't/livekit')
+	    if $w{node};
 	return @miss;
+}
+
+# node_missing($script, $npm_dir, $marker) - why node cannot run $script
+# (relative to the source tree) with the packages of $npm_dir installed
+# by ensure_npm(); empty when it can.
+sub node_missing {
+	my ($script, $dir, $marker) = @_;
+	my $js = src_root() . "/$script";
+	return 'node not found' unless _node();
+	return "$js is missing" unless -e $js;
+	my $why = ensure_npm($dir, $marker);
+	return defined $why ? $why : ();
 }
 
 # require_prereqs(@what) - call first in every .t: skip_all when
 # something is missing, or BAIL_OUT when MEETREC_TEST_REQUIRE_ALL=1 (CI,
 # where a silent skip would hide a broken job).
 sub require_prereqs {
-	my @miss = prereqs_missing(@_);
+	return skip_unless(prereqs_missing(@_));
+}
+
+# skip_unless(@reasons) - with no reason, 1; else skip_all, or BAIL_OUT
+# when MEETREC_TEST_REQUIRE_ALL=1.
+sub skip_unless {
+	my @miss = @_;
 	return 1 unless @miss;
 	require Test::More;
 	my $why = join '; ', @miss;
