@@ -161,19 +161,24 @@ result_err(struct mr_db *db, PGresult *res, struct mr_err *err)
 	return mr_err_set(err, 500, "internal", "Internal error.");
 }
 
+/*
+ * Send statement (t, i) once.  *lost is set when the connection is gone
+ * afterwards, *sent once the statement may have reached the server.
+ */
 static PGresult *
 exec_once(struct mr_db *db, size_t t, size_t i, const char *const *params,
-    int *lost)
+    int *lost, int *sent)
 {
 	const struct mr_db_stmt *s = &tables[t][i];
 	PGresult	*res;
 
-	*lost = 0;
+	*lost = *sent = 0;
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
 		*lost = 1;
 		return NULL;
 	}
 	if (!db->prepared[t][i]) {
+		/* A PREPARE changes no data: it may always be repeated. */
 		res = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			*lost = PQstatus(db->conn) != CONNECTION_OK;
@@ -182,11 +187,31 @@ exec_once(struct mr_db *db, size_t t, size_t i, const char *const *params,
 		PQclear(res);
 		db->prepared[t][i] = 1;
 	}
+	*sent = 1;
 	res = PQexecPrepared(db->conn, s->name, s->nparams, params, NULL, NULL,
 	    0);
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		*lost = 1;
 	return res;
+}
+
+/*
+ * The connection broke under statement s: may it be sent again?  Yes when
+ * it was never sent, or when the server answered it with an error of its
+ * own (the error aborted the statement's implicit transaction, so nothing
+ * was committed; a shutdown or a terminated backend says so).  Otherwise
+ * the connection may have dropped after the commit, before the answer
+ * came back, and only a statement marked MR_DB_RESEND goes again.
+ */
+static int
+may_resend(const struct mr_db_stmt *s, PGresult *res, int sent)
+{
+	if (!sent)
+		return 1;
+	if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+		return 1;
+	return s->resend == MR_DB_RESEND;
 }
 
 PGresult *
@@ -195,7 +220,7 @@ mr_db_exec(struct mr_db *db, struct mr_arena *a, const char *name,
 {
 	PGresult	*res;
 	size_t		 t, i;
-	int		 lost, st;
+	int		 lost, sent, st;
 
 	db->sqlstate[0] = '\0';
 	if (find_stmt(name, &t, &i) == -1) {
@@ -203,18 +228,28 @@ mr_db_exec(struct mr_db *db, struct mr_arena *a, const char *name,
 		return mr_err_set(err, 500, "internal", "Internal error."),
 		    NULL;
 	}
-	res = exec_once(db, t, i, params, &lost);
+	res = exec_once(db, t, i, params, &lost, &sent);
 	/*
 	 * After a server restart the first use of the old connection fails.
-	 * Outside a transaction nothing was applied, so reconnect and send
-	 * the statement once more.
+	 * Outside a transaction, reconnect and send the statement once more
+	 * if that cannot apply it twice.
 	 */
 	if (lost && !db->intx) {
-		PQclear(res);
 		mr_log_warnx("postgres connection lost, reconnecting");
+		if (!may_resend(&tables[t][i], res, sent)) {
+			mr_log_warnx("statement %s is not sent again: it may "
+			    "have been applied", name);
+			result_err(db, res, err);
+			PQclear(res);
+			/* The next statement reconnects. */
+			mr_err_set(err, 503, "db_unavailable",
+			    "The database is not available right now.");
+			return NULL;
+		}
+		PQclear(res);
 		if (mr_db_connect(db, err) == -1)
 			return NULL;
-		res = exec_once(db, t, i, params, &lost);
+		res = exec_once(db, t, i, params, &lost, &sent);
 	}
 	st = PQresultStatus(res);
 	if (res == NULL || (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)) {

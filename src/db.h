@@ -13,10 +13,24 @@
 
 #include "mr.h"
 
+/*
+ * May a statement be sent again when the connection broke after it was
+ * sent and before its answer came back?  Then it may or may not have been
+ * committed.  MR_DB_RESEND: yes, repeating it leaves the data as one run
+ * did (a read, or a write made idempotent by its WHERE clause and by
+ * setting values rather than adding to them).  MR_DB_ONCE: no (an INSERT,
+ * a counter, a claim); the caller gets 503 db_unavailable instead.
+ */
+enum mr_db_resend {
+	MR_DB_ONCE,
+	MR_DB_RESEND
+};
+
 struct mr_db_stmt {
-	const char	*name;
-	const char	*sql;
-	int		 nparams;
+	const char		*name;
+	const char		*sql;
+	int			 nparams;
+	enum mr_db_resend	 resend;
 };
 
 struct mr_db;
@@ -32,8 +46,11 @@ unsigned	 mr_db_generation(const struct mr_db *);
  * Run prepared statement name (from the tables in db_*.c) with text
  * parameters (NULL = SQL NULL).  The result is owned by arena a.  A lost
  * connection is reopened and, outside a transaction, the statement is
- * sent once more.  Returns NULL with err set: 409 conflict for a unique
- * violation, 503 db_unavailable for a connection failure, 500 otherwise.
+ * sent once more when that cannot apply it twice: the connection was
+ * already gone before it was sent, the server refused it with an error
+ * (nothing was committed), or its table entry says MR_DB_RESEND.
+ * Returns NULL with err set: 409 conflict for a unique violation, 503
+ * db_unavailable for a connection failure, 500 otherwise.
  */
 PGresult	*mr_db_exec(struct mr_db *, struct mr_arena *a, const char *name,
 		    const char *const *params, struct mr_err *err);

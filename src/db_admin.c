@@ -51,10 +51,12 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  FROM FILTER
 	  "AND ($8::timestamptz IS NULL OR (r.created_at, r.id) < "
 	  "($8::timestamptz, $9::uuid)) "
-	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int", 10 },
+	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int",
+	  10, MR_DB_RESEND },
 	{ "adm_count",
 	  "SELECT count(*) AS total FROM "
-	  "project_management.pm_meeting_recordings r " FILTER, 7 },
+	  "project_management.pm_meeting_recordings r " FILTER,
+	  7, MR_DB_RESEND },
 	/*
 	 * $1 id, $2 company, $3 retention days.  Back to the upload queue,
 	 * woken at once; a row a reaper holds (the expire pass may be
@@ -67,7 +69,8 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
 	  "r.deleted_at IS NULL AND r.status = 'failed' AND " HAS_FILE " AND "
 	  LEASE_FREE " RETURNING r.id) "
-	  "SELECT pg_notify('meetrec_upload', id::text) FROM u", 3 },
+	  "SELECT pg_notify('meetrec_upload', id::text) FROM u",
+	  3, MR_DB_RESEND },
 	/*
 	 * $1 id, $2 company, $3 trash days, $4 retention days.  One row
 	 * (found in the trash window) with the outcome, or none.
@@ -84,7 +87,7 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "AND NOT t.busy RETURNING r.id) "
 	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'restored' "
 	  "WHEN t.busy THEN 'busy' ELSE 'file_deleted' END AS outcome FROM t",
-	  4 },
+	  4, MR_DB_ONCE },
 	/* $1 company or NULL for all. */
 	{ "adm_stats",
 	  "SELECT "
@@ -111,8 +114,9 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "  r.created_at)) FILTER (WHERE " UPLOADING " AND "
 	  "  r.status = 'processing')))::bigint AS oldest_s "
 	  "FROM project_management.pm_meeting_recordings r "
-	  "WHERE $1::uuid IS NULL OR r.company_id = $1::uuid", 1 },
-	{ NULL, NULL, 0 }
+	  "WHERE $1::uuid IS NULL OR r.company_id = $1::uuid",
+	  1, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 const char *const mr_db_admin_statuses[] = {

@@ -21,26 +21,28 @@ const struct mr_db_stmt mr_db_metrics_stmts[] = {
 	  "INSERT INTO project_management.meetrec_counters AS c (name, value) "
 	  "SELECT * FROM unnest($1::text[], $2::float8[]) "
 	  "ON CONFLICT (name) DO UPDATE SET value = c.value + EXCLUDED.value, "
-	  "updated_at = now()", 2 },
+	  "updated_at = now()", 2, MR_DB_ONCE },
 	{ "metrics_pass",
 	  "INSERT INTO project_management.meetrec_reaper_passes AS p "
 	  "(pass, runs, seconds_sum, last_seconds, last_at) "
 	  "VALUES ($1, 1, $2::float8, $2::float8, now()) "
 	  "ON CONFLICT (pass) DO UPDATE SET runs = p.runs + 1, "
 	  "seconds_sum = p.seconds_sum + EXCLUDED.seconds_sum, "
-	  "last_seconds = EXCLUDED.last_seconds, last_at = now()", 2 },
+	  "last_seconds = EXCLUDED.last_seconds, last_at = now()",
+	  2, MR_DB_ONCE },
 	/* Trashed rows are counted apart, whatever their status. */
 	{ "metrics_recordings",
 	  "SELECT status, deleted_at IS NOT NULL AS trashed, count(*) AS n "
-	  "FROM project_management.pm_meeting_recordings GROUP BY 1, 2", 0 },
+	  "FROM project_management.pm_meeting_recordings GROUP BY 1, 2",
+	  0, MR_DB_RESEND },
 	{ "metrics_reaper",
 	  "SELECT 'counter' AS kind, name, value, 0::bigint AS runs, "
 	  "NULL::float8 AS last_at FROM project_management.meetrec_counters "
 	  "UNION ALL "
 	  "SELECT 'pass', pass, seconds_sum, runs, "
 	  "extract(epoch FROM last_at)::float8 "
-	  "FROM project_management.meetrec_reaper_passes", 0 },
-	{ NULL, NULL, 0 }
+	  "FROM project_management.meetrec_reaper_passes", 0, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 static const char *const statuses[] = {

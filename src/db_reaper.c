@@ -37,7 +37,7 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "r.status = 'processing' AND r.deleted_at IS NULL AND "
 	  "r.egress_status IN ('EGRESS_COMPLETE', 'EGRESS_LIMIT_REACHED') AND "
 	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now())",
-	  "r.next_attempt_at NULLS FIRST, r.created_at"), 3 },
+	  "r.next_attempt_at NULLS FIRST, r.created_at"), 3, MR_DB_ONCE },
 	{ "rp_claim_stale", CLAIM(
 	  "r.deleted_at IS NULL AND "
 	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now()) AND "
@@ -47,21 +47,24 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "  (r.egress_status IS NULL OR r.egress_status NOT IN " FINALS ") "
 	  "  AND coalesce(r.egress_seen_at, r.created_at) < now() - "
 	  "  make_interval(secs => $3::int)))",
-	  "coalesce(r.egress_seen_at, r.created_at)"), 3 },
+	  "coalesce(r.egress_seen_at, r.created_at)"), 3, MR_DB_ONCE },
 	{ "rp_claim_expired", CLAIM(
 	  "r.deleted_at IS NULL AND r.expires_at < now() AND "
-	  "r.status IN ('completed', 'failed')", "r.expires_at"), 3 },
+	  "r.status IN ('completed', 'failed')", "r.expires_at"),
+	  3, MR_DB_ONCE },
 	{ "rp_claim_purge", CLAIM(
 	  "r.deleted_at < now() - make_interval(secs => $3::int)",
-	  "r.deleted_at"), 3 },
+	  "r.deleted_at"), 3, MR_DB_ONCE },
 	{ "rp_done",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'completed', storage_type = $3, storage_path = $4, "
 	  "file_size_bytes = $5::bigint, duration_seconds = $6::float8, "
 	  "checksum_sha256 = $7, last_error = NULL, next_attempt_at = NULL, "
 	  "lease_owner = NULL, lease_until = NULL "
-	  "WHERE id = $1::uuid AND lease_owner = $2 AND status = 'processing'",
-	  7 },
+	  "WHERE id = $1::uuid AND ((lease_owner = $2 AND "
+	  "status = 'processing') OR (status = 'completed' AND "
+	  "lease_owner IS NULL AND storage_path = $4 AND "
+	  "checksum_sha256 = $7))", 7, MR_DB_RESEND },
 	/* $3 error, $4 max attempts, $5 backoff base seconds */
 	{ "rp_failed",
 	  "UPDATE project_management.pm_meeting_recordings SET "
@@ -71,7 +74,8 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "next_attempt_at = now() + make_interval(secs => "
 	  "  least($5::float8 * power(2, upload_attempts), 21600)), "
 	  "lease_owner = NULL, lease_until = NULL "
-	  "WHERE id = $1::uuid AND lease_owner = $2 RETURNING status", 5 },
+	  "WHERE id = $1::uuid AND lease_owner = $2 RETURNING status",
+	  5, MR_DB_ONCE },
 	{ "rp_release",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "lease_owner = NULL, lease_until = NULL, next_attempt_at = CASE "
@@ -79,32 +83,32 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "  'processing') AND (egress_status IS NULL OR egress_status NOT IN "
 	  FINALS ") THEN now() + make_interval(secs => $3::int) "
 	  "  ELSE next_attempt_at END "
-	  "WHERE id = $1::uuid AND lease_owner = $2", 3 },
+	  "WHERE id = $1::uuid AND lease_owner = $2", 3, MR_DB_RESEND },
 	{ "rp_renew",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "lease_until = now() + make_interval(secs => $3::int) "
-	  "WHERE id = $1::uuid AND lease_owner = $2", 3 },
+	  "WHERE id = $1::uuid AND lease_owner = $2", 3, MR_DB_RESEND },
 	{ "rp_fail_pending",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'failed', last_error = $3, ended_at = now(), "
 	  "lease_owner = NULL, lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND status = 'pending'",
-	  3 },
+	  3, MR_DB_RESEND },
 	{ "rp_trash",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "deleted_at = now(), trash_reason = 'expired', lease_owner = NULL, "
 	  "lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL",
-	  2 },
+	  2, MR_DB_RESEND },
 	{ "rp_purge",
 	  "DELETE FROM project_management.pm_meeting_recordings "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL",
-	  2 },
+	  2, MR_DB_RESEND },
 	{ "rp_known",
 	  "SELECT status = 'completed' AND storage_path IS NOT NULL "
 	  "FROM project_management.pm_meeting_recordings "
-	  "WHERE id = $1::uuid", 1 },
-	{ NULL, NULL, 0 }
+	  "WHERE id = $1::uuid", 1, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 static const char *

@@ -37,10 +37,10 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "recorded_by_email, layout, audio_only, expires_at) "
 	  "VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::boolean, "
 	  "CASE WHEN $9::int > 0 THEN now() + make_interval(days => $9::int) "
-	  "END) RETURNING id", 9 },
+	  "END) RETURNING id", 9, MR_DB_ONCE },
 	{ "rec_get",
 	  "SELECT " COLUMNS FROM
-	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1 },
+	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_started",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET egress_id = $2, egress_status = coalesce(egress_status, $3), "
@@ -48,28 +48,28 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "  ELSE status END, started_at = coalesce(started_at, now()), "
 	  "egress_seen_at = now() "
 	  "WHERE id = $1::uuid AND (status = 'pending' OR egress_id = $2)",
-	  3 },
+	  3, MR_DB_RESEND },
 	{ "rec_start_failed",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET status = 'failed', last_error = $2, ended_at = now() "
-	  "WHERE id = $1::uuid AND status = 'pending'", 2 },
+	  "WHERE id = $1::uuid AND status = 'pending'", 2, MR_DB_RESEND },
 	{ "rec_stop",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET status = 'processing', ended_at = coalesce(ended_at, now()) "
 	  "WHERE id = $1::uuid AND status = 'recording' "
-	  "AND deleted_at IS NULL", 1 },
+	  "AND deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_trash",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET deleted_at = now(), trash_reason = 'deleted' "
-	  "WHERE id = $1::uuid AND deleted_at IS NULL", 1 },
+	  "WHERE id = $1::uuid AND deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_list",
 	  "SELECT " COLUMNS FROM FILTER
 	  "AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < "
 	  "($6::timestamptz, $7::uuid)) "
 	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $8::int OFFSET $9::int",
-	  9 },
+	  9, MR_DB_RESEND },
 	{ "rec_count",
-	  "SELECT count(*) AS total " FROM FILTER, 5 },
+	  "SELECT count(*) AS total " FROM FILTER, 5, MR_DB_RESEND },
 	/* A Stop that never reached LiveKit is undone so it can be retried. */
 	{ "rec_unstop",
 	  "UPDATE project_management.pm_meeting_recordings "
@@ -77,12 +77,12 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "WHERE id = $1::uuid AND status = 'processing' "
 	  "AND (egress_status IS NULL OR egress_status NOT IN "
 	  "('EGRESS_ENDING', 'EGRESS_COMPLETE', 'EGRESS_FAILED', "
-	  "'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED'))", 1 },
+	  "'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED'))", 1, MR_DB_RESEND },
 	{ "rec_log_access",
 	  "INSERT INTO project_management.pm_recording_access_logs "
 	  "(recording_id, user_id, user_email, action, ip_address, "
 	  "user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, "
-	  "$7::uuid)", 7 },
+	  "$7::uuid)", 7, MR_DB_ONCE },
 	/* $2 is_public or NULL to keep, $3 uuid[] text or NULL to keep */
 	{ "rec_set_access",
 	  "UPDATE project_management.pm_meeting_recordings SET "
@@ -91,7 +91,7 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "  ELSE coalesce((SELECT array_agg(DISTINCT v ORDER BY v) "
 	  "  FROM unnest($3::uuid[]) v), '{}') END "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
-	  "RETURNING is_public, allowed_viewers", 3 },
+	  "RETURNING is_public, allowed_viewers", 3, MR_DB_RESEND },
 	/* $1 recording, $2/$3 keyset cursor, $4 limit */
 	{ "rec_access_log",
 	  "SELECT id, user_id, user_email, action, ip_address, user_agent, "
@@ -100,12 +100,12 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "FROM project_management.pm_recording_access_logs "
 	  "WHERE recording_id = $1::uuid AND ($2::timestamptz IS NULL OR "
 	  "(accessed_at, id) < ($2::timestamptz, $3::uuid)) "
-	  "ORDER BY accessed_at DESC, id DESC LIMIT $4::int", 4 },
+	  "ORDER BY accessed_at DESC, id DESC LIMIT $4::int", 4, MR_DB_RESEND },
 	{ "rec_access_log_count",
 	  "SELECT count(*) AS total "
 	  "FROM project_management.pm_recording_access_logs "
-	  "WHERE recording_id = $1::uuid", 1 },
-	{ NULL, NULL, 0 }
+	  "WHERE recording_id = $1::uuid", 1, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 /* Copy row i of a result with the COLUMNS above into r (in arena a). */

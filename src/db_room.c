@@ -11,16 +11,17 @@
 const struct mr_db_stmt mr_db_room_stmts[] = {
 	{ "room_get",
 	  "SELECT id, room_code, name, created_by, company_id, status "
-	  "FROM project_management.pm_meeting_rooms WHERE room_code = $1", 1 },
+	  "FROM project_management.pm_meeting_rooms WHERE room_code = $1",
+	  1, MR_DB_RESEND },
 	{ "room_add",
 	  "INSERT INTO project_management.pm_meeting_rooms "
 	  "(room_code, name, created_by, company_id) "
-	  "VALUES ($1, $2, $3::uuid, $4::uuid) RETURNING id", 4 },
+	  "VALUES ($1, $2, $3::uuid, $4::uuid) RETURNING id", 4, MR_DB_ONCE },
 	{ "room_list",
 	  "SELECT id, room_code, name, created_by, company_id, status "
 	  "FROM project_management.pm_meeting_rooms ORDER BY room_code "
-	  "LIMIT 1000", 0 },
-	{ NULL, NULL, 0 }
+	  "LIMIT 1000", 0, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 static void

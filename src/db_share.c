@@ -37,21 +37,22 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "(recording_id, token_sha256, password_hash, created_by, "
 	  "expires_at) VALUES ($1::uuid, $2, $3, $4::uuid, "
 	  "now() + make_interval(secs => $5::int)) RETURNING " SHARE_COLUMNS,
-	  5 },
+	  5, MR_DB_ONCE },
 	{ "share_list",
 	  "SELECT " SHARE_COLUMNS
 	  "FROM project_management.pm_recording_shares s "
 	  "WHERE s.recording_id = $1::uuid "
-	  "ORDER BY s.created_at DESC, s.id DESC LIMIT 200", 1 },
+	  "ORDER BY s.created_at DESC, s.id DESC LIMIT 200", 1, MR_DB_RESEND },
 	{ "share_revoke",
 	  "UPDATE project_management.pm_recording_shares s "
 	  "SET revoked_at = coalesce(s.revoked_at, now()) "
 	  "WHERE s.id = $2::uuid AND s.recording_id = $1::uuid "
-	  "RETURNING " SHARE_COLUMNS, 2 },
+	  "RETURNING " SHARE_COLUMNS, 2, MR_DB_RESEND },
 	{ "share_find",
 	  "SELECT " SHARE_COLUMNS ", " COLUMNS FROM
 	  "JOIN project_management.pm_recording_shares s "
-	  "ON s.recording_id = r.id WHERE s.token_sha256 = $1", 1 },
+	  "ON s.recording_id = r.id WHERE s.token_sha256 = $1",
+	  1, MR_DB_RESEND },
 	{ "share_try",
 	  "UPDATE project_management.pm_recording_shares SET "
 	  "failed_attempts = failed_attempts + 1, locked_until = CASE "
@@ -59,11 +60,11 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "  make_interval(secs => least(power(2, failed_attempts + 1 - "
 	  FREE_TRIES "), " MAX_WAIT ")) ELSE NULL END "
 	  "WHERE id = $1::uuid AND (locked_until IS NULL OR "
-	  "locked_until <= now()) RETURNING failed_attempts", 1 },
+	  "locked_until <= now()) RETURNING failed_attempts", 1, MR_DB_ONCE },
 	{ "share_wait",
 	  "SELECT greatest(ceil(extract(epoch FROM locked_until - now())), 1)"
 	  "::bigint AS wait FROM project_management.pm_recording_shares "
-	  "WHERE id = $1::uuid", 1 },
+	  "WHERE id = $1::uuid", 1, MR_DB_RESEND },
 	/* Counting the view also forgives earlier wrong passwords. */
 	{ "share_viewed",
 	  "WITH u AS (UPDATE project_management.pm_recording_shares SET "
@@ -74,8 +75,8 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "INSERT INTO project_management.pm_recording_access_logs "
 	  "(recording_id, action, ip_address, user_agent, share_id) "
 	  "SELECT recording_id, 'share_view', $2, $3, id FROM u "
-	  "RETURNING share_id", 3 },
-	{ NULL, NULL, 0 }
+	  "RETURNING share_id", 3, MR_DB_ONCE },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 static void

@@ -34,10 +34,10 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "INSERT INTO project_management.pm_livekit_webhook_events "
 	  "(event_id, event, egress_id, egress_status, created_at_lk) "
 	  "VALUES ($1, $2, $3, $4, $5::bigint) "
-	  "ON CONFLICT (event_id) DO NOTHING", 5 },
+	  "ON CONFLICT (event_id) DO NOTHING", 5, MR_DB_ONCE },
 	{ "wh_link",
 	  "UPDATE project_management.pm_livekit_webhook_events "
-	  "SET recording_id = $2::uuid WHERE event_id = $1", 2 },
+	  "SET recording_id = $2::uuid WHERE event_id = $1", 2, MR_DB_RESEND },
 	/* $1 egress, $2 status, $3 updated ns, $4 recording id from file */
 	{ "wh_progress",
 	  "UPDATE project_management.pm_meeting_recordings SET "
@@ -52,7 +52,7 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "ended_at = CASE WHEN $2::text = 'EGRESS_ENDING' "
 	  "  THEN coalesce(ended_at, now()) ELSE ended_at END "
 	  "WHERE " MATCH "AND egress_updated_ns <= $3::bigint RETURNING id",
-	  4 },
+	  4, MR_DB_RESEND },
 	/*
 	 * $5 usable file, $6 file name, $7 size, $8 duration (s), $9 error,
 	 * $10 ended ns
@@ -71,10 +71,10 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "  THEN to_timestamp($10::bigint / 1e9) ELSE now() END), "
 	  "next_attempt_at = CASE WHEN $5::boolean THEN now() "
 	  "  ELSE next_attempt_at END "
-	  "WHERE " MATCH "RETURNING id", 10 },
+	  "WHERE " MATCH "RETURNING id", 10, MR_DB_RESEND },
 	{ "wh_notify",
-	  "SELECT pg_notify('meetrec_upload', $1)", 1 },
-	{ NULL, NULL, 0 }
+	  "SELECT pg_notify('meetrec_upload', $1)", 1, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
 /*
