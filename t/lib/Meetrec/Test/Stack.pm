@@ -55,6 +55,7 @@ use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
 use Meetrec::Test::Util qw(src_root build_root free_port http uuid
     random_hex jwt_hs256 slurp spew);
 use Meetrec::Test::Pg;
+use Meetrec::Test::PgProxy;
 use Meetrec::Test::Nginx;
 
 # Keys written to meetrec.conf, in this order (conf.c refuses unknown
@@ -180,6 +181,10 @@ sub skip_unless {
 #   body_limit => '1m'			nginx client_max_body_size
 #   nginx_vars => { NAME => value }	extra @NAME@ values for templates
 #   no_nginx, no_pool, no_standin, no_migrate	leave that part out
+#   pg_proxy => 1			the programs reach PostgreSQL
+#					through Meetrec::Test::PgProxy
+#					($s->pgproxy), which can drop a
+#					connection after a commit
 #					(no_standin: livekit_url points at a
 #					closed port)
 #   listen_port => N			fixed nginx port (else a free one)
@@ -286,6 +291,14 @@ sub _bring_up {
 	    $self->{persistent} ? () : (template_dir => _check_root()));
 	$self->{pg}->init;
 	$self->{pg}->start;
+	if ($o->{pg_proxy}) {
+		# The programs reach PostgreSQL through a proxy the test can
+		# make drop connections (Meetrec::Test::PgProxy).
+		$self->{pgproxy} = Meetrec::Test::PgProxy->new(
+		    dir => $self->_short_dir . '/pgproxy',
+		    to => $self->{pg}->sockdir, log => "$d/log/pgproxy.log");
+		$self->{pgproxy}->start;
+	}
 
 	# 3. Secrets and the stand-in.
 	my $cfg;
@@ -342,7 +355,10 @@ sub _default_conf {
 	my $lk_port = $o->{standin_port}
 	    // ($self->{persistent} ? $self->{port} + 1 : 0);
 	return {
-		database_url      => $self->{pg}->conninfo,
+		database_url      => $self->{pgproxy}
+		    ? $self->{pgproxy}->conninfo($self->{pg}->dbname,
+			$self->{pg}->conninfo =~ /\buser=(\S+)/)
+		    : $self->{pg}->conninfo,
 		fcgi_socket       => $self->_socket_path,
 		fcgi_workers      => $o->{workers} // 2,
 		fcgi_max_requests => $o->{max_requests} // ($test ? 50 : 10000),
@@ -544,6 +560,7 @@ sub _start_nginx {
 
 sub dir        { return $_[0]{dir} }
 sub pg         { return $_[0]{pg} }
+sub pgproxy    { return $_[0]{pgproxy} }
 sub nginx      { return $_[0]{nginx} }
 sub pool       { return $_[0]{pool} }
 sub standin_proc { return $_[0]{standin} }
@@ -797,6 +814,7 @@ sub shutdown {
 	if ($self->{nginx}) {
 		$st{nginx} = eval { $self->{nginx}->stop(timeout => $t // 10) };
 	}
+	$self->{pgproxy}->stop if $self->{pgproxy};
 	if ($self->{pg}) {
 		if ($o{quick}) {
 			$self->{pg}->abort;

@@ -1,0 +1,282 @@
+# SPDX-License-Identifier: ISC
+#
+# Meetrec::Test::PgProxy - a PostgreSQL wire-protocol proxy that breaks
+# connections on purpose, for the tests of what meetrec does when its
+# database connection dies at the worst moment.
+#
+#	my $px = Meetrec::Test::PgProxy->new(dir => "$d/pgproxy",
+#	    to => $pg->sockdir, log => "$d/log/pgproxy.log");
+#	$px->start;			# a child process, stopped by pid
+#	$px->conninfo($dbname, $user)	# libpq conninfo through the proxy
+#	$px->arm(qr/^INSERT/)		# one shot: see below
+#	$px->fired			# how many armed drops happened
+#	$px->cut			# close every connection now
+#	$px->refuse(1)			# refuse new connections until refuse(0)
+#
+# It listens on a Unix socket (<dir>/.s.PGSQL.<port>, so libpq's "host=<dir>
+# port=<port>" reaches it, with no TLS negotiation) and copies bytes to the
+# server's socket and back.  From the server it reads whole messages (a
+# type byte, then a 32-bit length); from the client it copies blindly.
+#
+# arm(RE): the next CommandComplete whose tag matches RE ("INSERT 0 1",
+# "UPDATE 1", ...) is not delivered: the proxy waits for the
+# ReadyForQuery that follows it (by then the server has committed the
+# statement's implicit transaction) and closes both sides instead of
+# passing either on.  The client sees its connection die after the commit,
+# with no answer: the one case where it cannot know what happened.
+#
+# Control is by files in <dir>, read on every server message and every
+# new connection, so a test needs no channel to the proxy process:
+# "arm" holds the pattern (removed when it fires; each firing appends a
+# line to "fired"), "cut" closes everything once (then removed), "refuse"
+# refuses while it exists.
+
+package Meetrec::Test::PgProxy;
+
+use strict;
+use warnings;
+
+use Carp qw(croak);
+use File::Path qw(make_path);
+use IO::Select;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
+
+use Meetrec::Test::Proc qw(spawn wait_for);
+use Meetrec::Test::Util qw(slurp spew src_root);
+
+# new(dir => DIR, to => SOCKDIR, port => 5432 (server), log => FILE)
+sub new {
+	my ($class, %o) = @_;
+	croak 'PgProxy->new: dir and to are required' unless $o{dir} && $o{to};
+	make_path($o{dir});
+	chmod 0755, $o{dir};
+	return bless {
+		dir   => $o{dir},
+		to    => "$o{to}/.s.PGSQL." . ($o{port} // 5432),
+		lport => $o{listen_port} // 5433,
+		log   => $o{log} // "$o{dir}/pgproxy.log",
+	}, $class;
+}
+
+sub dir  { return $_[0]{dir} }
+sub socket_path { return "$_[0]{dir}/.s.PGSQL.$_[0]{lport}" }
+
+sub conninfo {
+	my ($self, $db, $user) = @_;
+	return "host=$self->{dir} port=$self->{lport} dbname=$db user=$user";
+}
+
+sub start {
+	my ($self) = @_;
+	unlink $self->socket_path;
+	my $src = src_root();
+	$self->{proc} = spawn('pgproxy', [ $^X, "-I$src/t/lib",
+	    '-MMeetrec::Test::PgProxy', '-e',
+	    'Meetrec::Test::PgProxy::serve(@ARGV)', $self->socket_path,
+	    $self->{to}, $self->{dir} ], {}, $self->{dir},
+	    log => $self->{log});
+	my $p = $self->{proc};
+	wait_for(sub {
+		die "PgProxy exited:\n" . $p->log_content unless $p->alive;
+		-S $self->socket_path }, 10, 'the PostgreSQL proxy');
+	return $self;
+}
+
+sub stop {
+	my ($self) = @_;
+	$self->{proc}->stop if $self->{proc};
+	unlink $self->socket_path;
+	return;
+}
+
+sub arm {
+	my ($self, $re) = @_;
+	my $pat = ref $re ? "$re" : $re;
+	spew("$self->{dir}/arm.tmp", "$pat\n");
+	rename "$self->{dir}/arm.tmp", "$self->{dir}/arm" or croak "arm: $!";
+	return;
+}
+
+sub armed { return -e "$_[0]{dir}/arm" }
+
+sub fired {
+	my ($self) = @_;
+	my $f = "$self->{dir}/fired";
+	return 0 unless -e $f;
+	my @l = split /\n/, slurp($f);
+	return scalar @l;
+}
+
+sub cut {
+	my ($self) = @_;
+	spew("$self->{dir}/cut", "1\n");
+	return;
+}
+
+sub refuse {
+	my ($self, $on) = @_;
+	if ($on) {
+		spew("$self->{dir}/refuse", "1\n");
+	} else {
+		unlink "$self->{dir}/refuse";
+	}
+	return;
+}
+
+# ---------------------------------------------------------------------
+# The proxy process.
+
+my %peer;	# fileno => the other socket
+my %role;	# fileno => 'c' (client side) or 's' (server side)
+my %inbuf;	# fileno of a server side => bytes not yet forwarded
+my %state;	# fileno of a server side => 'armed' once a tag matched
+my %sock;	# fileno => socket
+
+sub _log {
+	my ($msg) = @_;
+	printf STDERR "%s pgproxy: %s\n", scalar localtime, $msg;
+	return;
+}
+
+sub _close_pair {
+	my ($sel, $fd) = @_;
+	my @fds = ($fd, exists $peer{$fd} ? fileno($peer{$fd}) : ());
+	for my $f (@fds) {
+		next unless defined $f && $sock{$f};
+		$sel->remove($sock{$f});
+		close $sock{$f};
+		delete $sock{$f}; delete $peer{$f}; delete $role{$f};
+		delete $inbuf{$f}; delete $state{$f};
+	}
+	return;
+}
+
+sub _fire {
+	my ($dir, $tag) = @_;
+	if (open(my $fh, '>>', "$dir/fired")) {
+		print $fh "$tag\n";
+		close $fh;
+	}
+	return;
+}
+
+# Forward the whole messages in $inbuf{$fd} to the client; returns 0 when
+# the pair was closed on purpose.
+sub _server_data {
+	my ($sel, $fd, $dir) = @_;
+	my $buf = \$inbuf{$fd};
+	my $out = '';
+	while (length $$buf >= 5) {
+		my ($type, $len) = unpack 'a N', $$buf;
+		last if length $$buf < 1 + $len;
+		my $msg = substr($$buf, 0, 1 + $len, '');
+		if (($state{$fd} // '') eq 'armed') {
+			# Hold everything until the ReadyForQuery: then the
+			# commit is done, and the client gets nothing.
+			next unless $type eq 'Z';
+			_log("dropped a connection after its commit");
+			_close_pair($sel, $fd);
+			return 0;
+		}
+		if ($type eq 'C' && -e "$dir/arm") {
+			my $tag = unpack 'Z*', substr($msg, 5);
+			my $pat = eval { slurp("$dir/arm") } // '';
+			chomp $pat;
+			if (length $pat && $tag =~ /$pat/) {
+				unlink "$dir/arm";
+				_fire($dir, $tag);
+				_log("armed drop matched '$tag'");
+				$state{$fd} = 'armed';
+				# Send what came before; hold the rest.
+				next;
+			}
+		}
+		$out .= $msg;
+	}
+	if (length $out) {
+		my $c = $peer{$fd};
+		my $off = 0;
+		while ($off < length $out) {
+			my $n = syswrite($c, $out, length($out) - $off, $off);
+			unless (defined $n) {
+				_close_pair($sel, $fd);
+				return 0;
+			}
+			$off += $n;
+		}
+	}
+	return 1;
+}
+
+sub serve {
+	my ($listen_path, $to, $dir) = @_;
+	$| = 1;
+	unlink $listen_path;
+	my $l = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $listen_path,
+	    Listen => 64) or die "pgproxy: listen $listen_path: $!\n";
+	chmod 0777, $listen_path;
+	my $sel = IO::Select->new($l);
+	$SIG{TERM} = sub { exit 0 };
+	_log("listening on $listen_path, to $to");
+	for (;;) {
+		if (-e "$dir/cut") {
+			unlink "$dir/cut";
+			my $n = 0;
+			for my $f (keys %sock) {
+				next unless $sock{$f} && ($role{$f} // '') eq 'c';
+				_close_pair($sel, $f);
+				$n++;
+			}
+			_log("cut $n connection(s)");
+		}
+		my @ready = $sel->can_read(0.1);
+		for my $s (@ready) {
+			if ($s == $l) {
+				my $c = $l->accept or next;
+				if (-e "$dir/refuse") {
+					close $c;
+					_log('refused a connection');
+					next;
+				}
+				my $u = IO::Socket::UNIX->new(Type => SOCK_STREAM,
+				    Peer => $to);
+				unless ($u) {
+					close $c;
+					_log("could not reach $to: $!");
+					next;
+				}
+				my ($cf, $uf) = (fileno $c, fileno $u);
+				@sock{$cf, $uf} = ($c, $u);
+				@peer{$cf, $uf} = ($u, $c);
+				@role{$cf, $uf} = ('c', 's');
+				$inbuf{$uf} = '';
+				$sel->add($c, $u);
+				next;
+			}
+			my $fd = fileno $s;
+			next unless defined $fd && $sock{$fd};
+			my $n = sysread($s, my $data, 65536);
+			unless ($n) {
+				_close_pair($sel, $fd);
+				next;
+			}
+			if ($role{$fd} eq 's') {
+				$inbuf{$fd} .= $data;
+				_server_data($sel, $fd, $dir);
+			} else {
+				my $u = $peer{$fd};
+				my $off = 0;
+				while ($off < $n) {
+					my $w = syswrite($u, $data, $n - $off,
+					    $off);
+					last unless defined $w;
+					$off += $w;
+				}
+				_close_pair($sel, $fd) if $off < $n;
+			}
+		}
+	}
+}
+
+1;
