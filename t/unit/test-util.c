@@ -57,8 +57,8 @@ test_pidfile(void)
 {
 	struct mr_err	 e;
 	struct stat	 st, st2;
-	char		 dir[] = "/tmp/test-util.XXXXXX", path[64], other[64];
-	char		 buf[64], want[32];
+	char		 dir[] = "/tmp/test-util.XXXXXX";
+	char		 path[64], other[64], buf[64], want[32];
 	int		 fd;
 
 	if (mkdtemp(dir) == NULL) {
