@@ -147,6 +147,7 @@ void	mr_worker_env_free(struct mr_env *);
 int	mr_worker_main(int fd, struct mr_conf *) MR_NORETURN;
 
 /* master.c */
-int	mr_master_run(const char *confpath, struct mr_conf *, int fd);
+int	mr_master_run(const char *confpath, struct mr_conf *, int fd,
+	    int pidfd);
 
 #endif /* MR_FCGI_H */

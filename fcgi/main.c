@@ -1,7 +1,33 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * main.c - meetrec-fcgi: read the configuration, bind the socket, hand
- * over to the prefork master.  See meetrec-fcgi(8).
+ * main.c - meetrec-fcgi: read the configuration, bind the socket, open
+ * the pid file, drop root, hand over to the prefork master.  See
+ * meetrec-fcgi(8).
+ *
+ * Started as root with fcgi_user set, the socket and the pid file are
+ * made as root, and neither may become a way for fcgi_user (or anyone
+ * but root) to have root act on a file of their choosing:
+ *
+ *  - Both live in folders only root can change.  Their folders and
+ *    every folder above must belong to root and be writable by root
+ *    alone (a sticky folder such as /tmp is accepted above the last
+ *    one), or the pool refuses to start.  The check is made on the path
+ *    with its symbolic links resolved, and that resolved path is the
+ *    one used: nothing on the way can be renamed or replaced by a link.
+ *  - The socket is born with its final owner, group and mode: bound with
+ *    the socket group as effective group and umask 0117, it is root's,
+ *    that group's, 0660.  No path is chowned afterwards (and fchown on
+ *    a socket descriptor would not reach the file).  fcgi_user needs no
+ *    access to the file: the master holds the listening descriptor.
+ *  - The pid file is never opened through a symbolic link: a link, or
+ *    anything but a regular file, is refused; a stale file is replaced
+ *    (mr_pidfile_open).  It stays root's, 0644, never given to
+ *    fcgi_user.  The master keeps the descriptor it opened before the
+ *    drop, writes its pid through it once the workers run and empties
+ *    it at exit; workers do not inherit it.
+ *
+ * Having dropped root, the master cannot remove the socket or the pid
+ * file from root's folder at exit; the next start replaces both.
  */
 #include "config.h"
 
@@ -9,6 +35,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +66,126 @@ std_fds(void)
 		close(fd);
 }
 
+/* Who we become when started as root, and the socket's group. */
+struct privs {
+	int	 drop;		/* root with fcgi_user set */
+	uid_t	 uid;
+	gid_t	 gid;
+	gid_t	 sockgid;
+};
+
+static void
+lookup_privs(const struct mr_conf *conf, struct privs *pv)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	memset(pv, 0, sizeof(*pv));
+	pv->sockgid = getegid();
+	if (geteuid() != 0)
+		return;
+	if (conf->cf_fcgi_user != NULL) {
+		if ((pw = getpwnam(conf->cf_fcgi_user)) == NULL)
+			mr_fatalx("fcgi_user '%s' does not exist",
+			    conf->cf_fcgi_user);
+		pv->drop = 1;
+		pv->uid = pw->pw_uid;
+		pv->gid = pw->pw_gid;
+		pv->sockgid = pw->pw_gid;
+	} else
+		mr_log_warnx("running as root: set fcgi_user to drop "
+		    "privileges");
+	if (conf->cf_fcgi_socket_group != NULL) {
+		if ((gr = getgrnam(conf->cf_fcgi_socket_group)) == NULL)
+			mr_fatalx("fcgi_socket_group '%s' does not exist",
+			    conf->cf_fcgi_socket_group);
+		pv->sockgid = gr->gr_gid;
+	}
+}
+
+/*
+ * One folder on the way to a file root makes: root's, and writable by
+ * root alone, or sticky (then others cannot move root's entries) if it
+ * is not the file's own folder.
+ */
+static void
+check_folder(const char *what, const char *path, const char *dir, int last)
+{
+	struct stat	 st;
+	int		 open_to_others;
+
+	if (lstat(dir, &st) == -1)
+		mr_fatal("%s '%s': folder '%s'", what, path, dir);
+	if (!S_ISDIR(st.st_mode))
+		mr_fatalx("%s '%s': '%s' is not a folder", what, path, dir);
+	open_to_others = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (last || (st.st_mode & S_ISVTX) == 0);
+	if (st.st_uid != 0 || open_to_others)
+		mr_fatalx("%s '%s': folder '%s' (owner uid %lu, mode %04o) "
+		    "can be changed by others than root; started as root, "
+		    "meetrec-fcgi keeps its socket and pid file only in "
+		    "folders root alone can change", what, path, dir,
+		    (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777));
+}
+
+/*
+ * Resolve the folder of path (what names the key) and check it and
+ * every folder above it with check_folder.  The resolved path, which no
+ * one but root can change, goes to out (PATH_MAX bytes); exits on any
+ * failure.
+ */
+static void
+safe_path(const char *what, const char *path, char *out)
+{
+	char		 dir[PATH_MAX], real[PATH_MAX];
+	const char	*base, *slash;
+	char		*p, *q;
+
+	if ((slash = strrchr(path, '/')) == NULL) {
+		base = path;
+		memcpy(dir, ".", 2);
+	} else {
+		base = slash + 1;
+		if (slash == path)
+			memcpy(dir, "/", 2);
+		else if ((size_t)(slash - path) < sizeof(dir)) {
+			memcpy(dir, path, (size_t)(slash - path));
+			dir[slash - path] = '\0';
+		} else
+			mr_fatalx("%s '%s' is too long", what, path);
+	}
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		mr_fatalx("%s '%s' does not name a file", what, path);
+	if (realpath(dir, real) == NULL)
+		mr_fatal("%s '%s': could not resolve its folder", what, path);
+
+	/* "/", then "/a", "/a/b", ...: realpath leaves no "//" or "/.". */
+	check_folder(what, path, "/", strcmp(real, "/") == 0);
+	for (p = real + 1; *p != '\0'; p = q + 1) {
+		if ((q = strchr(p, '/')) != NULL)
+			*q = '\0';
+		check_folder(what, path, real, q == NULL);
+		if (q == NULL)
+			break;
+		*q = '/';
+	}
+	if (snprintf(out, PATH_MAX, "%s/%s", strcmp(real, "/") == 0 ? "" :
+	    real, base) >= PATH_MAX)
+		mr_fatalx("%s '%s' is too long", what, path);
+}
+
+/*
+ * Bind the socket at path.  As root it is made with its final owner
+ * (root), group (gid) and mode (0660) at once: bound with gid as the
+ * effective group and umask 0117.  Nothing is chowned afterwards, so no
+ * path is ever chowned that someone could have swapped for a link.
+ */
 static int
-bind_socket(const char *path)
+bind_socket(const char *path, gid_t gid)
 {
 	struct stat	 st;
 	mode_t		 old;
-	int		 fd;
+	int		 fd, root = geteuid() == 0;
 
 	/* A stale socket from a previous run is replaced, nothing else. */
 	if (lstat(path, &st) == 0) {
@@ -53,57 +194,39 @@ bind_socket(const char *path)
 		if (unlink(path) == -1)
 			mr_fatal("could not remove stale socket '%s'", path);
 	}
+	if (root && setegid(gid) == -1)
+		mr_fatal("could not take group %lu for the socket",
+		    (unsigned long)gid);
 	old = umask(0117);
 	fd = FCGX_OpenSocket(path, 128);
 	umask(old);
+	if (root && setegid(getgid()) == -1)
+		mr_fatal("could not take back group %lu",
+		    (unsigned long)getgid());
 	if (fd < 0)
 		mr_fatalx("could not listen on '%s'", path);
+	/* A set-group-ID folder would have given it its own group. */
+	if (root && (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    st.st_uid != 0 || st.st_gid != gid ||
+	    (st.st_mode & 07777) != 0660))
+		mr_fatalx("socket '%s' was not made root's, group %lu, mode "
+		    "0660 (is its folder set-group-ID?)", path,
+		    (unsigned long)gid);
 	return fd;
 }
 
 /*
- * Started as root: give the socket to the web server's group, then become
- * fcgi_user for good (OpenBSD proc.c order: groups, gid, uid) and check
- * that root cannot be had back.
+ * Become fcgi_user for good (OpenBSD proc.c order: groups, gid, uid) and
+ * check that root cannot be had back.
  */
 static void
-drop_privileges(const struct mr_conf *conf)
+drop_privileges(const struct mr_conf *conf, const struct privs *pv)
 {
-	struct passwd	*pw;
-	struct group	*gr;
-	gid_t		 sockgid;
-
-	if (geteuid() != 0)
+	if (!pv->drop)
 		return;
-	if (conf->cf_fcgi_user == NULL) {
-		mr_log_warnx("running as root: set fcgi_user to drop "
-		    "privileges");
-		return;
-	}
-	if ((pw = getpwnam(conf->cf_fcgi_user)) == NULL)
-		mr_fatalx("fcgi_user '%s' does not exist", conf->cf_fcgi_user);
-	sockgid = pw->pw_gid;
-	if (conf->cf_fcgi_socket_group != NULL) {
-		if ((gr = getgrnam(conf->cf_fcgi_socket_group)) == NULL)
-			mr_fatalx("fcgi_socket_group '%s' does not exist",
-			    conf->cf_fcgi_socket_group);
-		sockgid = gr->gr_gid;
-	}
-	if (chown(conf->cf_fcgi_socket, pw->pw_uid, sockgid) == -1)
-		mr_fatal("could not chown '%s'", conf->cf_fcgi_socket);
-	if (conf->cf_pid_file != NULL) {
-		int fd = open(conf->cf_pid_file, O_WRONLY | O_CREAT | O_CLOEXEC,
-		    0644);
-
-		/* The master writes it after the drop. */
-		if (fd == -1 || fchown(fd, pw->pw_uid, pw->pw_gid) == -1)
-			mr_fatal("could not prepare pid file '%s'",
-			    conf->cf_pid_file);
-		close(fd);
-	}
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+	if (setgroups(1, &pv->gid) == -1 ||
+	    setresgid(pv->gid, pv->gid, pv->gid) == -1 ||
+	    setresuid(pv->uid, pv->uid, pv->uid) == -1)
 		mr_fatal("could not drop privileges to '%s'",
 		    conf->cf_fcgi_user);
 	if (setuid(0) != -1 || geteuid() == 0)
@@ -120,9 +243,11 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mr_conf	*conf;
+	struct privs	 pv;
+	struct mr_err	 err;
 	const char	*confpath = NULL;
-	char		 errbuf[512] = "", *sock;
-	int		 ch, fd, foreground = 1;
+	char		 errbuf[512] = "", sock[PATH_MAX], pid[PATH_MAX];
+	int		 ch, fd, pidfd = -1, foreground = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -148,14 +273,31 @@ main(int argc, char *argv[])
 		mr_fatalx("could not initialise libcurl");
 	if (FCGX_Init() != 0)
 		mr_fatalx("could not initialise libfcgi");
-	fd = bind_socket(conf->cf_fcgi_socket);
-	drop_privileges(conf);
-	sock = strdup(conf->cf_fcgi_socket);
-	ch = mr_master_run(confpath, conf, fd);
-	/* The socket is ours to remove; a new pool binds a fresh one. */
-	if (sock != NULL)
-		unlink(sock);
-	free(sock);
+	lookup_privs(conf, &pv);
+	/* Paths as configured, or resolved and checked before a drop. */
+	if (pv.drop)
+		safe_path("fcgi_socket", conf->cf_fcgi_socket, sock);
+	else if (mr_strlcpy(sock, conf->cf_fcgi_socket, sizeof(sock)) == -1)
+		mr_fatalx("fcgi_socket '%s' is too long", conf->cf_fcgi_socket);
+	pid[0] = '\0';
+	if (conf->cf_pid_file != NULL && pv.drop)
+		safe_path("pid_file", conf->cf_pid_file, pid);
+	else if (conf->cf_pid_file != NULL &&
+	    mr_strlcpy(pid, conf->cf_pid_file, sizeof(pid)) == -1)
+		mr_fatalx("pid_file '%s' is too long", conf->cf_pid_file);
+	fd = bind_socket(sock, pv.sockgid);
+	mr_err_clear(&err);
+	if (pid[0] != '\0' && (pidfd = mr_pidfile_open(pid, &err)) == -1)
+		mr_fatalx("%s", err.detail);
+	drop_privileges(conf, &pv);
+	ch = mr_master_run(confpath, conf, fd, pidfd);
+	/*
+	 * The socket and the pid file are ours to remove; after a drop
+	 * their folder is root's and they stay, emptied, for the next start
+	 * to replace.
+	 */
+	unlink(sock);
+	mr_pidfile_close(pidfd, pid);
 	close(fd);
 	mr_httpc_global_cleanup();
 	return ch;

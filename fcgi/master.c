@@ -32,6 +32,7 @@ struct slot {
 };
 
 static struct slot	 slots[MAX_WORKERS];
+static int		 pidfile_fd = -1;	/* the master's alone */
 static int		 generation;
 static int64_t		 backoff_ms;	/* delay before respawning a crash */
 
@@ -60,8 +61,12 @@ spawn(int fd, struct mr_conf *conf)
 		mr_log_warn("could not fork worker");
 		return -1;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/* A worker has no business with the pid file. */
+		if (pidfile_fd != -1)
+			close(pidfile_fd);
 		mr_worker_main(fd, conf);
+	}
 	return pid;
 }
 
@@ -178,10 +183,13 @@ drain(void)
 
 /*
  * Run the pool until SIGTERM.  conf is replaced on SIGHUP; the master
- * frees the one it holds at exit.  Returns the exit status.
+ * frees the one it holds at exit.  pidfd (or -1) is the pid file, opened
+ * by mr_pidfile_open before privileges were dropped: the pid is written
+ * through it once the workers run; the caller empties and closes it.
+ * Returns the exit status.
  */
 int
-mr_master_run(const char *confpath, struct mr_conf *conf, int fd)
+mr_master_run(const char *confpath, struct mr_conf *conf, int fd, int pidfd)
 {
 	struct sigaction sa;
 	sigset_t	 block, empty;
@@ -209,10 +217,10 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd)
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&empty);
 
+	pidfile_fd = pidfd;
 	open_metrics();
 	fill(fd, conf);
-	if (conf->cf_pid_file != NULL &&
-	    mr_write_pidfile(conf->cf_pid_file) == -1)
+	if (pidfd != -1 && mr_pidfile_write(pidfd) == -1)
 		mr_log_warn("could not write pid file '%s'",
 		    conf->cf_pid_file);
 	mr_log_info("pool started workers=%lld max_requests=%lld socket=%s",
@@ -263,8 +271,6 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd)
 			mr_log_info("reloaded configuration");
 		}
 	}
-	if (conf->cf_pid_file != NULL)
-		unlink(conf->cf_pid_file);
 	mr_log_info("pool stopped");
 	mr_conf_free(conf);
 	return 0;

@@ -390,8 +390,11 @@ check_claims(struct json_object *claims, const struct mr_jwt_verifier *v,
 	if (have && sat_add(now, leeway) < nbf)
 		return (invalid(err, "The token is not valid yet."));
 
-	if (num_claim(claims, "iat", 0, 0, &iat, &have, err) == -1)
+	/* Rounded up like nbf: a fraction past now is in the future. */
+	if (num_claim(claims, "iat", 1, 0, &iat, &have, err) == -1)
 		return (-1);
+	if (have && sat_add(now, leeway) < iat)
+		return (invalid(err, "The token was issued in the future."));
 
 	if (v->issuer != NULL) {
 		if (!json_object_object_get_ex(claims, "iss", &o) ||

@@ -19,7 +19,7 @@ struct mr_jwt_verifier {
 	const unsigned char	*secret;	/* HS256 key, NULL = no HS256 */
 	size_t			 secretlen;
 	EVP_PKEY		*pubkey;	/* RS256/ES256 key or NULL */
-	int64_t			 leeway;	/* seconds allowed on exp/nbf */
+	int64_t			 leeway;	/* seconds, exp/nbf/iat */
 	const char		*issuer;	/* required iss, or NULL */
 	const char		*audience;	/* required aud, or NULL */
 };
@@ -28,11 +28,14 @@ struct mr_jwt_verifier {
  * Verify token (len bytes, no "Bearer " prefix) at time now (Unix
  * seconds).  The signature must match the alg in the header, which must be
  * HS256 with v->secret set, or RS256/ES256 matching the type of
- * v->pubkey; "none" and every other alg are refused.  exp is required,
- * nbf and iat are checked when present, iss and aud when the verifier
- * names them.  On success *claims is the payload object, owned by arena a
- * (released at reset); returns 0.  On failure returns -1 with err set to
- * 401 "invalid_token" and a detail saying why.  Does not block.
+ * v->pubkey; "none" and every other alg are refused.  exp is required
+ * and must not have passed; nbf and iat are optional, and must not lie
+ * in the future ("not valid yet", "issued in the future"); each by more
+ * than v->leeway.  All three must be numbers when present.  iss and aud
+ * are checked when the verifier names them.  On success *claims is the
+ * payload object, owned by arena a (released at reset); returns 0.  On
+ * failure returns -1 with err set to 401 "invalid_token" and a detail
+ * saying why.  Does not block.
  */
 int	 mr_jwt_verify(struct mr_arena *a, const char *token, size_t len,
 	    const struct mr_jwt_verifier *v, int64_t now,

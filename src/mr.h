@@ -118,7 +118,9 @@ int	 mr_strlcpy(char *, const char *, size_t);
 int64_t	 mr_now(void);
 int64_t	 mr_now_ms(void);
 int	 mr_mkdir_p(const char *, mode_t);
-int	 mr_write_pidfile(const char *);
+int	 mr_pidfile_open(const char *, struct mr_err *);
+int	 mr_pidfile_write(int);
+void	 mr_pidfile_close(int, const char *);
 const char *mr_getenv_nonempty(const char *);
 
 /* crypto.c */

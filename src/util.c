@@ -148,25 +148,103 @@ mr_mkdir_p(const char *path, mode_t mode)
 }
 
 /*
- * Write our pid to path.  In place, not through a rename: a pool that has
- * dropped root can still write the file it was given but not the folder.
- * One short write(2), so a reader sees all of it or nothing.
+ * Open the pid file at path for writing, never through a symbolic link.
+ * A link there, or anything else that is not a regular file, is refused
+ * and left as it is.  A regular file of ours (our effective uid, one
+ * link) is reused in place; any other one is a stale file of someone
+ * else's and is replaced by a new file, mode 0644, ours.  Nothing is
+ * written yet: see mr_pidfile_write.  Returns the descriptor (close on
+ * exec) or -1 with err set; the detail names the path and the reason.
  */
 int
-mr_write_pidfile(const char *path)
+mr_pidfile_open(const char *path, struct mr_err *err)
+{
+	struct stat	 st, fst;
+	const char	*why = NULL;
+	int		 fd = -1, reuse = 0;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			why = "is a symbolic link (not followed; remove it)";
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			why = "is not a regular file";
+			goto fail;
+		}
+		reuse = st.st_uid == geteuid() && st.st_nlink == 1;
+		/* Someone else's file is not written to but replaced. */
+		if (!reuse && unlink(path) == -1)
+			goto fail;
+	} else if (errno != ENOENT)
+		goto fail;
+	/*
+	 * O_NOFOLLOW: a link is never opened.  O_EXCL: nor is anything put
+	 * here since lstat.  O_NONBLOCK: a FIFO cannot make us hang.
+	 */
+	if (reuse)
+		fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC);
+	else
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0644);
+	if (fd == -1 || fstat(fd, &fst) == -1)
+		goto fail;
+	if (!S_ISREG(fst.st_mode) || fst.st_uid != geteuid() ||
+	    fst.st_nlink != 1) {
+		why = "changed while it was opened";
+		goto fail;
+	}
+	return fd;
+
+fail:
+	if (why != NULL)
+		mr_err_set(err, 500, "pid_file", "pid file '%s' %s", path,
+		    why);
+	else
+		mr_err_set(err, 500, "pid_file", "pid file '%s': %s", path,
+		    strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+/*
+ * Write our pid into the pid file open on fd, replacing what it held.
+ * Through the descriptor, so a process that has dropped root since
+ * mr_pidfile_open still can.  Returns 0, or -1 with errno set.
+ */
+int
+mr_pidfile_write(int fd)
 {
 	char	 buf[32];
-	int	 fd, n, rc = 0;
+	int	 n;
 
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) == -1)
+	if (ftruncate(fd, 0) == -1 ||
+	    pwrite(fd, buf, (size_t)n, 0) != (ssize_t)n)
 		return -1;
-	if (write(fd, buf, (size_t)n) != n)
-		rc = -1;
-	if (close(fd) == -1)
-		rc = -1;
-	return rc;
+	return 0;
+}
+
+/*
+ * At exit: empty the pid file open on fd, remove it when path still
+ * names that file and we may (a process that has dropped root may not:
+ * the next start replaces it), and close fd.
+ */
+void
+mr_pidfile_close(int fd, const char *path)
+{
+	struct stat	 st, fst;
+
+	if (fd == -1)
+		return;
+	if (ftruncate(fd, 0) == -1)
+		mr_log_warn("could not empty pid file '%s'", path);
+	if (fstat(fd, &fst) == 0 && lstat(path, &st) == 0 &&
+	    st.st_dev == fst.st_dev && st.st_ino == fst.st_ino)
+		(void)unlink(path);
+	close(fd);
 }
 
 const char *

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: ISC
 # Who may do what, endpoint by endpoint: the owner, another user of the
 # same company, a user of another company, an admin, the room's host, and
-# requests with no token, an expired token or a forged signature.
+# requests with no token, an expired token, a forged signature or a token
+# issued in the future.
 use strict;
 use warnings;
 use Test::More;
@@ -51,15 +52,23 @@ $tok{wrong_aud} = jwt_hs256($secret, { %std, aud => 'other', sub => $host,
     company_id => $co, exp => $now + 3600 });
 $tok{wrong_iss} = jwt_hs256($secret, { %std, iss => 'evil', sub => $host,
     company_id => $co, exp => $now + 3600 });
+# Issued an hour ahead: beyond any clock leeway.
+$tok{future_iat} = jwt_hs256($secret, { %std, sub => $host,
+    company_id => $co, iat => $now + 3600, exp => $now + 7200 });
 my %why = (expired => qr/expired/, forged => qr/signature/,
     none => qr/algorithm/, no_company => qr/company/, bad_sub => qr/sub/,
     no_exp => qr/exp/, wrong_aud => qr/aud|audience/i,
-    wrong_iss => qr/iss|issuer/i);
+    wrong_iss => qr/iss|issuer/i, future_iat => qr/issued in the future/);
 # The same claims, correctly signed, are accepted: the tokens above fail
 # only for what was changed.
 is($s->api(GET => '/api/recordings/', token => jwt_hs256($secret, { %std,
     sub => $host, company_id => $co, exp => $now + 3600 }))->{status}, 200,
     'a hand-made token with the right claims is accepted');
+# A clock a little ahead of ours, within jwt_leeway (30 s in the tests).
+is($s->api(GET => '/api/recordings/', token => jwt_hs256($secret, { %std,
+    sub => $host, company_id => $co, iat => $now + 10,
+    exp => $now + 3600 }))->{status}, 200,
+    'a token issued 10 s ahead (within the leeway) is accepted');
 
 $s->room(code => 'authz', name => 'Authz', host => $host, company => $co);
 
@@ -71,7 +80,7 @@ sub call {
 
 # Bad tokens are 401 with WWW-Authenticate everywhere.
 for my $who (qw(anon expired forged none no_company bad_sub no_exp
-    wrong_aud wrong_iss)) {
+    wrong_aud wrong_iss future_iat)) {
 	for my $ep (['POST', '/api/recordings/start', { room_code => 'authz' }],
 	    ['GET', '/api/recordings/'],
 	    ['GET', '/api/recordings/' . uuid()],

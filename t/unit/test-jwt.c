@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test-jwt.c - jwt.c against known tokens (RFC 7515 A.1 and one made with
- * "openssl dgst -hmac"), every refusal path, the exp/nbf leeway edges,
+ * "openssl dgst -hmac"), every refusal path, the exp/nbf/iat leeway edges,
  * and RS256/ES256 with keys generated at start.  The RSA public key used
  * as an HMAC secret (the RS256/HS256 confusion attack) must be refused.
  */
@@ -61,6 +61,7 @@ static const char fixed_short[] =
 /* The client-facing details jwt.c promises. */
 #define D_EXPIRED	"The token has expired."
 #define D_NOTYET	"The token is not valid yet."
+#define D_FUTURE	"The token was issued in the future."
 #define D_BADSIG	"The token signature is invalid."
 #define D_ALG	"The token algorithm is not allowed."
 #define D_MALFORMED	"The token is malformed."
@@ -368,16 +369,42 @@ test_times(void)
 	accepted(hs(HS_HDR, NBF("null"), SECRET), &v, NOW, "nbf null");
 #undef NBF
 
-	accepted(hs(HS_HDR, "{\"exp\":1800000000,\"iat\":1600000000.25}",
-	    SECRET), &v, NOW, "iat double");
-	accepted(hs(HS_HDR, "{\"exp\":1800000000,\"iat\":1900000000}",
-	    SECRET), &v, NOW, "iat in the future is not checked");
-	refused(hs(HS_HDR, "{\"exp\":1800000000,\"iat\":\"yesterday\"}",
-	    SECRET), &v, NOW, D_IATNAN,
-	    "iat as a string");
-	refused(hs(HS_HDR, "{\"exp\":1800000000,\"iat\":{}}",
-	    SECRET), &v, NOW, D_IATNAN,
-	    "iat as an object");
+#define IAT(n)	(snprintf(pl, sizeof(pl), \
+	    "{\"exp\":1800000000,\"iat\":%s}", (n)), pl)
+	accepted(hs(HS_HDR, IAT("1600000000.25"), SECRET), &v, NOW,
+	    "iat double in the past");
+	accepted(hs(HS_HDR, IAT("1700000000"), SECRET), &v, NOW, "now == iat");
+	refused(hs(HS_HDR, IAT("1700000001"), SECRET), &v, NOW,
+	    D_FUTURE, "now == iat - 1");
+	refused(hs(HS_HDR, IAT("1900000000"), SECRET), &v, NOW,
+	    D_FUTURE, "iat years ahead");
+	v.leeway = 30;
+	accepted(hs(HS_HDR, IAT("1700000030"), SECRET), &v, NOW,
+	    "now == iat - leeway");
+	refused(hs(HS_HDR, IAT("1700000031"), SECRET), &v, NOW,
+	    D_FUTURE, "now == iat - leeway - 1");
+	v.leeway = 0;
+	refused(hs(HS_HDR, IAT("1700000000.5"), SECRET), &v, NOW,
+	    D_FUTURE, "fractional iat just after now");
+	accepted(hs(HS_HDR, IAT("1699999999.5"), SECRET), &v, NOW,
+	    "fractional iat just before now");
+	refused(hs(HS_HDR, IAT("9223372036854775807"), SECRET), &v, NOW,
+	    D_FUTURE, "iat INT64_MAX");
+	refused(hs(HS_HDR, IAT("1e300"), SECRET), &v, NOW,
+	    D_FUTURE, "iat 1e300 (clamped)");
+	accepted(hs(HS_HDR, "{\"exp\":1800000000}", SECRET), &v, NOW,
+	    "iat absent");
+	accepted(hs(HS_HDR, IAT("null"), SECRET), &v, NOW, "iat null");
+	refused(hs(HS_HDR, IAT("\"yesterday\""), SECRET), &v, NOW,
+	    D_IATNAN, "iat as a string");
+	refused(hs(HS_HDR, IAT("{}"), SECRET), &v, NOW,
+	    D_IATNAN, "iat as an object");
+	refused(hs(HS_HDR, IAT("true"), SECRET), &v, NOW,
+	    D_IATNAN, "iat as a boolean");
+	/* The checks run in order: an expired token says so first. */
+	refused(hs(HS_HDR, "{\"exp\":1600000000,\"iat\":1900000000}",
+	    SECRET), &v, NOW, D_EXPIRED, "expired and issued in the future");
+#undef IAT
 }
 
 static void

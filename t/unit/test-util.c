@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * test-util.c - arena, buffer, error and small helpers.
+ * test-util.c - arena, buffer, error and small helpers; pid files
+ * (never through a link, stale ones replaced, written through the fd).
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mr.h"
 #include "tap.h"
@@ -16,6 +22,123 @@ static void
 count(void *arg)
 {
 	deferred += *(int *)arg;
+}
+
+static char *
+slurp(const char *path, char *buf, size_t len)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return (buf);
+	if ((n = read(fd, buf, len - 1)) >= 0)
+		buf[n] = '\0';
+	close(fd);
+	return (buf);
+}
+
+static void
+spew(const char *path, const char *text)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+}
+
+static void
+test_pidfile(void)
+{
+	struct mr_err	 e;
+	struct stat	 st, st2;
+	char		 dir[] = "/tmp/test-util.XXXXXX";
+	char		 path[64], other[64], buf[64], want[32];
+	int		 fd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "%s/x.pid", dir);
+	snprintf(other, sizeof(other), "%s/other", dir);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	umask(022);
+
+	mr_err_clear(&e);
+	fd = mr_pidfile_open(path, &e);
+	ok(fd != -1, "a new pid file is made");
+	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644 &&
+	    st.st_uid == geteuid(), "it is ours, 0644");
+	ok(mr_pidfile_write(fd) == 0, "pid written");
+	is_str(slurp(path, buf, sizeof(buf)), want, "it holds our pid");
+	mr_pidfile_close(fd, path);
+	ok(access(path, F_OK) == -1, "removed at close");
+
+	/* A link is neither followed nor removed. */
+	spew(other, "precious\n");
+	ok(symlink(other, path) == 0, "a link at the pid file's path");
+	ok(mr_pidfile_open(path, &e) == -1 &&
+	    strstr(e.detail, "symbolic link") != NULL,
+	    "is refused: %s", e.detail);
+	is_str(slurp(other, buf, sizeof(buf)), "precious\n",
+	    "its target is untouched");
+	ok(lstat(path, &st) == 0 && S_ISLNK(st.st_mode), "the link stays");
+	unlink(path);
+
+	/* A FIFO is refused at once (an open would wait for a reader). */
+	ok(mkfifo(path, 0600) == 0, "a FIFO at the pid file's path");
+	ok(mr_pidfile_open(path, &e) == -1 &&
+	    strstr(e.detail, "not a regular file") != NULL,
+	    "is refused: %s", e.detail);
+	unlink(path);
+
+	/* A stale file of ours is reused in place and rewritten whole. */
+	spew(path, "12345678901234567890\n");
+	stat(path, &st);
+	fd = mr_pidfile_open(path, &e);
+	ok(fd != -1 && fstat(fd, &st2) == 0 && st.st_ino == st2.st_ino,
+	    "a stale pid file of ours is reused");
+	mr_pidfile_write(fd);
+	is_str(slurp(path, buf, sizeof(buf)), want, "and holds our pid only");
+	/* At close, a path that names another file by now is left alone. */
+	unlink(path);
+	spew(path, "someone else's\n");
+	mr_pidfile_close(fd, path);
+	is_str(slurp(path, buf, sizeof(buf)), "someone else's\n",
+	    "close leaves a file that replaced ours");
+	unlink(path);
+
+	/* A file with another name (a hard link) is replaced, not written. */
+	spew(other, "precious\n");
+	ok(link(other, path) == 0, "a hard link at the pid file's path");
+	fd = mr_pidfile_open(path, &e);
+	ok(fd != -1 && fstat(fd, &st) == 0 && st.st_nlink == 1,
+	    "is replaced by a new file");
+	mr_pidfile_write(fd);
+	is_str(slurp(other, buf, sizeof(buf)), "precious\n",
+	    "the other name's content is untouched");
+	mr_pidfile_close(fd, path);
+
+	/* Someone else's file is replaced by one of ours. */
+	if (geteuid() == 0) {
+		spew(path, "1\n");
+		ok(chown(path, 65534, 65534) == 0, "a pid file of uid 65534");
+		fd = mr_pidfile_open(path, &e);
+		ok(fd != -1 && fstat(fd, &st) == 0 && st.st_uid == 0,
+		    "is replaced by one of root's");
+		mr_pidfile_close(fd, path);
+	} else
+		printf("# not root: a pid file of someone else's is not "
+		    "tried\n");
+
+	unlink(other);
+	rmdir(dir);
 }
 
 int
@@ -93,5 +216,7 @@ main(void)
 	ok(mr_strlcpy(small, "abc", sizeof(small)) == 0, "strlcpy fits");
 	ok(mr_strlcpy(small, "abcd", sizeof(small)) == -1 &&
 	    strcmp(small, "abc") == 0, "strlcpy truncates and says so");
+
+	test_pidfile();
 	return done_testing();
 }

@@ -15,7 +15,8 @@
 # becomes x.conf).  Each @NAME@ is replaced from vars; PREFIX, CONFDIR
 # (= prefix) and LISTEN (127.0.0.1:port) are filled in by default.  A
 # placeholder left over is an error, so a template that grows a new one
-# fails loudly here instead of inside nginx.
+# fails loudly here instead of inside nginx; so is a placeholder in a
+# comment (see expand).
 
 package Meetrec::Test::Nginx;
 
@@ -76,16 +77,69 @@ sub error_log {
 	return -e $self->error_log_path ? slurp($self->error_log_path) : '';
 }
 
-# expand($text, \%vars, $what) - replace @NAME@; die on leftovers.
+# expand($text, \%vars, $what) - replace each @NAME@ from vars.  The
+# templates' rule: a placeholder stands only where a directive takes a
+# value, never in a comment.  One in a comment is an error (substituted
+# there, the second line of a multi-line value would become a directive of
+# whatever block holds the comment), and so is one left without a value.
+# A value is put in as it is, never expanded again.
 sub expand {
 	my ($text, $vars, $what) = @_;
-	$text =~ s{\@([A-Z][A-Z0-9_]*)\@}{
-		exists $vars->{$1} ? $vars->{$1} : "\@$1\@"
-	}ge;
-	my %left = map { $_ => 1 } $text =~ /\@([A-Z][A-Z0-9_]*)\@/g;
+	my ($out, %left) = ('');
+	for my $part (split_comments($text)) {
+		my ($comment, $s, $line) = @$part;
+		if ($comment) {
+			croak "Nginx: $what line $line: placeholder \@$1\@ in "
+			    . 'a comment (placeholders belong where a '
+			    . 'directive takes a value)'
+			    if $s =~ /\@([A-Z][A-Z0-9_]*)\@/;
+		} else {
+			$s =~ s{\@([A-Z][A-Z0-9_]*)\@}{
+				exists $vars->{$1} ? $vars->{$1}
+				    : do { $left{$1} = 1; "\@$1\@" }
+			}ge;
+		}
+		$out .= $s;
+	}
 	croak "Nginx: $what: no value for placeholder(s) "
 	    . join(', ', map { "\@$_\@" } sort keys %left) if %left;
-	return $text;
+	return $out;
+}
+
+# split_comments($text) - the text as nginx reads it, in pieces
+# [0, code] and [1, comment, line number]: a comment starts at a '#' that
+# begins a token (at the start of the text or of a line, after white
+# space or after ; { or }), outside quotes, and runs to the end of the
+# line; a backslash escapes the next character.
+sub split_comments {
+	my ($text) = @_;
+	my ($quote, $prev, $start, $line, @parts) = ('', "\n", 0, 1);
+	my $len = length $text;
+	for (my $i = 0; $i < $len; $i++) {
+		my $c = substr($text, $i, 1);
+		$line++ if $c eq "\n";
+		if ($c eq '\\') {
+			$i++;
+			$line++ if substr($text, $i, 1) eq "\n";
+			$prev = $c;
+			next;
+		}
+		if ($quote ne '') {
+			$quote = '' if $c eq $quote;
+		} elsif ($c eq '"' || $c eq "'") {
+			$quote = $c;
+		} elsif ($c eq '#' && $prev =~ /[\s;{}]/) {
+			my $end = index($text, "\n", $i);
+			$end = $len if $end < 0;
+			push @parts, [0, substr($text, $start, $i - $start)],
+			    [1, substr($text, $i, $end - $i), $line];
+			# The newline is code again: it ends the comment.
+			($start, $i) = ($end, $end - 1);
+		}
+		$prev = $c;
+	}
+	push @parts, [0, substr($text, $start)];
+	return @parts;
 }
 
 # render() - write the configuration into the prefix.  Returns the path
