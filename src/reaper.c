@@ -249,6 +249,12 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/*
+	 * A file size limit (RLIMIT_FSIZE) reached while storing a recording
+	 * is an error of that upload (EFBIG), retried later, not the end of
+	 * the reaper.
+	 */
+	sigaction(SIGXFSZ, &sa, NULL);
 
 	mr_err_clear(&err);
 	if (mr_httpc_global_init() == -1 ||

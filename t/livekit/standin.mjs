@@ -319,6 +319,9 @@ export class StandIn {
     this.verifier = new TokenVerifier(apiKey, apiSecret);
     this.mode = defaultMode();
     this.egresses = new Map(); // egressId -> record (see createEgress)
+    // What each egress wrote: egressId -> { egress_id, path, size, sha256, status, partial },
+    // kept when the egress is forgotten, so a test can check stored bytes against it.
+    this.files = new Map();
     this.rooms = new Map(); // room name -> RM_ id
     this.requests = []; // every Twirp request
     this.webhooks = []; // every webhook send (one entry per delivery, retries inside)
@@ -617,8 +620,28 @@ export class StandIn {
     info.status = final;
     info.endedAt = endedAt;
     info.updatedAt = endedAt;
+    await this.noteFile(eg, statusStr);
     this.log(`egress ended id=${info.egressId} status=${statusStr} size=${file.size} location=${file.location}`);
     return this.enqueueWebhook(eg, 'egress_ended');
+  }
+
+  // Records what is on disk at eg.filename once the egress ended (nothing: size 0 and
+  // sha256 null). A failed write may have left part of a file; that is recorded too.
+  async noteFile(eg, statusStr) {
+    const p = path.resolve(eg.filename);
+    let size = 0;
+    let sha256 = null;
+    try {
+      const buf = await fsp.readFile(p);
+      size = buf.length;
+      sha256 = createHash('sha256').update(buf).digest('hex');
+    } catch (e) {
+      if (e.code !== 'ENOENT') this.log(`error reading back ${p}: ${e.message}`);
+    }
+    this.files.set(eg.info.egressId, {
+      egress_id: eg.info.egressId, room_name: eg.info.roomName, path: p, size, sha256,
+      status: statusStr, error: eg.info.error || null,
+    });
   }
 
   // Writes the output file; returns the number of bytes written.
@@ -999,6 +1022,8 @@ async function control(si, method, name, bodyText) {
       return [200, { egresses: [...si.egresses.values()].map((e) => e.info.toJson()) }];
     case 'GET requests':
       return [200, { requests: si.requests }];
+    case 'GET files':
+      return [200, { files: [...si.files.values()] }];
     case 'GET webhooks':
       return [200, { webhooks: si.webhooks }];
     case 'POST resend':

@@ -96,6 +96,7 @@ sub new {
 		logdir  => File::Spec->rel2abs($o{logdir} // "$o{datadir}/.."),
 		db      => $o{db} // $DB,
 		template_dir => $o{template_dir},
+		durable => $o{durable},
 		user    => server_user(),
 		owner   => $$,
 	}, $class;
@@ -250,9 +251,13 @@ sub _initdb {
 
 # Write meetrec-test.conf: socket only, durability off (a test cluster
 # is thrown away), enough connections for workers x parallel requests.
+# With durable => 1 (new()), a commit is on disk before it is
+# acknowledged, as on a production server: an immediate shutdown (a
+# crash) loses no commit.  fsync stays off: the machine does not crash.
 sub _write_conf {
 	my ($self) = @_;
 	my $f = "$self->{datadir}/meetrec-test.conf";
+	my $sync = $self->{durable} ? 'on' : 'off';
 	spew($f, <<"EOF", 0600);
 # Written by t/lib/Meetrec/Test/Pg.pm at each start; do not edit.
 listen_addresses = ''
@@ -261,7 +266,7 @@ unix_socket_permissions = 0777
 port = 5432
 fsync = off
 full_page_writes = off
-synchronous_commit = off
+synchronous_commit = $sync
 max_connections = 100
 shared_buffers = 32MB
 log_line_prefix = '%m [%p] %q%u@%d '

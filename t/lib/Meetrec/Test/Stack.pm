@@ -181,6 +181,8 @@ sub skip_unless {
 #   body_limit => '1m'			nginx client_max_body_size
 #   nginx_vars => { NAME => value }	extra @NAME@ values for templates
 #   no_nginx, no_pool, no_standin, no_migrate	leave that part out
+#   pg_durable => 1			synchronous_commit on: an
+#					immediate shutdown loses no commit
 #   pg_proxy => 1			the programs reach PostgreSQL
 #					through Meetrec::Test::PgProxy
 #					($s->pgproxy), which can drop a
@@ -288,6 +290,7 @@ sub _bring_up {
 	}
 	$self->{pg} = Meetrec::Test::Pg->new(datadir => "$d/pg",
 	    logdir => "$d/log", $sockdir ? (sockdir => $sockdir) : (),
+	    durable => $o->{pg_durable},
 	    $self->{persistent} ? () : (template_dir => _check_root()));
 	$self->{pg}->init;
 	$self->{pg}->start;
