@@ -27,9 +27,15 @@
 	STS("expires_at") ", " STS("revoked_at") ", " STS("created_at") ", " \
 	STS("last_viewed_at") " "
 
-/* Attempts allowed before each further wrong password doubles a wait. */
+/*
+ * Attempts allowed before each further wrong password doubles a wait, up
+ * to MAX_WAIT seconds.  The wait is 2^n in integer arithmetic with n
+ * capped at MAX_SHIFT (2^10 is past MAX_WAIT), and the counter stops at
+ * the largest integer: no count of tries can make the statement fail.
+ */
 #define FREE_TRIES	"5"
 #define MAX_WAIT	"900"
+#define MAX_SHIFT	"10"
 
 const struct mr_db_stmt mr_db_share_stmts[] = {
 	{ "share_create",
@@ -55,10 +61,12 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  1, MR_DB_RESEND },
 	{ "share_try",
 	  "UPDATE project_management.pm_recording_shares SET "
-	  "failed_attempts = failed_attempts + 1, locked_until = CASE "
-	  "  WHEN failed_attempts + 1 >= " FREE_TRIES " THEN now() + "
-	  "  make_interval(secs => least(power(2, failed_attempts + 1 - "
-	  FREE_TRIES "), " MAX_WAIT ")) ELSE NULL END "
+	  "failed_attempts = least(failed_attempts::bigint + 1, "
+	  "2147483647)::int, locked_until = CASE "
+	  "  WHEN failed_attempts::bigint + 1 >= " FREE_TRIES " THEN now() + "
+	  "  make_interval(secs => least(1::bigint << least("
+	  "failed_attempts::bigint + 1 - " FREE_TRIES ", " MAX_SHIFT ")::int, "
+	  MAX_WAIT ")) ELSE NULL END "
 	  "WHERE id = $1::uuid AND (locked_until IS NULL OR "
 	  "locked_until <= now()) RETURNING failed_attempts", 1, MR_DB_ONCE },
 	{ "share_wait",

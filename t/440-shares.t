@@ -384,6 +384,37 @@ is(try_pw('open sesame')->{status}, 200, 'after that the password works');
 is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
     . "WHERE id = '$pw->{share_id}'"), 0, 'and the count starts again');
 
+# However many tries a link has counted, a wrong password is refused, the
+# lock is at most 15 minutes, and once it has run out the right password
+# works (the wait was computed in float8 and overflowed past 1027 tries).
+sub set_tries {
+	sql("UPDATE project_management.pm_recording_shares SET "
+	    . "failed_attempts = $_[0], locked_until = now() - interval "
+	    . "'1 second' WHERE id = '$pw->{share_id}'");
+}
+for my $tries (1027, 1028, 5000, 2**31 - 2, 2**31 - 1) {
+	set_tries($tries);
+	$r = try_pw('nope');
+	is($r->{status}, 401, "$tries tries counted: a wrong password is 401");
+	is($r->{json}{code}, 'wrong_password', '... wrong_password');
+	$r = try_pw('open sesame');
+	is($r->{status}, 429, '... and locks the link');
+	ok(($r->{headers}{'retry-after'} // 0) > 800 &&
+	    $r->{headers}{'retry-after'} <= 900,
+	    '... for at most 15 minutes (Retry-After '
+	    . ($r->{headers}{'retry-after'} // 'none') . ')');
+	is(sql("SELECT failed_attempts FROM project_management."
+	    . "pm_recording_shares WHERE id = '$pw->{share_id}'"),
+	    $tries < 2**31 - 1 ? $tries + 1 : $tries,
+	    '... counting the try (up to the largest integer)');
+	sql("UPDATE project_management.pm_recording_shares SET locked_until "
+	    . "= now() - interval '1 second' WHERE id = '$pw->{share_id}'");
+	$r = try_pw('open sesame');
+	is($r->{status}, 200, '... once the lock has run out the password works');
+}
+is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
+    . "WHERE id = '$pw->{share_id}'"), 0, 'and the count starts again');
+
 # nginx slows password tries per client address, before meetrec sees them.
 # (The link's own lock answers 429 share_locked as well; nginx's refusals
 # are the too_many_requests ones.)
