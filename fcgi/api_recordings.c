@@ -83,6 +83,14 @@ mr_api_is_viewer(const struct mr_user *u, const struct mr_recording *r)
 	    in_array(r->allowed_viewers, u->id) || r->is_public;
 }
 
+/* The owner or an admin of the recording's company? */
+int
+mr_api_may_manage(const struct mr_user *u, const struct mr_recording *r)
+{
+	return mr_api_same(u->company_id, r->company_id) &&
+	    (mr_api_same(u->id, r->recorded_by) || u->is_admin);
+}
+
 /*
  * Load the recording named in the path.  Missing, trashed and other
  * companies' recordings are all 404.
@@ -125,7 +133,7 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 {
 	if (mr_api_load(cx, r) == -1)
 		return -1;
-	if (!mr_api_same(cx->cx_user.id, r->recorded_by) && !cx->cx_user.is_admin)
+	if (!mr_api_may_manage(&cx->cx_user, r))
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "Only the owner or an admin may %s this recording.", what);
 	return 0;
@@ -371,10 +379,7 @@ mr_api_recording_get(struct mr_ctx *cx)
 	if ((o = mr_recinfo_json(cx, &r)) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recorded_by_email", r.recorded_by_email);
-	mr_api_add_str(o, "file_name", r.file_name);
-	mr_api_add_str(o, "storage_path", r.storage_path);
 	mr_api_add_str(o, "checksum_sha256", r.checksum_sha256);
-	mr_api_add_str(o, "last_error", r.last_error);
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r.upload_attempts));
 	json_object_object_add(o, "allowed_viewers",
@@ -519,7 +524,7 @@ mr_api_recording_delete(struct mr_ctx *cx)
 
 	if (mr_api_load(cx, &r) == -1)
 		return -1;
-	if (!mr_api_same(cx->cx_user.id, r.recorded_by) && !cx->cx_user.is_admin) {
+	if (!mr_api_may_manage(&cx->cx_user, &r)) {
 		if (mr_api_is_viewer(&cx->cx_user, &r))
 			return mr_err_set(&cx->cx_err, 403, "forbidden",
 			    "Only the owner or an admin may delete this "

@@ -115,6 +115,8 @@ struct json_object *mr_api_object(struct mr_ctx *);
 void	 mr_api_add_str(struct json_object *, const char *, const char *);
 int	 mr_api_same(const char *, const char *);
 int	 mr_api_is_viewer(const struct mr_user *, const struct mr_recording *);
+int	 mr_api_may_manage(const struct mr_user *,
+	    const struct mr_recording *);
 int	 mr_api_load(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_viewable(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,

@@ -445,6 +445,65 @@ is($r->{status}, 410, 'its link: 410');
 is($r->{json}{code}, 'recording_deleted', '... recording_deleted');
 
 # ---------------------------------------------------------------------
+# Where the file is kept and what went wrong (spool path, storage path,
+# last error: hosts and paths) are for the owner and admins only: not for
+# a listed viewer, the company when public, or whoever holds a link.
+my $err = 'upload to https://dav.internal.example/remote.php failed';
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = "
+    . "'$err' WHERE id = '$id'");
+my %internal = (storage_path => $path, last_error => $err,
+    file_name => sql("SELECT file_name FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$id'"));
+like($internal{file_name}, qr{/\Q$id\E\.mp4$}, 'the spool path is known');
+is(api(host => PUT => "/api/recordings/$id/access", json => {
+    allowed_viewers => [$viewer], is_public => \1 })->{status}, 200,
+    'shared with a viewer and the company');
+my $link = api(host => POST => "/api/recordings/$id/shares", json => {})
+    ->{json};
+sub hides {
+	my ($who, $r, $obj) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is($r->{status}, 200, "$who: 200") or diag($r->{body});
+	for my $k (sort keys %internal) {
+		ok(index($r->{body}, $internal{$k}) < 0, "$who: no $k anywhere");
+		is($obj->{$k}, undef, "$who: $k is null") if $obj;
+	}
+}
+sub shows {
+	my ($who, $obj) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is($obj->{$_}, $internal{$_}, "$who: $_") for sort keys %internal;
+}
+for my $who (qw(viewer peer)) {
+	$r = api($who => GET => "/api/recordings/$id");
+	hides("$who details", $r, $r->{json});
+	$r = api($who => GET => '/api/recordings/?scope=shared');
+	my ($it) = grep { $_->{id} eq $id } @{ $r->{json}{recordings} };
+	ok($it, "$who lists it (scope=shared)");
+	hides("$who list", $r, $it);
+	hides("$who status", api($who => GET => "/api/recordings/$id/status"));
+}
+$r = http(GET => $link->{url}, { from => '127.0.0.150' });
+hides('share link JSON', $r, $r->{json}{recording});
+hides('share link page', http(GET => $link->{url},
+    { headers => { Accept => 'text/html' }, from => '127.0.0.150' }));
+shows('owner details', api(host => GET => "/api/recordings/$id")->{json});
+shows('owner list', (grep { $_->{id} eq $id } @{ api(host => GET =>
+    '/api/recordings/')->{json}{recordings} })[0]);
+shows('admin details', api(admin => GET => "/api/recordings/$id")->{json});
+shows('admin list', (grep { $_->{id} eq $id } @{ api(admin => GET =>
+    '/api/recordings/?scope=company')->{json}{recordings} })[0]);
+shows('admin API', (grep { $_->{id} eq $id } @{ api(admin => GET =>
+    '/api/admin/recordings/')->{json}{recordings} })[0]);
+is(api(host => DELETE => "/api/recordings/$id/shares/$link->{share_id}")
+    ->{status}, 200, 'the link revoked');
+is(api(host => PUT => "/api/recordings/$id/access", json => {
+    allowed_viewers => [], is_public => \0 })->{status}, 200,
+    'and the recording closed again');
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL "
+    . "WHERE id = '$id'");
+
+# ---------------------------------------------------------------------
 # The audit trail
 $r = api(host => GET => "/api/recordings/$id/access-log");
 is($r->{status}, 200, 'the owner reads the access log');
