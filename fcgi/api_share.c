@@ -10,7 +10,9 @@
  * checked, and after a few wrong ones each further try must wait twice
  * as long (nginx's limit_req also slows tries per client address).  The
  * page's video plays from a signed file link, so the password is asked
- * for once, never put in a URL.
+ * for once, never put in a URL.  A view is counted and audited once per
+ * viewing (link, client address, user agent) within audit_dedupe_seconds,
+ * and reads of the file are audited as downloads the same way.
  *
  * Browsers (Accept: text/html) get pages, everything else JSON.
  */
@@ -495,7 +497,7 @@ show(struct mr_ctx *cx, struct shared *sh)
 		    "still being processed; try again in a few minutes.", 0);
 	rc = mr_db_share_viewed(cx->cx_env->db, cx->cx_arena, sh->s.id,
 	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
-	    &cx->cx_err);
+	    cx->cx_env->conf->cf_audit_dedupe_seconds, &cx->cx_err);
 	if (rc == -1)
 		return -1;
 	if (rc == 0)
@@ -628,14 +630,16 @@ mr_api_share_file(struct mr_ctx *cx)
 	static const char *const params[] = { "expires", "sig", NULL };
 	struct shared	 sh;
 	const char	*exp = NULL, *sig = NULL;
-	int		 starts, rc;
+	int		 rc;
 
 	if ((rc = find(cx, &sh)) != 1)
 		return rc;
 	if (mr_req_query_check(cx, params) == -1 ||
 	    mr_req_query(cx, "expires", &exp) == -1 ||
 	    mr_req_query(cx, "sig", &sig) == -1 ||
-	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1)
+	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1 ||
+	    mr_files_serve(cx, &sh.r) == -1)
 		return -1;
-	return mr_files_serve(cx, &sh.r, &starts);
+	mr_api_audit_once(cx, sh.r.id, sh.s.id, "download");
+	return 0;
 }

@@ -124,6 +124,8 @@ int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,
 void	 mr_api_audit(struct mr_ctx *, const char *id, const char *action);
 void	 mr_api_audit_share(struct mr_ctx *, const char *id,
 	    const char *share_id, const char *action);
+void	 mr_api_audit_once(struct mr_ctx *, const char *id,
+	    const char *share_id, const char *action);
 struct json_object *mr_api_viewers(const char *);
 
 /* link.c: signed links (HMAC-SHA256 with an expiry) */
@@ -134,8 +136,7 @@ int	 mr_link_check(struct mr_ctx *, const char *kind, const char *subject,
 	    const char *who, const char *expires, const char *sig);
 
 /* files.c */
-int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *,
-	    int *logged_start);
+int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);

@@ -73,17 +73,31 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "SELECT greatest(ceil(extract(epoch FROM locked_until - now())), 1)"
 	  "::bigint AS wait FROM project_management.pm_recording_shares "
 	  "WHERE id = $1::uuid", 1, MR_DB_RESEND },
-	/* Counting the view also forgives earlier wrong passwords. */
+	/*
+	 * A view forgives earlier wrong passwords.  It is counted and
+	 * audited once per viewing: when it takes the viewer's mark ($4,
+	 * for $5 seconds; see db_audit.c), in this same statement.
+	 */
 	{ "share_viewed",
-	  "WITH u AS (UPDATE project_management.pm_recording_shares SET "
-	  "view_count = view_count + 1, last_viewed_at = now(), "
-	  "failed_attempts = 0, locked_until = NULL "
+	  "WITH s AS (SELECT id, recording_id "
+	  "FROM project_management.pm_recording_shares "
+	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now()), "
+	  "m AS (INSERT INTO project_management.pm_recording_audit_marks AS k "
+	  "(recording_id, action, viewer, until) SELECT recording_id, "
+	  "'share_view', $4, now() + make_interval(secs => $5::int) FROM s "
+	  "ON CONFLICT (recording_id, action, viewer) DO UPDATE "
+	  "SET until = excluded.until WHERE k.until <= now() "
+	  "RETURNING recording_id), "
+	  "u AS (UPDATE project_management.pm_recording_shares SET "
+	  "view_count = view_count + (SELECT count(*) FROM m), "
+	  "last_viewed_at = now(), failed_attempts = 0, locked_until = NULL "
 	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now() "
-	  "RETURNING id, recording_id) "
-	  "INSERT INTO project_management.pm_recording_access_logs "
+	  "RETURNING id, recording_id), "
+	  "l AS (INSERT INTO project_management.pm_recording_access_logs "
 	  "(recording_id, action, ip_address, user_agent, share_id) "
 	  "SELECT recording_id, 'share_view', $2, $3, id FROM u "
-	  "RETURNING share_id", 3, MR_DB_ONCE },
+	  "WHERE EXISTS (SELECT 1 FROM m) RETURNING share_id) "
+	  "SELECT id FROM u", 5, MR_DB_ONCE },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
@@ -194,11 +208,23 @@ mr_db_share_try(struct mr_db *db, struct mr_arena *a, const char *share_id,
 int
 mr_db_share_viewed(struct mr_db *db, struct mr_arena *a,
     const char *share_id, const char *ip, const char *agent,
-    struct mr_err *err)
+    int64_t window_s, struct mr_err *err)
 {
-	const char	*p[3] = { share_id, ip, agent };
+	struct mr_audit	 au;
+	const char	*p[5];
 	PGresult	*res;
 
+	memset(&au, 0, sizeof(au));
+	au.share_id = share_id;
+	au.ip = ip;
+	au.agent = agent;
+	p[0] = share_id;
+	p[1] = ip;
+	p[2] = mr_db_audit_agent(a, agent);
+	p[3] = mr_db_audit_viewer(a, &au);
+	p[4] = mr_printf(a, "%lld", (long long)window_s);
+	if (p[2] == NULL || p[3] == NULL || p[4] == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "share_viewed", p, err)) == NULL)
 		return -1;
 	return PQntuples(res) == 1;
