@@ -96,6 +96,19 @@ sub raw_get {
 	    json => eval { JSON::PP->new->decode($body // '') } };
 }
 
+# slow_inserts($table, $on) - while on, every INSERT into $table waits a
+# moment inside its statement, so requests sent at once overlap in the
+# database for sure (races show instead of hiding behind fast statements).
+sub slow_inserts {
+	my ($table, $on) = @_;
+	my $t = "project_management.$table";
+	sql($on ? "CREATE OR REPLACE FUNCTION project_management.t_slow() "
+	    . "RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN "
+	    . "PERFORM pg_sleep(0.3); RETURN NEW; END \$\$; CREATE TRIGGER "
+	    . "t_slow BEFORE INSERT ON $t FOR EACH ROW EXECUTE FUNCTION "
+	    . "project_management.t_slow()" : "DROP TRIGGER t_slow ON $t");
+}
+
 my $n = 0;
 sub completed {
 	my $code = 'sh' . ++$n;
@@ -224,9 +237,11 @@ $r = api(admin => GET => "/api/recordings/$id/download",
 is($r->{status}, 206, 'another viewer, a seek');
 is(audit($id, 'download') - $before, 3, '... is a download of theirs');
 marks_run_out($id);
+slow_inserts('pm_recording_audit_marks', 1);
 my @got = at_once(8, sub {
 	http(GET => $url, { headers => { Range => 'bytes=100-199' } })
 	    ->{status} });
+slow_inserts('pm_recording_audit_marks', 0);
 is_deeply([sort @got], [(206) x 8], 'eight parallel reads: all answered');
 is(audit($id, 'download') - $before, 4, '... and audited once');
 
@@ -482,6 +497,7 @@ $r = raw_get($w->{url}, $ua, '127.0.0.160');
 is($r->{status}, 200, 'after the window the first client again');
 is(wrows('share_view'), 5, '... is a new viewing');
 is(views(), 5, '... counted');
+slow_inserts('pm_recording_audit_marks', 1);
 @got = at_once(8, sub {
 	http(GET => $w->{url}, { headers => { 'User-Agent' => 'race/1' },
 	    from => '127.0.0.162' })->{status} });
@@ -493,6 +509,7 @@ my $wfile = $r->{json}{file_url};
 @got = at_once(8, sub {
 	http(GET => $wfile, { headers => { Range => 'bytes=5-9' },
 	    from => '127.0.0.163' })->{status} });
+slow_inserts('pm_recording_audit_marks', 0);
 is_deeply([sort @got], [(206) x 8], 'eight parallel reads of the file');
 is(wrows('download'), 1, '... one download row');
 $r = http(GET => $wfile, { headers => { Range => 'bytes=1-,0-0' },
