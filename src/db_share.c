@@ -3,7 +3,9 @@
  * db_share.c - share links (pm_recording_shares).  The link's token is
  * never stored, only its SHA-256; a password only as a scrypt hash.
  * Password tries are counted before the password is checked, in one
- * conditional UPDATE, so parallel guesses cannot slip past the lock.
+ * conditional UPDATE, so parallel guesses cannot slip past the lock.  A
+ * recording has at most share_max_active links that work, counted under
+ * a lock on its row, so parallel creations cannot slip past the cap.
  */
 #include "config.h"
 
@@ -37,13 +39,35 @@
 #define MAX_WAIT	"900"
 #define MAX_SHIFT	"10"
 
+/* The links of recording $1 that still work. */
+#define ACTIVE \
+	"FROM project_management.pm_recording_shares a " \
+	"WHERE a.recording_id = $1::uuid AND a.revoked_at IS NULL " \
+	"AND a.expires_at > now()"
+
 const struct mr_db_stmt mr_db_share_stmts[] = {
+	{ "share_active",
+	  "SELECT count(*) AS active " ACTIVE, 1, MR_DB_RESEND },
+	/*
+	 * Creating a link is two statements in a transaction: the lock on
+	 * the recording's row makes creations wait for each other, and the
+	 * INSERT, a statement of its own, counts with a snapshot taken after
+	 * the lock, so it sees every link made before.  (Within one
+	 * statement the count would see the snapshot of its start.)  NO KEY:
+	 * the audit log's foreign key checks need not wait.
+	 */
+	{ "share_lock",
+	  "SELECT id FROM project_management.pm_meeting_recordings "
+	  "WHERE id = $1::uuid AND deleted_at IS NULL FOR NO KEY UPDATE",
+	  1, MR_DB_RESEND },
+	/* $6 the most links that may work at once */
 	{ "share_create",
 	  "INSERT INTO project_management.pm_recording_shares AS s "
 	  "(recording_id, token_sha256, password_hash, created_by, "
-	  "expires_at) VALUES ($1::uuid, $2, $3, $4::uuid, "
-	  "now() + make_interval(secs => $5::int)) RETURNING " SHARE_COLUMNS,
-	  5, MR_DB_ONCE },
+	  "expires_at) SELECT $1::uuid, $2, $3, $4::uuid, "
+	  "now() + make_interval(secs => $5::int) "
+	  "WHERE (SELECT count(*) " ACTIVE ") < $6::int "
+	  "RETURNING " SHARE_COLUMNS, 6, MR_DB_ONCE },
 	{ "share_list",
 	  "SELECT " SHARE_COLUMNS
 	  "FROM project_management.pm_recording_shares s "
@@ -135,20 +159,59 @@ one(struct mr_db *db, struct mr_arena *a, const char *name,
 	return 1;
 }
 
+/* How many links of recording rec_id still work; -1 on error. */
+int64_t
+mr_db_share_active(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    struct mr_err *err)
+{
+	const char	*p[1] = { rec_id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "share_active", p, err)) == NULL)
+		return -1;
+	return mr_db_int(res, 0, "active", 0);
+}
+
+/*
+ * Create a link unless rec_id already has max_active links that work:
+ * 1 created (s filled), 0 at the cap, -1 with err set (404 when the
+ * recording went to the trash meanwhile).
+ */
 int
 mr_db_share_create(struct mr_db *db, struct mr_arena *a, const char *rec_id,
     const char *token_sha256, const char *password_hash,
-    const char *created_by, int64_t expires_in, struct mr_share *s,
-    struct mr_err *err)
+    const char *created_by, int64_t expires_in, int64_t max_active,
+    struct mr_share *s, struct mr_err *err)
 {
-	const char	*p[5];
+	const char	*p[6];
+	PGresult	*res;
+	int		 rc;
 
 	p[0] = rec_id;
 	p[1] = token_sha256;
 	p[2] = password_hash;
 	p[3] = created_by;
 	p[4] = mr_printf(a, "%lld", (long long)expires_in);
-	return one(db, a, "share_create", p, s, NULL, err);
+	p[5] = mr_printf(a, "%lld", (long long)max_active);
+	if (p[4] == NULL || p[5] == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (mr_db_begin(db, err) == -1)
+		return -1;
+	if ((res = mr_db_exec(db, a, "share_lock", p, err)) == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		mr_err_set(err, 404, "recording_not_found",
+		    "Recording not found.");
+		goto fail;
+	}
+	if ((rc = one(db, a, "share_create", p, s, NULL, err)) == -1)
+		goto fail;
+	if (mr_db_commit(db, err) == -1)
+		return -1;
+	return rc;
+fail:
+	mr_db_rollback(db);
+	return -1;
 }
 
 int

@@ -143,10 +143,14 @@ int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
 	    int64_t *total, struct mr_err *);
 
 /* db_share.c */
+int64_t	mr_db_share_active(struct mr_db *, struct mr_arena *,
+	    const char *rec_id, struct mr_err *);
+/* 1 created, 0 when rec_id already has max_active links that work. */
 int	mr_db_share_create(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, const char *token_sha256,
 	    const char *password_hash, const char *created_by,
-	    int64_t expires_in, struct mr_share *, struct mr_err *);
+	    int64_t expires_in, int64_t max_active, struct mr_share *,
+	    struct mr_err *);
 int	mr_db_share_list(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, struct mr_share **, int *n, struct mr_err *);
 int	mr_db_share_revoke(struct mr_db *, struct mr_arena *,

@@ -15,7 +15,7 @@ use Meetrec::Test::Util qw(uuid slurp http b64url raw_http);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(workers => 4,
-    conf => { audit_dedupe_seconds => 300 });
+    conf => { audit_dedupe_seconds => 300, share_max_active => 5 });
 my ($co, $other_co) = (uuid(), uuid());
 my ($host, $viewer, $peer, $admin) = map { uuid() } 1 .. 4;
 my %tok = (
@@ -31,8 +31,14 @@ my %tok = (
 );
 my $public = $s->config->{public_url};
 
+# New share links come from an address each (127.0.1.x), so that nginx's
+# limit on creating them per address refuses none of the tests; the limit
+# itself is tested with an address of its own.
+my $share_from = 0;
 sub api {
 	my ($who, $method, $path, %a) = @_;
+	$a{from} //= '127.0.1.' . ($share_from++ % 250 + 1)
+	    if $method eq 'POST' && $path =~ m{/shares/?$};
 	return $s->api($method => $path,
 	    ($who eq 'anon' ? () : (token => $tok{$who})), %a);
 }
@@ -678,6 +684,81 @@ ok(($codes{wrong_password} // 0) + ($codes{share_locked} // 0) <= 7,
     'no more than the burst reached meetrec');
 is(http(GET => $pw->{url}, { from => '127.0.0.200' })->{status}, 401,
     'watching (GET) from that address is not limited');
+
+# ---------------------------------------------------------------------
+# At most share_max_active (5 here) links of a recording work at once,
+# however many are asked for at the same time.
+my $id3 = completed();
+sub active {
+	return sql("SELECT count(*) FROM project_management.pm_recording_shares"
+	    . " WHERE recording_id = '$id3' AND revoked_at IS NULL AND "
+	    . "expires_at > now()");
+}
+my @links;
+for my $i (1 .. 5) {
+	$r = api(host => POST => "/api/recordings/$id3/shares",
+	    json => $i == 1 ? { password => 'pw' } : {});
+	is($r->{status}, 201, "link $i of 5");
+	push @links, $r->{json}{share_id};
+}
+for my $body ({}, { password => 'pw' }) {
+	$r = api(host => POST => "/api/recordings/$id3/shares", json => $body);
+	is($r->{status}, 409, 'a sixth' . (%$body ? ' with a password' : '')
+	    . ': 409');
+	is($r->{json}{code}, 'too_many_shares', '... too_many_shares');
+	like($r->{json}{detail}, qr/\b5\b/, '... naming the cap');
+}
+is(api(admin => POST => "/api/recordings/$id3/shares", json => {})
+    ->{status}, 409, 'for an admin too');
+is(api(host => DELETE => "/api/recordings/$id3/shares/$links[0]")->{status},
+    200, 'one revoked');
+$r = api(host => POST => "/api/recordings/$id3/shares", json => {});
+is($r->{status}, 201, '... frees a place');
+push @links, $r->{json}{share_id};
+sql("UPDATE project_management.pm_recording_shares SET expires_at = now() - "
+    . "interval '1 second' WHERE id = '$links[1]'");
+$r = api(host => POST => "/api/recordings/$id3/shares", json => {});
+is($r->{status}, 201, 'so does one that expired');
+push @links, $r->{json}{share_id};
+is(active(), 5, 'five work');
+# Parallel creations wait for each other on the recording's row; the
+# slowed INSERT keeps them overlapping.
+slow_inserts('pm_recording_shares', 1);
+for my $free (1, 3) {
+	api(host => DELETE => "/api/recordings/$id3/shares/$links[-$_]")
+	    for 1 .. $free;
+	splice(@links, -$free);
+	is(active(), 5 - $free, "$free revoked: " . (5 - $free) . ' work');
+	my $k = 0;
+	my @st = at_once(8, sub {
+		api(host => POST => "/api/recordings/$id3/shares", json => {},
+		    from => '127.0.2.' . (++$k + 10 * $free))->{status} });
+	my %by;
+	$by{$_}++ for @st;
+	is_deeply(\%by, { 201 => $free, 409 => 8 - $free },
+	    "8 at once: $free made, the others 409");
+	is(active(), 5, '... five work, never more');
+	@links = split /\n/, sql("SELECT id FROM project_management."
+	    . "pm_recording_shares WHERE recording_id = '$id3' AND "
+	    . "revoked_at IS NULL AND expires_at > now() ORDER BY created_at");
+}
+slow_inserts('pm_recording_shares', 0);
+
+# nginx slows the creation of links per client address (30 a minute, a
+# burst of 10), answering in JSON, before a password is hashed.
+%codes = ();
+for (1 .. 25) {
+	$r = api(host => POST => "/api/recordings/$id3/shares",
+	    json => { nope => 1 }, from => '127.0.0.180');
+	$codes{$r->{status}}++;
+	$codes{json} = $r if $r->{status} == 429;
+}
+ok(($codes{429} // 0) >= 10, '25 quick creations from one address: '
+    . ($codes{429} // 0) . ' refused by nginx, ' . ($codes{422} // 0)
+    . ' reached meetrec');
+is($codes{json}{json}{code}, 'too_many_requests', '... in JSON');
+is(api(host => GET => "/api/recordings/$id3/shares", from => '127.0.0.180')
+    ->{status}, 200, 'listing the links from there is not limited');
 
 # A deleted recording's links stop working.
 $r = api(host => POST => "/api/recordings/$id2/shares", json => {});
