@@ -672,7 +672,7 @@ is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
 # nginx slows password tries per client address, before meetrec sees them.
 # (The link's own lock answers 429 share_locked as well; nginx's refusals
 # are the too_many_requests ones.)
-my %codes;
+%codes = ();
 for (1 .. 12) {
 	$r = try_pw('nope', from => '127.0.0.200');
 	$codes{$r->{json}{code} // 'none'}++;
