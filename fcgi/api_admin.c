@@ -105,7 +105,6 @@ admin_info(struct mr_ctx *cx, const struct mr_admin_rec *a)
 	mr_api_add_str(o, "recorded_by_email", r->recorded_by_email);
 	mr_api_add_str(o, "deleted_at", r->deleted_at);
 	mr_api_add_str(o, "trash_reason", a->trash_reason);
-	mr_api_add_str(o, "last_error", r->last_error);
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r->upload_attempts));
 	mr_api_add_str(o, "next_attempt_at", a->next_attempt_at);

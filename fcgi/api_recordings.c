@@ -83,6 +83,14 @@ mr_api_is_viewer(const struct mr_user *u, const struct mr_recording *r)
 	    in_array(r->allowed_viewers, u->id) || r->is_public;
 }
 
+/* The owner or an admin of the recording's company? */
+int
+mr_api_may_manage(const struct mr_user *u, const struct mr_recording *r)
+{
+	return mr_api_same(u->company_id, r->company_id) &&
+	    (mr_api_same(u->id, r->recorded_by) || u->is_admin);
+}
+
 /*
  * Load the recording named in the path.  Missing, trashed and other
  * companies' recordings are all 404.
@@ -125,10 +133,25 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 {
 	if (mr_api_load(cx, r) == -1)
 		return -1;
-	if (!mr_api_same(cx->cx_user.id, r->recorded_by) && !cx->cx_user.is_admin)
+	if (!mr_api_may_manage(&cx->cx_user, r))
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "Only the owner or an admin may %s this recording.", what);
 	return 0;
+}
+
+/* The audit row of the caller's action on recording id. */
+static void
+audit_row(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action, struct mr_audit *au)
+{
+	memset(au, 0, sizeof(*au));
+	au->recording_id = id;
+	au->share_id = share_id;
+	au->user_id = cx->cx_user.id;
+	au->user_email = cx->cx_user.email;
+	au->action = action;
+	au->ip = cx->cx_req.rq_remote_addr;
+	au->agent = cx->cx_req.rq_user_agent;
 }
 
 /*
@@ -139,12 +162,32 @@ void
 mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
     const char *action)
 {
+	struct mr_audit	 au;
 	struct mr_err	 err;
 
+	audit_row(cx, id, share_id, action, &au);
 	mr_err_clear(&err);
-	if (mr_db_rec_log_share(cx->cx_env->db, cx->cx_arena, id, share_id,
-	    cx->cx_user.id, cx->cx_user.email, action,
-	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent, &err) == -1)
+	if (mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au, &err) == -1)
+		mr_log_warnx("req=%s could not write access log: %s",
+		    cx->cx_req.rq_id, err.cause);
+}
+
+/*
+ * The same for watching (a download): written once per viewer and
+ * recording within audit_dedupe_seconds, so a player's Range requests
+ * and a client asking again and again write one row (db_audit.c).
+ */
+void
+mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action)
+{
+	struct mr_audit	 au;
+	struct mr_err	 err;
+
+	audit_row(cx, id, share_id, action, &au);
+	mr_err_clear(&err);
+	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
+	    cx->cx_env->conf->cf_audit_dedupe_seconds, &err) == -1)
 		mr_log_warnx("req=%s could not write access log: %s",
 		    cx->cx_req.rq_id, err.cause);
 }
@@ -371,10 +414,7 @@ mr_api_recording_get(struct mr_ctx *cx)
 	if ((o = mr_recinfo_json(cx, &r)) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recorded_by_email", r.recorded_by_email);
-	mr_api_add_str(o, "file_name", r.file_name);
-	mr_api_add_str(o, "storage_path", r.storage_path);
 	mr_api_add_str(o, "checksum_sha256", r.checksum_sha256);
-	mr_api_add_str(o, "last_error", r.last_error);
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r.upload_attempts));
 	json_object_object_add(o, "allowed_viewers",
@@ -488,25 +528,24 @@ load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 
 /*
  * GET /recordings/{id}/download: the file, for a viewer with a bearer
- * token or a signed link.  Range requests work.  A read from the first
- * byte is audited as a download; a player's later Range requests are
- * the same download and are not.
+ * token or a signed link.  A single Range works.  The first request of
+ * a viewer within audit_dedupe_seconds is audited as a download,
+ * wherever its range starts; a player's later Range requests are the
+ * same download and are not.
  */
 int
 mr_api_recording_download(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
-	int			 starts;
 
 	if (cx->cx_user.id == NULL) {
 		if (load_by_link(cx, &r) == -1)
 			return -1;
 	} else if (mr_api_load_viewable(cx, &r) == -1)
 		return -1;
-	if (mr_files_serve(cx, &r, &starts) == -1)
+	if (mr_files_serve(cx, &r) == -1)
 		return -1;
-	if (starts)
-		mr_api_audit(cx, r.id, "download");
+	mr_api_audit_once(cx, r.id, NULL, "download");
 	return 0;
 }
 
@@ -519,7 +558,7 @@ mr_api_recording_delete(struct mr_ctx *cx)
 
 	if (mr_api_load(cx, &r) == -1)
 		return -1;
-	if (!mr_api_same(cx->cx_user.id, r.recorded_by) && !cx->cx_user.is_admin) {
+	if (!mr_api_may_manage(&cx->cx_user, &r)) {
 		if (mr_api_is_viewer(&cx->cx_user, &r))
 			return mr_err_set(&cx->cx_err, 403, "forbidden",
 			    "Only the owner or an admin may delete this "

@@ -5,12 +5,18 @@
  * (POST, GET /recordings/{id}/shares, DELETE .../shares/{share_id}, and
  * the public side, GET and POST /r/{token}, GET /r/{token}/file).
  *
+ * A recording has at most share_max_active links that work (not revoked,
+ * not expired); nginx's limit_req slows creating them per client address,
+ * since a password's scrypt costs a worker about 165 ms and 32 MiB.
+ *
  * A share link carries 256 random bits; only their SHA-256 is stored.  A
  * password is kept as a scrypt hash; every try is counted before it is
  * checked, and after a few wrong ones each further try must wait twice
  * as long (nginx's limit_req also slows tries per client address).  The
  * page's video plays from a signed file link, so the password is asked
- * for once, never put in a URL.
+ * for once, never put in a URL.  A view is counted and audited once per
+ * viewing (link, client address, user agent) within audit_dedupe_seconds,
+ * and reads of the file are audited as downloads the same way.
  *
  * Browsers (Accept: text/html) get pages, everything else JSON.
  */
@@ -195,6 +201,14 @@ share_json(const struct mr_share *s)
 	return o;
 }
 
+static int
+too_many(struct mr_ctx *cx, int64_t max_active)
+{
+	return mr_err_set(&cx->cx_err, 409, "too_many_shares",
+	    "This recording already has %lld share links that work, the most "
+	    "allowed; revoke one first.", (long long)max_active);
+}
+
 int
 mr_api_share_create(struct mr_ctx *cx)
 {
@@ -209,6 +223,8 @@ mr_api_share_create(struct mr_ctx *cx)
 	int64_t			 max = env->conf->cf_share_max_days * 86400;
 	int64_t			 ttl = SHARE_DEFAULT_S < max ?
 	    SHARE_DEFAULT_S : max;
+	int64_t			 max_active = env->conf->cf_share_max_active;
+	int64_t			 active;
 	int			 rc;
 
 	if ((body = mr_req_json(cx, keys)) == NULL)
@@ -228,6 +244,12 @@ mr_api_share_create(struct mr_ctx *cx)
 	    !mr_api_same(r.status, "processing"))
 		return mr_err_set(&cx->cx_err, 409, "not_shareable",
 		    "A %s recording cannot be shared.", r.status);
+	/* Before the password's scrypt; counted again under a lock below. */
+	if ((active = mr_db_share_active(env->db, cx->cx_arena, r.id,
+	    &cx->cx_err)) == -1)
+		return -1;
+	if (active >= max_active)
+		return too_many(cx, max_active);
 	if (pw != NULL && (hash = mr_passwd_hash(cx->cx_arena, pw)) == NULL)
 		return mr_err_set(&cx->cx_err, 500, "internal",
 		    "Could not hash the password.");
@@ -237,9 +259,12 @@ mr_api_share_create(struct mr_ctx *cx)
 	    (hex = mr_hex(cx->cx_arena, h, sizeof(h))) == NULL)
 		return mr_err_set(&cx->cx_err, 500, "internal",
 		    "Could not make a share token.");
-	if (mr_db_share_create(env->db, cx->cx_arena, r.id, hex, hash,
-	    cx->cx_user.id, ttl, &s, &cx->cx_err) != 1)
-		return cx->cx_err.status ? -1 : mr_api_oom(cx);
+	rc = mr_db_share_create(env->db, cx->cx_arena, r.id, hex, hash,
+	    cx->cx_user.id, ttl, max_active, &s, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return too_many(cx, max_active);
 	mr_api_audit_share(cx, r.id, s.id, "share");
 	if ((o = mr_json_own(cx->cx_arena, share_json(&s))) == NULL)
 		return mr_api_oom(cx);
@@ -495,7 +520,7 @@ show(struct mr_ctx *cx, struct shared *sh)
 		    "still being processed; try again in a few minutes.", 0);
 	rc = mr_db_share_viewed(cx->cx_env->db, cx->cx_arena, sh->s.id,
 	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
-	    &cx->cx_err);
+	    cx->cx_env->conf->cf_audit_dedupe_seconds, &cx->cx_err);
 	if (rc == -1)
 		return -1;
 	if (rc == 0)
@@ -628,14 +653,16 @@ mr_api_share_file(struct mr_ctx *cx)
 	static const char *const params[] = { "expires", "sig", NULL };
 	struct shared	 sh;
 	const char	*exp = NULL, *sig = NULL;
-	int		 starts, rc;
+	int		 rc;
 
 	if ((rc = find(cx, &sh)) != 1)
 		return rc;
 	if (mr_req_query_check(cx, params) == -1 ||
 	    mr_req_query(cx, "expires", &exp) == -1 ||
 	    mr_req_query(cx, "sig", &sig) == -1 ||
-	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1)
+	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1 ||
+	    mr_files_serve(cx, &sh.r) == -1)
 		return -1;
-	return mr_files_serve(cx, &sh.r, &starts);
+	mr_api_audit_once(cx, sh.r.id, sh.s.id, "download");
+	return 0;
 }

@@ -115,12 +115,16 @@ struct json_object *mr_api_object(struct mr_ctx *);
 void	 mr_api_add_str(struct json_object *, const char *, const char *);
 int	 mr_api_same(const char *, const char *);
 int	 mr_api_is_viewer(const struct mr_user *, const struct mr_recording *);
+int	 mr_api_may_manage(const struct mr_user *,
+	    const struct mr_recording *);
 int	 mr_api_load(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_viewable(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,
 	    const char *what);
 void	 mr_api_audit(struct mr_ctx *, const char *id, const char *action);
 void	 mr_api_audit_share(struct mr_ctx *, const char *id,
+	    const char *share_id, const char *action);
+void	 mr_api_audit_once(struct mr_ctx *, const char *id,
 	    const char *share_id, const char *action);
 struct json_object *mr_api_viewers(const char *);
 
@@ -132,8 +136,7 @@ int	 mr_link_check(struct mr_ctx *, const char *kind, const char *subject,
 	    const char *who, const char *expires, const char *sig);
 
 /* files.c */
-int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *,
-	    int *logged_start);
+int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);

@@ -13,37 +13,19 @@
 #include "fcgi.h"
 
 /*
- * Does this request start reading the file?  A player seeking sends
- * Range requests further in; only a read from the start is a new
- * download for the audit log.
- */
-static int
-from_start(const char *range)
-{
-	unsigned long long	 first;
-	char			 c;
-
-	if (range == NULL)
-		return 1;
-	if (sscanf(range, "bytes=%llu%c", &first, &c) != 2 || c != '-')
-		return 1;
-	return first == 0;
-}
-
-/*
- * Answer with r's file.  *from_start is set when the request reads from
- * the first byte (the caller audits those).  -1 with cx_err when the file
- * cannot be had.
+ * Answer with r's file.  One byte range at most: nginx would answer a
+ * list of ranges (or a backend's link, the client's list) as one
+ * multipart body that may hold the whole file, so such a request is
+ * refused here (416) before any redirect; nginx's internal location has
+ * max_ranges 1 as well.  -1 with cx_err when the file cannot be had.
  */
 int
-mr_files_serve(struct mr_ctx *cx, const struct mr_recording *r,
-    int *starts)
+mr_files_serve(struct mr_ctx *cx, const struct mr_recording *r)
 {
 	struct mr_env	*env = cx->cx_env;
-	const char	*base, *type;
+	const char	*base, *type, *range = cx->cx_req.rq_range;
 	char		*url;
 
-	*starts = from_start(cx->cx_req.rq_range);
 	if (!mr_api_same(r->status, "completed") || r->storage_path == NULL)
 		return mr_err_set(&cx->cx_err, 409, "not_ready",
 		    "The recording is %s; it can be downloaded once it is "
@@ -52,6 +34,14 @@ mr_files_serve(struct mr_ctx *cx, const struct mr_recording *r,
 		return mr_err_set(&cx->cx_err, 409, "storage_moved",
 		    "The recording is kept in %s storage, which this service "
 		    "is not configured for.", r->storage_type);
+	if (range != NULL && strchr(range, ',') != NULL) {
+		if (r->file_size_bytes >= 0 && mr_resp_header(cx,
+		    mr_printf(cx->cx_arena, "Content-Range: bytes */%lld",
+		    (long long)r->file_size_bytes)) == -1)
+			return mr_api_oom(cx);
+		return mr_err_set(&cx->cx_err, 416, "multiple_ranges",
+		    "Ask for one byte range at a time.");
+	}
 	base = strrchr(r->storage_path, '/');
 	base = base ? base + 1 : r->storage_path;
 	if (mr_api_same(r->storage_type, "local")) {

@@ -59,6 +59,8 @@ static const struct confkey keys[] = {
 	S(url_signing_secret,	F_SECRET, NULL),
 	I(download_url_ttl,	0, "14400", 30, 86400),
 	I(share_max_days,	0, "90", 1, 3650),
+	I(share_max_active,	0, "50", 1, 10000),
+	I(audit_dedupe_seconds,	0, "600", 0, 86400),
 	S(log_level,		F_REQUIRED, "info"),
 	I(retention_days,	0, "0", 0, 36500),
 	I(recording_max_seconds, 0, "14400", 60, 7 * 86400),

@@ -39,6 +39,8 @@ struct mr_conf {
 	char	*cf_url_signing_secret;	/* NULL: derived from jwt_secret */
 	int64_t	 cf_download_url_ttl;
 	int64_t	 cf_share_max_days;
+	int64_t	 cf_share_max_active;	/* live links per recording */
+	int64_t	 cf_audit_dedupe_seconds; /* one audit row per viewing */
 	char	*cf_log_level;
 	int64_t	 cf_retention_days;
 	int64_t	 cf_recording_max_seconds;

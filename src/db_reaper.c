@@ -65,14 +65,21 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "status = 'processing') OR (status = 'completed' AND "
 	  "lease_owner IS NULL AND storage_path = $4 AND "
 	  "checksum_sha256 = $7))", 7, MR_DB_RESEND },
-	/* $3 error, $4 max attempts, $5 backoff base seconds */
+	/*
+	 * $3 error, $4 max attempts, $5 backoff base seconds (>= 1).  The
+	 * backoff doubles in integer arithmetic, the shift capped at 15
+	 * (2^15 s is past the 6-hour cap), and the counter stops at the
+	 * largest integer, so no count of attempts makes this fail.
+	 */
 	{ "rp_failed",
 	  "UPDATE project_management.pm_meeting_recordings SET "
-	  "upload_attempts = upload_attempts + 1, last_error = $3, "
-	  "status = CASE WHEN upload_attempts + 1 >= $4::int THEN 'failed' "
-	  "  ELSE status END, "
+	  "upload_attempts = least(upload_attempts::bigint + 1, "
+	  "2147483647)::int, last_error = $3, "
+	  "status = CASE WHEN upload_attempts::bigint + 1 >= $4::int "
+	  "  THEN 'failed' ELSE status END, "
 	  "next_attempt_at = now() + make_interval(secs => "
-	  "  least($5::float8 * power(2, upload_attempts), 21600)), "
+	  "  least($5::bigint << least(greatest(upload_attempts, 0), 15), "
+	  "  21600)), "
 	  "lease_owner = NULL, lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 RETURNING status",
 	  5, MR_DB_ONCE },

@@ -78,11 +78,6 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "AND (egress_status IS NULL OR egress_status NOT IN "
 	  "('EGRESS_ENDING', 'EGRESS_COMPLETE', 'EGRESS_FAILED', "
 	  "'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED'))", 1, MR_DB_RESEND },
-	{ "rec_log_access",
-	  "INSERT INTO project_management.pm_recording_access_logs "
-	  "(recording_id, user_id, user_email, action, ip_address, "
-	  "user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, "
-	  "$7::uuid)", 7, MR_DB_ONCE },
 	/* $2 is_public or NULL to keep, $3 uuid[] text or NULL to keep */
 	{ "rec_set_access",
 	  "UPDATE project_management.pm_meeting_recordings SET "
@@ -267,18 +262,6 @@ mr_db_rec_unstop(struct mr_db *db, struct mr_arena *a, const char *id,
 	const char	*p[] = { id };
 
 	return mr_db_change(db, a, "rec_unstop", p, err);
-}
-
-/* An audit row; share_id names the share link it concerns, or NULL. */
-int
-mr_db_rec_log_share(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *share_id, const char *user, const char *email,
-    const char *action, const char *ip, const char *agent,
-    struct mr_err *err)
-{
-	const char	*p[] = { id, user, email, action, ip, agent, share_id };
-
-	return mr_db_exec(db, a, "rec_log_access", p, err) == NULL ? -1 : 1;
 }
 
 /*

@@ -3,7 +3,9 @@
  * db_share.c - share links (pm_recording_shares).  The link's token is
  * never stored, only its SHA-256; a password only as a scrypt hash.
  * Password tries are counted before the password is checked, in one
- * conditional UPDATE, so parallel guesses cannot slip past the lock.
+ * conditional UPDATE, so parallel guesses cannot slip past the lock.  A
+ * recording has at most share_max_active links that work, counted under
+ * a lock on its row, so parallel creations cannot slip past the cap.
  */
 #include "config.h"
 
@@ -27,17 +29,45 @@
 	STS("expires_at") ", " STS("revoked_at") ", " STS("created_at") ", " \
 	STS("last_viewed_at") " "
 
-/* Attempts allowed before each further wrong password doubles a wait. */
+/*
+ * Attempts allowed before each further wrong password doubles a wait, up
+ * to MAX_WAIT seconds.  The wait is 2^n in integer arithmetic with n
+ * capped at MAX_SHIFT (2^10 is past MAX_WAIT), and the counter stops at
+ * the largest integer: no count of tries can make the statement fail.
+ */
 #define FREE_TRIES	"5"
 #define MAX_WAIT	"900"
+#define MAX_SHIFT	"10"
+
+/* The links of recording $1 that still work. */
+#define ACTIVE \
+	"FROM project_management.pm_recording_shares a " \
+	"WHERE a.recording_id = $1::uuid AND a.revoked_at IS NULL " \
+	"AND a.expires_at > now()"
 
 const struct mr_db_stmt mr_db_share_stmts[] = {
+	{ "share_active",
+	  "SELECT count(*) AS active " ACTIVE, 1, MR_DB_RESEND },
+	/*
+	 * Creating a link is two statements in a transaction: the lock on
+	 * the recording's row makes creations wait for each other, and the
+	 * INSERT, a statement of its own, counts with a snapshot taken after
+	 * the lock, so it sees every link made before.  (Within one
+	 * statement the count would see the snapshot of its start.)  NO KEY:
+	 * the audit log's foreign key checks need not wait.
+	 */
+	{ "share_lock",
+	  "SELECT id FROM project_management.pm_meeting_recordings "
+	  "WHERE id = $1::uuid AND deleted_at IS NULL FOR NO KEY UPDATE",
+	  1, MR_DB_RESEND },
+	/* $6 the most links that may work at once */
 	{ "share_create",
 	  "INSERT INTO project_management.pm_recording_shares AS s "
 	  "(recording_id, token_sha256, password_hash, created_by, "
-	  "expires_at) VALUES ($1::uuid, $2, $3, $4::uuid, "
-	  "now() + make_interval(secs => $5::int)) RETURNING " SHARE_COLUMNS,
-	  5, MR_DB_ONCE },
+	  "expires_at) SELECT $1::uuid, $2, $3, $4::uuid, "
+	  "now() + make_interval(secs => $5::int) "
+	  "WHERE (SELECT count(*) " ACTIVE ") < $6::int "
+	  "RETURNING " SHARE_COLUMNS, 6, MR_DB_ONCE },
 	{ "share_list",
 	  "SELECT " SHARE_COLUMNS
 	  "FROM project_management.pm_recording_shares s "
@@ -55,27 +85,43 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  1, MR_DB_RESEND },
 	{ "share_try",
 	  "UPDATE project_management.pm_recording_shares SET "
-	  "failed_attempts = failed_attempts + 1, locked_until = CASE "
-	  "  WHEN failed_attempts + 1 >= " FREE_TRIES " THEN now() + "
-	  "  make_interval(secs => least(power(2, failed_attempts + 1 - "
-	  FREE_TRIES "), " MAX_WAIT ")) ELSE NULL END "
+	  "failed_attempts = least(failed_attempts::bigint + 1, "
+	  "2147483647)::int, locked_until = CASE "
+	  "  WHEN failed_attempts::bigint + 1 >= " FREE_TRIES " THEN now() + "
+	  "  make_interval(secs => least(1::bigint << least("
+	  "failed_attempts::bigint + 1 - " FREE_TRIES ", " MAX_SHIFT ")::int, "
+	  MAX_WAIT ")) ELSE NULL END "
 	  "WHERE id = $1::uuid AND (locked_until IS NULL OR "
 	  "locked_until <= now()) RETURNING failed_attempts", 1, MR_DB_ONCE },
 	{ "share_wait",
 	  "SELECT greatest(ceil(extract(epoch FROM locked_until - now())), 1)"
 	  "::bigint AS wait FROM project_management.pm_recording_shares "
 	  "WHERE id = $1::uuid", 1, MR_DB_RESEND },
-	/* Counting the view also forgives earlier wrong passwords. */
+	/*
+	 * A view forgives earlier wrong passwords.  It is counted and
+	 * audited once per viewing: when it takes the viewer's mark ($4,
+	 * for $5 seconds; see db_audit.c), in this same statement.
+	 */
 	{ "share_viewed",
-	  "WITH u AS (UPDATE project_management.pm_recording_shares SET "
-	  "view_count = view_count + 1, last_viewed_at = now(), "
-	  "failed_attempts = 0, locked_until = NULL "
+	  "WITH s AS (SELECT id, recording_id "
+	  "FROM project_management.pm_recording_shares "
+	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now()), "
+	  "m AS (INSERT INTO project_management.pm_recording_audit_marks AS k "
+	  "(recording_id, action, viewer, until) SELECT recording_id, "
+	  "'share_view', $4, now() + make_interval(secs => $5::int) FROM s "
+	  "ON CONFLICT (recording_id, action, viewer) DO UPDATE "
+	  "SET until = excluded.until WHERE k.until <= now() "
+	  "RETURNING recording_id), "
+	  "u AS (UPDATE project_management.pm_recording_shares SET "
+	  "view_count = view_count + (SELECT count(*) FROM m), "
+	  "last_viewed_at = now(), failed_attempts = 0, locked_until = NULL "
 	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now() "
-	  "RETURNING id, recording_id) "
-	  "INSERT INTO project_management.pm_recording_access_logs "
+	  "RETURNING id, recording_id), "
+	  "l AS (INSERT INTO project_management.pm_recording_access_logs "
 	  "(recording_id, action, ip_address, user_agent, share_id) "
 	  "SELECT recording_id, 'share_view', $2, $3, id FROM u "
-	  "RETURNING share_id", 3, MR_DB_ONCE },
+	  "WHERE EXISTS (SELECT 1 FROM m) RETURNING share_id) "
+	  "SELECT id FROM u", 5, MR_DB_ONCE },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
@@ -113,20 +159,59 @@ one(struct mr_db *db, struct mr_arena *a, const char *name,
 	return 1;
 }
 
+/* How many links of recording rec_id still work; -1 on error. */
+int64_t
+mr_db_share_active(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    struct mr_err *err)
+{
+	const char	*p[1] = { rec_id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "share_active", p, err)) == NULL)
+		return -1;
+	return mr_db_int(res, 0, "active", 0);
+}
+
+/*
+ * Create a link unless rec_id already has max_active links that work:
+ * 1 created (s filled), 0 at the cap, -1 with err set (404 when the
+ * recording went to the trash meanwhile).
+ */
 int
 mr_db_share_create(struct mr_db *db, struct mr_arena *a, const char *rec_id,
     const char *token_sha256, const char *password_hash,
-    const char *created_by, int64_t expires_in, struct mr_share *s,
-    struct mr_err *err)
+    const char *created_by, int64_t expires_in, int64_t max_active,
+    struct mr_share *s, struct mr_err *err)
 {
-	const char	*p[5];
+	const char	*p[6];
+	PGresult	*res;
+	int		 rc;
 
 	p[0] = rec_id;
 	p[1] = token_sha256;
 	p[2] = password_hash;
 	p[3] = created_by;
 	p[4] = mr_printf(a, "%lld", (long long)expires_in);
-	return one(db, a, "share_create", p, s, NULL, err);
+	p[5] = mr_printf(a, "%lld", (long long)max_active);
+	if (p[4] == NULL || p[5] == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (mr_db_begin(db, err) == -1)
+		return -1;
+	if ((res = mr_db_exec(db, a, "share_lock", p, err)) == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		mr_err_set(err, 404, "recording_not_found",
+		    "Recording not found.");
+		goto fail;
+	}
+	if ((rc = one(db, a, "share_create", p, s, NULL, err)) == -1)
+		goto fail;
+	if (mr_db_commit(db, err) == -1)
+		return -1;
+	return rc;
+fail:
+	mr_db_rollback(db);
+	return -1;
 }
 
 int
@@ -186,11 +271,23 @@ mr_db_share_try(struct mr_db *db, struct mr_arena *a, const char *share_id,
 int
 mr_db_share_viewed(struct mr_db *db, struct mr_arena *a,
     const char *share_id, const char *ip, const char *agent,
-    struct mr_err *err)
+    int64_t window_s, struct mr_err *err)
 {
-	const char	*p[3] = { share_id, ip, agent };
+	struct mr_audit	 au;
+	const char	*p[5];
 	PGresult	*res;
 
+	memset(&au, 0, sizeof(au));
+	au.share_id = share_id;
+	au.ip = ip;
+	au.agent = agent;
+	p[0] = share_id;
+	p[1] = ip;
+	p[2] = mr_db_audit_agent(a, agent);
+	p[3] = mr_db_audit_viewer(a, &au);
+	p[4] = mr_printf(a, "%lld", (long long)window_s);
+	if (p[2] == NULL || p[3] == NULL || p[4] == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "share_viewed", p, err)) == NULL)
 		return -1;
 	return PQntuples(res) == 1;

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * model.h - the rows meetrec works with, as arena structs, and the query
- * functions of db_recording.c, db_room.c and db_webhook.c.  Every string
- * lives in the arena passed to the function that filled it.  Functions
- * returning int give 1 found/applied, 0 not found/not applied, -1 error
- * (err set).
+ * functions of the db_*.c files.  Every string lives in the arena passed
+ * to the function that filled it.  Functions returning int give 1
+ * found/applied, 0 not found/not applied, -1 error (err set).
  */
 #ifndef MR_MODEL_H
 #define MR_MODEL_H
@@ -132,10 +131,6 @@ int	mr_db_rec_trash(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_err *);
 int	mr_db_rec_unstop(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_err *);
-int	mr_db_rec_log_share(struct mr_db *, struct mr_arena *,
-	    const char *id, const char *share_id, const char *user,
-	    const char *email, const char *action, const char *ip,
-	    const char *agent, struct mr_err *);
 int	mr_db_rec_set_access(struct mr_db *, struct mr_arena *,
 	    const char *id, int is_public, const char *viewers,
 	    struct mr_recording *, struct mr_err *);
@@ -148,10 +143,14 @@ int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
 	    int64_t *total, struct mr_err *);
 
 /* db_share.c */
+int64_t	mr_db_share_active(struct mr_db *, struct mr_arena *,
+	    const char *rec_id, struct mr_err *);
+/* 1 created, 0 when rec_id already has max_active links that work. */
 int	mr_db_share_create(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, const char *token_sha256,
 	    const char *password_hash, const char *created_by,
-	    int64_t expires_in, struct mr_share *, struct mr_err *);
+	    int64_t expires_in, int64_t max_active, struct mr_share *,
+	    struct mr_err *);
 int	mr_db_share_list(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, struct mr_share **, int *n, struct mr_err *);
 int	mr_db_share_revoke(struct mr_db *, struct mr_arena *,
@@ -164,9 +163,36 @@ int	mr_db_share_find(struct mr_db *, struct mr_arena *,
 /* A password try: 0 with *wait_s when the link is locked. */
 int	mr_db_share_try(struct mr_db *, struct mr_arena *,
 	    const char *share_id, int64_t *wait_s, struct mr_err *);
-/* Count a view and write its share_view audit row; 0 if gone since. */
+/*
+ * A view of the link: forgives earlier wrong passwords and, once per
+ * viewing (client address and user agent) within window_s seconds,
+ * counts it and writes its share_view audit row.  1, or 0 if the link
+ * stopped working since.
+ */
 int	mr_db_share_viewed(struct mr_db *, struct mr_arena *,
 	    const char *share_id, const char *ip, const char *agent,
+	    int64_t window_s, struct mr_err *);
+
+/* db_audit.c */
+#define MR_AUDIT_AGENT_MAX	512	/* bytes of a user agent kept */
+
+struct mr_audit {
+	const char	*recording_id;
+	const char	*share_id;	/* the share link concerned, or NULL */
+	const char	*user_id;	/* NULL for whoever holds a link */
+	const char	*user_email;
+	const char	*action;
+	const char	*ip;
+	const char	*agent;		/* cut to MR_AUDIT_AGENT_MAX bytes */
+};
+
+char	*mr_db_audit_agent(struct mr_arena *, const char *agent);
+char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *);
+int	mr_db_audit_write(struct mr_db *, struct mr_arena *,
+	    const struct mr_audit *, struct mr_err *);
+int	mr_db_audit_once(struct mr_db *, struct mr_arena *,
+	    const struct mr_audit *, int64_t window_s, struct mr_err *);
+int	mr_db_audit_prune(struct mr_db *, struct mr_arena *, int64_t limit,
 	    struct mr_err *);
 
 /* db_reaper.c: claims take a lease of lease_s seconds for owner */

@@ -2,9 +2,10 @@
 /*
  * reap_expire.c - the end of a recording's life: expiry (the stored file
  * is deleted and the row goes to the trash), purge (trash older than
- * trash_days is deleted for good, with any file left), and spool files
- * no row owns, which are reported and never deleted (those of recordings
- * already stored are removed).
+ * trash_days is deleted for good, with any file left; so are the audit
+ * log's viewing marks that have run out), and spool files no row owns,
+ * which are reported and never deleted (those of recordings already
+ * stored are removed).
  */
 #include "config.h"
 
@@ -87,11 +88,31 @@ mr_reap_expired(struct mr_reaper *rp, int limit)
 	return pass(rp, limit, MR_CLAIM_EXPIRED, 0, "expire");
 }
 
+/*
+ * The trash, then the audit log's viewing marks that have run out (up to
+ * 100 per item allowed: they are small and only a cleanup).
+ */
 int
 mr_reap_purge(struct mr_reaper *rp, int limit)
 {
-	return pass(rp, limit, MR_CLAIM_PURGE,
-	    rp->conf->cf_trash_days * 86400, "purge");
+	struct mr_err	 err;
+	int		 n, marks;
+
+	n = pass(rp, limit, MR_CLAIM_PURGE, rp->conf->cf_trash_days * 86400,
+	    "purge");
+	if (n == -1 || mr_reap_stopping)
+		return n;
+	mr_arena_reset(rp->arena);
+	mr_err_clear(&err);
+	if ((marks = mr_db_audit_prune(rp->db, rp->arena, (int64_t)limit * 100,
+	    &err)) == -1) {
+		mr_log_warnx("pass=purge could not delete audit marks: %s",
+		    err.cause);
+		return -1;
+	}
+	if (marks > 0)
+		mr_log_info("pass=purge action=marks_deleted count=%d", marks);
+	return n;
 }
 
 /*

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * util.c - small helpers: UUIDs, strict integer parsing, room codes,
- * time, directories and pid files.
+ * UTF-8 clipping, time, directories and pid files.
  */
 #include "config.h"
 
@@ -89,6 +89,78 @@ mr_room_code_valid(const char *s)
 			return 0;
 	}
 	return n > 0;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), 0 when there is none.
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned char	 lo = 0x80, hi = 0xbf;
+	size_t		 n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] < 0xc2)
+		return 0;
+	if (p[0] < 0xe0)
+		n = 2;
+	else if (p[0] < 0xf0) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] < 0xf5) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		/* Stops at the terminating NUL too: it is below lo. */
+		if (p[i] < lo || p[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return n;
+}
+
+/*
+ * s as valid UTF-8 of at most max bytes, in a (valid until the arena is
+ * reset): each byte that does not start a well-formed sequence becomes
+ * '?', and the cut falls between characters.  NULL when out of memory.
+ */
+char *
+mr_utf8_clip(struct mr_arena *a, const char *s, size_t max)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 len = strlen(s), o = 0, n;
+	char			*out;
+
+	if ((out = mr_alloc(a, (len < max ? len : max) + 1)) == NULL)
+		return NULL;
+	while (*p != '\0') {
+		if ((n = utf8_len(p)) == 0) {
+			if (o + 1 > max)
+				break;
+			out[o++] = '?';
+			p++;
+			continue;
+		}
+		if (o + n > max)
+			break;
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+	}
+	out[o] = '\0';
+	return out;
 }
 
 /* Copy with truncation; returns -1 if src did not fit. */

@@ -72,10 +72,14 @@ is($s->api(GET => '/api/recordings/', token => jwt_hs256($secret, { %std,
 
 $s->room(code => 'authz', name => 'Authz', host => $host, company => $co);
 
+# New share links from an address each: nginx limits them per address.
+my $share_from = 0;
 sub call {
 	my ($who, $method, $path, $json) = @_;
 	return $s->api($method => $path, ($who eq 'anon' ? () :
-	    (token => $tok{$who})), ($json ? (json => $json) : ()));
+	    (token => $tok{$who})), ($json ? (json => $json) : ()),
+	    ($method eq 'POST' && $path =~ m{/shares/?$} ?
+	    (from => '127.0.1.' . ($share_from++ % 250 + 1)) : ()));
 }
 
 # Bad tokens are 401 with WWW-Authenticate everywhere.

@@ -174,6 +174,27 @@ $s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
     . "next_attempt_at = now() WHERE id = '$cid'");
 $r = $s->reaper('--pass', 'upload');
 like($r->{err}, qr/done items=0/, 'a failed recording is not retried');
+
+# However many attempts a row has counted (only SQL by hand gets past
+# upload_max_attempts), a failure is recorded with a backoff of at most
+# 6 hours: the backoff was computed in float8 and overflowed.
+for my $tries (1100, 2**31 - 2, 2**31 - 1) {
+	$s->pg->psql("UPDATE project_management.pm_meeting_recordings SET "
+	    . "status = 'processing', upload_attempts = $tries, "
+	    . "next_attempt_at = now(), last_error = NULL WHERE id = '$cid'");
+	$r = $s->reaper('--pass', 'upload');
+	like($r->{err}, qr/rec=\Q$cid\E action=failed/,
+	    "$tries attempts: the reaper records the failure");
+	$row = row($cid);
+	is($row->{upload_attempts}, $tries < 2**31 - 1 ? $tries + 1 : $tries,
+	    "$tries attempts: the failure is counted");
+	is($row->{status}, 'failed', '... past the limit: failed');
+	like($row->{last_error}, qr/could not create/, '... saying why');
+	my $wait = $s->pg->psql("SELECT extract(epoch FROM next_attempt_at - "
+	    . "updated_at)::int FROM project_management.pm_meeting_recordings "
+	    . "WHERE id = '$cid'");
+	is($wait, 21600, '... the backoff capped at 6 hours');
+}
 unlink "$store/$room";
 
 # 5. Watching: an upload within moments of egress_ended, woken by NOTIFY

@@ -7,12 +7,15 @@ use strict;
 use warnings;
 use Test::More;
 use Digest::SHA qw(sha256_hex hmac_sha256);
+use Encode qw(encode);
+use POSIX qw(_exit);
 use Time::HiRes qw(sleep);
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid slurp http b64url);
+use Meetrec::Test::Util qw(uuid slurp http b64url raw_http);
 
 Meetrec::Test::Stack::require_prereqs();
-my $s = Meetrec::Test::Stack->new;
+my $s = Meetrec::Test::Stack->new(workers => 4,
+    conf => { audit_dedupe_seconds => 300, share_max_active => 5 });
 my ($co, $other_co) = (uuid(), uuid());
 my ($host, $viewer, $peer, $admin) = map { uuid() } 1 .. 4;
 my %tok = (
@@ -28,8 +31,14 @@ my %tok = (
 );
 my $public = $s->config->{public_url};
 
+# New share links come from an address each (127.0.1.x), so that nginx's
+# limit on creating them per address refuses none of the tests; the limit
+# itself is tested with an address of its own.
+my $share_from = 0;
 sub api {
 	my ($who, $method, $path, %a) = @_;
+	$a{from} //= '127.0.1.' . ($share_from++ % 250 + 1)
+	    if $method eq 'POST' && $path =~ m{/shares/?$};
 	return $s->api($method => $path,
 	    ($who eq 'anon' ? () : (token => $tok{$who})), %a);
 }
@@ -41,6 +50,69 @@ sub audit {
 	return sql("SELECT count(*) FROM project_management."
 	    . "pm_recording_access_logs WHERE recording_id = '$id'"
 	    . ($action ? " AND action = '$action'" : ''));
+}
+
+# A viewing's audit mark runs out, as when audit_dedupe_seconds pass.
+sub marks_run_out {
+	sql("UPDATE project_management.pm_recording_audit_marks SET until = "
+	    . "now() - interval '1 second' WHERE recording_id = '$_[0]'");
+}
+
+# at_once($n, $sub) - $n children run $sub at the same moment (each
+# request on its own connection); returns what each returned.
+sub at_once {
+	my ($n, $code) = @_;
+	my $dir = $s->dir;
+	pipe(my $go_r, my $go_w) or die "pipe: $!";
+	my @kids;
+	for my $i (1 .. $n) {
+		unlink "$dir/at_once.$i";
+		my $pid = fork() // die "fork: $!";
+		if ($pid == 0) {
+			close $go_w;
+			sysread($go_r, my $x, 1);
+			my $v = $code->();
+			open(my $fh, '>', "$dir/at_once.$i") or _exit(1);
+			print $fh $v;
+			close $fh;
+			_exit(0);
+		}
+		push @kids, $pid;
+	}
+	close $go_r;
+	close $go_w;	# EOF wakes every child at once
+	waitpid($_, 0) for @kids;
+	return map { -e "$dir/at_once.$_" ? slurp("$dir/at_once.$_") : 'none' }
+	    1 .. $n;
+}
+
+# raw_get($url, $agent, $from, %headers) - GET with a user agent that
+# HTTP::Tiny will not send (bytes that are not ASCII), from address
+# $from; returns { status, body, json }.
+sub raw_get {
+	my ($url, $agent, $from, %h) = @_;
+	my ($path) = $url =~ m{^https?://[^/]+(/.*)$};
+	my $raw = raw_http($s->port, "GET $path HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+	    . "User-Agent: $agent\r\n"
+	    . join('', map { "$_: $h{$_}\r\n" } sort keys %h) . "\r\n",
+	    from => $from) // '';
+	my ($st) = $raw =~ m{^HTTP/1\.\d (\d{3})};
+	my ($body) = $raw =~ /\r\n\r\n(.*)\z/s;
+	return { status => $st // 599, body => $body // $raw,
+	    json => eval { JSON::PP->new->decode($body // '') } };
+}
+
+# slow_inserts($table, $on) - while on, every INSERT into $table waits a
+# moment inside its statement, so requests sent at once overlap in the
+# database for sure (races show instead of hiding behind fast statements).
+sub slow_inserts {
+	my ($table, $on) = @_;
+	my $t = "project_management.$table";
+	sql($on ? "CREATE OR REPLACE FUNCTION project_management.t_slow() "
+	    . "RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN "
+	    . "PERFORM pg_sleep(0.3); RETURN NEW; END \$\$; CREATE TRIGGER "
+	    . "t_slow BEFORE INSERT ON $t FOR EACH ROW EXECUTE FUNCTION "
+	    . "project_management.t_slow()" : "DROP TRIGGER t_slow ON $t");
 }
 
 my $n = 0;
@@ -121,19 +193,63 @@ is(http(GET => "$public/api/recordings/$id/download?expires=$future"
     . "&user=$host&sig=$sig")->{status}, 200,
     'the same key and a future expiry: 200 (the test signs as meetrec)');
 
-# Downloads are audited once per read from the start, not per Range.
+# Downloads are audited once per viewer and recording within
+# audit_dedupe_seconds (300 here), wherever the first range starts: a
+# player's Range requests are one download.  A list of ranges is refused:
+# nginx would answer it with any bytes of the file, the first one too.
+marks_run_out($id);
 my $before = audit($id, 'download');
-http(GET => $url);
-http(GET => $url, { headers => { Range => 'bytes=0-' } });
-http(GET => $url, { headers => { Range => 'bytes=500-' } });
-http(GET => $bad{'another user'});
-is(audit($id, 'download') - $before, 2,
-    'two downloads from the start audited; a seek and a refusal not');
+$r = http(GET => $url, { headers => { Range => 'bytes=1-' } });
+is($r->{status}, 206, 'a read from byte 1: 206');
+is($r->{body}, substr($bytes, 1), '... all but the first byte');
+is(audit($id, 'download') - $before, 1, '... audited as a download');
 is(sql("SELECT user_id || ' ' || ip_address || ' ' || user_agent FROM "
     . "project_management.pm_recording_access_logs WHERE recording_id = "
     . "'$id' AND action = 'download' ORDER BY accessed_at DESC LIMIT 1"),
     "$host 127.0.0.1 meetrec-test/1",
     'the audit row names the user, address and user agent');
+is(sql("SELECT extract(epoch FROM k.until - l.accessed_at)::int FROM "
+    . "project_management.pm_recording_audit_marks k, "
+    . "project_management.pm_recording_access_logs l WHERE "
+    . "k.recording_id = '$id' AND k.action = 'download' AND "
+    . "l.recording_id = '$id' AND l.action = 'download' "
+    . "ORDER BY l.accessed_at DESC LIMIT 1"), 300,
+    'the viewing lasts audit_dedupe_seconds');
+for my $range ('bytes=1-,0-0', 'bytes=0-0,1-', 'bytes=0-10, 5-20',
+    'bytes=-1,0-') {
+	$r = http(GET => $url, { headers => { Range => $range } });
+	is($r->{status}, 416, "Range: $range is refused (416)");
+	is($r->{json}{code}, 'multiple_ranges', '... multiple_ranges');
+	is($r->{headers}{'content-range'}, 'bytes */' . length($bytes),
+	    '... naming the length');
+}
+$r = api(host => GET => "/api/recordings/$id/download",
+    headers => { Range => 'bytes=1-,0-0' });
+is($r->{status}, 416, 'with a bearer token too');
+http(GET => $url);
+http(GET => $url, { headers => { Range => 'bytes=0-' } });
+http(GET => $url, { headers => { Range => 'bytes=500-' } });
+api(host => GET => "/api/recordings/$id/download",
+    headers => { Range => 'bytes=9-' });
+http(GET => $bad{'another user'});
+is(audit($id, 'download') - $before, 1, 'within the window, whole reads, '
+    . 'seeks, the bearer token and refusals add no row');
+marks_run_out($id);
+$r = http(GET => $url, { headers => { Range => 'bytes=700-' } });
+is($r->{status}, 206, 'after the window, a seek');
+is(audit($id, 'download') - $before, 2, '... is a new download');
+$r = api(admin => GET => "/api/recordings/$id/download",
+    headers => { Range => 'bytes=700-' });
+is($r->{status}, 206, 'another viewer, a seek');
+is(audit($id, 'download') - $before, 3, '... is a download of theirs');
+marks_run_out($id);
+slow_inserts('pm_recording_audit_marks', 1);
+my @got = at_once(8, sub {
+	http(GET => $url, { headers => { Range => 'bytes=100-199' } })
+	    ->{status} });
+slow_inserts('pm_recording_audit_marks', 0);
+is_deeply([sort @got], [(206) x 8], 'eight parallel reads: all answered');
+is(audit($id, 'download') - $before, 4, '... and audited once');
 
 # ---------------------------------------------------------------------
 # Who may view: PUT /recordings/{id}/access
@@ -274,12 +390,16 @@ like($r->{headers}{'content-security-policy'} // '', qr/default-src 'none'/,
 is($r->{headers}{'referrer-policy'}, 'no-referrer',
     'the link is not leaked as a referrer');
 is(sql("SELECT view_count FROM project_management.pm_recording_shares "
-    . "WHERE id = '$sh->{share_id}'"), 2, 'two views counted');
-is(audit($id, 'share_view'), 2, 'two share_view audit rows');
+    . "WHERE id = '$sh->{share_id}'"), 1,
+    'the JSON and the page for one client are one viewing: one view');
+is(audit($id, 'share_view'), 1, 'one share_view audit row');
 is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
     . "WHERE share_id = '$sh->{share_id}' AND action = 'share_view' AND "
-    . "user_id IS NULL AND ip_address = '127.0.0.1'"), 2,
+    . "user_id IS NULL AND ip_address = '127.0.0.1'"), 1,
     '... naming the link and the address');
+is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
+    . "WHERE share_id = '$sh->{share_id}' AND action = 'download' AND "
+    . "user_id IS NULL"), 1, 'reading its file: one download row');
 
 for my $t ('x', 'a' x 42, 'a' x 44, ('a' x 42) . '!', b64url('z' x 32)) {
 	$r = http(GET => "$public/r/$t");
@@ -290,7 +410,7 @@ for my $t ('x', 'a' x 42, 'a' x 44, ('a' x 42) . '!', b64url('z' x 32)) {
 $r = api(host => GET => "/api/recordings/$id/shares");
 is($r->{status}, 200, 'the owner lists the links');
 is($r->{json}{shares}[0]{share_id}, $sh->{share_id}, 'this one');
-is($r->{json}{shares}[0]{view_count}, 2, 'with its views');
+is($r->{json}{shares}[0]{view_count}, 1, 'with its views');
 ok(!exists $r->{json}{shares}[0]{token}, 'never the token');
 
 is(api(host => DELETE => "/api/recordings/$id/shares/" . uuid())
@@ -322,6 +442,140 @@ sql("UPDATE project_management.pm_recording_shares SET expires_at = "
 $r = http(GET => $short->{url});
 is($r->{status}, 410, 'once expired: 410');
 is($r->{json}{code}, 'share_expired', '... share_expired');
+
+# ---------------------------------------------------------------------
+# What watching through a link can write: one share_view row per viewing
+# (link, client address, user agent) within audit_dedupe_seconds, and no
+# more than 512 bytes of a user agent in any audit row.
+$r = api(host => POST => "/api/recordings/$id/shares", json => {});
+is($r->{status}, 201, 'a link to watch through');
+my $w = $r->{json};
+sub views {
+	return sql("SELECT view_count FROM project_management."
+	    . "pm_recording_shares WHERE id = '$w->{share_id}'");
+}
+sub wrows {
+	return sql("SELECT count(*) FROM project_management."
+	    . "pm_recording_access_logs WHERE share_id = '$w->{share_id}' "
+	    . "AND action = '$_[0]'");
+}
+# About 15 KB, nginx's limit for a header; 512 bytes fall in a character.
+my $chars = "Mozilla/5.0 (" . ("\x{e9}t\x{e9} \x{1f3a5} " x 1390);
+my $ua = encode('UTF-8', $chars);
+my $kept = '';
+for my $c (split //, $chars) {
+	my $b = encode('UTF-8', $c);
+	last if length($kept) + length($b) > 512;
+	$kept .= $b;
+}
+ok(length($ua) > 15000 && length($kept) < 512,
+    'a ' . length($ua) . '-byte user agent, cut at ' . length($kept));
+my %st;
+for (1 .. 15) {
+	$r = raw_get($w->{url}, $ua, '127.0.0.160');
+	$st{$r->{status}}++;
+}
+is_deeply(\%st, { 200 => 15 }, '15 views with it from one address: 200')
+    or diag($r->{body});
+is(wrows('share_view'), 1, '... write one share_view row');
+is(views(), 1, '... and count one view');
+is(sql("SELECT encode(convert_to(user_agent, 'UTF8'), 'hex') FROM "
+    . "project_management.pm_recording_access_logs WHERE share_id = "
+    . "'$w->{share_id}' AND action = 'share_view'"), unpack('H*', $kept),
+    '... keeping the first 512 bytes of the agent, whole characters');
+$r = raw_get($w->{url}, $ua, '127.0.0.161');
+is($r->{status}, 200, 'the same agent from another address')
+    or diag($r->{body});
+is(wrows('share_view'), 2, '... is another viewing: another row');
+$r = http(GET => $w->{url}, { headers => { 'User-Agent' => 'other/1' },
+    from => '127.0.0.160' });
+is($r->{status}, 200, 'another agent from the first address');
+is(wrows('share_view'), 3, '... is another viewing too');
+is(views(), 3, 'three viewings counted');
+$r = raw_get($w->{url}, "bad \xff\xfe", '127.0.0.161');
+is($r->{status}, 200, 'a user agent that is not UTF-8')
+    or diag($r->{body});
+is(sql("SELECT user_agent FROM project_management.pm_recording_access_logs "
+    . "WHERE share_id = '$w->{share_id}' AND user_agent LIKE 'bad %'"),
+    'bad ??', '... is kept with its stray bytes replaced');
+marks_run_out($id);
+$r = raw_get($w->{url}, $ua, '127.0.0.160');
+is($r->{status}, 200, 'after the window the first client again');
+is(wrows('share_view'), 5, '... is a new viewing');
+is(views(), 5, '... counted');
+slow_inserts('pm_recording_audit_marks', 1);
+@got = at_once(8, sub {
+	http(GET => $w->{url}, { headers => { 'User-Agent' => 'race/1' },
+	    from => '127.0.0.162' })->{status} });
+is_deeply([sort @got], [(200) x 8],
+    'eight parallel views from one new client: all answered');
+is(wrows('share_view'), 6, '... one row');
+is(views(), 6, '... one view');
+my $wfile = $r->{json}{file_url};
+@got = at_once(8, sub {
+	http(GET => $wfile, { headers => { Range => 'bytes=5-9' },
+	    from => '127.0.0.163' })->{status} });
+slow_inserts('pm_recording_audit_marks', 0);
+is_deeply([sort @got], [(206) x 8], 'eight parallel reads of the file');
+is(wrows('download'), 1, '... one download row');
+$r = http(GET => $wfile, { headers => { Range => 'bytes=1-,0-0' },
+    from => '127.0.0.163' });
+is($r->{status}, 416, 'a list of ranges of the shared file: 416');
+is($r->{json}{code}, 'multiple_ranges', '... multiple_ranges');
+
+# Every kind of audit row keeps 512 bytes of the agent at most.
+marks_run_out($id);
+my %long = (headers => { 'User-Agent' => 'L' x 15000 });
+api(host => GET => "/api/recordings/$id", %long);
+api(host => GET => "/api/recordings/$id/download",
+    headers => { %{ $long{headers} }, Range => 'bytes=3-' });
+api(host => PUT => "/api/recordings/$id/access", json => { is_public => \0 },
+    %long);
+$r = api(host => POST => "/api/recordings/$id/shares", json => {}, %long);
+api(host => DELETE => "/api/recordings/$id/shares/$r->{json}{share_id}",
+    %long);
+is(sql("SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM "
+    . "project_management.pm_recording_access_logs WHERE recording_id = "
+    . "'$id' AND user_agent = repeat('L', 512)"),
+    'access,download,share,share_revoke,view',
+    'view, download, access, share and revoke rows keep it cut too');
+is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
+    . "WHERE octet_length(user_agent) > 512"), 0,
+    'no audit row holds more than 512 bytes of user agent');
+
+# nginx slows watching through links per client address in a zone of its
+# own (10 a second, a burst of 20), answering in JSON.
+my %codes;
+for (1 .. 60) {
+	$r = http(GET => "$public/r/nope", { from => '127.0.0.170' });
+	$codes{$r->{status}}++;
+	$codes{json} = $r if $r->{status} == 429;
+}
+ok(($codes{429} // 0) >= 20, '60 quick views from one address: '
+    . ($codes{429} // 0) . ' refused by nginx, ' . ($codes{404} // 0)
+    . ' reached meetrec');
+is($codes{json}{json}{code}, 'too_many_requests', '... in JSON');
+ok($codes{json}{headers}{'retry-after'}, '... with Retry-After');
+is(http(GET => $w->{url}, { from => '127.0.0.171' })->{status}, 200,
+    'another address is not slowed');
+is(http(POST => $w->{url}, { json => { password => 'x' },
+    from => '127.0.0.170' })->{status}, 200,
+    'a POST from that address is limited in its own zone, not this one');
+is(api(host => DELETE => "/api/recordings/$id/shares/$w->{share_id}")
+    ->{status}, 200, 'the link revoked');
+
+# The reaper's purge pass deletes the marks of viewings that are over.
+marks_run_out($id);
+my $live = http(GET => $url, { headers => { Range => 'bytes=9-' },
+    from => '127.0.0.172' });
+my $marks = sql("SELECT count(*) FROM project_management."
+    . "pm_recording_audit_marks WHERE until <= now()");
+ok($marks > 5, "$marks marks have run out");
+$r = $s->reaper('--pass', 'purge');
+is($r->{rc}, 0, 'the purge pass runs');
+like($r->{err}, qr/action=marks_deleted count=$marks\b/, '... deleting them');
+is(sql("SELECT count(*) FROM project_management.pm_recording_audit_marks"),
+    1, 'the live one stays');
 
 # Passwords
 $r = api(host => POST => "/api/recordings/$id/shares",
@@ -384,10 +638,41 @@ is(try_pw('open sesame')->{status}, 200, 'after that the password works');
 is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
     . "WHERE id = '$pw->{share_id}'"), 0, 'and the count starts again');
 
+# However many tries a link has counted, a wrong password is refused, the
+# lock is at most 15 minutes, and once it has run out the right password
+# works (the wait was computed in float8 and overflowed past 1027 tries).
+sub set_tries {
+	sql("UPDATE project_management.pm_recording_shares SET "
+	    . "failed_attempts = $_[0], locked_until = now() - interval "
+	    . "'1 second' WHERE id = '$pw->{share_id}'");
+}
+for my $tries (1027, 1028, 5000, 2**31 - 2, 2**31 - 1) {
+	set_tries($tries);
+	$r = try_pw('nope');
+	is($r->{status}, 401, "$tries tries counted: a wrong password is 401");
+	is($r->{json}{code}, 'wrong_password', '... wrong_password');
+	$r = try_pw('open sesame');
+	is($r->{status}, 429, '... and locks the link');
+	ok(($r->{headers}{'retry-after'} // 0) > 800 &&
+	    $r->{headers}{'retry-after'} <= 900,
+	    '... for at most 15 minutes (Retry-After '
+	    . ($r->{headers}{'retry-after'} // 'none') . ')');
+	is(sql("SELECT failed_attempts FROM project_management."
+	    . "pm_recording_shares WHERE id = '$pw->{share_id}'"),
+	    $tries < 2**31 - 1 ? $tries + 1 : $tries,
+	    '... counting the try (up to the largest integer)');
+	sql("UPDATE project_management.pm_recording_shares SET locked_until "
+	    . "= now() - interval '1 second' WHERE id = '$pw->{share_id}'");
+	$r = try_pw('open sesame');
+	is($r->{status}, 200, '... once the lock has run out the password works');
+}
+is(sql("SELECT failed_attempts FROM project_management.pm_recording_shares "
+    . "WHERE id = '$pw->{share_id}'"), 0, 'and the count starts again');
+
 # nginx slows password tries per client address, before meetrec sees them.
 # (The link's own lock answers 429 share_locked as well; nginx's refusals
 # are the too_many_requests ones.)
-my %codes;
+%codes = ();
 for (1 .. 12) {
 	$r = try_pw('nope', from => '127.0.0.200');
 	$codes{$r->{json}{code} // 'none'}++;
@@ -399,6 +684,81 @@ ok(($codes{wrong_password} // 0) + ($codes{share_locked} // 0) <= 7,
     'no more than the burst reached meetrec');
 is(http(GET => $pw->{url}, { from => '127.0.0.200' })->{status}, 401,
     'watching (GET) from that address is not limited');
+
+# ---------------------------------------------------------------------
+# At most share_max_active (5 here) links of a recording work at once,
+# however many are asked for at the same time.
+my $id3 = completed();
+sub active {
+	return sql("SELECT count(*) FROM project_management.pm_recording_shares"
+	    . " WHERE recording_id = '$id3' AND revoked_at IS NULL AND "
+	    . "expires_at > now()");
+}
+my @links;
+for my $i (1 .. 5) {
+	$r = api(host => POST => "/api/recordings/$id3/shares",
+	    json => $i == 1 ? { password => 'pw' } : {});
+	is($r->{status}, 201, "link $i of 5");
+	push @links, $r->{json}{share_id};
+}
+for my $body ({}, { password => 'pw' }) {
+	$r = api(host => POST => "/api/recordings/$id3/shares", json => $body);
+	is($r->{status}, 409, 'a sixth' . (%$body ? ' with a password' : '')
+	    . ': 409');
+	is($r->{json}{code}, 'too_many_shares', '... too_many_shares');
+	like($r->{json}{detail}, qr/\b5\b/, '... naming the cap');
+}
+is(api(admin => POST => "/api/recordings/$id3/shares", json => {})
+    ->{status}, 409, 'for an admin too');
+is(api(host => DELETE => "/api/recordings/$id3/shares/$links[0]")->{status},
+    200, 'one revoked');
+$r = api(host => POST => "/api/recordings/$id3/shares", json => {});
+is($r->{status}, 201, '... frees a place');
+push @links, $r->{json}{share_id};
+sql("UPDATE project_management.pm_recording_shares SET expires_at = now() - "
+    . "interval '1 second' WHERE id = '$links[1]'");
+$r = api(host => POST => "/api/recordings/$id3/shares", json => {});
+is($r->{status}, 201, 'so does one that expired');
+push @links, $r->{json}{share_id};
+is(active(), 5, 'five work');
+# Parallel creations wait for each other on the recording's row; the
+# slowed INSERT keeps them overlapping.
+slow_inserts('pm_recording_shares', 1);
+for my $free (1, 3) {
+	api(host => DELETE => "/api/recordings/$id3/shares/$links[-$_]")
+	    for 1 .. $free;
+	splice(@links, -$free);
+	is(active(), 5 - $free, "$free revoked: " . (5 - $free) . ' work');
+	my $k = 0;
+	my @st = at_once(8, sub {
+		api(host => POST => "/api/recordings/$id3/shares", json => {},
+		    from => '127.0.2.' . (++$k + 10 * $free))->{status} });
+	my %by;
+	$by{$_}++ for @st;
+	is_deeply(\%by, { 201 => $free, 409 => 8 - $free },
+	    "8 at once: $free made, the others 409");
+	is(active(), 5, '... five work, never more');
+	@links = split /\n/, sql("SELECT id FROM project_management."
+	    . "pm_recording_shares WHERE recording_id = '$id3' AND "
+	    . "revoked_at IS NULL AND expires_at > now() ORDER BY created_at");
+}
+slow_inserts('pm_recording_shares', 0);
+
+# nginx slows the creation of links per client address (30 a minute, a
+# burst of 10), answering in JSON, before a password is hashed.
+%codes = ();
+for (1 .. 25) {
+	$r = api(host => POST => "/api/recordings/$id3/shares",
+	    json => { nope => 1 }, from => '127.0.0.180');
+	$codes{$r->{status}}++;
+	$codes{json} = $r if $r->{status} == 429;
+}
+ok(($codes{429} // 0) >= 10, '25 quick creations from one address: '
+    . ($codes{429} // 0) . ' refused by nginx, ' . ($codes{422} // 0)
+    . ' reached meetrec');
+is($codes{json}{json}{code}, 'too_many_requests', '... in JSON');
+is(api(host => GET => "/api/recordings/$id3/shares", from => '127.0.0.180')
+    ->{status}, 200, 'listing the links from there is not limited');
 
 # A deleted recording's links stop working.
 $r = api(host => POST => "/api/recordings/$id2/shares", json => {});
@@ -412,6 +772,65 @@ is(api(host => DELETE => "/api/recordings/$id2")->{status}, 200,
 $r = http(GET => $sh2->{url});
 is($r->{status}, 410, 'its link: 410');
 is($r->{json}{code}, 'recording_deleted', '... recording_deleted');
+
+# ---------------------------------------------------------------------
+# Where the file is kept and what went wrong (spool path, storage path,
+# last error: hosts and paths) are for the owner and admins only: not for
+# a listed viewer, the company when public, or whoever holds a link.
+my $err = 'upload to https://dav.internal.example/remote.php failed';
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = "
+    . "'$err' WHERE id = '$id'");
+my %internal = (storage_path => $path, last_error => $err,
+    file_name => sql("SELECT file_name FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$id'"));
+like($internal{file_name}, qr{/\Q$id\E\.mp4$}, 'the spool path is known');
+is(api(host => PUT => "/api/recordings/$id/access", json => {
+    allowed_viewers => [$viewer], is_public => \1 })->{status}, 200,
+    'shared with a viewer and the company');
+my $link = api(host => POST => "/api/recordings/$id/shares", json => {})
+    ->{json};
+sub hides {
+	my ($who, $r, $obj) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is($r->{status}, 200, "$who: 200") or diag($r->{body});
+	for my $k (sort keys %internal) {
+		ok(index($r->{body}, $internal{$k}) < 0, "$who: no $k anywhere");
+		is($obj->{$k}, undef, "$who: $k is null") if $obj;
+	}
+}
+sub shows {
+	my ($who, $obj) = @_;
+	local $Test::Builder::Level = $Test::Builder::Level + 1;
+	is($obj->{$_}, $internal{$_}, "$who: $_") for sort keys %internal;
+}
+for my $who (qw(viewer peer)) {
+	$r = api($who => GET => "/api/recordings/$id");
+	hides("$who details", $r, $r->{json});
+	$r = api($who => GET => '/api/recordings/?scope=shared');
+	my ($it) = grep { $_->{id} eq $id } @{ $r->{json}{recordings} };
+	ok($it, "$who lists it (scope=shared)");
+	hides("$who list", $r, $it);
+	hides("$who status", api($who => GET => "/api/recordings/$id/status"));
+}
+$r = http(GET => $link->{url}, { from => '127.0.0.150' });
+hides('share link JSON', $r, $r->{json}{recording});
+hides('share link page', http(GET => $link->{url},
+    { headers => { Accept => 'text/html' }, from => '127.0.0.150' }));
+shows('owner details', api(host => GET => "/api/recordings/$id")->{json});
+shows('owner list', (grep { $_->{id} eq $id } @{ api(host => GET =>
+    '/api/recordings/')->{json}{recordings} })[0]);
+shows('admin details', api(admin => GET => "/api/recordings/$id")->{json});
+shows('admin list', (grep { $_->{id} eq $id } @{ api(admin => GET =>
+    '/api/recordings/?scope=company')->{json}{recordings} })[0]);
+shows('admin API', (grep { $_->{id} eq $id } @{ api(admin => GET =>
+    '/api/admin/recordings/')->{json}{recordings} })[0]);
+is(api(host => DELETE => "/api/recordings/$id/shares/$link->{share_id}")
+    ->{status}, 200, 'the link revoked');
+is(api(host => PUT => "/api/recordings/$id/access", json => {
+    allowed_viewers => [], is_public => \0 })->{status}, 200,
+    'and the recording closed again');
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL "
+    . "WHERE id = '$id'");
 
 # ---------------------------------------------------------------------
 # The audit trail

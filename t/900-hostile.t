@@ -177,10 +177,12 @@ for my $k (sort keys %access) {
 	    token => $tok, raw => $raw,
 	    headers => { 'Content-Type' => 'application/json' }), $st, $code);
 }
+# Each from an address of its own: nginx limits share creation per address.
+my $share_from = 1;
 for my $k (sort keys %share) {
 	my ($raw, $st, $code) = @{ $share{$k} };
 	check("share: $k", $s->api(POST => "/api/recordings/$rid/shares",
-	    token => $tok, raw => $raw,
+	    from => '127.0.2.' . $share_from++, token => $tok, raw => $raw,
 	    headers => { 'Content-Type' => 'application/json' }), $st, $code);
 }
 check('access over body_max', $s->api(PUT => "/api/recordings/$rid/access",
@@ -214,7 +216,26 @@ for my $q ('expires=1&user=x&sig=y', 'expires=-1&user=' . $host . '&sig='
 	like($r2->{headers}{'content-type'} // '', qr{^application/json},
 	    '... a JSON error');
 }
+# A list of byte ranges, however long, is refused before anything is
+# served; a user agent that is long or not UTF-8 is stored cut and
+# cleaned, never refused by the database.
+for my $range ('bytes=0-0,0-0', 'bytes=' . join(',', map { "$_-$_" }
+    0 .. 1500), 'bytes=,', ',') {
+	check('Range ' . substr($range, 0, 16), $s->api(GET =>
+	    "/api/recordings/$rid/download", token => $tok,
+	    headers => { Range => $range }), 416, 'multiple_ranges');
+}
+my $raw = raw_http($s->port, "GET /api/recordings/$rid HTTP/1.0\r\n"
+    . "Host: localhost\r\nAuthorization: Bearer $tok\r\nUser-Agent: "
+    . "\xff\x01" . ("\xe9" x 12000) . "\r\n\r\n");
+like($raw // '', qr{^HTTP/1\.\d 200}, 'details with a long non-UTF-8 agent');
+is($s->pg->psql("SELECT octet_length(user_agent) || ' ' || "
+    . "left(user_agent, 3) FROM project_management.pm_recording_access_logs "
+    . "WHERE recording_id = '$rid' AND action = 'view' ORDER BY accessed_at "
+    . "DESC LIMIT 1"), "512 ?\x01?", '... is stored as 512 bytes of UTF-8');
+
 $r = $s->api(POST => "/api/recordings/$rid/shares", token => $tok,
+    from => '127.0.2.' . $share_from++,
     json => { password => 'pw' });
 is($r->{status}, 201, 'a password link to try hostile bodies on');
 my $purl = $r->{json}{url};

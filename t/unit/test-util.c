@@ -149,7 +149,7 @@ main(void)
 	struct mr_err	 e;
 	int64_t		 v;
 	int		 one = 1, ten = 10;
-	char		*p, small[4];
+	char		*p, small[4], long_s[601];
 
 	a = mr_arena_new(1 << 20);
 	ok(a != NULL, "arena created");
@@ -186,6 +186,35 @@ main(void)
 	mr_err_cause(&e, "inner");
 	mr_err_cause(&e, "outer");
 	is_str(e.cause, "outer: inner", "causes read outer to inner");
+
+	a = mr_arena_new(1 << 20);
+	memset(long_s, 'a', 600);
+	long_s[600] = '\0';
+	is_str(mr_utf8_clip(a, "agent/1.0 (\xc3\xa9)", 512),
+	    "agent/1.0 (\xc3\xa9)", "clip: valid and short is kept");
+	ok(strlen(mr_utf8_clip(a, long_s, 512)) == 512, "clip: 600 to 512");
+	memcpy(long_s + 511, "\xc3\xa9", 3);
+	ok(strlen(mr_utf8_clip(a, long_s, 512)) == 511,
+	    "clip: a character across the limit is left out whole");
+	memcpy(long_s + 510, "\xc3\xa9", 3);
+	ok(strlen(mr_utf8_clip(a, long_s, 512)) == 512,
+	    "clip: a character ending at the limit stays");
+	memcpy(long_s + 509, "\xf0\x9f\x8e\xa5", 5);
+	ok(strlen(mr_utf8_clip(a, long_s, 512)) == 509,
+	    "clip: four bytes across the limit are left out");
+	is_str(mr_utf8_clip(a, "a\xff" "b", 512), "a?b", "clip: a stray byte");
+	is_str(mr_utf8_clip(a, "\xc0\xaf", 512), "??", "clip: overlong");
+	is_str(mr_utf8_clip(a, "\xed\xa0\x80", 512), "???",
+	    "clip: a surrogate");
+	is_str(mr_utf8_clip(a, "\xf4\x90\x80\x80", 512), "????",
+	    "clip: past U+10FFFF");
+	is_str(mr_utf8_clip(a, "x\xe2\x82", 512), "x??",
+	    "clip: a sequence cut short");
+	is_str(mr_utf8_clip(a, "\xe2\x82\xac", 2), "",
+	    "clip: nothing when the first character does not fit");
+	is_str(mr_utf8_clip(a, "ab\xff", 3), "ab?",
+	    "clip: a replaced byte counts one");
+	mr_arena_free(a);
 
 	ok(mr_uuid_valid("0eea86ff-dc4d-4461-97cd-b96f1a85abcd"), "uuid ok");
 	ok(!mr_uuid_valid("0eea86ff-dc4d-4461-97cd-b96f1a85abc"), "short");

@@ -142,7 +142,9 @@ sub http {
 # raw_http($port, $bytes, %opt) - write $bytes to 127.0.0.1:$port as they
 # are and return everything the server sends back until it closes the
 # connection or timeout (default 10 s) passes.  For hostile requests that
-# HTTP::Tiny refuses to produce (bad framing, lying Content-Length).
+# HTTP::Tiny refuses to produce (bad framing, lying Content-Length, bytes
+# that are not ASCII in a header).  %opt: host, from (source address),
+# timeout, half_close.
 sub raw_http {
 	my ($port, $bytes, %opt) = @_;
 	my $timeout = $opt{timeout} // 10;
@@ -151,6 +153,7 @@ sub raw_http {
 		PeerPort => $port,
 		Proto    => 'tcp',
 		Timeout  => $timeout,
+		(defined $opt{from} ? (LocalAddr => $opt{from}) : ()),
 	) or return undef;
 	local $SIG{PIPE} = 'IGNORE';
 	my $off = 0;

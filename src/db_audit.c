@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * db_audit.c - writing the audit log (pm_recording_access_logs).  Every
+ * row keeps at most MR_AUDIT_AGENT_MAX bytes of the user agent, cut
+ * between UTF-8 characters.  Watching (share_view, download) is written
+ * once per viewing: the first request of a viewer within the window
+ * takes a mark in pm_recording_audit_marks and writes the row, and the
+ * requests after it (a player's Range requests, reloads, a client asking
+ * again and again) find the mark and write nothing.  The mark is taken
+ * by INSERT ... ON CONFLICT in the same statement as the row, so two
+ * parallel requests on any two API hosts write one row.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mr.h"
+#include "db.h"
+#include "model.h"
+
+#define LOGS	"project_management.pm_recording_access_logs"
+#define MARKS	"project_management.pm_recording_audit_marks"
+
+const struct mr_db_stmt mr_db_audit_stmts[] = {
+	{ "audit_write",
+	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
+	  "ip_address, user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, "
+	  "$4, $5, $6, $7::uuid)", 7, MR_DB_ONCE },
+	/* $8 the viewer's mark, $9 the window in seconds */
+	{ "audit_once",
+	  "WITH m AS (INSERT INTO " MARKS " AS k (recording_id, action, "
+	  "viewer, until) VALUES ($1::uuid, $4, $8, now() + "
+	  "make_interval(secs => $9::int)) ON CONFLICT (recording_id, action, "
+	  "viewer) DO UPDATE SET until = excluded.until "
+	  "WHERE k.until <= now() RETURNING recording_id) "
+	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
+	  "ip_address, user_agent, share_id) SELECT m.recording_id, "
+	  "$2::uuid, $3, $4, $5, $6, $7::uuid FROM m RETURNING id",
+	  9, MR_DB_ONCE },
+	/* Marks that have run out, at most $1 of them. */
+	{ "audit_prune",
+	  "DELETE FROM " MARKS " k USING (SELECT recording_id, action, viewer "
+	  "FROM " MARKS " WHERE until <= now() LIMIT $1::int "
+	  "FOR UPDATE SKIP LOCKED) o WHERE k.recording_id = o.recording_id "
+	  "AND k.action = o.action AND k.viewer = o.viewer "
+	  "AND k.until <= now()", 1, MR_DB_RESEND },
+	{ NULL, NULL, 0, MR_DB_ONCE }
+};
+
+/* The user agent as an audit row keeps it; in a, NULL out of memory. */
+char *
+mr_db_audit_agent(struct mr_arena *a, const char *agent)
+{
+	return mr_utf8_clip(a, agent != NULL ? agent : "", MR_AUDIT_AGENT_MAX);
+}
+
+/*
+ * Who is watching, as the mark names them: a signed-in user (or the user
+ * a download link was given to) by id; whoever holds a share link by the
+ * link, the client address and the user agent as stored.  The SHA-256 in
+ * hex, in a; NULL out of memory.
+ */
+char *
+mr_db_audit_viewer(struct mr_arena *a, const struct mr_audit *au)
+{
+	unsigned char	 h[MR_SHA256_LEN];
+	char		*who, *agent;
+
+	if (au->user_id != NULL)
+		who = mr_printf(a, "user\n%s", au->user_id);
+	else if ((agent = mr_db_audit_agent(a, au->agent)) == NULL)
+		return NULL;
+	else
+		who = mr_printf(a, "share\n%s\n%s\n%s", au->share_id ?
+		    au->share_id : "", au->ip ? au->ip : "", agent);
+	if (who == NULL || mr_sha256(who, strlen(who), h) == -1)
+		return NULL;
+	return mr_hex(a, h, sizeof(h));
+}
+
+/* The seven values of a row, the user agent cut; -1 out of memory. */
+static int
+row_params(struct mr_arena *a, const struct mr_audit *au, const char **p)
+{
+	p[0] = au->recording_id;
+	p[1] = au->user_id;
+	p[2] = au->user_email;
+	p[3] = au->action;
+	p[4] = au->ip;
+	p[5] = mr_db_audit_agent(a, au->agent);
+	p[6] = au->share_id;
+	return p[5] == NULL ? -1 : 0;
+}
+
+/* Write one audit row; 1, or -1 with err set. */
+int
+mr_db_audit_write(struct mr_db *db, struct mr_arena *a,
+    const struct mr_audit *au, struct mr_err *err)
+{
+	const char	*p[7];
+
+	if (row_params(a, au, p) == -1)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	return mr_db_exec(db, a, "audit_write", p, err) == NULL ? -1 : 1;
+}
+
+/*
+ * Write the audit row of a viewing once per window_s seconds: 1 written,
+ * 0 when this viewer's viewing of the recording was already audited
+ * within the window, -1 with err set.
+ */
+int
+mr_db_audit_once(struct mr_db *db, struct mr_arena *a,
+    const struct mr_audit *au, int64_t window_s, struct mr_err *err)
+{
+	const char	*p[9];
+	PGresult	*res;
+
+	if (row_params(a, au, p) == -1 ||
+	    (p[7] = mr_db_audit_viewer(a, au)) == NULL ||
+	    (p[8] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "audit_once", p, err)) == NULL)
+		return -1;
+	return PQntuples(res) > 0;
+}
+
+/* Delete up to limit marks that have run out; how many, or -1. */
+int
+mr_db_audit_prune(struct mr_db *db, struct mr_arena *a, int64_t limit,
+    struct mr_err *err)
+{
+	const char	*p[1];
+	PGresult	*res;
+
+	if ((p[0] = mr_printf(a, "%lld", (long long)limit)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "audit_prune", p, err)) == NULL)
+		return -1;
+	return (int)mr_db_affected(res);
+}
