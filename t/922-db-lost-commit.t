@@ -63,7 +63,7 @@ ok($r->{status} == 200 || $r->{status} == 503,
     "the view answers 200 or 503 JSON ($r->{status})")
     and ok(defined $r->{json}, 'as JSON');
 is(views(), 1, 'exactly one view row: the INSERT was not sent again');
-like($s->log('pool'), qr/statement rec_log_access is not sent again/,
+like($s->log('pool'), qr/statement audit_write is not sent again/,
     'the pool says why it did not repeat it');
 is(api(GET => "/recordings/$id")->{status}, 200,
     'the next request reconnects and works');
