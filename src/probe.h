@@ -22,23 +22,7 @@
 
 #include "mr.h"
 
-/* mp4.c */
-
-#define MR_MP4_MAX_BOXES	100000	/* boxes walked before giving up */
-
-/*
- * Duration in seconds of the MP4 (ISO BMFF) file open on fd: moov/mvhd
- * duration / timescale.  A fragmented file whose mvhd says 0 takes the
- * duration from moov/mvex/mehd instead.  The top level must cover the
- * file exactly, so a truncated file is refused even when its moov is
- * intact.  moov may come after mdat: media data is skipped by its size
- * (32-bit, 64-bit largesize, or 0 = to the end of the file) and never
- * read.  Returns 0 with *seconds set, or -1 with err 422
- * "unreadable_media" (no moov, no mvhd, zero timescale, unknown duration,
- * a box size that overruns its parent or the file, a truncated file, more
- * than MR_MP4_MAX_BOXES boxes, ...) or 500 "io_error".
- */
-int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
+/* probe.c */
 
 /*
  * Pick the probe by magic bytes: an "ftyp" or "moov" box first means
@@ -60,9 +44,28 @@ int	mr_probe_read(int fd, off_t off, void *buf, size_t len,
  * file) or 500 "io_error" (fstat failed).
  */
 int	mr_probe_size(int fd, uint64_t *size, struct mr_err *err);
+
 /* Set err to 422 "unreadable_media" with a formatted detail; returns -1. */
 int	mr_probe_unreadable(struct mr_err *err, const char *fmt, ...)
 	    MR_PRINTF(2, 3);
+
+/* mp4.c */
+
+#define MR_MP4_MAX_BOXES	100000	/* boxes walked before giving up */
+
+/*
+ * Duration in seconds of the MP4 (ISO BMFF) file open on fd: moov/mvhd
+ * duration / timescale.  A fragmented file whose mvhd says 0 takes the
+ * duration from moov/mvex/mehd instead.  The top level must cover the
+ * file exactly, so a truncated file is refused even when its moov is
+ * intact.  moov may come after mdat: media data is skipped by its size
+ * (32-bit, 64-bit largesize, or 0 = to the end of the file) and never
+ * read.  Returns 0 with *seconds set, or -1 with err 422
+ * "unreadable_media" (no moov, no mvhd, zero timescale, unknown duration,
+ * a box size that overruns its parent or the file, a truncated file, more
+ * than MR_MP4_MAX_BOXES boxes, ...) or 500 "io_error".
+ */
+int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
 
 /* ogg.c */
 
