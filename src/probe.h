@@ -3,11 +3,13 @@
  * probe.h - the duration of a recording, read from the file itself
  * (SPEC §4.4): MP4 from moov/mvhd, Ogg Opus or Vorbis from the granule
  * position of the last page.  LiveKit's FileInfo.duration is wall-clock
- * time and has been negative, so the reaper asks the file instead.
+ * time and has been negative, so the reaper asks the file instead.  A
+ * file the probe cannot read to its end (cut short, damaged) has no
+ * duration: 422, never the duration of what it still holds.
  *
  * Every probe reads with pread(2) only: the file offset of fd is left
  * where it was, nothing is mapped, and the bytes read are bounded (box
- * headers and one small payload for MP4; the first page and at most
+ * headers and one small payload for MP4; the first pages and at most
  * MR_OGG_WINDOW bytes at the end for Ogg) whatever the size of the file.
  * They do not allocate from an arena and do not block on the network.
  * Errors: 422 "unreadable_media" with a detail naming the problem, or 500
@@ -74,18 +76,23 @@ int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
 
 /*
  * Duration of an Ogg Opus (or Vorbis) file: the granule position of the
- * last page of the first logical stream, found by scanning backwards from
- * the end in MR_OGG_CHUNK reads (at most MR_OGG_WINDOW bytes) for "OggS"
- * with a valid CRC, minus the Opus pre-skip from OpusHead, over 48000
- * (Vorbis: over the sample rate from its identification header).  Pages
- * whose granule position is -1 (no packet ends there), whose CRC does not
- * match, that do not fit before the end of the file or that belong to
- * another stream are passed over, so a file cut short (an aborted egress)
- * gives the duration of what it holds; the scan gives up once it has run
- * 1 MiB of candidate pages through the CRC.  Returns 0 with *seconds set,
- * or -1 with err 422 "unreadable_media" (bad first page, unknown codec,
- * no usable page in the window, ...), 500 "io_error", or 500 "internal"
- * when the window buffer cannot be allocated.
+ * last page of the first logical stream, minus the Opus pre-skip from
+ * OpusHead, over 48000 (Vorbis: over the sample rate from its
+ * identification header).  The last pages are found by scanning
+ * backwards from the end in MR_OGG_CHUNK reads (at most MR_OGG_WINDOW
+ * bytes) for "OggS" with a valid CRC.  Only a whole file has a duration:
+ * from that page to the last byte the file must be an unbroken run of
+ * whole pages with matching CRCs, and the last page of every stream begun
+ * on the first pages (up to 16 multiplexed streams), and of any other
+ * stream in that run, must carry the end-of-stream flag.  So a file cut
+ * short, at a page boundary or inside a page, or with bytes after its
+ * end, is refused, and so is one whose other stream ended before the
+ * window.  The scan gives up once it has run 1 MiB of candidate pages
+ * through the CRC.  Returns 0 with *seconds set, or -1 with err 422
+ * "unreadable_media" (bad first page, unknown codec, a stream that stops
+ * without its end-of-stream page, bytes that are not whole pages, no
+ * usable page in the window, ...), 500 "io_error", or 500 "internal" when
+ * the window buffer cannot be allocated.
  */
 int	mr_ogg_duration(int fd, double *seconds, struct mr_err *err);
 
