@@ -152,7 +152,7 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 	if (r->started_epoch > 0 && mr_now() - r->started_epoch >
 	    rp->conf->cf_recording_max_seconds) {
 		if (mr_lk_stop_egress(&rp->lk, rp->arena, r->egress_id, &st,
-		    err) == -1 && strcmp(err->code, "livekit_refused") != 0)
+		    err) == -1 && !mr_lk_answered(err))
 			return -1;
 		mr_err_clear(err);
 		if (mr_db_rec_stop(rp->db, rp->arena, r->id, err) == -1)
