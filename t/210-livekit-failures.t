@@ -80,7 +80,7 @@ for my $code (qw(unavailable internal unknown deadline_exceeded aborted
 	my $r = start($c);
 	is($r->{status}, 202, "$code: 202, not 502") or diag($r->{body});
 	is($r->{json}{status}, 'pending', "$code: status pending");
-	my $id = $r->{json}{recording_id};
+	my $id = id_of($c);
 	like(status($id), qr/^pending\|/, "$code: the row stays pending");
 	is(start($c)->{status}, 409, "$code: the room is still taken");
 	push @none, [$code, $id, $c];
@@ -109,7 +109,7 @@ for my $m (['reset'], ['proxy_error', 502], ['proxy_error', 503],
 	my $r = start($c);
 	is($r->{status}, 202, "$what: 202, not 502") or diag($r->{body});
 	is($r->{json}{status}, 'pending', "$what: status pending");
-	my $id = $r->{json}{recording_id};
+	my $id = id_of($c);
 	like(status($id), qr/^pending\|/, "$what: the row stays pending");
 	$r = start($c);
 	is($r->{status}, 409, "$what: a second start of the room: 409");
