@@ -378,7 +378,7 @@ mr_api_recording_get(struct mr_ctx *cx)
 	mr_api_add_str(o, "storage_path", r.storage_path);
 	mr_api_add_str(o, "checksum_sha256", r.checksum_sha256);
 	mr_api_add_str(o, "last_error", r.last_error);
-	/* What the probe found wrong with the file: for the owner and admins. */
+	/* What the probe found wrong with the file: owner and admins. */
 	if (mr_api_same(cx->cx_user.id, r.recorded_by) || cx->cx_user.is_admin)
 		mr_api_add_str(o, "media_finding", r.media_finding);
 	json_object_object_add(o, "upload_attempts",

@@ -50,8 +50,8 @@ struct mr_recording {
 	char	*updated_at;
 	char	*last_error;
 	int64_t	 upload_attempts;
-	char	*media_finding;		/* what the probe found wrong, or NULL */
-	int	 store_as_is;		/* an admin asked to store it anyway */
+	char	*media_finding;	/* the probe's finding, or NULL */
+	int	 store_as_is;	/* an admin asked to store it anyway */
 	char	*meeting_name;
 	char	*room_host;		/* created_by of the room */
 	char	*deleted_at;

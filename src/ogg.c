@@ -29,7 +29,7 @@
 #define PAGE_MAX	(PAGE_HDR + 255 + 255 * 255)
 #define FLAG_BOS	0x02
 #define FLAG_EOS	0x04
-#define MAX_STREAMS	16			/* multiplexed streams followed */
+#define MAX_STREAMS	16		/* multiplexed streams followed */
 #define NO_GRANULE	UINT64_MAX		/* -1: no packet ends here */
 #define OPUS_RATE	48000			/* granules are 48 kHz */
 /*
@@ -194,9 +194,9 @@ id_header(const unsigned char *page, const struct page *pg, uint64_t *rate,
  */
 struct streams {
 	uint32_t	 serial[MAX_STREAMS];
-	int		 ended[MAX_STREAMS];	/* its last page was met */
+	int		 ended[MAX_STREAMS];	/* last page met */
 	size_t		 n;
-	size_t		 open;		/* bos streams not met yet */
+	size_t		 open;		/* BOS streams not met */
 };
 
 static size_t
@@ -231,8 +231,8 @@ bos_streams(const unsigned char *buf, size_t n, const struct page *first,
 		    stream_find(st, pg.serial) < st->n)
 			break;
 		if (st->n == MAX_STREAMS)
-			return mr_probe_unreadable(err, "The Ogg file multiplexes "
-			    "more than %d streams.", MAX_STREAMS);
+			return mr_probe_unreadable(err, "The Ogg file "
+			    "multiplexes more than %d streams.", MAX_STREAMS);
 		st->serial[st->n++] = pg.serial;
 		off += pg.len;
 	}
@@ -392,9 +392,9 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 		goto fail;
 	}
 	if (st.open > 0) {
-		mr_probe_unreadable(err, "Not every Ogg stream ends in the last "
-		    "%llu bytes: one was cut short, or ended long before the "
-		    "file did.",
+		mr_probe_unreadable(err, "Not every Ogg stream ends in the "
+		    "last %llu bytes: one was cut short, or ended long before "
+		    "the file did.",
 		    (unsigned long long)(size - lo));
 		goto fail;
 	}

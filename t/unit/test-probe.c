@@ -6,10 +6,11 @@
  * make-fixtures.sh).  Every prefix of every good MP4 must give -1 or the
  * right duration, and every proper prefix of an Ogg file -1 (a whole Ogg
  * file ends with its end-of-stream pages); each kind of damage must give
- * -1 and a detail that names it.  Two sparse files in $TMPDIR (an MP4 with a 5 GiB mdat before
- * moov, an Ogg with a 10 MiB hole) show through /proc/self/io that the
- * probes read a few KiB, not the file.  When ffmpeg is installed a fresh
- * encode is probed too; without it those tests are skipped.
+ * -1 and a detail that names it.  Two sparse files in $TMPDIR (an MP4
+ * with a 5 GiB mdat before moov, an Ogg with a 10 MiB hole) show through
+ * /proc/self/io that the probes read a few KiB, not the file.  When
+ * ffmpeg is installed a fresh encode is probed too; without it those
+ * tests are skipped.
  */
 #include "config.h"
 
