@@ -122,36 +122,37 @@ api_token(const struct mr_lk *lk, struct mr_arena *a)
  * sent something it refuses (invalid_argument, malformed, out_of_range,
  * bad_route, unimplemented), may not do it (unauthenticated,
  * permission_denied), or the state of things forbids it (not_found,
- * already_exists, failed_precondition, resource_exhausted).  With each,
- * the HTTP status Twirp gives it: a server must send that status (and
- * resource_exhausted was 403 before spec v7).
+ * already_exists, failed_precondition).  With each, the HTTP status Twirp
+ * gives it: a server must send that status, so another status means the
+ * answer came from something else.
  *
  * Left out on purpose, as they do not prove it: canceled and
  * deadline_exceeded ("may be returned even if the operation has completed
- * successfully"), aborted, unknown, internal, unavailable and dataloss.
- * LiveKit's "unavailable: no response from servers" is one of them: its
- * server retries the internal StartEgress after a timeout or an
- * unavailable worker, up to 3 times with growing timeouts
- * (livekit/protocol rpc/egress_client.go: isErrRecoverable, retries), so
- * a worker may have started the egress on an earlier try whose answer was
- * lost.
+ * successfully"), aborted, unknown, internal, unavailable, dataloss, and
+ * resource_exhausted, a client-side code in Twirp's table but not in
+ * LiveKit's Start: its server retries the internal StartEgress after a
+ * worker timed out (deadline_exceeded), was unavailable or had no
+ * capacity (resource_exhausted), up to 3 times with growing timeouts
+ * (livekit/protocol rpc/egress_client.go: isErrRecoverable, retries), and
+ * answers with the last try's error.  A worker may have started the
+ * egress on an earlier try whose answer was lost, so neither LiveKit's
+ * "unavailable: no response from servers" nor a resource_exhausted after
+ * it proves there is no egress.
  */
 static const struct {
 	const char	*code;
 	long		 status;
-	long		 status_v5;
 } refusals[] = {
-	{ "invalid_argument", 400, 400 },
-	{ "malformed", 400, 400 },
-	{ "out_of_range", 400, 400 },
-	{ "unauthenticated", 401, 401 },
-	{ "permission_denied", 403, 403 },
-	{ "not_found", 404, 404 },
-	{ "bad_route", 404, 404 },
-	{ "already_exists", 409, 409 },
-	{ "failed_precondition", 412, 412 },
-	{ "resource_exhausted", 429, 403 },
-	{ "unimplemented", 501, 501 },
+	{ "invalid_argument", 400 },
+	{ "malformed", 400 },
+	{ "out_of_range", 400 },
+	{ "unauthenticated", 401 },
+	{ "permission_denied", 403 },
+	{ "not_found", 404 },
+	{ "bad_route", 404 },
+	{ "already_exists", 409 },
+	{ "failed_precondition", 412 },
+	{ "unimplemented", 501 },
 };
 
 /*
@@ -168,8 +169,7 @@ refusal(long status, const char *code)
 		return status == 401;
 	for (i = 0; i < MR_NELEM(refusals); i++)
 		if (strcmp(refusals[i].code, code) == 0)
-			return status == refusals[i].status ||
-			    status == refusals[i].status_v5;
+			return status == refusals[i].status;
 	return 0;
 }
 

@@ -73,13 +73,14 @@ int	mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e);
  *                            malformed, out_of_range, bad_route,
  *                            unimplemented, unauthenticated,
  *                            permission_denied, not_found, already_exists,
- *                            failed_precondition, resource_exhausted, each
- *                            with Twirp's HTTP status), or its auth
- *                            middleware's plain-text 401; code and msg in
- *                            detail, cause "twirp <code>: ..."
+ *                            failed_precondition, each with Twirp's HTTP
+ *                            status), or its auth middleware's plain-text
+ *                            401; code and msg in detail, cause "twirp
+ *                            <code>: ..."
  *   502 livekit_error        any other error answer: a Twirp code that does
  *                            not say so (internal, unknown, unavailable,
- *                            deadline_exceeded, canceled, aborted, ...) or
+ *                            deadline_exceeded, resource_exhausted,
+ *                            canceled, aborted, ...) or
  *                            a body that is not a Twirp error (a proxy's
  *                            HTML page)
  *   502 livekit_unreachable  the request was never sent (no name, no

@@ -39,7 +39,6 @@ sub age { $s->pg->psql("UPDATE $T SET created_at = created_at - "
 for my $no (['invalid_argument', 'request has missing or invalid field: '
     . 'output'], ['permission_denied', 'not allowed'],
     ['failed_precondition', 'egress service not ready'],
-    ['resource_exhausted', 'too many egresses'],
     ['unauthenticated', 'permissions denied']) {
 	my ($code, $msg) = @$no;
 	$s->standin(POST => '/_standin/mode', { start => 'refuse',
@@ -68,12 +67,13 @@ $s->standin(POST => '/_standin/reset');
 
 # Errors that do not say whether an egress was started.  Here none was:
 # "unavailable: no response from servers" (LiveKit's own answer when no
-# egress worker replied - its server retries the internal start, so an
-# earlier try may have started one), internal, unknown and the rest.
+# egress worker replied) and resource_exhausted (its server retries the
+# internal start after such answers, so an earlier try may have started
+# one), internal, unknown and the rest.
 # Pending, the room held; the reaper then finds no egress and fails them.
 my @none;
-for my $code (qw(unavailable internal unknown deadline_exceeded aborted
-    canceled)) {
+for my $code (qw(unavailable resource_exhausted internal unknown
+    deadline_exceeded aborted canceled)) {
 	$s->standin(POST => '/_standin/mode', { start => 'refuse',
 	    refuse_code => $code, refuse_msg => 'no response from servers' });
 	my $c = room();
