@@ -8,12 +8,15 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fcgi.h"
 #include "json.h"
 #include "model.h"
+#include "probe.h"
 #include "recinfo.h"
 
 #define LIST_DEFAULT	50
@@ -140,6 +143,15 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	return mr_resp_json(cx, 200, o);
 }
 
+/* The egress file of r in the spool, {spool}/{id}.mp4 or .ogg. */
+static char *
+spool_path(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	return mr_printf(cx->cx_arena, "%s/%s.%s",
+	    cx->cx_env->conf->cf_spool_dir, r->id, r->audio_only ? "ogg" :
+	    "mp4");
+}
+
 /* Is the egress file of r still in the spool, with something in it? */
 static int
 spooled(struct mr_ctx *cx, const struct mr_recording *r)
@@ -147,29 +159,64 @@ spooled(struct mr_ctx *cx, const struct mr_recording *r)
 	struct stat	 sb;
 	char		*path;
 
-	path = mr_printf(cx->cx_arena, "%s/%s.%s",
-	    cx->cx_env->conf->cf_spool_dir, r->id, r->audio_only ? "ogg" :
-	    "mp4");
+	path = spool_path(cx, r);
 	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    sb.st_size > 0;
 }
 
 /*
- * POST /admin/recordings/{id}/retry: a failed upload goes back to the
- * upload queue, its attempts counted from zero, and the reapers are
- * woken.  The UPDATE is conditional on status 'failed', so of two
- * concurrent retries one applies and the other finds it processing.
+ * Refuse, with 409 damaged_media, to queue again a file the probe cannot
+ * read to its end: the upload would fail the same way.  A file this
+ * process cannot open or read is left to the reaper to judge.
+ */
+static int
+not_damaged(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct mr_err	 perr;
+	char		*path;
+	double		 secs;
+	int		 fd, rc;
+
+	if ((path = spool_path(cx, r)) == NULL)
+		return mr_api_oom(cx);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	mr_err_clear(&perr);
+	rc = mr_probe_duration(fd, &secs, &perr);
+	close(fd);
+	if (rc == 0 || perr.status != 422)
+		return 0;
+	return mr_err_set(&cx->cx_err, 409, "damaged_media",
+	    "The recording's file is damaged: %s Retry with "
+	    "{\"accept_as_is\": true} to store it as it is.", perr.detail);
+}
+
+/*
+ * POST /admin/recordings/{id}/retry {"accept_as_is"?: bool}: a failed
+ * upload goes back to the upload queue, its attempts counted from zero,
+ * and the reapers are woken.  A file the probe refuses (cut short,
+ * damaged) is queued only with accept_as_is: it is then stored as it is,
+ * its duration unknown and the probe's finding kept; without it the
+ * retry is refused (409 damaged_media) and the row stays failed.  The
+ * UPDATE is conditional on status 'failed', so of two concurrent retries
+ * one applies and the other finds it processing.
  */
 int
 mr_api_admin_retry(struct mr_ctx *cx)
 {
+	static const char *const keys[] = { "accept_as_is", NULL };
 	struct mr_env		*env = cx->cx_env;
 	struct mr_recording	 r;
-	struct json_object	*o;
+	struct json_object	*o, *body;
 	const char		*id;
-	int			 rc;
+	int			 rc, as_is = 0;
 
-	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
+	if (cx->cx_req.rq_bodylen > 0 &&
+	    ((body = mr_req_json(cx, keys)) == NULL ||
+	    mr_json_get_bool(body, "accept_as_is", &as_is,
+	    &cx->cx_err) == -1))
+		return -1;
+	if (mr_req_path_uuid(cx, &id) == -1)
 		return -1;
 	rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
 	if (rc == -1)
@@ -190,8 +237,10 @@ mr_api_admin_retry(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
 		    "The recording's file is no longer in the spool; there is "
 		    "nothing to upload.");
+	if (!as_is && not_damaged(cx, &r) == -1)
+		return -1;
 	rc = mr_db_admin_retry(env->db, cx->cx_arena, r.id,
-	    cx->cx_user.company_id, env->conf->cf_retention_days,
+	    cx->cx_user.company_id, env->conf->cf_retention_days, as_is,
 	    &cx->cx_err);
 	if (rc == -1)
 		return -1;
@@ -209,13 +258,17 @@ mr_api_admin_retry(struct mr_ctx *cx)
 		    "A reaper is working on this recording; try again in a "
 		    "moment.");
 	}
-	mr_log_info("req=%s rec=%s action=retry admin=%s", cx->cx_req.rq_id,
-	    r.id, cx->cx_user.id);
+	mr_log_info("req=%s rec=%s action=retry admin=%s accept_as_is=%d",
+	    cx->cx_req.rq_id, r.id, cx->cx_user.id, as_is);
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recording_id", r.id);
 	mr_api_add_str(o, "status", "processing");
-	mr_api_add_str(o, "message", "The upload is queued again.");
+	json_object_object_add(o, "accept_as_is",
+	    json_object_new_boolean(as_is));
+	mr_api_add_str(o, "message", as_is ? "The upload is queued again; "
+	    "the file will be stored as it is, even if it is damaged." :
+	    "The upload is queued again.");
 	return mr_resp_json(cx, 202, o);
 }
 

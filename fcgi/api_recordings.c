@@ -303,12 +303,16 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	mr_err_clear(&lkerr);
 	if (mr_lk_start_egress(&env->lk, cx->cx_arena, &ls, &eg,
 	    &lkerr) == -1) {
-		mr_log_warnx("req=%s rec=%s start egress failed: %s",
-		    cx->cx_req.rq_id, id, lkerr.cause);
-		if (lkerr.status == 504) {
+		mr_log_warnx("req=%s rec=%s start egress failed: %s: %s",
+		    cx->cx_req.rq_id, id, lkerr.code ? lkerr.code : "-",
+		    lkerr.cause);
+		if (!mr_lk_refused(&lkerr)) {
 			/*
-			 * LiveKit may still start it: leave the row pending
-			 * for the reaper, which asks ListEgress.
+			 * Only a refusal proves there is no egress: a timeout,
+			 * a broken connection, a 5xx or a proxy's page may
+			 * come after LiveKit started one.  Leave the row
+			 * pending, holding the room, for the reaper, which
+			 * asks ListEgress and adopts or fails it.
 			 */
 			if ((o = mr_api_object(cx)) == NULL)
 				return mr_api_oom(cx);
@@ -385,12 +389,11 @@ mr_api_recording_stop(struct mr_ctx *cx)
 		mr_log_warnx("req=%s rec=%s stop egress failed: %s",
 		    cx->cx_req.rq_id, r.id, lkerr.cause);
 		/*
-		 * LiveKit refused: the egress has ended or is gone, and the
-		 * webhook or the reaper will finish the row.  Not reached:
-		 * undo, so the stop can be tried again.
+		 * LiveKit answered with an error: the egress has ended or is
+		 * gone, and the webhook or the reaper will finish the row.
+		 * Not reached: undo, so the stop can be tried again.
 		 */
-		if (lkerr.status != 502 || strcmp(lkerr.code,
-		    "livekit_refused") != 0) {
+		if (!mr_lk_answered(&lkerr)) {
 			if (mr_db_rec_unstop(env->db, cx->cx_arena, r.id,
 			    &cx->cx_err) == -1)
 				return -1;

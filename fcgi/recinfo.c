@@ -58,8 +58,9 @@ mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
 }
 
 /*
- * Add file_name (the spool path), storage_path and last_error of r to o:
- * where the file is kept and what went wrong name hosts and paths, so
+ * Add file_name (the spool path), storage_path, last_error and
+ * media_finding of r to o: where the file is kept and what went wrong
+ * name hosts and paths, so
  * only the owner and the company's admins get their values; any other
  * viewer (allowed_viewers, the company when is_public) gets null.
  */
@@ -72,6 +73,8 @@ mr_recinfo_internal(struct mr_ctx *cx, struct json_object *o,
 	mr_api_add_str(o, "file_name", may ? r->file_name : NULL);
 	mr_api_add_str(o, "storage_path", may ? r->storage_path : NULL);
 	mr_api_add_str(o, "last_error", may ? r->last_error : NULL);
+	/* What the probe found wrong with the file. */
+	mr_api_add_str(o, "media_finding", may ? r->media_finding : NULL);
 }
 
 /* Add file_size_bytes and duration_seconds of r to o, null while unknown. */

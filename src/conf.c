@@ -86,6 +86,7 @@ static const struct confkey keys[] = {
 	I(reaper_lease_seconds,	0, "600", 5, 86400),
 	I(reaper_batch,		0, "50", 1, 100000),
 	I(stale_pending_seconds, 0, "120", 5, 86400),
+	I(spool_quiet_seconds,	0, "300", 0, 86400),
 };
 
 static char **

@@ -69,6 +69,7 @@ struct mr_conf {
 	int64_t	 cf_reaper_lease_seconds;
 	int64_t	 cf_reaper_batch;
 	int64_t	 cf_stale_pending_seconds;
+	int64_t	 cf_spool_quiet_seconds;
 };
 
 /*

@@ -58,19 +58,20 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "project_management.pm_meeting_recordings r " FILTER,
 	  7, MR_DB_RESEND },
 	/*
-	 * $1 id, $2 company, $3 retention days.  Back to the upload queue,
-	 * woken at once; a row a reaper holds (the expire pass may be
-	 * deleting its files) is left alone.
+	 * $1 id, $2 company, $3 retention days, $4 store the file as it is.
+	 * Back to the upload queue, woken at once; a row a reaper holds (the
+	 * expire pass may be deleting its files) is left alone.
 	 */
 	{ "adm_retry",
 	  "WITH u AS (UPDATE project_management.pm_meeting_recordings r SET "
 	  "status = 'processing', upload_attempts = 0, next_attempt_at = "
-	  "now(), lease_owner = NULL, lease_until = NULL, " REVIVE("$3") " "
+	  "now(), lease_owner = NULL, lease_until = NULL, "
+	  "store_as_is = $4::boolean, " REVIVE("$3") " "
 	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
 	  "r.deleted_at IS NULL AND r.status = 'failed' AND " HAS_FILE " AND "
 	  LEASE_FREE " RETURNING r.id) "
 	  "SELECT pg_notify('meetrec_upload', id::text) FROM u",
-	  3, MR_DB_RESEND },
+	  4, MR_DB_RESEND },
 	/*
 	 * $1 id, $2 company, $3 trash days, $4 retention days.  One row
 	 * (found in the trash window) with the outcome, or none.
@@ -173,14 +174,17 @@ mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
 
 /*
  * Put a failed upload of company's recording id back in the upload queue
- * and wake the reapers.  1 done, 0 when the row is not (or no longer) a
+ * and wake the reapers; as_is asks the upload to store the file even if
+ * the probe refuses it.  1 done, 0 when the row is not (or no longer) a
  * failed upload that no reaper holds; -1 error.
  */
 int
 mr_db_admin_retry(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *company, int64_t retention_days, struct mr_err *err)
+    const char *company, int64_t retention_days, int as_is,
+    struct mr_err *err)
 {
-	const char	*p[] = { id, company, num(a, retention_days) };
+	const char	*p[] = { id, company, num(a, retention_days),
+	    as_is ? "true" : "false" };
 	PGresult	*res;
 
 	if ((res = mr_db_exec(db, a, "adm_retry", p, err)) == NULL)

@@ -129,6 +129,8 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->allowed_viewers = mr_db_val(a, res, i, "allowed_viewers");
 	r->last_error = mr_db_val(a, res, i, "last_error");
 	r->upload_attempts = mr_db_int(res, i, "upload_attempts", 0);
+	r->media_finding = mr_db_val(a, res, i, "media_finding");
+	r->store_as_is = mr_db_bool(res, i, "store_as_is");
 	r->started_at = mr_db_val(a, res, i, "started_at");
 	r->ended_at = mr_db_val(a, res, i, "ended_at");
 	r->expires_at = mr_db_val(a, res, i, "expires_at");

@@ -16,7 +16,7 @@
 	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
 	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
 	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
-	"r.last_error, r.upload_attempts, " \
+	"r.last_error, r.upload_attempts, r.media_finding, r.store_as_is, " \
 	TS("started_at") ", " TS("ended_at") ", " TS("expires_at") ", " \
 	TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", " \
 	"coalesce(extract(epoch FROM r.started_at), " \

@@ -28,6 +28,34 @@ sink(char *p, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+/*
+ * Did curl fail before any byte of the request could reach the server?
+ * Each call has an easy handle of its own, so no connection is reused:
+ * a name that does not resolve, a connection refused, or a TLS handshake
+ * that fails means the request was never sent.  Anything later (a reset,
+ * an empty or cut reply) may come after the server got the request.
+ */
+static int
+not_sent(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int
 mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
     struct mr_httpc_resp *rs, struct mr_err *err)
@@ -85,9 +113,13 @@ mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			mr_err_set(err, 504, "upstream_timeout",
 			    "The upstream service did not answer in time.");
-		else
+		else if (not_sent(cc))
 			mr_err_set(err, 502, "upstream_unreachable",
 			    "The upstream service could not be reached.");
+		else
+			mr_err_set(err, 502, "upstream_no_reply",
+			    "The connection to the upstream service broke "
+			    "before it answered.");
 		goto done;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);

@@ -33,8 +33,13 @@ void	mr_httpc_global_cleanup(void);
 
 /*
  * Perform the request; blocks up to timeout_ms.  Any HTTP status is a
- * success (the caller judges it).  Returns -1 with err 504
- * upstream_timeout or 502 upstream_unreachable on a transport failure.
+ * success (the caller judges it).  A transport failure returns -1 with
+ * err 502 upstream_unreachable when the request was certainly not sent
+ * (the name did not resolve, the connection or its TLS handshake
+ * failed), 504 upstream_timeout when no answer came in time, or 502
+ * upstream_no_reply when the connection broke otherwise (reset, empty or
+ * cut reply): the server may have got the request.  500 internal when
+ * out of memory.
  */
 int	mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *,
 	    struct mr_httpc_resp *, struct mr_err *err);

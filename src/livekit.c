@@ -117,9 +117,89 @@ api_token(const struct mr_lk *lk, struct mr_arena *a)
 }
 
 /*
+ * Twirp's error codes (spec v7, twitchtv/twirp docs/spec_v7.md, "Error
+ * codes") that say the server did not carry the request out: the client
+ * sent something it refuses (invalid_argument, malformed, out_of_range,
+ * bad_route, unimplemented), may not do it (unauthenticated,
+ * permission_denied), or the state of things forbids it (not_found,
+ * already_exists, failed_precondition).  With each, the HTTP status Twirp
+ * gives it: a server must send that status, so another status means the
+ * answer came from something else.
+ *
+ * Left out on purpose, as they do not prove it: canceled and
+ * deadline_exceeded ("may be returned even if the operation has completed
+ * successfully"), aborted, unknown, internal, unavailable, dataloss, and
+ * resource_exhausted, a client-side code in Twirp's table but not in
+ * LiveKit's Start: its server retries the internal StartEgress after a
+ * worker timed out (deadline_exceeded), was unavailable or had no
+ * capacity (resource_exhausted), up to 3 times with growing timeouts
+ * (livekit/protocol rpc/egress_client.go: isErrRecoverable, retries), and
+ * answers with the last try's error.  A worker may have started the
+ * egress on an earlier try whose answer was lost, so neither LiveKit's
+ * "unavailable: no response from servers" nor a resource_exhausted after
+ * it proves there is no egress.
+ */
+static const struct {
+	const char	*code;
+	long		 status;
+} refusals[] = {
+	{ "invalid_argument", 400 },
+	{ "malformed", 400 },
+	{ "out_of_range", 400 },
+	{ "unauthenticated", 401 },
+	{ "permission_denied", 403 },
+	{ "not_found", 404 },
+	{ "bad_route", 404 },
+	{ "already_exists", 409 },
+	{ "failed_precondition", 412 },
+	{ "unimplemented", 501 },
+};
+
+/*
+ * Does an answer with HTTP status and Twirp code (NULL when the body is
+ * not a Twirp error) prove that LiveKit did not carry the request out?
+ * Its auth middleware answers 401 in plain text before any handler runs.
+ */
+static int
+refusal(long status, const char *code)
+{
+	size_t	 i;
+
+	if (code == NULL)
+		return status == 401;
+	for (i = 0; i < MR_NELEM(refusals); i++)
+		if (strcmp(refusals[i].code, code) == 0)
+			return status == refusals[i].status;
+	return 0;
+}
+
+/* Is err a refusal, or a call never sent?  (livekit.h) */
+int
+mr_lk_refused(const struct mr_err *err)
+{
+	return err->code != NULL &&
+	    (strcmp(err->code, "livekit_refused") == 0 ||
+	    strcmp(err->code, "livekit_unreachable") == 0);
+}
+
+/* Is err an error answer, a refusal or not?  (livekit.h) */
+int
+mr_lk_answered(const struct mr_err *err)
+{
+	return err->code != NULL &&
+	    (strcmp(err->code, "livekit_refused") == 0 ||
+	    strcmp(err->code, "livekit_error") == 0);
+}
+
+/*
  * POST a Twirp method with a JSON body; on a 200 parse the reply object
- * into *out (owned by a).  Twirp errors become 502 livekit_refused with
- * LiveKit's code and message; cause starts with "twirp <code>".
+ * into *out (owned by a).  An error answer is 502 livekit_refused when it
+ * proves LiveKit did not carry the request out (refusal() above), else
+ * 502 livekit_error; either way the cause starts with "twirp <code>"
+ * ("twirp -" for a body that is not a Twirp error, such as a proxy's
+ * page).  A transport failure is 502 livekit_unreachable (not sent), 504
+ * livekit_timeout or 502 livekit_no_reply; a 200 that cannot be read is
+ * 502 livekit_bad_reply.
  */
 static int
 twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
@@ -128,7 +208,7 @@ twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
 	struct mr_httpc_req	 rq;
 	struct mr_httpc_resp	 rs;
 	struct json_object	*reply;
-	const char		*hdrs[4], *code = "unknown", *msg = "";
+	const char		*hdrs[4], *code = NULL, *msg = "";
 	char			*tok, *json;
 	struct mr_err		 perr;
 
@@ -153,21 +233,39 @@ twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
 		if (err->status == 504)
 			return mr_err_set(err, 504, "livekit_timeout",
 			    "LiveKit did not answer in time.");
-		return mr_err_set(err, 502, "livekit_unreachable",
-		    "LiveKit could not be reached.");
+		if (strcmp(err->code, "upstream_unreachable") == 0)
+			return mr_err_set(err, 502, "livekit_unreachable",
+			    "LiveKit could not be reached.");
+		if (strcmp(err->code, "upstream_no_reply") == 0)
+			return mr_err_set(err, 502, "livekit_no_reply",
+			    "The connection to LiveKit broke before it "
+			    "answered.");
+		return -1;
 	}
 	mr_err_clear(&perr);
 	reply = rs.len > 0 ? mr_json_parse(a, rs.body, rs.len, &perr) : NULL;
 	if (rs.status != 200) {
-		if (reply != NULL) {
-			mr_json_lk_str(reply, "code", NULL, &code);
-			mr_json_lk_str(reply, "msg", NULL, &msg);
-		} else
+		/* A Twirp error: a JSON object with a string "code". */
+		if (reply != NULL &&
+		    mr_json_lk_str(reply, "code", NULL, &code) == 1) {
+			if (mr_json_lk_str(reply, "msg", NULL, &msg) != 1)
+				msg = "";
+		} else {
+			code = NULL;
 			msg = rs.body;
+		}
 		mr_err_cause(err, "twirp %s: livekit %s answered %ld: %.200s",
-		    code, method, rs.status, msg);
-		return mr_err_set(err, 502, "livekit_refused",
-		    "LiveKit refused the request: %.64s: %.150s", code, msg);
+		    code ? code : "-", method, rs.status, msg);
+		if (refusal(rs.status, code))
+			return mr_err_set(err, 502, "livekit_refused",
+			    "LiveKit refused the request: %.64s: %.150s",
+			    code ? code : "unauthenticated", msg);
+		if (code != NULL)
+			return mr_err_set(err, 502, "livekit_error",
+			    "LiveKit answered with an error: %.64s: %.150s",
+			    code, msg);
+		return mr_err_set(err, 502, "livekit_error",
+		    "LiveKit answered with HTTP status %ld.", rs.status);
 	}
 	if (reply == NULL) {
 		mr_err_cause(err, "livekit %s: reply is not a JSON object",

@@ -66,10 +66,29 @@ const char *mr_lk_status_name(enum mr_lk_status);
 int	mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e);
 
 /*
- * Twirp calls.  They block for up to lk->timeout_ms.  On failure err
- * carries 502 livekit_refused (LiveKit answered an error; its code and
- * msg are in detail), 504 livekit_timeout, or 502 livekit_unreachable.
- * Results live in arena a.
+ * Twirp calls.  They block for up to lk->timeout_ms.  Results live in
+ * arena a.  On failure err carries one of:
+ *   502 livekit_refused      LiveKit answered a Twirp error that says it
+ *                            did not carry the call out (invalid_argument,
+ *                            malformed, out_of_range, bad_route,
+ *                            unimplemented, unauthenticated,
+ *                            permission_denied, not_found, already_exists,
+ *                            failed_precondition, each with Twirp's HTTP
+ *                            status), or its auth middleware's plain-text
+ *                            401; code and msg in detail, cause "twirp
+ *                            <code>: ..."
+ *   502 livekit_error        any other error answer: a Twirp code that does
+ *                            not say so (internal, unknown, unavailable,
+ *                            deadline_exceeded, resource_exhausted,
+ *                            canceled, aborted, ...) or
+ *                            a body that is not a Twirp error (a proxy's
+ *                            HTML page)
+ *   502 livekit_unreachable  the request was never sent (no name, no
+ *                            connection, failed TLS handshake)
+ *   504 livekit_timeout      no answer in time
+ *   502 livekit_no_reply     the connection broke before an answer
+ *   502 livekit_bad_reply    a 200 meetrec cannot read
+ *   500 internal             out of memory
  */
 int	mr_lk_start_egress(const struct mr_lk *, struct mr_arena *a,
 	    const struct mr_lk_start *, struct mr_lk_egress *,
@@ -79,7 +98,15 @@ int	mr_lk_stop_egress(const struct mr_lk *, struct mr_arena *a,
 int	mr_lk_list_egress(const struct mr_lk *, struct mr_arena *a,
 	    const char *room_name, const char *egress_id, int active,
 	    struct mr_lk_egress **items, int *n, struct mr_err *err);
-/* The Twirp error code of the last refusal in err->cause, e.g. "not_found". */
+
+/*
+ * Does err prove that LiveKit did not carry the call out
+ * (livekit_refused, livekit_unreachable)?  Any other failure of a Start
+ * may have left an egress running.
+ */
+int	mr_lk_refused(const struct mr_err *err);
+/* Did LiveKit (or a proxy in front of it) answer with an error status? */
+int	mr_lk_answered(const struct mr_err *err);
 
 /*
  * Verify a webhook: auth is the Authorization header (a bare JWT, or

@@ -49,6 +49,8 @@ struct mr_recording {
 	char	*updated_at;
 	char	*last_error;
 	int64_t	 upload_attempts;
+	char	*media_finding;	/* the probe's finding, or NULL */
+	int	 store_as_is;	/* an admin asked to store it anyway */
 	char	*meeting_name;
 	char	*room_host;		/* created_by of the room */
 	char	*deleted_at;
@@ -209,6 +211,9 @@ int	mr_db_reap_claim(struct mr_db *, struct mr_arena *, enum mr_claim,
 int	mr_db_reap_done(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *storage_type, const char *path,
 	    int64_t size, const char *duration, const char *sha256,
+	    const char *finding, struct mr_err *);
+int	mr_db_reap_damaged(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, const char *error, const char *finding,
 	    struct mr_err *);
 int	mr_db_reap_failed(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *error, int64_t max_attempts,
@@ -271,7 +276,8 @@ int	mr_db_admin_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_admin_filter *, struct mr_admin_rec **, int *n,
 	    int64_t *total, struct mr_err *);
 int	mr_db_admin_retry(struct mr_db *, struct mr_arena *, const char *id,
-	    const char *company, int64_t retention_days, struct mr_err *);
+	    const char *company, int64_t retention_days, int as_is,
+	    struct mr_err *);
 int	mr_db_admin_restore(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *company, int64_t trash_days, int64_t retention_days,
 	    const char **outcome, struct mr_err *);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * mp4.c - the duration of an MP4 (ISO BMFF) recording from moov/mvhd,
- * the format sniffing in front of both probes, and their shared read
- * helper.  The walk has the shape of ngx_http_mp4_module's
+ * mp4.c - the duration of an MP4 (ISO BMFF) recording from moov/mvhd.
+ * The walk has the shape of ngx_http_mp4_module's
  * ngx_http_mp4_read_atom(): one table of { box type, handler } per
  * container level, and every size checked against what is left of the
  * parent before it is used.  Only box headers and the mvhd/mehd payloads
@@ -12,12 +11,9 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mr.h"
 #include "probe.h"
@@ -80,67 +76,6 @@ static uint64_t
 be64(const unsigned char *p)
 {
 	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
-/* 422 "unreadable_media" with a formatted detail; returns -1. */
-int
-mr_probe_unreadable(struct mr_err *err, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	 msg[sizeof(err->detail)];
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return mr_err_set(err, 422, "unreadable_media", "%s", msg);
-}
-
-int
-mr_probe_read(int fd, off_t off, void *buf, size_t len, struct mr_err *err)
-{
-	unsigned char	*p = buf;
-	ssize_t		 n;
-	int		 saved;
-
-	while (len > 0) {
-		n = pread(fd, p, len, off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			saved = errno;
-			mr_err_set(err, 500, "io_error",
-			    "The recording file could not be read.");
-			return mr_err_cause(err, "pread at offset %lld: %s",
-			    (long long)off, strerror(saved));
-		}
-		if (n == 0)
-			return mr_probe_unreadable(err, "The file ended at offset %lld "
-			    "while it was being read.", (long long)off);
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int
-mr_probe_size(int fd, uint64_t *size, struct mr_err *err)
-{
-	struct stat	 st;
-	int		 saved;
-
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		mr_err_set(err, 500, "io_error",
-		    "The recording file could not be read.");
-		return mr_err_cause(err, "fstat: %s", strerror(saved));
-	}
-	if (!S_ISREG(st.st_mode))
-		return mr_probe_unreadable(err, "The recording is not a regular file.");
-	if (st.st_size == 0)
-		return mr_probe_unreadable(err, "The file is empty.");
-	*size = (uint64_t)st.st_size;
-	return 0;
 }
 
 /* A box type as it may appear in a client-facing detail. */
@@ -369,24 +304,4 @@ mr_mp4_duration(int fd, double *seconds, struct mr_err *err)
 	}
 	*seconds = (double)dur / m.timescale;
 	return 0;
-}
-
-int
-mr_probe_duration(int fd, double *seconds, struct mr_err *err)
-{
-	unsigned char	 h[8];
-	uint64_t	 size;
-
-	if (mr_probe_size(fd, &size, err) == -1)
-		return -1;
-	if (size >= 4) {
-		if (mr_probe_read(fd, 0, h, size >= 8 ? 8 : 4, err) == -1)
-			return -1;
-		if (memcmp(h, "OggS", 4) == 0)
-			return mr_ogg_duration(fd, seconds, err);
-		if (size >= 8 && (memcmp(h + 4, "ftyp", 4) == 0 ||
-		    memcmp(h + 4, "moov", 4) == 0))
-			return mr_mp4_duration(fd, seconds, err);
-	}
-	return mr_probe_unreadable(err, "The file is neither MP4 nor Ogg.");
 }

@@ -2,10 +2,18 @@
 /*
  * ogg.c - the duration of an Ogg Opus or Ogg Vorbis recording: the
  * granule position of the last page, less the Opus pre-skip, over the
- * sample rate.  It reads the first page (for the codec, the stream serial
- * and the pre-skip or rate) and at most MR_OGG_WINDOW bytes at the end,
- * scanned backwards for the last page that checks out, as opusfile and
+ * sample rate.  It reads the first pages (for the codec, the streams'
+ * serials and the pre-skip or rate) and at most MR_OGG_WINDOW bytes at
+ * the end, scanned backwards for the last pages, as opusfile and
  * vorbisfile do.  It does not decode packets and knows no other codec.
+ *
+ * A file cut short is refused, not measured: the writer of a whole file
+ * ends every logical stream with a page flagged end of stream, and the
+ * last of those pages ends exactly at the end of the file.  So the tail
+ * of the file, from the page the duration comes from to the last byte,
+ * must be an unbroken run of whole pages with matching CRCs, and the
+ * last page the scan meets of each stream begun at the start of the
+ * file (and of any other stream met on the way) must carry the flag.
  */
 #include "config.h"
 
@@ -20,6 +28,8 @@
 #define PAGE_HDR	27			/* up to the segment table */
 #define PAGE_MAX	(PAGE_HDR + 255 + 255 * 255)
 #define FLAG_BOS	0x02
+#define FLAG_EOS	0x04
+#define MAX_STREAMS	16		/* multiplexed streams followed */
 #define NO_GRANULE	UINT64_MAX		/* -1: no packet ends here */
 #define OPUS_RATE	48000			/* granules are 48 kHz */
 /*
@@ -178,13 +188,116 @@ id_header(const unsigned char *page, const struct page *pg, uint64_t *rate,
 	return mr_probe_unreadable(err, "The Ogg stream is neither Opus nor Vorbis.");
 }
 
+/*
+ * The streams the tail must end.  Those begun on the pages at the start of
+ * the file (bos) must all be met; others met on the way are checked too.
+ */
+struct streams {
+	uint32_t	 serial[MAX_STREAMS];
+	int		 ended[MAX_STREAMS];	/* last page met */
+	size_t		 n;
+	size_t		 open;		/* BOS streams not met */
+};
+
+static size_t
+stream_find(const struct streams *st, uint32_t serial)
+{
+	size_t	 i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->serial[i] == serial)
+			break;
+	return i;
+}
+
+/*
+ * The serials of the streams begun on the first pages of the file (all
+ * the BOS pages come first in a multiplexed file), from the n bytes at
+ * its start in buf, the first page already parsed into pg.
+ */
+static int
+bos_streams(const unsigned char *buf, size_t n, const struct page *first,
+    struct streams *st, struct mr_err *err)
+{
+	struct page	 pg;
+	size_t		 off = first->len, budget;
+
+	memset(st, 0, sizeof(*st));
+	st->serial[st->n++] = first->serial;
+	while (off < n) {
+		budget = PAGE_MAX;
+		if (page_parse(buf + off, n - off, &pg, &budget) != NULL ||
+		    !(pg.flags & FLAG_BOS) ||
+		    stream_find(st, pg.serial) < st->n)
+			break;
+		if (st->n == MAX_STREAMS)
+			return mr_probe_unreadable(err, "The Ogg file "
+			    "multiplexes more than %d streams.", MAX_STREAMS);
+		st->serial[st->n++] = pg.serial;
+		off += pg.len;
+	}
+	st->open = st->n;
+	return 0;
+}
+
+/*
+ * The page pg, which starts where the tail scanned so far begins, is the
+ * last page of its stream if the scan has not met that stream yet: then
+ * it must carry the end-of-stream flag.
+ */
+static int
+stream_met(struct streams *st, const struct page *pg, struct mr_err *err)
+{
+	size_t	 i = stream_find(st, pg->serial);
+
+	if (i < st->n && st->ended[i])
+		return 0;
+	if (!(pg->flags & FLAG_EOS))
+		return mr_probe_unreadable(err, "The Ogg stream (serial %u) "
+		    "stops without its end-of-stream page: the file was cut "
+		    "short.", pg->serial);
+	if (i == st->n) {
+		if (st->n == MAX_STREAMS)
+			return mr_probe_unreadable(err, "The Ogg file "
+			    "multiplexes more than %d streams.", MAX_STREAMS);
+		st->serial[st->n++] = pg->serial;
+	} else
+		st->open--;
+	st->ended[i] = 1;
+	return 0;
+}
+
+/*
+ * Bytes from up to to (excluded) are not whole pages: at the end of the
+ * file it was cut short, or something was written after its last page;
+ * before the end, a page is damaged.  Returns -1.
+ */
+static int
+gap(struct mr_err *err, uint64_t from, uint64_t to, uint64_t size,
+    unsigned badcrc)
+{
+	char	 crc[48] = "";
+
+	if (badcrc > 0)
+		snprintf(crc, sizeof(crc), " (%u with a CRC mismatch)", badcrc);
+	if (to == size)
+		return mr_probe_unreadable(err, "The last %llu bytes of the "
+		    "file are not a whole Ogg page%s: it was cut short or "
+		    "damaged.", (unsigned long long)(to - from), crc);
+	return mr_probe_unreadable(err, "Bytes %llu to %llu of the file are "
+	    "not whole Ogg pages%s: it is damaged.", (unsigned long long)from,
+	    (unsigned long long)(to - 1), crc);
+}
+
 int
 mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 {
 	struct page	 pg;
+	struct streams	 st;
 	unsigned char	*buf = NULL, *q;
 	const char	*why;
-	uint64_t	 size, lo, pmin, filled, p, n, rate = 0, preskip = 0;
+	uint64_t	 size, lo, pmin, filled, p, n, next, granule = 0;
+	uint64_t	 rate = 0, preskip = 0;
 	size_t		 budget = PAGE_MAX;
 	uint32_t	 serial;
 	unsigned	 badcrc = 0;
@@ -192,7 +305,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 
 	if (mr_probe_size(fd, &size, err) == -1)
 		return -1;
-	/* One buffer for the first page, then for the window at the end. */
+	/* One buffer for the first pages, then for the window at the end. */
 	n = size < MR_OGG_WINDOW ? size : MR_OGG_WINDOW;
 	if ((buf = malloc(n)) == NULL) {
 		mr_err_set(err, 500, "internal", "Out of memory.");
@@ -210,18 +323,21 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 		goto fail;
 	}
 	serial = pg.serial;
-	if (id_header(buf, &pg, &rate, &preskip, err) == -1)
+	if (id_header(buf, &pg, &rate, &preskip, err) == -1 ||
+	    bos_streams(buf, n, &pg, &st, err) == -1)
 		goto fail;
 
 	/*
 	 * Walk back from the end over the window, reading it in chunks only
 	 * as the scan reaches them; a page that starts in a chunk ends in
-	 * the ones already read.  The first page (offset 0) is a header
-	 * page and is not a candidate.
+	 * the ones already read.  Each page found must end where the one
+	 * found before it begins (next), the first at the end of the file.
+	 * The first page (offset 0) is a header page and is not a
+	 * candidate.
 	 */
 	lo = size > MR_OGG_WINDOW ? size - MR_OGG_WINDOW : 0;
 	pmin = lo > 0 ? lo : 1;
-	filled = size;
+	filled = next = size;
 	budget = CRC_BUDGET;
 	if (size >= pmin + PAGE_HDR) {
 		for (p = size - PAGE_HDR + 1; p-- > pmin; ) {
@@ -236,7 +352,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 			q = buf + (p - lo);
 			if (q[0] != 'O' || memcmp(q, "OggS", 4) != 0)
 				continue;
-			if ((why = page_parse(q, size - p, &pg, &budget)) !=
+			if ((why = page_parse(q, next - p, &pg, &budget)) !=
 			    NULL) {
 				if (why == crc_budget) {
 					mr_probe_unreadable(err, "Too many damaged pages "
@@ -248,10 +364,20 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 					badcrc++;
 				continue;
 			}
-			if (pg.serial == serial && pg.granule != NO_GRANULE) {
-				found = 1;
-				break;
+			if (p + pg.len != next) {
+				gap(err, p + pg.len, next, size, badcrc);
+				goto fail;
 			}
+			next = p;
+			if (stream_met(&st, &pg, err) == -1)
+				goto fail;
+			if (!found && pg.serial == serial &&
+			    pg.granule != NO_GRANULE) {
+				found = 1;
+				granule = pg.granule;
+			}
+			if (found && st.open == 0)
+				break;
 		}
 	}
 	if (!found) {
@@ -265,19 +391,26 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 			    (unsigned long long)(size - lo));
 		goto fail;
 	}
-	if (pg.granule > INT64_MAX) {
+	if (st.open > 0) {
+		mr_probe_unreadable(err, "Not every Ogg stream ends in the "
+		    "last %llu bytes: one was cut short, or ended long before "
+		    "the file did.",
+		    (unsigned long long)(size - lo));
+		goto fail;
+	}
+	if (granule > INT64_MAX) {
 		mr_probe_unreadable(err, "The last page has a negative granule "
 		    "position.");
 		goto fail;
 	}
-	if (pg.granule < preskip) {
+	if (granule < preskip) {
 		mr_probe_unreadable(err, "The last granule position (%llu) is before "
 		    "the Opus pre-skip (%llu).",
-		    (unsigned long long)pg.granule,
+		    (unsigned long long)granule,
 		    (unsigned long long)preskip);
 		goto fail;
 	}
-	*seconds = (double)(pg.granule - preskip) / (double)rate;
+	*seconds = (double)(granule - preskip) / (double)rate;
 	free(buf);
 	return 0;
 

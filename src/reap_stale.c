@@ -9,8 +9,13 @@
  * is looked up by egress id: what LiveKit says is applied exactly as a
  * webhook would be (db_webhook.c), under a synthetic event id so a repeat
  * changes nothing.  An egress that ran past recording_max_seconds is
- * stopped.  One LiveKit forgot (24 h after it ended) falls back to the
- * spool: a file there is processed, no file fails the recording.
+ * stopped.  One LiveKit no longer knows (it deletes an ended egress 24 h
+ * after the end, and loses every egress with its store) falls back to
+ * the spool: no file fails the recording; a file is taken once it has
+ * not changed for spool_quiet_seconds, since nothing says its writer is
+ * done with it, and until then the row is looked at again later.  A file
+ * taken this way is probed like any other by the upload pass, which
+ * fails the recording if the file is cut short.
  */
 #include "config.h"
 
@@ -74,7 +79,12 @@ pending(struct mr_reaper *rp, const struct mr_recording *r,
 	return 0;
 }
 
-/* LiveKit no longer knows the egress: decide from the spool file. */
+/*
+ * LiveKit no longer knows the egress: decide from the spool file.  A file
+ * modified less than spool_quiet_seconds ago may still be written (an
+ * egress LiveKit lost track of, or its copy to the spool): leave the row
+ * for a later pass.
+ */
 static int
 forgotten(struct mr_reaper *rp, const struct mr_recording *r,
     struct mr_err *err)
@@ -82,12 +92,20 @@ forgotten(struct mr_reaper *rp, const struct mr_recording *r,
 	struct mr_lk_egress	 e;
 	struct stat		 sb;
 	char			*path;
+	int64_t			 now = mr_now(), age;
 
 	memset(&e, 0, sizeof(e));
 	e.egress_id = r->egress_id;
-	e.updated_at = mr_now() * 1000000000LL;
+	e.updated_at = now * 1000000000LL;
 	path = mr_reap_spool_path(rp, r);
 	if (path != NULL && stat(path, &sb) == 0 && sb.st_size > 0) {
+		age = now - (int64_t)sb.st_mtime;
+		if (age < rp->conf->cf_spool_quiet_seconds) {
+			mr_log_info("pass=stale rec=%s action=wait "
+			    "reason=spool_changing age_s=%lld bytes=%lld",
+			    r->id, (long long)age, (long long)sb.st_size);
+			return 0;
+		}
 		e.status = MR_LK_COMPLETE;
 		e.has_file = 1;
 		e.location = path;
@@ -134,7 +152,7 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 	if (r->started_epoch > 0 && mr_now() - r->started_epoch >
 	    rp->conf->cf_recording_max_seconds) {
 		if (mr_lk_stop_egress(&rp->lk, rp->arena, r->egress_id, &st,
-		    err) == -1 && strcmp(err->code, "livekit_refused") != 0)
+		    err) == -1 && !mr_lk_answered(err))
 			return -1;
 		mr_err_clear(err);
 		if (mr_db_rec_stop(rp->db, rp->arena, r->id, err) == -1)

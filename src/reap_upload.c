@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * reap_upload.c - the upload pass (SPEC section 4.4): a recording whose
- * egress ended with a file is streamed from the spool to storage,
- * verified, probed for its real duration and marked completed; only then
- * is the spool file removed.  A failure counts an attempt and backs off;
- * past upload_max_attempts the recording is failed and the spool file
- * stays for an admin retry.
+ * egress ended with a file is probed for its real duration, streamed from
+ * the spool to storage, verified and marked completed; only then is the
+ * spool file removed.  A failure counts an attempt and backs off; past
+ * upload_max_attempts the recording is failed and the spool file stays
+ * for an admin retry.
+ *
+ * A file the probe cannot read to its end (422 "unreadable_media": cut
+ * short, damaged, empty) is never stored as if it were whole: retrying
+ * will not heal the bytes, so the recording fails at once, the finding in
+ * its row and the spool file kept.  Only an admin retry with accept_as_is
+ * (store_as_is in the row) stores such a file: completed, its duration
+ * unknown (NULL) and the finding kept.
  */
 #include "config.h"
 
@@ -144,19 +151,61 @@ count_upload(struct mr_reaper *rp, off_t bytes, int failed)
 		    err.cause[0] ? err.cause : err.detail);
 }
 
-/* Upload one claimed recording.  0 done, -1 failed (err set). */
+/*
+ * What the probe says of the file open on fd: 0 with *durp set (in the
+ * arena) when it read the file to its end.  Otherwise *durp stays NULL
+ * and, for a file it cannot read to its end (422), *findingp holds its
+ * words: that is 0 when the row asks to store the file as it is, else -1
+ * with *damaged set.  A read error (500) is -1 with err set, for the
+ * usual retry.
+ */
+static int
+probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
+    const char *path, char **durp, char **findingp, int *damaged,
+    struct mr_err *err)
+{
+	struct mr_err	 perr;
+	double		 secs;
+
+	mr_err_clear(&perr);
+	if (mr_probe_duration(fd, &secs, &perr) == 0) {
+		if ((*durp = mr_printf(rp->arena, "%.3f", secs)) == NULL)
+			return mr_err_set(err, 500, "internal",
+			    "out of memory");
+		return 0;
+	}
+	if (perr.status != 422) {
+		*err = perr;
+		return mr_err_cause(err, "probing '%s'", path);
+	}
+	if ((*findingp = mr_strdup(rp->arena, perr.detail)) == NULL)
+		return mr_err_set(err, 500, "internal", "out of memory");
+	if (r->store_as_is) {
+		mr_log_info("pass=upload rec=%s storing the file as it is: %s",
+		    r->id, perr.detail);
+		return 0;
+	}
+	*damaged = 1;
+	return mr_err_set(err, 422, "damaged_media", "%s", perr.detail);
+}
+
+/*
+ * Upload one claimed recording.  0 done, -1 failed (err set; *damaged
+ * when it failed because the file is damaged, *findingp saying how).
+ */
 static int
 upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
-    char **durp, char **sump, off_t *sizep, struct mr_err *err)
+    char **durp, char **sump, off_t *sizep, char **findingp, int *damaged,
+    struct mr_err *err)
 {
 	struct mr_store_obj	 o;
 	struct lease		 lease;
 	struct stat		 sb;
-	struct mr_err		 perr;
 	char			*path;
-	double			 secs;
 	int			 fd = -1, rc = -1;
 
+	*durp = *findingp = NULL;
+	*damaged = 0;
 	if ((path = mr_reap_spool_path(rp, r)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
@@ -165,19 +214,9 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 		    "file '%s': %s", path, strerror(errno));
 		goto done;
 	}
-	if (sb.st_size == 0) {
-		mr_err_set(err, 422, "empty_file", "spool file '%s' is empty",
-		    path);
-		goto done;
-	}
 	/* The real duration, from the file itself (not FileInfo). */
-	mr_err_clear(&perr);
-	*durp = NULL;
-	if (mr_probe_duration(fd, &secs, &perr) == 0)
-		*durp = mr_printf(rp->arena, "%.3f", secs);
-	else
-		mr_log_warnx("rec=%s could not read the duration of '%s': %s",
-		    r->id, path, perr.detail);
+	if (probe(rp, r, fd, path, durp, findingp, damaged, err) == -1)
+		goto done;
 	if ((*sump = hash_file(rp, fd, sb.st_size, err)) == NULL)
 		goto done;
 	memset(&o, 0, sizeof(o));
@@ -212,16 +251,50 @@ done:
 	return rc;
 }
 
+/*
+ * Fail recording r for its damaged file, at once.  The row says what was
+ * found, that the file is kept and how to store it anyway.  -1 on a
+ * database error.
+ */
+static int
+fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
+    const char *finding)
+{
+	struct mr_err	 err;
+	const char	*why;
+	int		 rc;
+
+	why = mr_printf(rp->arena, "The recording's file is damaged: %s "
+	    "It is kept in the spool; to store it as it is, without a "
+	    "duration, retry the recording with {\"accept_as_is\": true} "
+	    "(POST /api/admin/recordings/%s/retry).", finding, r->id);
+	mr_err_clear(&err);
+	rc = mr_db_reap_damaged(rp->db, rp->arena, r->id, rp->owner,
+	    why ? why : finding, finding, &err);
+	if (rc == -1) {
+		mr_log_warnx("pass=upload rec=%s could not fail it: %s", r->id,
+		    err.cause[0] ? err.cause : err.detail);
+		return -1;
+	}
+	if (rc == 0)
+		mr_log_warnx("pass=upload rec=%s action=lease_lost", r->id);
+	else
+		mr_log_warnx("pass=upload rec=%s action=failed reason=damaged "
+		    "finding=\"%s\"", r->id, finding);
+	return 0;
+}
+
 int
 mr_reap_uploads(struct mr_reaper *rp, int limit)
 {
 	struct mr_recording	 r;
 	struct mr_err		 err;
 	char			*key = NULL, *dur = NULL, *sum = NULL, *path;
+	char			*finding = NULL;
 	const char		*why;
 	off_t			 size = 0;
 	int64_t			 t0;
-	int			 n, rc, gave_up;
+	int			 n, rc, gave_up, damaged;
 
 	for (n = 0; n < limit && !mr_reap_stopping; n++) {
 		mr_arena_reset(rp->arena);
@@ -235,7 +308,16 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		if (rc == 0)
 			break;
 		t0 = mr_now_ms();
-		if (upload(rp, &r, &key, &dur, &sum, &size, &err) == -1) {
+		rc = upload(rp, &r, &key, &dur, &sum, &size, &finding,
+		    &damaged, &err);
+		if (rc == -1 && damaged) {
+			rp->failures++;
+			count_upload(rp, 0, 1);
+			if (fail_damaged(rp, &r, finding) == -1)
+				return -1;
+			continue;
+		}
+		if (rc == -1) {
 			rp->failures++;
 			why = mr_printf(rp->arena, "%s%s%s", err.detail,
 			    err.cause[0] ? ": " : "", err.cause);
@@ -256,7 +338,7 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
 		    rp->conf->cf_storage_type, key, (int64_t)size, dur, sum,
-		    &err);
+		    finding, &err);
 		if (rc == -1)
 			return -1;
 		if (rc == 0) {
@@ -271,9 +353,10 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			mr_log_warn("rec=%s could not remove spool file '%s'",
 			    r.id, path);
 		mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
-		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld",
+		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
 		    r.id, rp->conf->cf_storage_type, key, (long long)size,
-		    dur ? dur : "-", sum, (long long)(mr_now_ms() - t0));
+		    dur ? dur : "-", sum, (long long)(mr_now_ms() - t0),
+		    finding ? " as_is=1" : "");
 	}
 	return n;
 }

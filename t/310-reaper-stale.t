@@ -97,7 +97,8 @@ my $reqs = $s->standin(GET => '/_standin/requests')->{json};
 ok((grep { $_->{method} eq 'StopEgress' } @{ $reqs->{requests} // $reqs }),
     'LiveKit got a StopEgress');
 
-# 5. LiveKit forgot the egress (24 h after it ended): the spool decides.
+# 5. LiveKit forgot the egress (24 h after it ended): the spool decides,
+# once the file has not changed for spool_quiet_seconds (300 by default).
 $s->standin(POST => '/_standin/mode', { webhooks => 'drop' });
 $c = room();
 $r = $s->api(POST => '/api/recordings/start', token => $tok,
@@ -108,8 +109,16 @@ $s->standin(POST => '/_standin/end', { egress_id => $eg });
 $s->standin(POST => '/_standin/forget', { egress_id => $eg });
 age($lost);
 $r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$lost\E action=wait reason=spool_changing/,
+    'a file just written is left to settle');
+like(st($lost), qr/^recording\|/, 'the row is not taken yet');
+my $file = $s->config('spool_dir') . "/$lost.mp4";
+my $then = time - 600;
+utime($then, $then, $file) or die "utime $file: $!";
+age($lost);
+$r = $s->reaper('--pass', 'stale,upload');
 like($r->{err}, qr/rec=\Q$lost\E action=process_spool/,
-    'no egress at LiveKit but a file in the spool');
+    'no egress at LiveKit but a settled file in the spool');
 is(st($lost), 'completed|EGRESS_COMPLETE', 'the file was kept and stored');
 
 # 6. Recent rows are left alone; a second run changes nothing more.

@@ -328,7 +328,14 @@ for my $case ([ 'one PUT', 500_000, 0 ], [ 'in parts', 1_500_000, 1 ]) {
 	    . "recorded_by, status, egress_id, egress_status, started_at, "
 	    . "ended_at) VALUES ('s3room', '$co', '$host', 'processing', "
 	    . "'EG_s3_$size', 'EGRESS_COMPLETE', now(), now()) RETURNING id");
-	my $rec = random_bytes($size);
+	# A whole MP4 (the upload pass refuses what its probe cannot
+	# read): ftyp, moov with a 5 s mvhd, and random media data.
+	my $box = sub { pack('N', 8 + length $_[1]) . $_[0] . $_[1] };
+	my $head = $box->('ftyp', 'isom' . pack('N', 512) . 'isom')
+	    . $box->('moov', $box->('mvhd', pack('C x3 N N N N', 0, 0, 0,
+	    1000, 5000) . ("\0" x 80)));
+	my $rec = $head . $box->('mdat',
+	    random_bytes($size - length($head) - 8));
 	spew($s->config('spool_dir') . "/$id.mp4", $rec);
 	$r = $s->reaper('--pass', 'upload');
 	is($r->{rc}, 0, "reaper ($how): uploads a recording to S3")

@@ -315,6 +315,29 @@ async function main() {
   const egSlow = r.json?.egress_id;
   r = await twirp('StopEgress', { egressId: egSlow });
   ok(r.status === 503 && r.json?.code === 'unavailable', 'stop refuse: Twirp error', r);
+
+  // Start modes in which the egress runs but its answer never arrives.
+  const egressIn = async (room) => (await ctl('egresses')).json.egresses.filter((e) => e.roomName === room);
+  await ctl('mode', { start: 'reset' });
+  let lost = null;
+  try {
+    await twirp('StartRoomCompositeEgress', startBody('room-reset', path.join(TMP, 'reset.mp4')));
+  } catch (e) {
+    lost = e;
+  }
+  ok(lost !== null, 'start reset: no answer, the connection is reset', String(lost?.cause ?? lost));
+  ok((await egressIn('room-reset')).length === 1, 'start reset: the egress was created all the same');
+  for (const status of [502, 503, 504]) {
+    await ctl('mode', { start: 'proxy_error', proxy_status: status });
+    const room = `room-proxy-${status}`;
+    r = await twirp('StartRoomCompositeEgress', startBody(room, path.join(TMP, `${room}.mp4`)));
+    ok(r.status === status && r.ctype?.startsWith('text/html') && r.json === null && r.text.includes(`<title>${status} `) &&
+      r.text.includes('<center>nginx</center>'), `start proxy_error: ${status} with nginx's HTML page`, r);
+    ok((await egressIn(room)).length === 1, `start proxy_error ${status}: the egress was created all the same`);
+  }
+  const pm = await ctl('mode', { proxy_status: 500 });
+  ok(pm.status === 400, 'proxy_status must be 502, 503 or 504', pm.json);
+  await ctl('mode', { start: 'ok', stop: 'refuse' });
   let m = await ctl('mode', { nonsense: 1 });
   ok(m.status === 400, 'unknown setting is refused by /_standin/mode', m.json);
   m = await ctl('reset', {});

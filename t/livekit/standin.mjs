@@ -256,7 +256,7 @@ const FINAL_STATUSES = ['EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_LIMIT_REACHE
 
 function defaultMode() {
   return {
-    start: 'ok', // ok | refuse | slow
+    start: 'ok', // ok | refuse | slow | reset | proxy_error
     stop: 'ok', // ok | refuse | slow
     webhooks: 'normal', // normal | duplicate | reverse | drop
     end_status: 'EGRESS_COMPLETE',
@@ -268,6 +268,7 @@ function defaultMode() {
     stop_refuse_code: null, // null: same as refuse_code
     stop_refuse_msg: null, // null: same as refuse_msg
     start_delay_ms: 5000, // start: "slow"
+    proxy_status: 502, // start: "proxy_error": 502, 503 or 504 from a proxy in front
     stop_delay_ms: 5000, // stop: "slow"
     end_delay_ms: 50, // time between ENDING and the final status
     retry_delays_ms: [1000, 2000, 4000, 8000], // LiveKit: 4 retries, 1 2 4 8 s
@@ -284,7 +285,8 @@ function checkModeValue(key, v) {
   const isInt = (x) => Number.isInteger(x) && x >= 0;
   const oneOf = (...xs) => (xs.includes(v) ? null : `${key} must be one of ${xs.join(', ')}`);
   switch (key) {
-    case 'start': return oneOf('ok', 'refuse', 'slow');
+    case 'start': return oneOf('ok', 'refuse', 'slow', 'reset', 'proxy_error');
+    case 'proxy_status': return [502, 503, 504].includes(v) ? null : `${key} must be 502, 503 or 504`;
     case 'stop': return oneOf('ok', 'refuse', 'slow');
     case 'webhooks': return oneOf('normal', 'duplicate', 'reverse', 'drop');
     case 'end_status': return oneOf(...FINAL_STATUSES);
@@ -442,6 +444,8 @@ export class StandIn {
     if (!rec.auth_ok) throw new TwirpError('unauthenticated', 'permissions denied');
 
     const reply = await handle(msg, after);
+    if (reply.lost === 'reset') return { reset: true };
+    if (reply.lost === 'proxy') return proxyReply(reply.status);
     return { status: 200, headers: { 'Content-Type': 'application/json' }, body: reply };
   }
 
@@ -494,6 +498,17 @@ export class StandIn {
     } else {
       after(() => this.enqueueWebhook(eg, 'egress_started')); // once the reply is sent
     }
+    this.scheduleActive(eg);
+    // The egress runs, but meetrec never gets LiveKit's answer: the
+    // connection is reset, or a proxy in front answers with its own page.
+    if (mode.start === 'reset') return { lost: 'reset' };
+    if (mode.start === 'proxy_error') return { lost: 'proxy', status: mode.proxy_status };
+    return snake(eg.info);
+  }
+
+  // STARTING -> ACTIVE after auto_active_ms, with its egress_updated.
+  scheduleActive(eg) {
+    const mode = this.mode;
     if (mode.auto_active_ms !== null) {
       eg.activeTimer = this.later(mode.auto_active_ms, () => {
         eg.activeTimer = null;
@@ -505,7 +520,6 @@ export class StandIn {
         this.enqueueWebhook(eg, 'egress_updated');
       });
     }
-    return snake(eg.info);
   }
 
   // Builds and stores the egress record.
@@ -888,6 +902,18 @@ function textReply(status, text) {
   return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: text + '\n' };
 }
 
+// The page nginx answers with when its upstream (LiveKit) failed it.
+const PROXY_REASON = { 502: 'Bad Gateway', 503: 'Service Temporarily Unavailable', 504: 'Gateway Time-out' };
+function proxyReply(status) {
+  const title = `${status} ${PROXY_REASON[status]}`;
+  return {
+    status,
+    headers: { 'Content-Type': 'text/html', Server: 'nginx' },
+    body: `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n` +
+      `<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+  };
+}
+
 // Egress filepath handling (livekit.md §6): {room_name} {room_id} {time} {utc} placeholders,
 // a default name for a path ending in "/", the extension forced, "../" stripped.
 function templateFilepath(fp, roomName, roomId, ext) {
@@ -980,6 +1006,13 @@ export function createServer(si) {
         const err = { code: e.code, msg: e.message };
         if (e.meta && Object.keys(e.meta).length) err.meta = e.meta;
         reply = { status: TWIRP_HTTP[e.code] ?? 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(err) };
+      }
+      if (reply.reset) {
+        // Request read, egress created, no answer: a TCP reset.
+        si.log(`twirp ${req.method} ${url.pathname} -> connection reset`);
+        req.socket.resetAndDestroy();
+        for (const fn of afterReply) fn();
+        return;
       }
       rec.status = reply.status;
       si.log(`twirp ${req.method} ${url.pathname} -> ${reply.status}${rec.code ? ' ' + rec.code : ''}`);
