@@ -276,6 +276,12 @@ sub batch {
 		@m{qw(start start_delay_ms)} = ('slow', 2500);
 		@r = @r[0 .. ($#r < 1 ? $#r : 1)];
 		fault('LiveKit Start timeout');
+	} elsif ($sw < 0.24) {
+		$m{start} = 'reset';
+		fault('LiveKit Start connection reset');
+	} elsif ($sw < 0.28) {
+		@m{qw(start proxy_status)} = ('proxy_error', pick(502, 503, 504));
+		fault('proxy error page at Start');
 	}
 	my $ew = rand;
 	if ($ew < 0.07) {
@@ -572,6 +578,7 @@ sub phase {
 		upload_max_attempts    => 100,
 		livekit_timeout_ms     => 1500,
 		upload_timeout_ms      => 5000,
+		spool_quiet_seconds    => 1,
 	);
 	# A crash of PostgreSQL loses no commit (synchronous_commit on, as
 	# on a production server).
@@ -628,7 +635,16 @@ sub phase {
 }
 
 use List::Util ();
-phase($_) for @BACKENDS;
+for my $b (@BACKENDS) {
+	# A phase that hangs fails, with its artefacts kept, instead of
+	# holding the suite.
+	my $limit = int(600 * timeout_factor());
+	local $SIG{ALRM} = sub { die "$b: the phase did not end within "
+	    . "$limit s\n" };
+	alarm $limit;
+	phase($b);
+	alarm 0;
+}
 
 # The table.
 my $w = 44;

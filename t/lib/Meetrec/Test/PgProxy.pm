@@ -125,11 +125,14 @@ sub refuse {
 }
 
 # ---------------------------------------------------------------------
-# The proxy process.
+# The proxy process: one select loop, every socket non-blocking, bytes
+# that cannot be written at once wait in an output buffer (a client that
+# does not read must not stall the others).
 
 my %peer;	# fileno => the other socket
 my %role;	# fileno => 'c' (client side) or 's' (server side)
-my %inbuf;	# fileno of a server side => bytes not yet forwarded
+my %inbuf;	# fileno of a server side => bytes not yet parsed
+my %outbuf;	# fileno => bytes waiting to be written to that socket
 my %state;	# fileno of a server side => 'armed' once a tag matched
 my %sock;	# fileno => socket
 
@@ -147,7 +150,7 @@ sub _close_pair {
 		$sel->remove($sock{$f});
 		close $sock{$f};
 		delete $sock{$f}; delete $peer{$f}; delete $role{$f};
-		delete $inbuf{$f}; delete $state{$f};
+		delete $inbuf{$f}; delete $outbuf{$f}; delete $state{$f};
 	}
 	return;
 }
@@ -161,8 +164,31 @@ sub _fire {
 	return;
 }
 
-# Forward the whole messages in $inbuf{$fd} to the client; returns 0 when
-# the pair was closed on purpose.
+# Queue bytes for socket $to and write what it takes now.
+sub _send {
+	my ($sel, $to, $bytes) = @_;
+	my $f = fileno $to;
+	return 0 unless defined $f && $sock{$f};
+	$outbuf{$f} .= $bytes;
+	return _flush($sel, $f);
+}
+
+sub _flush {
+	my ($sel, $f) = @_;
+	while (length($outbuf{$f} // '')) {
+		my $n = syswrite($sock{$f}, $outbuf{$f});
+		if (!defined $n) {
+			return 1 if $!{EAGAIN} || $!{EWOULDBLOCK} || $!{EINTR};
+			_close_pair($sel, $f);
+			return 0;
+		}
+		substr($outbuf{$f}, 0, $n, '');
+	}
+	return 1;
+}
+
+# Pass the whole messages in $inbuf{$fd} on to the client; returns 0
+# when the pair was closed on purpose.
 sub _server_data {
 	my ($sel, $fd, $dir) = @_;
 	my $buf = \$inbuf{$fd};
@@ -188,30 +214,18 @@ sub _server_data {
 				_fire($dir, $tag);
 				_log("armed drop matched '$tag'");
 				$state{$fd} = 'armed';
-				# Send what came before; hold the rest.
 				next;
 			}
 		}
 		$out .= $msg;
 	}
-	if (length $out) {
-		my $c = $peer{$fd};
-		my $off = 0;
-		while ($off < length $out) {
-			my $n = syswrite($c, $out, length($out) - $off, $off);
-			unless (defined $n) {
-				_close_pair($sel, $fd);
-				return 0;
-			}
-			$off += $n;
-		}
-	}
-	return 1;
+	return length $out ? _send($sel, $peer{$fd}, $out) : 1;
 }
 
 sub serve {
 	my ($listen_path, $to, $dir) = @_;
 	$| = 1;
+	$SIG{PIPE} = 'IGNORE';
 	unlink $listen_path;
 	my $l = IO::Socket::UNIX->new(Type => SOCK_STREAM, Local => $listen_path,
 	    Listen => 64) or die "pgproxy: listen $listen_path: $!\n";
@@ -230,8 +244,14 @@ sub serve {
 			}
 			_log("cut $n connection(s)");
 		}
-		my @ready = $sel->can_read(0.1);
-		for my $s (@ready) {
+		my $wsel = IO::Select->new(map { $sock{$_} }
+		    grep { $sock{$_} && length($outbuf{$_} // '') } keys %sock);
+		my ($rd, $wr) = IO::Select->select($sel, $wsel, undef, 0.1);
+		for my $s (@{ $wr // [] }) {
+			my $f = fileno $s;
+			_flush($sel, $f) if defined $f && $sock{$f};
+		}
+		for my $s (@{ $rd // [] }) {
 			if ($s == $l) {
 				my $c = $l->accept or next;
 				if (-e "$dir/refuse") {
@@ -246,6 +266,7 @@ sub serve {
 					_log("could not reach $to: $!");
 					next;
 				}
+				$_->blocking(0) for $c, $u;
 				my ($cf, $uf) = (fileno $c, fileno $u);
 				@sock{$cf, $uf} = ($c, $u);
 				@peer{$cf, $uf} = ($u, $c);
@@ -257,6 +278,7 @@ sub serve {
 			my $fd = fileno $s;
 			next unless defined $fd && $sock{$fd};
 			my $n = sysread($s, my $data, 65536);
+			next if !defined $n && ($!{EAGAIN} || $!{EINTR});
 			unless ($n) {
 				_close_pair($sel, $fd);
 				next;
@@ -265,15 +287,7 @@ sub serve {
 				$inbuf{$fd} .= $data;
 				_server_data($sel, $fd, $dir);
 			} else {
-				my $u = $peer{$fd};
-				my $off = 0;
-				while ($off < $n) {
-					my $w = syswrite($u, $data, $n - $off,
-					    $off);
-					last unless defined $w;
-					$off += $w;
-				}
-				_close_pair($sel, $fd) if $off < $n;
+				_send($sel, $peer{$fd}, $data);
 			}
 		}
 	}

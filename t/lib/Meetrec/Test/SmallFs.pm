@@ -38,6 +38,11 @@ sub new {
 	my $self = bless { path => $o{path}, size => $o{size},
 	    kind => 'rlimit', writers => $o{writers} // sub { () } }, $class;
 	if ($> == 0 && !$ENV{MEETREC_TEST_NO_MOUNT}) {
+		# One left mounted by an earlier run that was killed.
+		for (1 .. 5) {
+			last if run_cmd([ 'mountpoint', '-q', $o{path} ])->{rc};
+			run_cmd([ 'umount', '-l', $o{path} ]);
+		}
 		my $r = run_cmd([ 'mount', '-t', 'tmpfs', '-o',
 		    "size=$o{size},mode=0755", 'meetrec-test', $o{path} ]);
 		if ($r->{rc} == 0) {
@@ -110,7 +115,7 @@ sub release {
 	my ($self) = @_;
 	$self->free;
 	return unless $self->{kind} eq 'tmpfs';
-	run_cmd([ 'umount', $self->{path} ]);
+	run_cmd([ 'umount', '-l', $self->{path} ]);
 	$self->{kind} = 'rlimit';
 	return;
 }
