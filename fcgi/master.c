@@ -14,9 +14,10 @@
  * (who is busy, who has been idle since when), and while no worker is
  * idle it also watches the listening socket, so a request that waits
  * with every worker busy wakes it at once.  It starts workers while too
- * few are idle (1, 2, 4, ... per tick while the shortage lasts, as
- * php-fpm does) up to fcgi_workers_max, and retires idle ones down to
- * fcgi_workers_min.  Nothing here asks PostgreSQL.
+ * few are idle, up to fcgi_workers_max: as many as requests wait in the
+ * listen queue, or 1, 2, 4, ... per tick while the shortage lasts (as
+ * php-fpm does) when the kernel does not say; and it retires idle ones
+ * down to fcgi_workers_min.  Nothing here asks PostgreSQL.
  *
  * The master also keeps the busy responder (busy.c) running on the
  * second socket, where nginx sends what the full pool cannot take.
@@ -345,6 +346,7 @@ scale(struct mr_conf *conf, int ready)
 	int			 min, max, live = 0, idle = 0, resting = 0;
 	int			 spare_min, spare_max, shortage, waiting;
 	int			 n, pick;
+	uint32_t		 queued = 0, cap;
 
 	watch_listen = 0;
 	limits(conf, &min, &max);
@@ -381,9 +383,15 @@ scale(struct mr_conf *conf, int ready)
 		return;
 	}
 	if (shortage) {
-		n = waiting ? spawn_rate : spare_min - idle;
+		n = spare_min - idle;
 		if (n > spawn_rate)
 			n = spawn_rate;
+		/* As many as wait, when the kernel says; at least the rate. */
+		if (waiting && (mr_listenq_get(listen_fd, &queued, &cap) == -1 ||
+		    (int64_t)queued < spawn_rate))
+			queued = (uint32_t)spawn_rate;
+		if (waiting && (int64_t)queued > n)
+			n = queued > MAX_WORKERS ? MAX_WORKERS : (int)queued;
 		if (n > max - live)
 			n = max - live;
 		target = live + n;
