@@ -192,11 +192,18 @@ nrunning(void)
 	return n;
 }
 
-/* Start workers until target of them live, and the busy responder. */
+/*
+ * Start workers until target of them live, and the busy responder.  A
+ * worker replaced by a reload still counts until it exits: old and new
+ * never hold more PostgreSQL connections together than the pool may.
+ */
 static void
 fill(struct mr_conf *conf)
 {
-	int	 live = nlive();
+	int	 live = 0;
+
+	for (int i = 0; i < MAX_SLOTS; i++)
+		live += slots[i].pid != 0 && slots[i].retire != RETIRE_SHRINK;
 
 	for (int i = 0; i < MAX_SLOTS && live < target; i++) {
 		if (slots[i].pid != 0)
