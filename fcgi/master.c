@@ -351,6 +351,7 @@ scale(struct mr_conf *conf, int ready)
 	enum mr_worker_state	 st;
 	int64_t			 now = mr_now_ms(), since, oldest;
 	int			 min, max, live = 0, idle = 0, resting = 0;
+	int			 procs = 0;
 	int			 spare_min, spare_max, shortage, waiting;
 	int			 n, pick;
 	uint32_t		 queued = 0, cap;
@@ -360,6 +361,8 @@ scale(struct mr_conf *conf, int ready)
 	if (pm == MR_PM_STATIC || m == NULL)
 		return;
 	for (int i = 0; i < MAX_SLOTS; i++) {
+		/* One retired but still finishing counts against max. */
+		procs += slots[i].pid != 0;
 		if (slots[i].pid == 0 || slots[i].retire != KEEP)
 			continue;
 		live++;
@@ -376,9 +379,9 @@ scale(struct mr_conf *conf, int ready)
 	waiting = idle == 0 && (ready || queue_waiting());
 	shortage = idle < spare_min || waiting;
 	/* Once per stay at the maximum, however often it is short. */
-	if (live < max)
+	if (procs < max)
 		at_max = 0;
-	if (shortage && live >= max) {
+	if (shortage && procs >= max) {
 		if (!at_max) {
 			mr_log_warnx("pool is at fcgi_workers_max (%d workers, "
 			    "all busy); requests wait in the listen queue",
@@ -399,8 +402,8 @@ scale(struct mr_conf *conf, int ready)
 			queued = (uint32_t)spawn_rate;
 		if (waiting && (int64_t)queued > n)
 			n = queued > MAX_WORKERS ? MAX_WORKERS : (int)queued;
-		if (n > max - live)
-			n = max - live;
+		if (n > max - procs)
+			n = max - procs;
 		target = live + n;
 		for (int i = 0; i < n; i++)
 			mr_metrics_pool_event(m, MR_POOL_GROWN);
@@ -413,7 +416,7 @@ scale(struct mr_conf *conf, int ready)
 	}
 	spawn_rate = 1;
 	/* Nobody idle and room to grow: wake when a request waits. */
-	watch_listen = idle == 0 && live < max;
+	watch_listen = idle == 0 && procs < max;
 
 	/* Retire the longest idle, one at a time, while the rules allow. */
 	while (live > min && idle > spare_min && resting > 0) {
