@@ -11,7 +11,8 @@
  *
  * It holds no database connection and reads nothing but the request's
  * parameters; a body is read and dropped.  Per request it logs at debug
- * level only, and a summary at most every SUMMARY_MS.
+ * level only: it says when the pool is first found full, then how many
+ * it answered, at most every SUMMARY_MS.
  */
 #include "config.h"
 
@@ -73,7 +74,7 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	FCGX_Request	 req;
 	sigset_t	 set;
 	uint64_t	 n = 0, told = 0;
-	int64_t		 last = mr_now_ms();
+	int64_t		 last = mr_now_ms() - SUMMARY_MS, now;
 
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
@@ -109,16 +110,20 @@ mr_busy_main(int fd, struct mr_conf *conf)
 		answer(&cx);
 		FCGX_Finish_r(&req);
 		mr_arena_reset(cx.cx_arena);
+		/* The first at once, then what followed every SUMMARY_MS. */
 		n++;
-		if (mr_now_ms() - last >= SUMMARY_MS) {
+		if ((now = mr_now_ms()) - last < SUMMARY_MS)
+			continue;
+		if (n - told == 1)
+			mr_log_warnx("the pool is full: nginx sends requests "
+			    "here, answered 503 (see meetrec-fcgi(8), POOL)");
+		else
 			mr_log_warnx("the pool was full: %llu requests "
-			    "answered 503 in the last %lld s (see "
-			    "meetrec-fcgi(8), POOL)",
+			    "answered 503 in the last %lld s",
 			    (unsigned long long)(n - told),
-			    (long long)(mr_now_ms() - last) / 1000);
-			told = n;
-			last = mr_now_ms();
-		}
+			    (long long)(now - last) / 1000);
+		told = n;
+		last = now;
 	}
 	if (n > told)
 		mr_log_warnx("the pool was full: %llu requests answered 503",
