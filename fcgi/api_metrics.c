@@ -3,8 +3,9 @@
  * api_metrics.c - GET /metrics in the Prometheus text format (0.0.4).
  * nginx lets only the addresses in its "allow" lines through.
  *
- * The pool's figures come from the shared counters (src/metrics.c), the
- * rest from PostgreSQL with two queries (src/db_metrics.c).  A database
+ * The pool's figures come from the shared counters and the scoreboard
+ * (src/metrics.c) and from the kernel (the listen queue, src/listenq.c),
+ * the rest from PostgreSQL with two queries (src/db_metrics.c).  A database
  * that does not answer does not fail the scrape: the pool's figures are
  * still worth having then, and meetrec_database_up says 0.
  */
@@ -21,14 +22,27 @@ mr_api_metrics(struct mr_ctx *cx)
 	struct mr_env	*env = cx->cx_env;
 	struct mr_buf	 b;
 	struct mr_err	 dberr;
+	uint32_t	 queued, limit;
 	int		 rc = -1, up, bad;
 
 	mr_buf_init(&b, TEXT_MAX);
 	bad = mr_metrics_write_pool(mr_metrics_shared(), &b);
-	bad |= mr_metrics_family(&b, "meetrec_pool_workers", "gauge",
-	    "Workers the pool is configured to run.");
-	bad |= mr_metrics_sample(&b, "meetrec_pool_workers", NULL,
-	    (double)env->conf->cf_fcgi_workers);
+	bad |= mr_metrics_write_workers(mr_metrics_shared(), &b);
+	if (mr_listenq_get(env->listen_fd, &queued, &limit) == 0) {
+		bad |= mr_metrics_family(&b, "meetrec_pool_listen_queue",
+		    "gauge", "Connections waiting in the pool's listen queue "
+		    "for a worker to accept them.");
+		bad |= mr_metrics_sample(&b, "meetrec_pool_listen_queue", NULL,
+		    queued);
+		if (limit > 0) {
+			bad |= mr_metrics_family(&b,
+			    "meetrec_pool_listen_queue_max", "gauge",
+			    "How many connections the listen queue holds "
+			    "(fcgi_backlog, as the kernel caps it).");
+			bad |= mr_metrics_sample(&b,
+			    "meetrec_pool_listen_queue_max", NULL, limit);
+		}
+	}
 	mr_err_clear(&dberr);
 	up = mr_db_metrics_write(env->db, cx->cx_arena, &b, &dberr) == 0;
 	if (!up)

@@ -53,6 +53,7 @@ struct mr_resp {
 /* What a worker holds for its whole life. */
 struct mr_env {
 	struct mr_conf		*conf;
+	int			 listen_fd;	/* the pool's socket */
 	struct mr_db		*db;
 	struct mr_lk		 lk;
 	struct mr_jwt_verifier	 jwt;
@@ -100,6 +101,7 @@ int	mr_route_dispatch(struct mr_ctx *);
 
 /* req.c */
 int	 mr_req_read(struct mr_ctx *);
+void	 mr_req_discard(struct mr_ctx *);
 const char *mr_req_param(struct mr_ctx *, const char *);
 int	 mr_req_query(struct mr_ctx *, const char *name, const char **val);
 int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
@@ -147,10 +149,13 @@ void	mr_resp_send(struct mr_ctx *);
 extern volatile sig_atomic_t mr_worker_stop;
 int	mr_worker_env_init(struct mr_env *, struct mr_conf *);
 void	mr_worker_env_free(struct mr_env *);
-int	mr_worker_main(int fd, struct mr_conf *) MR_NORETURN;
+int	mr_worker_main(int fd, struct mr_conf *, int slot) MR_NORETURN;
+
+/* busy.c */
+int	mr_busy_main(int fd, struct mr_conf *) MR_NORETURN;
 
 /* master.c */
 int	mr_master_run(const char *confpath, struct mr_conf *, int fd,
-	    int pidfd);
+	    int busyfd, int pidfd);
 
 #endif /* MR_FCGI_H */

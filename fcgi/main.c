@@ -28,6 +28,12 @@
  *
  * Having dropped root, the master cannot remove the socket or the pid
  * file from root's folder at exit; the next start replaces both.
+ *
+ * A second socket, fcgi_socket with ".busy" added, is made the same way
+ * next to the first: the busy responder's (busy.c), nginx's backup
+ * server for when the pool is full.  Both listen with fcgi_backlog, by
+ * default the kernel's cap (net.core.somaxconn), so a burst waits in the
+ * queue instead of being refused.
  */
 #include "config.h"
 
@@ -46,6 +52,7 @@
 
 #include "fcgi.h"
 #include "httpc.h"
+#include "metrics.h"
 
 static void
 usage(void)
@@ -175,13 +182,33 @@ safe_path(const char *what, const char *path, char *out)
 }
 
 /*
- * Bind the socket at path.  As root it is made with its final owner
- * (root), group (gid) and mode (0660) at once: bound with gid as the
- * effective group and umask 0117.  Nothing is chowned afterwards, so no
- * path is ever chowned that someone could have swapped for a link.
+ * The listen queue's length: fcgi_backlog, or the kernel's cap when it
+ * is 0.  A larger one is lowered by the kernel without a word: say so.
  */
 static int
-bind_socket(const char *path, gid_t gid)
+backlog(const struct mr_conf *conf)
+{
+	int64_t	 cap = mr_listenq_max();
+
+	if (conf->cf_fcgi_backlog == 0)
+		return cap > INT_MAX ? INT_MAX : (int)cap;
+	if (conf->cf_fcgi_backlog > cap)
+		mr_log_warnx("fcgi_backlog %lld is above the kernel's cap "
+		    "net.core.somaxconn = %lld: the listen queue holds %lld",
+		    (long long)conf->cf_fcgi_backlog, (long long)cap,
+		    (long long)cap);
+	return (int)conf->cf_fcgi_backlog;
+}
+
+/*
+ * Bind the socket at path, listening with a queue of qlen.  As root it
+ * is made with its final owner (root), group (gid) and mode (0660) at
+ * once: bound with gid as the effective group and umask 0117.  Nothing
+ * is chowned afterwards, so no path is ever chowned that someone could
+ * have swapped for a link.
+ */
+static int
+bind_socket(const char *path, gid_t gid, int qlen)
 {
 	struct stat	 st;
 	mode_t		 old;
@@ -198,7 +225,7 @@ bind_socket(const char *path, gid_t gid)
 		mr_fatal("could not take group %lu for the socket",
 		    (unsigned long)gid);
 	old = umask(0117);
-	fd = FCGX_OpenSocket(path, 128);
+	fd = FCGX_OpenSocket(path, qlen);
 	umask(old);
 	if (root && setegid(getgid()) == -1)
 		mr_fatal("could not take back group %lu",
@@ -247,7 +274,8 @@ main(int argc, char *argv[])
 	struct mr_err	 err;
 	const char	*confpath = NULL;
 	char		 errbuf[512] = "", sock[PATH_MAX], pid[PATH_MAX];
-	int		 ch, fd, pidfd = -1, foreground = 1;
+	char		 busy[PATH_MAX];
+	int		 ch, fd, busyfd, qlen, pidfd = -1, foreground = 1;
 
 	while ((ch = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -285,20 +313,26 @@ main(int argc, char *argv[])
 	else if (conf->cf_pid_file != NULL &&
 	    mr_strlcpy(pid, conf->cf_pid_file, sizeof(pid)) == -1)
 		mr_fatalx("pid_file '%s' is too long", conf->cf_pid_file);
-	fd = bind_socket(sock, pv.sockgid);
+	if (snprintf(busy, sizeof(busy), "%s.busy", sock) >= (int)sizeof(busy))
+		mr_fatalx("fcgi_socket '%s' is too long", sock);
+	qlen = backlog(conf);
+	fd = bind_socket(sock, pv.sockgid, qlen);
+	busyfd = bind_socket(busy, pv.sockgid, qlen);
 	mr_err_clear(&err);
 	if (pid[0] != '\0' && (pidfd = mr_pidfile_open(pid, &err)) == -1)
 		mr_fatalx("%s", err.detail);
 	drop_privileges(conf, &pv);
-	ch = mr_master_run(confpath, conf, fd, pidfd);
+	ch = mr_master_run(confpath, conf, fd, busyfd, pidfd);
 	/*
 	 * The socket and the pid file are ours to remove; after a drop
 	 * their folder is root's and they stay, emptied, for the next start
 	 * to replace.
 	 */
 	unlink(sock);
+	unlink(busy);
 	mr_pidfile_close(pidfd, pid);
 	close(fd);
+	close(busyfd);
 	mr_httpc_global_cleanup();
 	return ch;
 }

@@ -32,8 +32,8 @@ param_or(struct mr_ctx *cx, const char *name, const char *def)
  * sent it all makes nginx see a reset instead of our answer; nginx's own
  * client_max_body_size bounds how much this reads.
  */
-static void
-discard_body(struct mr_ctx *cx)
+void
+mr_req_discard(struct mr_ctx *cx)
 {
 	char	 sink[8192];
 
@@ -73,14 +73,14 @@ mr_req_read(struct mr_ctx *cx)
 	if (cl != NULL && *cl != '\0') {
 		for (const char *p = cl; *p != '\0'; p++)
 			if (!isdigit((unsigned char)*p)) {
-				discard_body(cx);
+				mr_req_discard(cx);
 				return mr_err_set(&cx->cx_err, 400,
 				    "invalid_length",
 				    "Content-Length is not a number.");
 			}
 		if (strlen(cl) > 12 || mr_parse_int64(cl, 0,
 		    cx->cx_env->conf->cf_body_max, &len) == -1) {
-			discard_body(cx);
+			mr_req_discard(cx);
 			return mr_err_set(&cx->cx_err, 413, "body_too_large",
 			    "The request body is larger than %lld bytes.",
 			    (long long)cx->cx_env->conf->cf_body_max);

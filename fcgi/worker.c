@@ -39,6 +39,7 @@ mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 
 	memset(env, 0, sizeof(*env));
 	env->conf = conf;
+	env->listen_fd = -1;
 	if ((env->db = mr_db_new(conf->cf_database_url)) == NULL)
 		return -1;
 	env->lk.url = conf->cf_livekit_url;
@@ -142,15 +143,17 @@ serve(struct mr_ctx *cx)
 }
 
 /*
- * The worker's life.  fd is the listening socket opened by the master.
- * Never returns.
+ * The worker's life.  fd is the listening socket opened by the master,
+ * slot the worker's cell of the scoreboard (metrics.h), where it says
+ * whether it waits for a request or serves one.  Never returns.
  */
 int
-mr_worker_main(int fd, struct mr_conf *conf)
+mr_worker_main(int fd, struct mr_conf *conf, int slot)
 {
 	struct sigaction sa;
 	struct mr_env	 env;
 	struct mr_ctx	 cx;
+	struct mr_metrics *m = mr_metrics_shared();
 	FCGX_Request	 req;
 	int64_t		 served = 0;
 	int		 code = 0;
@@ -178,6 +181,7 @@ mr_worker_main(int fd, struct mr_conf *conf)
 
 	if (mr_worker_env_init(&env, conf) == -1)
 		_exit(3);
+	env.listen_fd = fd;
 	memset(&cx, 0, sizeof(cx));
 	cx.cx_env = &env;
 	if ((cx.cx_arena = mr_arena_new(ARENA_CAP)) == NULL ||
@@ -186,8 +190,10 @@ mr_worker_main(int fd, struct mr_conf *conf)
 	cx.cx_req.rq_fcgx = &req;
 
 	while (!mr_worker_stop && served < conf->cf_fcgi_max_requests) {
+		mr_metrics_slot_set(m, slot, MR_WORKER_IDLE);
 		if (FCGX_Accept_r(&req) < 0)
 			break;
+		mr_metrics_slot_set(m, slot, MR_WORKER_BUSY);
 		served++;
 		serve(&cx);
 		FCGX_Finish_r(&req);

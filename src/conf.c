@@ -38,6 +38,13 @@ static const struct confkey keys[] = {
 	S(fcgi_socket,		F_REQUIRED, "/run/meetrec/fcgi.sock"),
 	I(fcgi_workers,		0, "4", 1, 256),
 	I(fcgi_max_requests,	0, "10000", 1, INT64_MAX),
+	I(fcgi_backlog,		0, "0", 0, 1048576),
+	S(fcgi_pm,		F_REQUIRED, "dynamic"),
+	I(fcgi_workers_min,	0, "2", 0, 256),
+	I(fcgi_workers_max,	0, "16", 1, 256),
+	I(fcgi_spare_min,	0, "1", 0, 256),
+	I(fcgi_spare_max,	0, "4", 0, 256),
+	I(fcgi_idle_timeout,	0, "10", 1, 86400),
 	S(pid_file,		0, NULL),
 	S(fcgi_user,		0, NULL),
 	S(fcgi_socket_group,	0, NULL),
@@ -248,6 +255,43 @@ check_storage(const struct mr_conf *c, char *errbuf, size_t errlen)
 	return -1;
 }
 
+/* The pool's keys agree with each other (meetrec-fcgi(8), POOL). */
+static int
+check_pool(const struct mr_conf *c, char *errbuf, size_t errlen)
+{
+	if (strcmp(c->cf_fcgi_pm, "static") != 0 &&
+	    strcmp(c->cf_fcgi_pm, "dynamic") != 0 &&
+	    strcmp(c->cf_fcgi_pm, "ondemand") != 0) {
+		snprintf(errbuf, errlen, "fcgi_pm must be static, dynamic or "
+		    "ondemand, not '%s'", c->cf_fcgi_pm);
+		return -1;
+	}
+	if (c->cf_fcgi_workers_min > c->cf_fcgi_workers_max) {
+		snprintf(errbuf, errlen, "fcgi_workers_min (%lld) is above "
+		    "fcgi_workers_max (%lld)",
+		    (long long)c->cf_fcgi_workers_min,
+		    (long long)c->cf_fcgi_workers_max);
+		return -1;
+	}
+	if (c->cf_fcgi_spare_min > c->cf_fcgi_spare_max) {
+		snprintf(errbuf, errlen, "fcgi_spare_min (%lld) is above "
+		    "fcgi_spare_max (%lld)", (long long)c->cf_fcgi_spare_min,
+		    (long long)c->cf_fcgi_spare_max);
+		return -1;
+	}
+	return 0;
+}
+
+enum mr_conf_pm
+mr_conf_pm(const struct mr_conf *c)
+{
+	if (strcmp(c->cf_fcgi_pm, "static") == 0)
+		return MR_PM_STATIC;
+	if (strcmp(c->cf_fcgi_pm, "ondemand") == 0)
+		return MR_PM_ONDEMAND;
+	return MR_PM_DYNAMIC;
+}
+
 static void
 envname(char *buf, size_t len, const char *key)
 {
@@ -319,6 +363,8 @@ mr_conf_load(const char *path, char *errbuf, size_t errlen)
 		goto fail;
 	}
 	if (check_storage(c, errbuf, errlen) == -1)
+		goto fail;
+	if (check_pool(c, errbuf, errlen) == -1)
 		goto fail;
 	if (strncmp(c->cf_livekit_url, "http://", 7) != 0 &&
 	    strncmp(c->cf_livekit_url, "https://", 8) != 0) {

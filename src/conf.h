@@ -18,6 +18,14 @@ struct mr_conf {
 	char	*cf_fcgi_socket;
 	int64_t	 cf_fcgi_workers;
 	int64_t	 cf_fcgi_max_requests;
+	/* the pool's size under load: fcgi_pm and its limits */
+	int64_t	 cf_fcgi_backlog;	/* 0: the kernel's maximum */
+	char	*cf_fcgi_pm;		/* static, dynamic, ondemand */
+	int64_t	 cf_fcgi_workers_min;
+	int64_t	 cf_fcgi_workers_max;
+	int64_t	 cf_fcgi_spare_min;
+	int64_t	 cf_fcgi_spare_max;
+	int64_t	 cf_fcgi_idle_timeout;
 	char	*cf_pid_file;
 	char	*cf_fcgi_user;
 	char	*cf_fcgi_socket_group;
@@ -86,5 +94,13 @@ void		 mr_conf_free(struct mr_conf *);
 void		 mr_conf_dump(const struct mr_conf *, FILE *);
 /* The config path named by --config or $MEETREC_CONFIG, or NULL. */
 const char	*mr_conf_path(const char *arg);
+
+enum mr_conf_pm {
+	MR_PM_STATIC,		/* fcgi_workers, always */
+	MR_PM_DYNAMIC,		/* min..max, spare workers kept ready */
+	MR_PM_ONDEMAND		/* min..max, started when a request waits */
+};
+/* fcgi_pm as an enum (mr_conf_load has checked it). */
+enum mr_conf_pm	 mr_conf_pm(const struct mr_conf *);
 
 #endif /* MR_CONF_H */

@@ -24,6 +24,7 @@ extern const struct mr_db_stmt mr_db_metrics_stmts[];
 extern const struct mr_db_stmt mr_db_share_stmts[];
 extern const struct mr_db_stmt mr_db_admin_stmts[];
 extern const struct mr_db_stmt mr_db_audit_stmts[];
+extern const struct mr_db_stmt mr_db_limits_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
@@ -34,6 +35,7 @@ static const struct mr_db_stmt *const tables[] = {
 	mr_db_share_stmts,
 	mr_db_admin_stmts,
 	mr_db_audit_stmts,
+	mr_db_limits_stmts,
 };
 
 #define MAX_STMTS	128

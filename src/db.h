@@ -73,6 +73,21 @@ int		 mr_db_bool(PGresult *, int row, const char *col);
 /* Number of rows an UPDATE/INSERT/DELETE touched. */
 int64_t		 mr_db_affected(PGresult *);
 
+/* db_limits.c */
+
+/* What PostgreSQL lets meetrec's role open in meetrec's database. */
+struct mr_db_limits {
+	int64_t	 max_connections;
+	int64_t	 role_limit;		/* -1: none */
+	int64_t	 db_limit;		/* -1: none */
+	int64_t	 available;		/* the least of them, reserved
+					   slots taken out for non-superusers */
+	int64_t	 in_use;		/* client connections open now */
+};
+/* One query; 0, or -1 with err set as mr_db_exec does. */
+int		 mr_db_limits_get(struct mr_db *, struct mr_arena *,
+		    struct mr_db_limits *, struct mr_err *err);
+
 /* db_migrate.c */
 int		 mr_db_migrate(struct mr_db *, const char *sqldir, int dry,
 		    struct mr_err *err);

@@ -47,6 +47,9 @@ static const struct {
 
 enum { RESTART_RECYCLED, RESTART_DIED, NRESTART };
 
+/* Pool cells after the events: the master's limits. */
+enum { POOL_MIN = MR_POOL_NEVENT, POOL_MAX, NPOOL };
+
 struct mr_metrics {
 	const char	*route[MR_METRICS_ROUTES_MAX + 1];	/* + unknown */
 	size_t		 nroute;
@@ -57,6 +60,9 @@ struct mr_metrics {
 	uint64_t	*hist;		/* [route][bucket], not cumulative */
 	uint64_t	*sum_ns;	/* [route] */
 	uint64_t	*restarts;	/* [NRESTART] */
+	uint64_t	*unavail;	/* [route] */
+	uint64_t	*slots;		/* [MR_METRICS_SLOTS][state, since] */
+	uint64_t	*pool;		/* [NPOOL] */
 	void		*map;
 	size_t		 maplen;
 };
@@ -65,6 +71,7 @@ static struct mr_metrics *shared;
 
 #define ADD(p, v)	__atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /* Index of s in names[0..n), adding it when absent and there is room. */
 static size_t
@@ -110,7 +117,8 @@ mr_metrics_open(const char *const *routes, const char *const *methods,
 
 	nreq = m->nroute * m->nmethod * NSTATUS;
 	nhist = m->nroute * NBUCKET;
-	m->maplen = (nreq + nhist + m->nroute + NRESTART) * sizeof(uint64_t);
+	m->maplen = (nreq + nhist + m->nroute + NRESTART + m->nroute +
+	    2 * MR_METRICS_SLOTS + NPOOL) * sizeof(uint64_t);
 	m->map = mmap(NULL, m->maplen, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m->map == MAP_FAILED) {
@@ -123,6 +131,9 @@ mr_metrics_open(const char *const *routes, const char *const *methods,
 	m->hist = m->requests + nreq;
 	m->sum_ns = m->hist + nhist;
 	m->restarts = m->sum_ns + m->nroute;
+	m->unavail = m->restarts + NRESTART;
+	m->slots = m->unavail + m->nroute;
+	m->pool = m->slots + 2 * MR_METRICS_SLOTS;
 	shared = m;
 	return m;
 }
@@ -294,5 +305,142 @@ mr_metrics_write_pool(struct mr_metrics *m, struct mr_buf *b)
 	    LOAD(&m->restarts[RESTART_RECYCLED]));
 	rc |= mr_metrics_sample_u64(b, name, "reason=\"died\"",
 	    LOAD(&m->restarts[RESTART_DIED]));
+	return rc;
+}
+
+void
+mr_metrics_slot_set(struct mr_metrics *m, int slot, enum mr_worker_state st)
+{
+	if (m == NULL || slot < 0 || slot >= MR_METRICS_SLOTS)
+		return;
+	/* The time first: a reader that sees the state sees a recent time. */
+	STORE(&m->slots[2 * slot + 1], (uint64_t)mr_now_ms());
+	STORE(&m->slots[2 * slot], (uint64_t)st);
+}
+
+enum mr_worker_state
+mr_metrics_slot_get(struct mr_metrics *m, int slot, int64_t *since)
+{
+	uint64_t	 st;
+
+	if (since != NULL)
+		*since = 0;
+	if (m == NULL || slot < 0 || slot >= MR_METRICS_SLOTS)
+		return MR_WORKER_EMPTY;
+	st = LOAD(&m->slots[2 * slot]);
+	if (since != NULL)
+		*since = (int64_t)LOAD(&m->slots[2 * slot + 1]);
+	return st <= MR_WORKER_BUSY ? (enum mr_worker_state)st :
+	    MR_WORKER_EMPTY;
+}
+
+void
+mr_metrics_unavailable(struct mr_metrics *m, const char *route)
+{
+	if (m != NULL)
+		ADD(&m->unavail[lookup(m->route, m->nroute, route)], 1);
+}
+
+void
+mr_metrics_pool_event(struct mr_metrics *m, enum mr_pool_event ev)
+{
+	if (m != NULL && ev < MR_POOL_NEVENT)
+		ADD(&m->pool[ev], 1);
+}
+
+void
+mr_metrics_pool_limits(struct mr_metrics *m, int64_t min, int64_t max)
+{
+	if (m == NULL)
+		return;
+	STORE(&m->pool[POOL_MIN], (uint64_t)min);
+	STORE(&m->pool[POOL_MAX], (uint64_t)max);
+}
+
+void
+mr_metrics_pool_figures(struct mr_metrics *m, struct mr_pool_figures *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (m == NULL)
+		return;
+	for (int i = 0; i < MR_METRICS_SLOTS; i++) {
+		switch (mr_metrics_slot_get(m, i, NULL)) {
+		case MR_WORKER_EMPTY:
+			continue;
+		case MR_WORKER_BUSY:
+			f->busy++;
+			break;
+		default:
+			f->idle++;
+			break;
+		}
+		f->total++;
+	}
+	f->min = (int64_t)LOAD(&m->pool[POOL_MIN]);
+	f->max = (int64_t)LOAD(&m->pool[POOL_MAX]);
+}
+
+int
+mr_metrics_write_workers(struct mr_metrics *m, struct mr_buf *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} events[MR_POOL_NEVENT] = {
+		[MR_POOL_GROWN] = { "meetrec_pool_grown_total", "counter",
+		    "Workers the master started because too few were idle." },
+		[MR_POOL_RETIRED] = { "meetrec_pool_retired_total", "counter",
+		    "Idle workers the master retired to shrink the pool." },
+		[MR_POOL_MAX_REACHED] = { "meetrec_pool_max_reached_total",
+		    "counter", "Times the pool wanted another worker but ran "
+		    "fcgi_workers_max already." },
+	};
+	const char		*uname = "meetrec_http_unavailable_total";
+	char			 lab[128];
+	uint64_t		 u;
+	static const struct {
+		const char	*name, *help;
+	} gauges[] = {
+		{ "meetrec_pool_workers", "Workers running now." },
+		{ "meetrec_pool_workers_busy", "Workers serving a request." },
+		{ "meetrec_pool_workers_idle",
+		  "Workers waiting for a request (or starting)." },
+		{ "meetrec_pool_workers_min", "fcgi_workers_min, as the master "
+		  "runs it (fcgi_workers for a static pool)." },
+		{ "meetrec_pool_workers_max", "fcgi_workers_max, as the master "
+		  "runs it (fcgi_workers for a static pool)." },
+	};
+	struct mr_pool_figures	 f;
+	int64_t			 v[MR_NELEM(gauges)];
+	int			 rc = 0;
+
+	if (m == NULL)
+		return 0;
+	mr_metrics_pool_figures(m, &f);
+	v[0] = f.total;
+	v[1] = f.busy;
+	v[2] = f.idle;
+	v[3] = f.min;
+	v[4] = f.max;
+	for (size_t i = 0; i < MR_NELEM(gauges); i++) {
+		rc |= mr_metrics_family(b, gauges[i].name, "gauge",
+		    gauges[i].help);
+		rc |= mr_metrics_sample(b, gauges[i].name, NULL,
+		    (double)v[i]);
+	}
+	for (int i = 0; i < MR_POOL_NEVENT; i++) {
+		rc |= mr_metrics_family(b, events[i].name, events[i].type,
+		    events[i].help);
+		rc |= mr_metrics_sample_u64(b, events[i].name, NULL,
+		    LOAD(&m->pool[i]));
+	}
+	rc |= mr_metrics_family(b, uname, "counter", "Requests the busy "
+	    "responder answered 503 at once, by route: nginx found the pool "
+	    "full (its max_conns) and sent them there.");
+	for (size_t r = 0; r < m->nroute; r++) {
+		if ((u = LOAD(&m->unavail[r])) == 0)
+			continue;
+		snprintf(lab, sizeof(lab), "route=\"%s\"", m->route[r]);
+		rc |= mr_metrics_sample_u64(b, uname, lab, u);
+	}
 	return rc;
 }

@@ -11,6 +11,13 @@
  * (plus "unknown"), method (plus "other") and status (a fixed list plus
  * "other"), with a duration histogram per route.
  *
+ * The same mapping holds the pool's scoreboard: one cell per worker slot
+ * of the master, saying whether that worker is starting, waiting for a
+ * request (idle) or serving one (busy), and since when.  Workers write
+ * their own cell around each request; the master reads the cells to grow
+ * and shrink the pool, and GET /metrics reads them for its gauges.  No
+ * lock is taken: a reader may see a worker a moment late.
+ *
  * db_metrics.c holds the reaper's figures, which live in PostgreSQL
  * (sql/004_metrics.sql) because reapers run on many hosts.
  */
@@ -25,8 +32,30 @@
 #define MR_METRICS_CONTENT_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define MR_METRICS_ROUTES_MAX	64	/* distinct route names */
 #define MR_METRICS_METHODS_MAX	8	/* distinct methods */
+#define MR_METRICS_SLOTS	512	/* the master's worker slots */
 
 struct mr_metrics;
+
+enum mr_worker_state {
+	MR_WORKER_EMPTY,	/* no worker in the slot */
+	MR_WORKER_STARTING,	/* forked, not yet waiting for a request */
+	MR_WORKER_IDLE,		/* waiting for a request */
+	MR_WORKER_BUSY		/* serving one */
+};
+
+/* What the master counts about the pool's size. */
+enum mr_pool_event {
+	MR_POOL_GROWN,		/* a worker started to grow the pool */
+	MR_POOL_RETIRED,	/* an idle worker retired to shrink it */
+	MR_POOL_MAX_REACHED,	/* more were wanted, fcgi_workers_max ran */
+	MR_POOL_NEVENT
+};
+
+/* The figures /metrics shows about the pool's workers. */
+struct mr_pool_figures {
+	int	 total, busy, idle;	/* idle includes starting */
+	int64_t	 min, max;		/* the limits the master runs with */
+};
 
 /* metrics.c */
 
@@ -48,6 +77,37 @@ void		 mr_metrics_request(struct mr_metrics *m, const char *route,
 void		 mr_metrics_worker_exit(struct mr_metrics *m, int died);
 /* Append the pool's figures (requests, durations, restarts) to b. */
 int		 mr_metrics_write_pool(struct mr_metrics *m, struct mr_buf *b);
+/*
+ * The scoreboard.  mr_metrics_slot_set records that the worker in slot
+ * (0 to MR_METRICS_SLOTS - 1) is now in state st, as of now;
+ * mr_metrics_slot_get reads it back (MR_WORKER_EMPTY for a bad slot or
+ * no table), with when it entered that state (mr_now_ms's clock) in
+ * *since unless since is NULL.
+ */
+void		 mr_metrics_slot_set(struct mr_metrics *m, int slot,
+		    enum mr_worker_state st);
+enum mr_worker_state mr_metrics_slot_get(struct mr_metrics *m, int slot,
+		    int64_t *since);
+/*
+ * Count one request the busy responder answered 503 because nginx found
+ * the pool full; route may be NULL.
+ */
+void		 mr_metrics_unavailable(struct mr_metrics *m, const char *route);
+/* Count one pool event (see enum mr_pool_event). */
+void		 mr_metrics_pool_event(struct mr_metrics *m,
+		    enum mr_pool_event ev);
+/* The master's limits, shown by /metrics: fcgi_workers_min and _max. */
+void		 mr_metrics_pool_limits(struct mr_metrics *m, int64_t min,
+		    int64_t max);
+/* Add up the scoreboard into f; all zero without a table. */
+void		 mr_metrics_pool_figures(struct mr_metrics *m,
+		    struct mr_pool_figures *f);
+/*
+ * Append the workers' gauges (total, busy, idle, limits), the pool
+ * events' counters and the busy responder's 503s to b.
+ */
+int		 mr_metrics_write_workers(struct mr_metrics *m,
+		    struct mr_buf *b);
 
 /*
  * Exposition helpers; each returns 0 or -1 (the buffer's cap).  labels
@@ -60,6 +120,17 @@ int		 mr_metrics_sample(struct mr_buf *b, const char *name,
 		    const char *labels, double v);
 int		 mr_metrics_sample_u64(struct mr_buf *b, const char *name,
 		    const char *labels, uint64_t v);
+
+/* listenq.c */
+
+/* The kernel's cap on listen queues (net.core.somaxconn, or SOMAXCONN). */
+int64_t		 mr_listenq_max(void);
+/*
+ * The listen queue of socket fd: connections waiting to be accepted in
+ * *queued, the most it may hold in *limit (0 when unknown).  Returns 0,
+ * or -1 when the kernel does not say.  A few system calls; no blocking.
+ */
+int		 mr_listenq_get(int fd, uint32_t *queued, uint32_t *limit);
 
 /* db_metrics.c */
 

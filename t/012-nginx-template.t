@@ -21,6 +21,7 @@ my %vars = (
 	CONFDIR       => '/srv/meetrec-nginx',
 	LISTEN        => '127.0.0.1:8080',
 	FCGI_SOCKET   => '/run/meetrec/fcgi.sock',
+	FCGI_MAX_CONNS => 1024,
 	WWW_DIR       => "$src/www",
 	BODY_LIMIT    => '1m',
 	STORAGE_DIR   => '/var/lib/meetrec/recordings',

@@ -5,9 +5,10 @@
 # file may become a way for that user to have root act on a file of its
 # choosing: a symbolic link at the pid file's path is refused (not
 # followed, not removed), a stale pid file of someone else's is replaced
-# by a new one of root's, the socket is born root's with the socket
-# group and mode 0660 (never chowned by path), and folders that others
-# than root can change are refused for either.
+# by a new one of root's, the socket (and the busy responder's next to
+# it) is born root's with the socket group and mode 0660 (never chowned
+# by path), and folders that others than root can change are refused for
+# either.
 use strict;
 use warnings;
 use Test::More;
@@ -99,6 +100,14 @@ ok(-S $sock, 'the socket exists');
 is(owner($sock), "0:$sgid", 'the socket is root\'s, group '
     . ($sgroup // 'nobody\'s'));
 is(mode($sock), 0660, 'the socket is 0660');
+ok(-S "$sock.busy", 'so is the busy responder\'s socket next to it');
+is(owner("$sock.busy"), "0:$sgid", 'root\'s, the same group');
+is(mode("$sock.busy"), 0660, 'and 0660');
+my $busy = $s->busy_pid;
+ok($busy, 'the busy responder runs');
+is_deeply(uids($busy), [($nuid) x 4], 'as nobody') if $busy;
+ok(!(grep { $_ eq $pidf } open_files($busy)),
+    'without the pid file') if $busy;
 like($s->log('pool'), qr/running as nobody/, 'it says so');
 my ($co, $host) = (uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'host');

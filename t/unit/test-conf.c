@@ -113,6 +113,34 @@ main(void)
 	ok(c == NULL && strstr(err, "fcgi_workers") != NULL,
 	    "an out-of-range integer is refused: %s", err);
 
+	/* The pool's keys: defaults, and values that disagree. */
+	c = load(GOOD, 0600, err, sizeof(err));
+	ok(c != NULL && mr_conf_pm(c) == MR_PM_DYNAMIC &&
+	    c->cf_fcgi_workers_min == 2 && c->cf_fcgi_workers_max == 16 &&
+	    c->cf_fcgi_backlog == 0, "the pool is dynamic, 2 to 16 workers, "
+	    "with the kernel's backlog by default");
+	mr_conf_free(c);
+	c = load(GOOD "fcgi_pm = ondemand\nfcgi_workers_min = 0\n", 0600,
+	    err, sizeof(err));
+	ok(c != NULL && mr_conf_pm(c) == MR_PM_ONDEMAND &&
+	    c->cf_fcgi_workers_min == 0, "ondemand may start with no worker");
+	mr_conf_free(c);
+	c = load(GOOD "fcgi_pm = elastic\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "fcgi_pm must be static, dynamic or "
+	    "ondemand") != NULL, "an unknown fcgi_pm is refused: %s", err);
+	c = load(GOOD "fcgi_workers_min = 9\nfcgi_workers_max = 8\n", 0600,
+	    err, sizeof(err));
+	ok(c == NULL && strstr(err, "fcgi_workers_min (9) is above "
+	    "fcgi_workers_max (8)") != NULL, "min above max is refused: %s",
+	    err);
+	c = load(GOOD "fcgi_spare_min = 5\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "fcgi_spare_min (5) is above "
+	    "fcgi_spare_max (4)") != NULL, "spare min above spare max is "
+	    "refused: %s", err);
+	c = load(GOOD "fcgi_workers_max = 257\n", 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "fcgi_workers_max") != NULL,
+	    "more than 256 workers is refused: %s", err);
+
 	c = load(GOOD "livekit_url = ftp://x\n", 0600, err, sizeof(err));
 	ok(c == NULL && strstr(err, "livekit_url") != NULL,
 	    "a non-http LiveKit URL is refused");

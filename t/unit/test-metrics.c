@@ -45,10 +45,12 @@ main(void)
 	    "GET" };
 	struct mr_metrics	*m;
 	struct mr_buf		 b;
+	struct mr_pool_figures	 f;
+	int64_t			 since;
 	pid_t			 pid;
 	int			 st, okc = 0;
 
-	plan(14);
+	plan(21);
 	m = mr_metrics_open(routes, methods, MR_NELEM(routes));
 	ok(m != NULL, "table mapped");
 	ok(mr_metrics_open(routes, methods, 1) == m,
@@ -76,8 +78,29 @@ main(void)
 	mr_metrics_worker_exit(m, 1);
 	mr_metrics_worker_exit(m, 1);
 
+	/* The scoreboard: a worker's cell, written from its own process. */
+	mr_metrics_slot_set(m, 0, MR_WORKER_STARTING);
+	mr_metrics_slot_set(m, 3, MR_WORKER_IDLE);
+	if ((pid = fork()) == 0) {
+		mr_metrics_slot_set(m, 5, MR_WORKER_BUSY);
+		mr_metrics_unavailable(m, "recording");
+		mr_metrics_unavailable(m, "recording");
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	mr_metrics_slot_set(m, MR_METRICS_SLOTS, MR_WORKER_BUSY);
+	mr_metrics_pool_event(m, MR_POOL_GROWN);
+	mr_metrics_pool_limits(m, 2, 16);
+	mr_metrics_pool_figures(m, &f);
+	ok(f.total == 3 && f.busy == 1 && f.idle == 2 && f.min == 2 &&
+	    f.max == 16, "scoreboard: 3 workers, 1 busy, 2 idle (starting "
+	    "counts as idle); a slot out of range is ignored");
+	ok(mr_metrics_slot_get(m, 5, &since) == MR_WORKER_BUSY && since > 0,
+	    "a cell says since when");
+
 	mr_buf_init(&b, 1 << 20);
 	is_int(mr_metrics_write_pool(m, &b), 0, "exposition written");
+	is_int(mr_metrics_write_workers(m, &b), 0, "workers written");
 	is_int(value(b.data, "meetrec_http_requests_total{route=\"healthz\","
 	    "method=\"GET\",status=\"200\"}"), CHILDREN * EACH,
 	    "counts from every child add up");
@@ -101,6 +124,11 @@ main(void)
 	    "reason=\"died\"}"), 2, "restarts by reason");
 	ok(strstr(b.data, "# TYPE meetrec_http_request_duration_seconds "
 	    "histogram\n") != NULL, "TYPE line");
+	is_int(value(b.data, "meetrec_pool_workers"), 3, "workers gauge");
+	is_int(value(b.data, "meetrec_pool_workers_busy"), 1, "busy gauge");
+	is_int(value(b.data, "meetrec_pool_grown_total"), 1, "grown counter");
+	is_int(value(b.data, "meetrec_http_unavailable_total{"
+	    "route=\"recording\"}"), 2, "503s of the busy responder by route");
 	mr_buf_free(&b);
 	return tap_failed != 0;
 }

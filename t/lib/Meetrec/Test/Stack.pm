@@ -61,7 +61,9 @@ use Meetrec::Test::Nginx;
 # Keys written to meetrec.conf, in this order (conf.c refuses unknown
 # keys, so extras from conf => {} must be real keys too).
 my @KEY_ORDER = qw(
-	database_url fcgi_socket fcgi_workers fcgi_max_requests pid_file
+	database_url fcgi_socket fcgi_pm fcgi_workers fcgi_workers_min
+	fcgi_workers_max fcgi_spare_min fcgi_spare_max fcgi_idle_timeout
+	fcgi_max_requests pid_file
 	body_max jwt_secret jwt_issuer jwt_audience jwt_leeway
 	livekit_url livekit_api_key livekit_api_secret livekit_timeout_ms
 	webhook_leeway spool_dir storage_type storage_local_dir public_url
@@ -174,7 +176,13 @@ sub skip_unless {
 # Bring-up
 
 # new(%opts)
-#   workers => 2, max_requests => 50	pool size and recycling
+#   workers => 2, max_requests => 50	pool size and recycling; a test's
+#					pool is static (fcgi_pm), unless
+#					conf => { fcgi_pm => ... } says
+#					otherwise; scripts/run-stack's
+#					follows the product's default
+#   max_conns => 1024			nginx's limit of requests with the
+#					pool at once (FCGI_MAX_CONNS)
 #   conf => { key => value }		extra/overriding config keys;
 #					undef removes a key
 #   env => { VAR => value }		extra environment for meetrec-*
@@ -363,6 +371,7 @@ sub _default_conf {
 			$self->{pg}->conninfo =~ /\buser=(\S+)/)
 		    : $self->{pg}->conninfo,
 		fcgi_socket       => $self->_socket_path,
+		($test ? (fcgi_pm => 'static') : ()),
 		fcgi_workers      => $o->{workers} // 2,
 		fcgi_max_requests => $o->{max_requests} // ($test ? 50 : 10000),
 		pid_file          => "$d/run/meetrec-fcgi.pid",
@@ -550,6 +559,7 @@ sub _start_nginx {
 			STORAGE_DIR => $cfg->{storage_local_dir} // '',
 			SPOOL_DIR   => $cfg->{spool_dir} // '',
 			METRICS_ALLOW => "\t\tallow\t127.0.0.1;\n\t\tallow\t::1;",
+			FCGI_MAX_CONNS => $self->{o}{max_conns} // 1024,
 			%{ $self->{o}{nginx_vars} // {} },
 		});
 	$self->{nginx} = $ng;
@@ -596,24 +606,42 @@ sub standin_url {
 	return "http://127.0.0.1:$self->{lk_port}" . ($path // '');
 }
 
-# worker_pids() - pids whose parent is the pool master (/proc scan).
-sub worker_pids {
+# _children() - [pid, comm] of the processes whose parent is the pool
+# master (/proc scan).
+sub _children {
 	my ($self) = @_;
 	my $master = $self->pool_pid or return ();
-	my @w;
+	my @c;
 	opendir my $dh, '/proc' or return ();
 	for my $pid (grep { /^\d+$/ } readdir $dh) {
 		open my $fh, '<', "/proc/$pid/stat" or next;
 		my $line = <$fh> // next;
 		close $fh;
 		# "pid (comm) state ppid ..."; comm may hold spaces or ')'.
+		my $l = index($line, '(');
 		my $r = rindex($line, ')');
-		next if $r < 0;
+		next if $l < 0 || $r < 0;
 		my (undef, $ppid) = split ' ', substr($line, $r + 1);
-		push @w, $pid + 0 if defined $ppid && $ppid == $master;
+		push @c, [ $pid + 0, substr($line, $l + 1, $r - $l - 1) ]
+		    if defined $ppid && $ppid == $master;
 	}
 	closedir $dh;
-	return sort { $a <=> $b } @w;
+	return @c;
+}
+
+# worker_pids() - the pool's workers: the master's children but the busy
+# responder (named meetrec-busy).
+sub worker_pids {
+	my ($self) = @_;
+	return sort { $a <=> $b } map { $_->[0] }
+	    grep { $_->[1] ne 'meetrec-busy' } $self->_children;
+}
+
+# busy_pid() - the busy responder's pid, or undef.
+sub busy_pid {
+	my ($self) = @_;
+	my ($b) = grep { $_->[1] eq 'meetrec-busy' } $self->_children;
+	return $b ? $b->[0] : undef;
 }
 
 # wait_workers($n, $timeout) - until the master has exactly $n children.
