@@ -210,7 +210,7 @@ $r = $s->api(PUT => "/api/recordings/$id/access", token => $tok,
 is($r->{status}, 200, 'made visible to the company') or diag($r->{body});
 $r = $s->api(GET => "/api/recordings/$id", token => $ctok);
 is($r->{status}, 200, 'a colleague may view it');
-ok(!exists $r->{json}{media_finding}, 'without the finding');
+is($r->{json}{media_finding}, undef, 'without the finding (null)');
 
 # 2. Audio only: an Ogg cut at a page boundary (a prefix the probe used
 # to measure by what it held), LiveKit forgot the egress.
