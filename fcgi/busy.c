@@ -29,15 +29,6 @@
 #define ARENA_CAP	(1024 * 1024)
 #define SUMMARY_MS	10000
 
-static volatile sig_atomic_t busy_stop;
-
-static void
-on_term(int sig)
-{
-	(void)sig;
-	busy_stop = 1;
-	FCGX_ShutdownPending();
-}
 
 static void
 answer(struct mr_ctx *cx)
@@ -68,31 +59,15 @@ answer(struct mr_ctx *cx)
 int
 mr_busy_main(int fd, struct mr_conf *conf)
 {
-	struct sigaction sa;
 	struct mr_ctx	 cx;
 	struct mr_env	 env;
 	FCGX_Request	 req;
-	sigset_t	 set;
 	uint64_t	 n = 0, told = 0;
 	int64_t		 last = mr_now_ms() - SUMMARY_MS, now;
 
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(0);
+	mr_worker_signals();
 	/* Told apart from the workers in ps and /proc. */
 	prctl(PR_SET_NAME, "meetrec-busy");
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
 
 	memset(&env, 0, sizeof(env));
 	env.conf = conf;
@@ -104,7 +79,7 @@ mr_busy_main(int fd, struct mr_conf *conf)
 		_exit(3);
 	cx.cx_req.rq_fcgx = &req;
 
-	while (!busy_stop) {
+	while (!mr_worker_stop) {
 		if (FCGX_Accept_r(&req) < 0)
 			break;
 		answer(&cx);

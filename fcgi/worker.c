@@ -32,6 +32,35 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/*
+ * The start of every child of the master (a worker, the busy responder):
+ * die with the master, never outlive it; SIGTERM and SIGINT set
+ * mr_worker_stop and end a blocked accept; what the master blocked or
+ * ignored is back to normal, but for SIGPIPE.
+ */
+void
+mr_worker_signals(void)
+{
+	struct sigaction sa;
+	sigset_t	 set;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
 int
 mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 {
@@ -150,7 +179,6 @@ serve(struct mr_ctx *cx)
 int
 mr_worker_main(int fd, struct mr_conf *conf, int slot)
 {
-	struct sigaction sa;
 	struct mr_env	 env;
 	struct mr_ctx	 cx;
 	struct mr_metrics *m = mr_metrics_shared();
@@ -158,26 +186,7 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 	int64_t		 served = 0;
 	int		 code = 0;
 
-	/* Die with the master, never outlive it. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	{
-		sigset_t set;
-
-		sigemptyset(&set);
-		sigprocmask(SIG_SETMASK, &set, NULL);
-	}
+	mr_worker_signals();
 
 	if (mr_worker_env_init(&env, conf) == -1)
 		_exit(3);

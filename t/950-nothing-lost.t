@@ -55,6 +55,24 @@ my ($s, $backend, $nc, $s3, $spool_fs, $store_fs, $tok, $watch, @rooms);
 my %truncated;		# recording id => sha256 of what we left
 
 sub fault { $fault{ $_[0] }++; return }
+
+# draw(\%mode, [ p, fault, key => value ... ] ...) - one of the cases,
+# each with its probability, or none: its settings go into %mode and its
+# fault is counted.  Returns the fault drawn, '' for none.
+sub draw {
+	my ($m, @cases) = @_;
+	my $x = rand;
+	for my $c (@cases) {
+		my ($p, $name, %set) = @$c;
+		if ($x < $p) {
+			@$m{ keys %set } = values %set;
+			fault($name);
+			return $name;
+		}
+		$x -= $p;
+	}
+	return '';
+}
 sub chance { return rand() < $_[0] }
 sub pick { return $_[ int rand @_ ] }
 
@@ -252,49 +270,27 @@ sub batch {
 	    end_status => 'EGRESS_COMPLETE',
 	    mdat_bytes => pick(4096, 30000, 90000, 200000),
 	    mp4_layout => pick(qw(moov_first moov_last)));
-	my $w = rand;
-	if ($w < 0.15) {
-		$m{webhooks} = 'duplicate';
-		fault('webhooks duplicated');
-	} elsif ($w < 0.30) {
-		$m{webhooks} = 'reverse';
-		fault('webhooks reordered');
-	} elsif ($w < 0.45) {
-		$m{webhooks} = 'drop';
-		fault('webhooks missing');
-	}
-	my $sw = rand;
-	if ($sw < 0.06) {
-		@m{qw(start refuse_code refuse_msg)} = ('refuse',
-		    'invalid_argument', 'bad request');
-		fault('LiveKit refuses Start');
-	} elsif ($sw < 0.12) {
-		@m{qw(start refuse_code refuse_msg)} = ('refuse',
-		    'unavailable', 'no response from servers');
-		fault('LiveKit unavailable at Start');
-	} elsif ($sw < 0.20) {
-		@m{qw(start start_delay_ms)} = ('slow', 2500);
-		@r = @r[0 .. ($#r < 1 ? $#r : 1)];
-		fault('LiveKit Start timeout');
-	} elsif ($sw < 0.24) {
-		$m{start} = 'reset';
-		fault('LiveKit Start connection reset');
-	} elsif ($sw < 0.28) {
-		@m{qw(start proxy_status)} = ('proxy_error', pick(502, 503, 504));
-		fault('proxy error page at Start');
-	}
-	my $ew = rand;
-	if ($ew < 0.07) {
-		$m{end_status} = 'EGRESS_FAILED';
-		fault('egress failed');
-	} elsif ($ew < 0.12) {
-		$m{end_status} = 'EGRESS_LIMIT_REACHED';
-		fault('egress limit reached');
-	}
-	if (chance(0.1)) {
-		@m{qw(stop stop_delay_ms)} = ('slow', 2500);
-		fault('LiveKit Stop timeout');
-	}
+	draw(\%m, [ 0.15, 'webhooks duplicated', webhooks => 'duplicate' ],
+	    [ 0.15, 'webhooks reordered', webhooks => 'reverse' ],
+	    [ 0.15, 'webhooks missing', webhooks => 'drop' ]);
+	my $start = draw(\%m,
+	    [ 0.06, 'LiveKit refuses Start', start => 'refuse',
+		refuse_code => 'invalid_argument', refuse_msg => 'bad request' ],
+	    [ 0.06, 'LiveKit unavailable at Start', start => 'refuse',
+		refuse_code => 'unavailable',
+		refuse_msg => 'no response from servers' ],
+	    [ 0.08, 'LiveKit Start timeout', start => 'slow',
+		start_delay_ms => 2500 ],
+	    [ 0.04, 'LiveKit Start connection reset', start => 'reset' ],
+	    [ 0.04, 'proxy error page at Start', start => 'proxy_error',
+		proxy_status => pick(502, 503, 504) ]);
+	# Each slow Start holds the test for the whole timeout.
+	@r = @r[0 .. ($#r < 1 ? $#r : 1)] if $start eq 'LiveKit Start timeout';
+	draw(\%m, [ 0.07, 'egress failed', end_status => 'EGRESS_FAILED' ],
+	    [ 0.05, 'egress limit reached',
+		end_status => 'EGRESS_LIMIT_REACHED' ]);
+	draw(\%m, [ 0.1, 'LiveKit Stop timeout', stop => 'slow',
+	    stop_delay_ms => 2500 ]);
 	mode(%m);
 
 	# Start, maybe with a worker killed under the requests.
