@@ -16,10 +16,11 @@
  * into curl's upload buffer, so memory stays flat whatever the size.
  * After every upload a HEAD checks the stored size.
  *
- * Not here: resuming a multipart upload after a crash (a new put starts
- * over; parts of a crashed process are left to the bucket's
- * AbortIncompleteMultipartUpload lifecycle rule) and sharing (S3 has no
- * accounts of ours).
+ * A new multipart upload first aborts those a crashed put of the same
+ * key left behind (ListMultipartUploads); it does not resume them.  The
+ * bucket's AbortIncompleteMultipartUpload lifecycle rule remains the
+ * fallback for a key that is never tried again.  Not here: sharing (S3
+ * has no accounts of ours).
  */
 #include "config.h"
 
@@ -555,6 +556,92 @@ done:
 	mr_buf_free(&rs.body);
 }
 
+/* The text of the first child element of n named name, in a, or NULL. */
+static char *
+xml_child(struct mr_arena *a, const xmlNode *n, const char *name)
+{
+	xmlChar	*t;
+	char	*v = NULL;
+
+	for (n = n->children; n != NULL; n = n->next) {
+		if (!s3_elem(n, name))
+			continue;
+		if ((t = xmlNodeGetContent(n)) != NULL) {
+			v = mr_strdup(a, (const char *)t);
+			xmlFree(t);
+		}
+		break;
+	}
+	return v;
+}
+
+/*
+ * Multipart uploads of this object that a put killed half-way left
+ * behind.  Leases make sure no two puts of one key run at once, so any
+ * upload in progress for the key is abandoned: abort it before starting
+ * another, so its parts stop costing (ListMultipartUploads with the key
+ * as prefix, then AbortMultipartUpload for each exact match).  Best
+ * effort: a service without the call, or any failure, is logged, and the
+ * bucket's AbortIncompleteMultipartUpload rule is the fallback.
+ */
+static void
+abort_stale(struct s3 *s, struct mr_arena *a, const char *path,
+    const char *key)
+{
+	struct req	 rq;
+	struct resp	 rs;
+	struct mr_err	 err;
+	xmlDoc		*doc = NULL;
+	xmlNode		*r, *n;
+	char		*full, *bucket, *q, *k, *id, *qid;
+	int		 aborted = 0;
+
+	mr_err_clear(&err);
+	resp_init(&rs);
+	if ((full = mr_printf(a, "%s%s", s->prefix, key)) == NULL ||
+	    (bucket = mr_s3_uri_encode(a, s->bucket, 0)) == NULL ||
+	    (bucket = mr_printf(a, "/%s", bucket)) == NULL ||
+	    (q = mr_s3_uri_encode(a, full, 0)) == NULL ||
+	    (q = mr_printf(a, "prefix=%s&uploads=", q)) == NULL)
+		goto done;
+	req_init(&rq, "GET", bucket, q, MR_S3_EMPTY_SHA256);
+	if (s3_do(s, &rq, &rs, &err) == -1 || rs.status != 200) {
+		if (err.status == 0)
+			s3_fail(a, &rq, &rs, &err);
+		mr_log_warnx("s3: could not list the unfinished uploads of "
+		    "'%s' (the bucket's lifecycle rule must clean up after "
+		    "crashes): %s: %s", full, err.detail, err.cause);
+		goto done;
+	}
+	if (rs.body.len == 0 || rs.body.len > INT_MAX ||
+	    (doc = xmlReadMemory(rs.body.data, (int)rs.body.len, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ==
+	    NULL || (r = xmlDocGetRootElement(doc)) == NULL ||
+	    !s3_elem(r, "ListMultipartUploadsResult")) {
+		mr_log_warnx("s3: unreadable list of the unfinished uploads "
+		    "of '%s'", full);
+		goto done;
+	}
+	for (n = r->children; n != NULL; n = n->next) {
+		if (!s3_elem(n, "Upload") ||
+		    (k = xml_child(a, n, "Key")) == NULL ||
+		    strcmp(k, full) != 0 ||
+		    (id = xml_child(a, n, "UploadId")) == NULL ||
+		    (qid = mr_s3_uri_encode(a, id, 0)) == NULL ||
+		    (q = mr_printf(a, "uploadId=%s", qid)) == NULL)
+			continue;
+		mr_err_clear(&err);
+		abort_upload(s, a, path, q, &err);
+		aborted++;
+	}
+	if (aborted > 0)
+		mr_log_info("s3: aborted %d unfinished upload(s) of '%s' left "
+		    "by an earlier attempt", aborted, full);
+done:
+	xmlFreeDoc(doc);
+	mr_buf_free(&rs.body);
+}
+
 /* XML text: ETags carry quotes, which need no escaping in content. */
 static int
 add_xml_text(struct mr_buf *b, const char *s)
@@ -596,6 +683,7 @@ put_multi(struct s3 *s, struct mr_arena *a, int fd, const char *path,
 	mr_buf_init(&doc, (size_t)nparts * 384 + 256);
 	mr_buf_init(&q, URL_MAX);
 
+	abort_stale(s, a, path, o->key);
 	req_init(&rq, "POST", path, "uploads=", MR_S3_EMPTY_SHA256);
 	/* Else curl labels the empty POST as a form, and so the object. */
 	rq.content_type = o->content_type != NULL ? o->content_type :

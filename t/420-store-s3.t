@@ -6,7 +6,7 @@
 # readable through the presigned URL; awkward keys; wrong credentials and
 # a missing bucket refused clearly with nothing stored; a part that keeps
 # failing aborts the upload; a server killed mid-upload fails the put and
-# a second put succeeds; memory stays flat on a 200 MiB upload with parts
+# a second put succeeds, aborting the upload the first one left; memory stays flat on a 200 MiB upload with parts
 # larger than the memory limit.  Then the reaper uploads a recording to S3
 # and the download API redirects to a working presigned URL.
 use strict;
@@ -269,12 +269,29 @@ like($out, qr{could\ not\ abort\ the\ multipart\ upload\ of
     'the abort was attempted');
 $s3->start;
 is($s3->port, $port, 'server back on the same port');
-is(scalar $s3->uploads, 1, 'the killed upload is still on the server '
-    . '(a lifecycle rule would clean it)');
+is(scalar $s3->uploads, 1, 'the killed upload is still on the server');
+# A put of another key, killed with the server up: its upload stays too.
+$s3->stall_part(2);
+$p = spawn('admin-put-mid2', [ Meetrec::Test::Stack::admin_bin(),
+    '--config', $s->conf_path, 'store', 'put', $mid, 'room1/mid.bin2' ],
+    $s->_prog_env, $d, cwd => $d);
+wait_for(sub { $s3->log =~ m{room1/mid\.bin2\?partNumber=2&\S+ stalled} },
+    30, 'part 2 of the other upload to reach the server');
+$p->signal('KILL');
+$p->wait_exit(timeout => 10);
+$s3->stall_part(0);
+my %key_of = map { $_ => slurp($s->dir . "/s3/data/meetrec-test/._S3rver_uploads/"
+    . "$_/key") } $s3->uploads;
+is_deeply([ sort values %key_of ], [ 'room1/mid.bin', 'room1/mid.bin2' ],
+    'two unfinished uploads, one of each key');
 $r = $s->admin_run('store', 'put', $mid, 'room1/mid.bin');
 is($r->{rc}, 0, 'putting it again succeeds') or diag($r->{err});
+like($r->{err}, qr{aborted 1 unfinished upload\(s\) of 'room1/mid\.bin'},
+    'after aborting the upload the killed put left');
 like($s->admin('store', 'stat', 'room1/mid.bin'), qr/ 8388608 /,
     'the whole file is there');
+is_deeply([ map { $key_of{$_} } $s3->uploads ], [ 'room1/mid.bin2' ],
+    'the other key\'s unfinished upload is not touched');
 unlink $s3->object_file('room1/mid.bin');
 
 # 10. Memory: 200 MiB through parts of 64 MiB (more than the limit, so a

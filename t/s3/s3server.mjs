@@ -7,6 +7,10 @@
 //   * AbortMultipartUpload.  s3rver 4.0.4 answers DELETE ?uploadId= with 405;
 //     here an authenticated abort removes the upload's parts and answers 204, as
 //     S3 does, so a test can see that a failed upload cleaned up after itself.
+//   * ListMultipartUploads (GET /bucket?uploads[&prefix=P]).  s3rver answers
+//     NotImplemented after authenticating; here the uploads in progress under
+//     P are listed as S3 lists them (ListMultipartUploadsResult, up to 1000,
+//     sorted by key), so a client can find and abort what a crash left.
 //   * A control API under /_ctl/ (bucket names cannot start with '_'):
 //       POST /_ctl/fail-part?n=N[&status=500]  every UploadPart of part N
 //                                              fails with that status
@@ -73,6 +77,23 @@ function xmlError(ctx, status, code, message) {
   ctx.type = 'application/xml';
   ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\n' +
     `<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+}
+
+const xmlEscape = (v) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+// The body of a ListMultipartUploads answer for bucket, keys under prefix.
+function listUploadsXml(bucket, prefix) {
+  const ups = listUploads()
+    .filter((u) => u.bucket === bucket && u.key !== null && u.key.startsWith(prefix))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.id < b.id ? -1 : 1))
+    .slice(0, 1000);
+  return '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Bucket>${xmlEscape(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>` +
+    `<Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>` +
+    ups.map((u) => `<Upload><Key>${xmlEscape(u.key)}</Key><UploadId>${u.id}</UploadId>` +
+      '<StorageClass>STANDARD</StorageClass></Upload>').join('') +
+    '</ListMultipartUploadsResult>';
 }
 
 function listUploads() {
@@ -157,6 +178,14 @@ server.middleware.unshift(async (ctx, next) => {
         fs.rmSync(d, { recursive: true, force: true });
         ctx.status = 204;
         ctx.body = null;
+        return;
+      }
+      const segs = ctx.path.split('/').filter((x) => x !== '');
+      if (err && err.code === 'NotImplemented' && ctx.method === 'GET' &&
+          'uploads' in ctx.query && segs.length === 1) {
+        ctx.status = 200;
+        ctx.type = 'application/xml';
+        ctx.body = listUploadsXml(segs[0], typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '');
         return;
       }
       thrown = err;
