@@ -619,6 +619,10 @@ sub phase {
 	    . "its bytes or failed with its spool file kept")
 	    or diag(join "\n", @problems[0 .. ($#problems > 40 ? 40 : $#problems)]);
 	kill_watch() if $watch;
+	# The small filesystems go with their mounts: keep a copy of what
+	# they held beside the other artefacts of a failed phase.
+	system('cp', '-a', $fsroot, $s->dir . '/fs')
+	    unless Test::More->builder->is_passing;
 	$s->finish(respawns => undef);
 	$s3->stop if $s3;
 	$nc->stop if $nc;

@@ -120,9 +120,11 @@ const server = new S3rver({
 });
 
 // Ahead of s3rver's own middleware (Koa composes on listen).
+let inflight = 0;	// requests whose handler has not finished
 server.middleware.unshift(async (ctx, next) => {
   const t0 = Date.now();
   let thrown;
+  inflight++;
   try {
     if (ctx.path.startsWith('/_ctl/')) {
       if (ctx.method === 'POST' && ctx.path === '/_ctl/fail-part') {
@@ -195,6 +197,7 @@ server.middleware.unshift(async (ctx, next) => {
     // s3rver's onerror answers what is thrown past here, with its status.
     const status = thrown ? (thrown.status || 500) : ctx.status;
     log(`${ctx.method} ${ctx.url} ${status} ${Date.now() - t0}ms`);
+    inflight--;
   }
 });
 
@@ -209,10 +212,16 @@ function stop(sig) {
   if (closing) return;
   closing = true;
   log(`${sig}: closing`);
-  // Keep-alive connections would hold close() open: drop them.
+  // Keep-alive connections would hold close() open: drop them.  A handler
+  // already running finishes its work on disk first (S3 completes a
+  // multipart upload whole or not at all), for at most 5 s.
   server.httpServer.closeAllConnections?.();
-  server.close().then(() => process.exit(0), () => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
+  const deadline = Date.now() + 5000;
+  const exit = () => {
+    if (inflight > 0 && Date.now() < deadline) return setTimeout(exit, 20);
+    return process.exit(0);
+  };
+  server.close().then(exit, exit);
 }
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
