@@ -80,7 +80,7 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	cx.cx_req.rq_fcgx = &req;
 
 	while (!mr_worker_stop) {
-		if (FCGX_Accept_r(&req) < 0)
+		if (mr_worker_accept(&req, fd) == -1)
 			break;
 		answer(&cx);
 		FCGX_Finish_r(&req);

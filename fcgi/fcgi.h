@@ -148,6 +148,7 @@ void	mr_resp_send(struct mr_ctx *);
 /* worker.c */
 extern volatile sig_atomic_t mr_worker_stop;
 void	mr_worker_signals(void);
+int	mr_worker_accept(FCGX_Request *, int fd);
 int	mr_worker_env_init(struct mr_env *, struct mr_conf *);
 void	mr_worker_env_free(struct mr_env *);
 int	mr_worker_main(int fd, struct mr_conf *, int slot) MR_NORETURN;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,14 @@ on_term(int sig)
 {
 	(void)sig;
 	mr_worker_stop = 1;
-	/* Makes a blocked FCGX_Accept_r return instead of retrying. */
-	FCGX_ShutdownPending();
 }
 
 /*
  * The start of every child of the master (a worker, the busy responder):
- * die with the master, never outlive it; SIGTERM and SIGINT set
- * mr_worker_stop and end a blocked accept; what the master blocked or
- * ignored is back to normal, but for SIGPIPE.
+ * die with the master, never outlive it; what the master blocked or
+ * ignored is back to normal, but for SIGPIPE; SIGTERM and SIGINT set
+ * mr_worker_stop, and stay blocked except while mr_worker_accept() waits
+ * for a connection, so they never cut a request short (see there).
  */
 void
 mr_worker_signals(void)
@@ -50,7 +50,7 @@ mr_worker_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);	/* no SA_RESTART: accept returns */
+	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGHUP, &sa, NULL);
@@ -58,7 +58,59 @@ mr_worker_signals(void)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/*
+ * Wait for the next request on the listening socket fd (non-blocking,
+ * shared by every worker).  Returns 0 with a request accepted into req,
+ * or -1 when it is time to stop (mr_worker_stop, or the socket failed).
+ *
+ * A worker told to go (SIGTERM: a retirement, a reload, a drain) must
+ * not drop a connection it has already accepted: nginx would see the
+ * request fail and mark the pool down.  libfcgi reads the request's
+ * parameters inside FCGX_Accept_r, after accept(2), and a signal there
+ * makes it close the connection.  So the signals are let in only while
+ * ppoll(2) waits; when it says a connection is there, FCGX_Accept_r runs
+ * with them blocked, and if another worker took the connection first the
+ * non-blocking accept(2) fails with EAGAIN and we wait again.
+ */
+int
+mr_worker_accept(FCGX_Request *req, int fd)
+{
+	struct pollfd	 pfd;
+	sigset_t	 open;
+	int		 rc;
+
+	sigemptyset(&open);
+	for (;;) {
+		if (mr_worker_stop)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, &open) == -1) {
+			if (errno == EINTR)
+				continue;
+			mr_log_warn("could not wait for connections");
+			return -1;
+		}
+		if (!(pfd.revents & POLLIN)) {
+			if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+				return -1;
+			continue;
+		}
+		rc = FCGX_Accept_r(req);
+		if (rc == 0)
+			return 0;
+		/* Another worker was quicker. */
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+		    rc == -ECONNABORTED)
+			continue;
+		return -1;
+	}
 }
 
 int
@@ -200,7 +252,7 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 
 	while (!mr_worker_stop && served < conf->cf_fcgi_max_requests) {
 		mr_metrics_slot_set(m, slot, MR_WORKER_IDLE);
-		if (FCGX_Accept_r(&req) < 0)
+		if (mr_worker_accept(&req, fd) == -1)
 			break;
 		mr_metrics_slot_set(m, slot, MR_WORKER_BUSY);
 		served++;
