@@ -1,0 +1,115 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# A worker told to go (SIGTERM: the dynamic pool retiring it, a reload, a
+# drain) finishes the request it has already accepted.  The test speaks
+# FastCGI to the pool's socket itself, so it can stop half-way through a
+# request's parameters: the worker has accepted the connection and is
+# reading them inside libfcgi when the signal comes.  It must answer, not
+# close the connection (nginx would count that as the pool failing).
+use strict;
+use warnings;
+use Test::More;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
+use Meetrec::Test::Stack;
+use Meetrec::Test::Proc qw(wait_for);
+
+Meetrec::Test::Stack::require_prereqs();
+my $s = Meetrec::Test::Stack->new(workers => 1, no_nginx => 1);
+
+# A FastCGI record (version 1, request id 1), padded to 8 bytes.
+sub record {
+	my ($type, $body) = @_;
+	my $pad = (8 - length($body) % 8) % 8;
+	return pack('CCnnCC', 1, $type, 1, length $body, $pad, 0)
+	    . $body . ("\0" x $pad);
+}
+
+# FastCGI name-value pairs: lengths in one byte below 128, else four.
+sub nvlen {
+	my ($n) = @_;
+	return $n < 128 ? chr($n) : pack('N', 0x80000000 | $n);
+}
+
+sub nv {
+	my (%p) = @_;
+	return join '', map { nvlen(length $_) . nvlen(length $p{$_}) . $_
+	    . $p{$_} } sort keys %p;
+}
+
+sub fds {
+	my ($pid) = @_;
+	opendir(my $dh, "/proc/$pid/fd") or return 0;
+	my $n = grep { /^\d+$/ } readdir $dh;
+	closedir $dh;
+	return $n;
+}
+
+# One whole request over FastCGI; returns what came back on stdout and
+# whether the request was ended properly.
+sub answer {
+	my ($c) = @_;
+	my $got = '';
+	while (sysread($c, my $buf, 65536)) {
+		$got .= $buf;
+	}
+	close $c;
+	my ($stdout, $ended) = ('', 0);
+	while (length($got) >= 8) {
+		my ($ver, $type, $id, $len, $pad) = unpack('CCnnC', $got);
+		last if length($got) < 8 + $len + $pad;
+		$stdout .= substr($got, 8, $len) if $type == 6;
+		$ended = 1 if $type == 3;
+		substr($got, 0, 8 + $len + $pad, '');
+	}
+	return ($stdout, $ended);
+}
+
+sub connect_pool {
+	my $c = IO::Socket::UNIX->new(Type => SOCK_STREAM,
+	    Peer => $s->config->{fcgi_socket}) or die "connect: $!";
+	return $c;
+}
+
+my $params = nv(MEETREC_ROUTE => 'healthz', REQUEST_METHOD => 'GET',
+    REQUEST_URI => '/api/healthz', DOCUMENT_URI => '/api/healthz',
+    QUERY_STRING => '', REMOTE_ADDR => '127.0.0.1', REMOTE_PORT => '40000',
+    SERVER_PROTOCOL => 'HTTP/1.1', SERVER_NAME => '_', SERVER_PORT => '80',
+    CONTENT_TYPE => '', CONTENT_LENGTH => '',
+    MEETREC_REQUEST_ID => 'f' x 32);
+my $begin = record(1, pack('nCx5', 1, 0));
+
+my ($w) = $s->wait_workers(1);
+ok($w, "one worker ($w)");
+# A first request, so the worker holds its database connection: from
+# now on a new file descriptor in it is the next connection it accepts.
+my $c = connect_pool();
+syswrite($c, $begin . record(4, $params) . record(4, '') . record(5, ''));
+my ($out) = answer($c);
+like($out, qr/\AStatus: 200\b/, 'a request answered');
+my $before = fds($w);
+
+# FCGI_BEGIN_REQUEST, role responder, no keep-alive; then half the
+# parameters.
+$c = connect_pool();
+my $half = int(length($params) / 2);
+syswrite($c, $begin . record(4, substr($params, 0, $half)));
+wait_for(sub { fds($w) > $before }, 10,
+    'the worker to accept the connection');
+ok(kill('TERM', $w), 'the worker is told to go while it reads the request');
+# Let the signal land while the worker waits for the rest.
+select(undef, undef, undef, 0.2);
+syswrite($c, record(4, substr($params, $half)) . record(4, '')
+    . record(5, ''));
+my ($stdout, $ended) = answer($c);
+like($stdout, qr/\AStatus: 200\b/, 'it answers the request (200)')
+    or diag("got: $stdout");
+like($stdout, qr/"status"\s*:\s*"ok"/, 'with the health body');
+ok($ended, 'and ends it properly (FCGI_END_REQUEST)');
+wait_for(sub { !kill 0, $w || !-e "/proc/$w" ||
+    (-e "/proc/$w/stat" && (split ' ', `cat /proc/$w/stat`)[2] eq 'Z') },
+    10, "worker $w to go");
+ok(1, 'then it goes');
+
+$s->finish(respawns => undef);
+done_testing();
