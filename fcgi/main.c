@@ -293,7 +293,6 @@ main(int argc, char *argv[])
 		usage();
 	std_fds();
 	mr_log_init("meetrec-fcgi", foreground, LOG_DAEMON);
-	confpath = mr_conf_path(confpath);
 	if ((conf = mr_conf_load(confpath, errbuf, sizeof(errbuf))) == NULL)
 		mr_fatalx("%s", errbuf);
 	mr_log_setlevel(mr_log_parse_level(conf->cf_log_level));
