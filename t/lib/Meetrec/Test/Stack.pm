@@ -63,7 +63,7 @@ use Meetrec::Test::Nginx;
 my @KEY_ORDER = qw(
 	database_url fcgi_socket fcgi_pm fcgi_workers fcgi_workers_min
 	fcgi_workers_max fcgi_spare_min fcgi_spare_max fcgi_idle_timeout
-	fcgi_max_requests pid_file
+	fcgi_max_requests pid_file nginx_user
 	body_max jwt_secret jwt_issuer jwt_audience jwt_leeway
 	livekit_url livekit_api_key livekit_api_secret livekit_timeout_ms
 	webhook_leeway spool_dir storage_type storage_local_dir public_url
@@ -375,6 +375,8 @@ sub _default_conf {
 		fcgi_workers      => $o->{workers} // 2,
 		fcgi_max_requests => $o->{max_requests} // ($test ? 50 : 10000),
 		pid_file          => "$d/run/meetrec-fcgi.pid",
+		# nginx's workers run as we do (as root too: Nginx.pm).
+		nginx_user        => scalar getpwuid($>),
 		body_max          => 65536,
 		jwt_secret        => random_hex(32),
 		jwt_issuer        => $test ? 'meetrec-test' : 'meetrec-local',
