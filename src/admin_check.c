@@ -452,7 +452,7 @@ check_folder(struct mr_check *ck, const char *key, const char *path,
 static int
 nested(const char *a, const char *b)
 {
-	size_t	 na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+	size_t	 na = strlen(a), nb = strlen(b), n;
 
 	while (na > 1 && a[na - 1] == '/')
 		na--;

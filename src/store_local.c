@@ -130,7 +130,7 @@ group_ok(const char *root, gid_t gid, struct mr_err *err)
 }
 
 /*
- * The folders from the storage folder down to dir (made by mr_mkdir_p,
+ * The folders below the storage folder down to dir (made by mr_mkdir_p,
  * or by an older version) get the storage folder's group, and let it
  * read and search them whatever the umask was.
  */
@@ -143,6 +143,9 @@ folders_group(struct mr_store *st, struct mr_arena *a, const char *dir,
 
 	if ((p = mr_strdup(a, dir)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
+	/* Only what lies below: the storage folder is the operator's. */
+	if (strlen(p) <= root)
+		return 0;
 	for (slash = strchr(p + root, '/');; slash = strchr(slash + 1, '/')) {
 		struct stat	 sb;
 

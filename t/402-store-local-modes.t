@@ -61,6 +61,15 @@ is(gid("$st/room"), $ngid, 'and so is the folder made for it');
 is(mode("$st/room"), '2750', 'which nginx\'s group may read and search');
 ok(nobody_reads("$st/room/a.mp4"), 'nginx\'s user reads the file');
 
+# The storage folder itself is the operator's: its mode stays.
+$st = "$d/s0";
+make_path($st);
+chmod 0700, $st;
+$r = put($st, 'z.mp4');	# as check-config's probe
+is($r->{rc}, 0, 'stored into a folder only its owner may enter')
+    or diag($r->{err});
+is(mode($st), '0700', 'whose mode stays as it was');
+
 # 2. The same group without set-group-ID: root gives it.
 $st = "$d/s2";
 make_path("$st/old");
