@@ -44,7 +44,10 @@
 /* Subfolders of the storage folder reported at most. */
 #define MAX_SUBFOLDERS	5
 
-/* One line: white space (libpq's messages span lines) made one space. */
+/*
+ * One line: white space (libpq's messages span lines) made one space,
+ * other control bytes (from a file's garbage) '?'.
+ */
 static void
 flatten(char *s)
 {
@@ -54,7 +57,9 @@ flatten(char *s)
 		if (*p == '\n' || *p == '\r' || *p == '\t' || *p == ' ') {
 			if (w > s && w[-1] != ' ')
 				*w++ = ' ';
-		} else
+		} else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*w++ = '?';
+		else
 			*w++ = *p;
 	}
 	while (w > s && w[-1] == ' ')
@@ -116,10 +121,13 @@ static void
 report(void *arg, const char *where, const char *msg)
 {
 	struct mr_check	*ck = arg;
+	char		 line[1024];
 
 	ck->problems++;
-	fprintf(stderr, "meetrec-admin: %s%s%s\n", where ? where : "",
+	snprintf(line, sizeof(line), "%s%s%s", where ? where : "",
 	    where ? ": " : "", msg);
+	flatten(line);
+	fprintf(stderr, "meetrec-admin: %s\n", line);
 }
 
 static int

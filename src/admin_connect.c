@@ -110,6 +110,24 @@ done:
 	mr_db_free(db);
 }
 
+/* Are the keys the configured backend needs all set? */
+static int
+storage_set(const struct mr_conf *c)
+{
+	if (c->cf_storage_type == NULL)
+		return 0;
+	if (strcmp(c->cf_storage_type, "local") == 0)
+		return c->cf_storage_local_dir != NULL;
+	if (strcmp(c->cf_storage_type, "nextcloud") == 0)
+		return c->cf_nextcloud_url != NULL &&
+		    c->cf_nextcloud_user != NULL &&
+		    c->cf_nextcloud_app_password != NULL;
+	if (strcmp(c->cf_storage_type, "s3") == 0)
+		return c->cf_s3_endpoint != NULL && c->cf_s3_bucket != NULL &&
+		    c->cf_s3_access_key != NULL && c->cf_s3_secret_key != NULL;
+	return 0;
+}
+
 /* The keys to blame when the backend refused, or could not be reached. */
 static const char *
 storage_key(const struct mr_conf *c, const struct mr_err *err)
@@ -226,8 +244,8 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 	size_t			 len;
 	int			 fd = -1, opened = 0, rc, before = ck->problems;
 
-	if (c->cf_storage_type == NULL)
-		return;
+	if (!storage_set(c))
+		return;		/* the missing keys are reported already */
 	memset(&st, 0, sizeof(st));
 	mr_err_clear(&err);
 	if (mr_store_open(&st, c, &err) == -1) {

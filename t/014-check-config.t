@@ -111,6 +111,21 @@ like($p[1] // '', qr/many\.conf:${\ ($base + 2)}: fcgi_workers must be an intege
 is(scalar(grep { /many\.conf:${\ ($base + 3)}: storage_type is s3 but '(s3_endpoint|s3_bucket|s3_access_key|s3_secret_key)' is not set/ } @p),
     4, 'each missing S3 key (the comment after the value is a comment)');
 
+# Files that hold nothing meetrec can use, checked with --connect too:
+# each problem said, and nothing is tried with a key that is missing.
+for my $bad ([ 'empty', '' ], [ 'garbage', "garbage\n\x01\x02 = \xff\n" ],
+    [ 'emptied', "storage_type =\nfcgi_pm =\nfcgi_socket =\n" ],
+    [ 'nextcloud without its keys', "storage_type = nextcloud\n" ]) {
+	spew("$d/bad.conf", $bad->[1], 0600);
+	$r = run_cmd([ $admin, '--config', "$d/bad.conf", 'check-config',
+	    '--connect' ], env => $env);
+	is($r->{rc}, 2, "$bad->[0]: exit 2");
+	like($r->{err}, qr/required key 'database_url' is not set/,
+	    'the missing keys said');
+	unlike($r->{err}, qr/[\x00-\x09\x0b-\x1f\x7f]/, 'no control byte '
+	    . 'reaches the terminal');
+}
+
 # 3. Key files: missing, unreadable as a key, or a real one.
 $r = check([], MEETREC_JWT_PUBLIC_KEY_FILE => "$d/missing.pem");
 is($r->{rc}, 1, 'a missing key file: exit 1');
