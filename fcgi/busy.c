@@ -4,7 +4,7 @@
  * (fcgi_socket with ".busy" added), which nginx's upstream names as its
  * backup server.  nginx sends a request there only when the pool's own
  * server has max_conns requests already, waiting or being served (see
- * nginx/meetrec.conf.in): each one is answered at once with 503, the
+ * nginx/meetrec-http.conf.in): each one is answered at once with 503, the
  * usual JSON error body and Retry-After, and counted by route
  * (meetrec_http_unavailable_total).  So overload is answered by a
  * decision, counted, and never reaches nginx's error log.

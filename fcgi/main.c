@@ -54,11 +54,17 @@
 #include "httpc.h"
 #include "metrics.h"
 
-static void
-usage(void)
+static void MR_NORETURN
+usage(int status)
 {
-	fprintf(stderr, "usage: meetrec-fcgi [-d] [--config file]\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: meetrec-fcgi [--config file] [--syslog]\n"
+	    "       meetrec-fcgi --help | --version\n"
+	    "The configuration is read from %s,\n"
+	    "unless --config or MEETREC_CONFIG name another file.  Logs go\n"
+	    "to standard error (with priorities when it is the journal), or\n"
+	    "to syslog with --syslog.  See meetrec-fcgi(8).\n", MR_CONFFILE);
+	exit(status);
 }
 
 /* fds 0-2 must be open before we open anything (slowcgi). */
@@ -89,9 +95,7 @@ lookup_privs(const struct mr_conf *conf, struct privs *pv)
 
 	memset(pv, 0, sizeof(*pv));
 	pv->sockgid = getegid();
-	if (geteuid() != 0)
-		return;
-	if (conf->cf_fcgi_user != NULL) {
+	if (geteuid() == 0 && conf->cf_fcgi_user != NULL) {
 		if ((pw = getpwnam(conf->cf_fcgi_user)) == NULL)
 			mr_fatalx("fcgi_user '%s' does not exist",
 			    conf->cf_fcgi_user);
@@ -99,7 +103,7 @@ lookup_privs(const struct mr_conf *conf, struct privs *pv)
 		pv->uid = pw->pw_uid;
 		pv->gid = pw->pw_gid;
 		pv->sockgid = pw->pw_gid;
-	} else
+	} else if (geteuid() == 0)
 		mr_log_warnx("running as root: set fcgi_user to drop "
 		    "privileges");
 	if (conf->cf_fcgi_socket_group != NULL) {
@@ -206,6 +210,12 @@ backlog(const struct mr_conf *conf)
  * once: bound with gid as the effective group and umask 0117.  Nothing
  * is chowned afterwards, so no path is ever chowned that someone could
  * have swapped for a link.
+ *
+ * Started as another user (systemd's User=, meetrec-fcgi.service), the
+ * socket is that user's, 0660, and gets the group gid afterwards, which
+ * the user must be in (SupplementaryGroups=): nginx connects with it.
+ * Only that user (and root) can change the socket's folder, so the path
+ * is the socket just made.
  */
 static int
 bind_socket(const char *path, gid_t gid, int qlen)
@@ -232,6 +242,10 @@ bind_socket(const char *path, gid_t gid, int qlen)
 		    (unsigned long)getgid());
 	if (fd < 0)
 		mr_fatalx("could not listen on '%s'", path);
+	if (!root && gid != getegid() && lchown(path, (uid_t)-1, gid) == -1)
+		mr_fatal("could not give socket '%s' the group %lu of "
+		    "fcgi_socket_group (meetrec-fcgi must be in that group)",
+		    path, (unsigned long)gid);
 	/* A set-group-ID folder would have given it its own group. */
 	if (root && (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
 	    st.st_uid != 0 || st.st_gid != gid ||
@@ -270,7 +284,9 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "syslog", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mr_conf	*conf;
@@ -281,23 +297,28 @@ main(int argc, char *argv[])
 	char		 busy[PATH_MAX];
 	int		 ch, fd, busyfd, qlen, pidfd = -1, foreground = 1;
 
-	while ((ch = getopt_long(argc, argv, "c:dh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			confpath = optarg;
 			break;
-		case 'd':
-			foreground = 1;
+		case 's':
+			foreground = 0;
 			break;
+		case 'h':
+			usage(0);
+			/* NOTREACHED */
+		case 'V':
+			printf("meetrec-fcgi %s\n", PACKAGE_VERSION);
+			return 0;
 		default:
-			usage();
+			usage(2);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(2);
 	std_fds();
 	mr_log_init("meetrec-fcgi", foreground, LOG_DAEMON);
-	confpath = mr_conf_path(confpath);
 	if ((conf = mr_conf_load(confpath, errbuf, sizeof(errbuf))) == NULL)
 		mr_fatalx("%s", errbuf);
 	mr_log_setlevel(mr_log_parse_level(conf->cf_log_level));

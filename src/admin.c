@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * admin.c - meetrec-admin: migrate, check-config, token, room add/list,
- * store, stats.
+ * admin.c - meetrec-admin: migrate, token, room add/list, store, stats;
+ * check-config is admin_check.c.
  * See meetrec-admin(8).  Exit status: 0 done, 1 failed, 2 usage or
  * configuration error.
  */
@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "mr.h"
+#include "admin_check.h"
 #include "conf.h"
 #include "db.h"
 #include "jwt.h"
@@ -28,13 +29,14 @@
 #include "store.h"
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: meetrec-admin [--config file] command [options]\n"
+	    "       meetrec-admin --help | --version\n"
 	    "commands:\n"
 	    "  migrate [--dry-run]\n"
-	    "  check-config\n"
+	    "  check-config [--connect]\n"
 	    "  token --user UUID --username NAME --company UUID\n"
 	    "        [--email EMAIL] [--role admin] [--ttl SECONDS]\n"
 	    "  room add --code CODE --name NAME --host UUID --company UUID\n"
@@ -43,8 +45,17 @@ usage(void)
 	    "  store stat|del KEY\n"
 	    "  store url KEY [--ttl SECONDS]\n"
 	    "  store share KEY USER\n"
-	    "  stats [--company UUID]\n");
-	exit(2);
+	    "  stats [--company UUID]\n"
+	    "The configuration is read from %s,\n"
+	    "unless --config or MEETREC_CONFIG name another file.\n"
+	    "See meetrec-admin(8).\n", MR_CONFFILE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 static const char *
@@ -88,91 +99,6 @@ cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
 		    err.detail, err.cause[0] ? ": " : "", err.cause);
 	mr_db_free(db);
 	return rc == 0 ? 0 : 1;
-}
-
-/*
- * nginx's max_conns for the pool as shipped (FCGI_MAX_CONNS, README):
- * the listen queue must hold that many, or a burst is refused instead
- * of queued.
- */
-#define NGINX_MAX_CONNS	1024
-
-/*
- * check-config's look around the pool: the listen queue the kernel
- * allows (net.core.somaxconn), and whether PostgreSQL lets every worker
- * keep its connection.  What it finds goes to stdout as comment lines
- * (the output stays a valid configuration), warnings to stderr; a
- * database that does not answer is a warning too.  Returns the number
- * of warnings.
- */
-static int
-check_pool(struct mr_conf *conf)
-{
-	struct mr_db_limits	 l;
-	struct mr_arena		*a;
-	struct mr_db		*db;
-	struct mr_err		 err;
-	int64_t			 cap = mr_listenq_max(), qlen, max;
-	int			 warned = 0;
-
-	qlen = conf->cf_fcgi_backlog == 0 || conf->cf_fcgi_backlog > cap ?
-	    cap : conf->cf_fcgi_backlog;
-	printf("# the pool's listen queue holds %lld connections "
-	    "(net.core.somaxconn = %lld)\n", (long long)qlen,
-	    (long long)cap);
-	if (conf->cf_fcgi_backlog > cap) {
-		fprintf(stderr, "meetrec-admin: warning: fcgi_backlog %lld "
-		    "is above the kernel's cap net.core.somaxconn = %lld, "
-		    "which listen queues get instead; raise it with sysctl\n",
-		    (long long)conf->cf_fcgi_backlog, (long long)cap);
-		warned++;
-	}
-	if (qlen < NGINX_MAX_CONNS) {
-		fprintf(stderr, "meetrec-admin: warning: the pool's listen "
-		    "queue holds %lld connections, fewer than the %d nginx "
-		    "lets wait for the pool as shipped (max_conns): a burst "
-		    "would be refused instead of queued; raise "
-		    "net.core.somaxconn or lower max_conns to %lld\n",
-		    (long long)qlen, NGINX_MAX_CONNS, (long long)qlen);
-		warned++;
-	}
-
-	/* Every worker keeps one connection; so do a reaper and we. */
-	max = mr_conf_pm(conf) == MR_PM_STATIC ? conf->cf_fcgi_workers :
-	    conf->cf_fcgi_workers_max;
-	if ((a = mr_arena_new(64 * 1024)) == NULL ||
-	    (db = mr_db_new(conf->cf_database_url)) == NULL)
-		mr_fatalx("out of memory");
-	mr_err_clear(&err);
-	if (mr_db_connect(db, &err) == -1 ||
-	    mr_db_limits_get(db, a, &l, &err) == -1) {
-		fprintf(stderr, "meetrec-admin: warning: could not ask "
-		    "PostgreSQL how many connections it allows: %s\n",
-		    err.cause[0] ? err.cause : err.detail);
-		warned++;
-	} else {
-		printf("# PostgreSQL lets meetrec open %lld connections "
-		    "(max_connections = %lld), %lld are open now; the pool "
-		    "may hold %lld\n", (long long)l.available,
-		    (long long)l.max_connections, (long long)l.in_use,
-		    (long long)max);
-		if (max + 2 > l.available) {
-			fprintf(stderr, "meetrec-admin: warning: fcgi_workers"
-			    "%s is %lld, and each worker keeps a PostgreSQL "
-			    "connection (a reaper and meetrec-admin one "
-			    "each), but PostgreSQL lets meetrec open %lld "
-			    "(max_connections = %lld, less reserved slots "
-			    "and role or database limits): lower it or raise "
-			    "max_connections\n", mr_conf_pm(conf) ==
-			    MR_PM_STATIC ? "" : "_max", (long long)max,
-			    (long long)l.available,
-			    (long long)l.max_connections);
-			warned++;
-		}
-	}
-	mr_db_free(db);
-	mr_arena_free(a);
-	return warned;
 }
 
 static int
@@ -480,6 +406,8 @@ main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mr_conf	*conf;
@@ -490,6 +418,12 @@ main(int argc, char *argv[])
 	mr_log_init("meetrec-admin", 1, LOG_USER);
 	/* Stop at the command: its options are its own. */
 	while ((ch = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+		if (ch == 'h')
+			usage_to(stdout, 0);
+		if (ch == 'V') {
+			printf("meetrec-admin %s\n", PACKAGE_VERSION);
+			return 0;
+		}
 		if (ch != 'c')
 			usage();
 		path = optarg;
@@ -498,6 +432,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
+	/* check-config loads the configuration its own way. */
+	if (strcmp(argv[0], "check-config") == 0)
+		return mr_admin_check_config(path, argc, argv);
 	if ((conf = mr_conf_load(path, errbuf, sizeof(errbuf))) == NULL) {
 		fprintf(stderr, "meetrec-admin: %s\n", errbuf);
 		return 2;
@@ -505,11 +442,7 @@ main(int argc, char *argv[])
 	mr_log_setlevel(mr_log_parse_level(conf->cf_log_level));
 	if (strcmp(argv[0], "migrate") == 0)
 		rc = cmd_migrate(conf, argc, argv);
-	else if (strcmp(argv[0], "check-config") == 0) {
-		mr_conf_dump(conf, stdout);
-		check_pool(conf);
-		rc = 0;
-	} else if (strcmp(argv[0], "token") == 0)
+	else if (strcmp(argv[0], "token") == 0)
 		rc = cmd_token(conf, argc, argv);
 	else if (strcmp(argv[0], "room") == 0)
 		rc = cmd_room(conf, argc, argv);

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * conf.c - table-driven configuration (Redis static_configs[] shape).
+ * The programs load it strictly (mr_conf_load: the first problem is the
+ * answer); meetrec-admin check-config loads it with mr_conf_load_all,
+ * which reports every problem and goes on.
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +41,7 @@ struct confkey {
 
 static const struct confkey keys[] = {
 	S(database_url,		F_REQUIRED | F_SECRET, NULL),
-	S(fcgi_socket,		F_REQUIRED, "/run/meetrec/fcgi.sock"),
+	S(fcgi_socket,		F_REQUIRED, MR_RUNDIR "/fcgi.sock"),
 	I(fcgi_workers,		0, "4", 1, 256),
 	I(fcgi_max_requests,	0, "10000", 1, INT64_MAX),
 	I(fcgi_backlog,		0, "0", 0, 1048576),
@@ -48,6 +54,7 @@ static const struct confkey keys[] = {
 	S(pid_file,		0, NULL),
 	S(fcgi_user,		0, NULL),
 	S(fcgi_socket_group,	0, NULL),
+	S(nginx_user,		0, MR_NGINX_USER),
 	I(body_max,		0, "65536", 1024, 16 * 1024 * 1024),
 	S(jwt_secret,		F_SECRET, NULL),
 	S(jwt_public_key_file,	0, NULL),
@@ -117,28 +124,102 @@ findkey(const char *name)
 	return NULL;
 }
 
-static int
-setval(struct mr_conf *c, const struct confkey *k, const char *v,
-    const char *where, char *errbuf, size_t errlen)
+static void
+envname(char *buf, size_t len, const char *key)
 {
-	char	**sp, *dup;
-	int64_t	  n;
+	char	*p;
+
+	snprintf(buf, len, "MEETREC_%s", key);
+	for (p = buf; *p != '\0'; p++)
+		*p = (char)toupper((unsigned char)*p);
+}
+
+/*
+ * One load: the configuration being filled, and where its problems go.
+ * Without report, the first problem ends the load with its text in
+ * errbuf; with one, each is reported and the load goes on.
+ */
+struct loader {
+	struct mr_conf	*c;
+	char		*errbuf;
+	size_t		 errlen;
+	void		(*report)(void *, const char *, const char *);
+	void		*arg;
+	int		 failed;
+	int		 secret;	/* the file set a secret */
+	int		 have_stat;
+	struct stat	 st;		/* of the file */
+	int		 absent;	/* the default file does not exist */
+};
+
+/* Returns -1 when the load must stop, 0 when it goes on. */
+static int MR_PRINTF(3, 4)
+problem(struct loader *l, const char *where, const char *fmt, ...)
+{
+	char	 msg[768];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	l->failed = 1;
+	if (l->report != NULL) {
+		l->report(l->arg, where, msg);
+		return 0;
+	}
+	if (where != NULL)
+		snprintf(l->errbuf, l->errlen, "%s: %s", where, msg);
+	else
+		snprintf(l->errbuf, l->errlen, "%s", msg);
+	return -1;
+}
+
+/* Where key k got its value: "file:line", "MEETREC_KEY" or NULL. */
+static const char *
+origin(const struct mr_conf *c, const struct confkey *k, char *buf,
+    size_t len)
+{
+	int	 line = c->cf_lines[k - keys];
+
+	if (line > 0)
+		snprintf(buf, len, "%s:%d", c->cf_path, line);
+	else if (line < 0)
+		envname(buf, len, k->name);
+	else
+		return NULL;
+	return buf;
+}
+
+const char *
+mr_conf_where(const struct mr_conf *c, const char *key, char *buf,
+    size_t len)
+{
+	const struct confkey *k = findkey(key);
+
+	return k == NULL ? NULL : origin(c, k, buf, len);
+}
+
+/* line: 0 a default, -1 the environment, else the file's line. */
+static int
+setval(struct loader *l, const struct confkey *k, const char *v,
+    const char *where, int line)
+{
+	struct mr_conf	*c = l->c;
+	char		**sp, *dup;
+	int64_t		  n;
 
 	if (k->type == T_INT) {
-		if (mr_parse_int64(v, k->min, k->max, &n) == -1) {
-			snprintf(errbuf, errlen, "%s: %s must be an integer "
-			    "from %lld to %lld", where, k->name,
-			    (long long)k->min, (long long)k->max);
-			return -1;
-		}
+		if (mr_parse_int64(v, k->min, k->max, &n) == -1)
+			return problem(l, where, "%s must be an integer from "
+			    "%lld to %lld", k->name, (long long)k->min,
+			    (long long)k->max);
 		*intslot(c, k) = n;
+		c->cf_lines[k - keys] = line;
 		return 0;
 	}
 	sp = strslot(c, k);
-	if ((dup = strdup(v)) == NULL) {
-		snprintf(errbuf, errlen, "out of memory");
-		return -1;
-	}
+	if ((dup = strdup(v)) == NULL)
+		return problem(l, NULL, "out of memory");
 	free(*sp);
 	/* An empty value means unset, so "key =" clears a default. */
 	if (*dup == '\0') {
@@ -146,6 +227,7 @@ setval(struct mr_conf *c, const struct confkey *k, const char *v,
 		dup = NULL;
 	}
 	*sp = dup;
+	c->cf_lines[k - keys] = line;
 	return 0;
 }
 
@@ -162,69 +244,130 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * A comment may follow a value: it starts at a '#' after a space or a
+ * tab (a '#' inside a word, as in "pass#word", is part of the value).
+ * v is the text after '=', its leading white space still there.
+ */
+static void
+cut_comment(char *v)
+{
+	for (char *p = v; *p != '\0'; p++)
+		if (*p == '#' && (p == v || p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
+}
+
 static int
-readfile(struct mr_conf *c, const char *path, char *errbuf, size_t errlen)
+readfile(struct loader *l, const char *path)
 {
 	FILE		*fp;
 	char		 line[4096], where[512];
 	char		*k, *v, *eq;
 	const struct confkey *key;
-	struct stat	 st;
-	int		 lineno = 0, secret = 0, rc = -1;
+	int		 lineno = 0, rc = -1, skip = 0;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(errbuf, errlen, "could not open config file '%s': %s",
-		    path, strerror(errno));
-		return -1;
+		if (errno == ENOENT && l->absent) {
+			/* The default file: the environment may do. */
+			return 0;
+		}
+		l->absent = 0;
+		return problem(l, NULL, "could not open config file '%s': %s",
+		    path, strerror(errno)) == -1 ? -1 : 1;
 	}
+	l->absent = 0;
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (skip) {
+			/* The rest of a line that was too long. */
+			skip = strchr(line, '\n') == NULL;
+			continue;
+		}
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(errbuf, errlen, "%s: line too long", where);
-			goto done;
+			if (problem(l, where, "line too long") == -1)
+				goto done;
+			skip = 1;
+			continue;
 		}
 		k = trim(line);
 		if (*k == '\0' || *k == '#')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
-			snprintf(errbuf, errlen, "%s: expected 'key = value'",
-			    where);
-			goto done;
+			if (problem(l, where, "expected 'key = value'") == -1)
+				goto done;
+			continue;
 		}
 		*eq = '\0';
 		k = trim(k);
+		cut_comment(eq + 1);
 		v = trim(eq + 1);
 		if ((key = findkey(k)) == NULL) {
-			snprintf(errbuf, errlen, "%s: unknown key '%s'",
-			    where, k);
-			goto done;
+			if (problem(l, where, "unknown key '%s'", k) == -1)
+				goto done;
+			continue;
 		}
 		if ((key->flags & F_SECRET) && *v != '\0')
-			secret = 1;
-		if (setval(c, key, v, where, errbuf, errlen) == -1)
+			l->secret = 1;
+		if (setval(l, key, v, where, lineno) == -1)
 			goto done;
 	}
 	if (ferror(fp)) {
-		snprintf(errbuf, errlen, "could not read '%s'", path);
-		goto done;
-	}
-	if (secret && fstat(fileno(fp), &st) == 0 &&
-	    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(errbuf, errlen, "config file '%s' holds secrets but "
-		    "group or others may read it (mode %04o); chmod 600 it",
-		    path, (unsigned)(st.st_mode & 07777));
-		goto done;
-	}
+		if (problem(l, NULL, "could not read '%s'", path) == -1)
+			goto done;
+	} else if (fstat(fileno(fp), &l->st) == 0)
+		l->have_stat = 1;
 	rc = 0;
 done:
 	fclose(fp);
 	return rc;
 }
 
+/*
+ * Who may read a file that holds secrets: its owner, and the service
+ * group (the group the services run in, MR_SERVICE_GROUP, or the group
+ * of fcgi_user), which may read but not write it: the Debian way is
+ * root:meetrec 0640.  Nobody else.
+ */
+static int
+check_secret_mode(struct loader *l, const char *path)
+{
+	const struct stat *st = &l->st;
+	struct group	*gr;
+	struct passwd	*pw;
+	char		 gname[64];
+	int		 ok;
+
+	if (!l->secret || !l->have_stat)
+		return 0;
+	if ((st->st_mode & (S_IRWXG | S_IRWXO)) == 0)
+		return 0;
+	ok = (st->st_mode & (S_IRWXO | S_IWGRP | S_IXGRP)) == 0;
+	if (ok) {
+		gr = getgrnam(MR_SERVICE_GROUP);
+		ok = gr != NULL && gr->gr_gid == st->st_gid;
+		if (!ok && l->c->cf_fcgi_user != NULL &&
+		    (pw = getpwnam(l->c->cf_fcgi_user)) != NULL)
+			ok = pw->pw_gid == st->st_gid;
+	}
+	if (ok)
+		return 0;
+	if ((gr = getgrgid(st->st_gid)) != NULL)
+		snprintf(gname, sizeof(gname), "%s", gr->gr_name);
+	else
+		snprintf(gname, sizeof(gname), "%lu",
+		    (unsigned long)st->st_gid);
+	return problem(l, NULL, "config file '%s' holds secrets but group or "
+	    "others may read it (mode %04o, group %s); chmod 600 it, or let "
+	    "only the service group read it: chown root:%s and chmod 640",
+	    path, (unsigned)(st->st_mode & 07777), gname, MR_SERVICE_GROUP);
+}
+
 /* The keys each storage backend needs. */
 static int
-check_storage(const struct mr_conf *c, char *errbuf, size_t errlen)
+check_storage(struct loader *l)
 {
 	static const struct {
 		const char	*type;
@@ -236,148 +379,206 @@ check_storage(const struct mr_conf *c, char *errbuf, size_t errlen)
 		{ "s3", { "s3_endpoint", "s3_bucket", "s3_access_key",
 		    "s3_secret_key" } },
 	};
-	struct mr_conf	*w = (struct mr_conf *)(uintptr_t)c;
+	struct mr_conf	*c = l->c;
+	const struct confkey *st = findkey("storage_type");
+	const char	*where;
+	char		 buf[512];
 
+	if (c->cf_storage_type == NULL)
+		return 0;	/* reported as a missing required key */
+	where = origin(c, st, buf, sizeof(buf));
 	for (size_t i = 0; i < MR_NELEM(need); i++) {
 		if (strcmp(c->cf_storage_type, need[i].type) != 0)
 			continue;
 		for (size_t k = 0; k < 5 && need[i].keys[k] != NULL; k++)
-			if (*strslot(w, findkey(need[i].keys[k])) == NULL) {
-				snprintf(errbuf, errlen, "storage_type is %s "
-				    "but '%s' is not set", need[i].type,
-				    need[i].keys[k]);
+			if (*strslot(c, findkey(need[i].keys[k])) == NULL &&
+			    problem(l, where, "storage_type is %s but '%s' is "
+			    "not set", need[i].type, need[i].keys[k]) == -1)
 				return -1;
-			}
 		return 0;
 	}
-	snprintf(errbuf, errlen, "storage_type must be local, nextcloud or "
+	return problem(l, where, "storage_type must be local, nextcloud or "
 	    "s3, not '%s'", c->cf_storage_type);
-	return -1;
 }
 
 /* The pool's keys agree with each other (meetrec-fcgi(8), POOL). */
 static int
-check_pool(const struct mr_conf *c, char *errbuf, size_t errlen)
+check_pool(struct loader *l)
 {
-	if (strcmp(c->cf_fcgi_pm, "static") != 0 &&
+	struct mr_conf	*c = l->c;
+	char		 buf[512];
+
+	if (c->cf_fcgi_pm != NULL && strcmp(c->cf_fcgi_pm, "static") != 0 &&
 	    strcmp(c->cf_fcgi_pm, "dynamic") != 0 &&
-	    strcmp(c->cf_fcgi_pm, "ondemand") != 0) {
-		snprintf(errbuf, errlen, "fcgi_pm must be static, dynamic or "
-		    "ondemand, not '%s'", c->cf_fcgi_pm);
+	    strcmp(c->cf_fcgi_pm, "ondemand") != 0 &&
+	    problem(l, origin(c, findkey("fcgi_pm"), buf, sizeof(buf)),
+	    "fcgi_pm must be static, dynamic or ondemand, not '%s'",
+	    c->cf_fcgi_pm) == -1)
 		return -1;
-	}
-	if (c->cf_fcgi_workers_min > c->cf_fcgi_workers_max) {
-		snprintf(errbuf, errlen, "fcgi_workers_min (%lld) is above "
-		    "fcgi_workers_max (%lld)",
-		    (long long)c->cf_fcgi_workers_min,
-		    (long long)c->cf_fcgi_workers_max);
+	if (c->cf_fcgi_workers_min > c->cf_fcgi_workers_max &&
+	    problem(l, origin(c, findkey("fcgi_workers_min"), buf,
+	    sizeof(buf)), "fcgi_workers_min (%lld) is above "
+	    "fcgi_workers_max (%lld)", (long long)c->cf_fcgi_workers_min,
+	    (long long)c->cf_fcgi_workers_max) == -1)
 		return -1;
-	}
-	if (c->cf_fcgi_spare_min > c->cf_fcgi_spare_max) {
-		snprintf(errbuf, errlen, "fcgi_spare_min (%lld) is above "
-		    "fcgi_spare_max (%lld)", (long long)c->cf_fcgi_spare_min,
-		    (long long)c->cf_fcgi_spare_max);
+	if (c->cf_fcgi_spare_min > c->cf_fcgi_spare_max &&
+	    problem(l, origin(c, findkey("fcgi_spare_min"), buf,
+	    sizeof(buf)), "fcgi_spare_min (%lld) is above fcgi_spare_max "
+	    "(%lld)", (long long)c->cf_fcgi_spare_min,
+	    (long long)c->cf_fcgi_spare_max) == -1)
 		return -1;
-	}
 	return 0;
 }
 
-enum mr_conf_pm
-mr_conf_pm(const struct mr_conf *c)
+/* Every key together: what each needs of the others. */
+static int
+validate(struct loader *l, const char *path)
 {
-	if (strcmp(c->cf_fcgi_pm, "static") == 0)
-		return MR_PM_STATIC;
-	if (strcmp(c->cf_fcgi_pm, "ondemand") == 0)
-		return MR_PM_ONDEMAND;
-	return MR_PM_DYNAMIC;
-}
+	struct mr_conf	*c = l->c;
+	char		 env[128], buf[512];
+	size_t		 i;
 
-static void
-envname(char *buf, size_t len, const char *key)
-{
-	char	*p;
-
-	snprintf(buf, len, "MEETREC_%s", key);
-	for (p = buf; *p != '\0'; p++)
-		*p = (char)toupper((unsigned char)*p);
+	for (i = 0; i < MR_NELEM(keys); i++) {
+		if (!(keys[i].flags & F_REQUIRED) || keys[i].type != T_STR ||
+		    *strslot(c, &keys[i]) != NULL)
+			continue;
+		envname(env, sizeof(env), keys[i].name);
+		if (l->absent) {
+			if (problem(l, NULL, "required key '%s' is not set "
+			    "(in the config file '%s', which does not exist, "
+			    "or as %s; --config or MEETREC_CONFIG name "
+			    "another file)", keys[i].name, path, env) == -1)
+				return -1;
+		} else if (problem(l, origin(c, &keys[i], buf, sizeof(buf)),
+		    "required key '%s' is not set (in the config file or as "
+		    "%s)", keys[i].name, env) == -1)
+			return -1;
+	}
+	if (c->cf_jwt_secret == NULL && c->cf_jwt_public_key_file == NULL &&
+	    problem(l, NULL, "one of 'jwt_secret' or 'jwt_public_key_file' "
+	    "must be set") == -1)
+		return -1;
+	if (c->cf_url_signing_secret == NULL && c->cf_jwt_secret == NULL &&
+	    problem(l, NULL, "'url_signing_secret' must be set when "
+	    "'jwt_secret' is not (it signs download links)") == -1)
+		return -1;
+	if (c->cf_log_level != NULL &&
+	    mr_log_parse_level(c->cf_log_level) == -1 &&
+	    problem(l, origin(c, findkey("log_level"), buf, sizeof(buf)),
+	    "log_level must be error, warn, info or debug") == -1)
+		return -1;
+	if (check_storage(l) == -1 || check_pool(l) == -1)
+		return -1;
+	if (c->cf_livekit_url != NULL &&
+	    strncmp(c->cf_livekit_url, "http://", 7) != 0 &&
+	    strncmp(c->cf_livekit_url, "https://", 8) != 0 &&
+	    problem(l, origin(c, findkey("livekit_url"), buf, sizeof(buf)),
+	    "livekit_url must start with http:// or https://") == -1)
+		return -1;
+	return 0;
 }
 
 const char *
 mr_conf_path(const char *arg)
 {
+	const char	*env;
+
 	if (arg != NULL)
 		return arg;
-	return mr_getenv_nonempty("MEETREC_CONFIG");
+	if ((env = mr_getenv_nonempty("MEETREC_CONFIG")) != NULL)
+		return env;
+	return MR_CONFFILE;
 }
 
-struct mr_conf *
-mr_conf_load(const char *path, char *errbuf, size_t errlen)
+static struct mr_conf *
+load(const char *path, struct loader *l)
 {
 	struct mr_conf	*c;
 	char		 env[128];
 	const char	*v;
 	size_t		 i;
+	int		 rc;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		snprintf(errbuf, errlen, "out of memory");
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->cf_lines = calloc(MR_NELEM(keys), sizeof(int))) == NULL) {
+		free(c);
+		problem(l, NULL, "out of memory");
 		return NULL;
 	}
+	l->c = c;
 	for (i = 0; i < MR_NELEM(keys); i++)
-		if (keys[i].def != NULL && setval(c, &keys[i], keys[i].def,
-		    "default", errbuf, errlen) == -1)
+		if (keys[i].def != NULL &&
+		    setval(l, &keys[i], keys[i].def, "default", 0) == -1)
 			goto fail;
+	/* The default file may be missing; a file named may not. */
+	l->absent = path == NULL && mr_getenv_nonempty("MEETREC_CONFIG") ==
+	    NULL;
 	path = mr_conf_path(path);
-	if (path != NULL) {
-		if ((c->cf_path = strdup(path)) == NULL)
-			goto fail;
-		if (readfile(c, path, errbuf, errlen) == -1)
-			goto fail;
+	if ((c->cf_path = strdup(path)) == NULL) {
+		problem(l, NULL, "out of memory");
+		goto fail;
 	}
+	if ((rc = readfile(l, path)) != 0)
+		goto fail;	/* -1 stops; 1: no file, nothing to check */
+	c->cf_nofile = l->absent;
 	for (i = 0; i < MR_NELEM(keys); i++) {
 		envname(env, sizeof(env), keys[i].name);
 		if ((v = getenv(env)) != NULL &&
-		    setval(c, &keys[i], v, env, errbuf, errlen) == -1)
+		    setval(l, &keys[i], v, env, -1) == -1)
 			goto fail;
 	}
-	for (i = 0; i < MR_NELEM(keys); i++)
-		if ((keys[i].flags & F_REQUIRED) && keys[i].type == T_STR &&
-		    *strslot(c, &keys[i]) == NULL) {
-			envname(env, sizeof(env), keys[i].name);
-			snprintf(errbuf, errlen, "required key '%s' is not set "
-			    "(in the config file or as %s)", keys[i].name, env);
-			goto fail;
-		}
-	if (c->cf_jwt_secret == NULL && c->cf_jwt_public_key_file == NULL) {
-		snprintf(errbuf, errlen, "one of 'jwt_secret' or "
-		    "'jwt_public_key_file' must be set");
+	if (check_secret_mode(l, path) == -1 || validate(l, path) == -1)
 		goto fail;
-	}
-	if (c->cf_url_signing_secret == NULL && c->cf_jwt_secret == NULL) {
-		snprintf(errbuf, errlen, "'url_signing_secret' must be set "
-		    "when 'jwt_secret' is not (it signs download links)");
+	if (l->failed && l->report == NULL)
 		goto fail;
-	}
-	if (mr_log_parse_level(c->cf_log_level) == -1) {
-		snprintf(errbuf, errlen, "log_level must be error, warn, info "
-		    "or debug");
-		goto fail;
-	}
-	if (check_storage(c, errbuf, errlen) == -1)
-		goto fail;
-	if (check_pool(c, errbuf, errlen) == -1)
-		goto fail;
-	if (strncmp(c->cf_livekit_url, "http://", 7) != 0 &&
-	    strncmp(c->cf_livekit_url, "https://", 8) != 0) {
-		snprintf(errbuf, errlen, "livekit_url must start with "
-		    "http:// or https://");
-		goto fail;
-	}
 	return c;
 fail:
-	if (errbuf[0] == '\0')
-		snprintf(errbuf, errlen, "out of memory");
+	if (l->report == NULL && l->errbuf[0] == '\0')
+		snprintf(l->errbuf, l->errlen, "out of memory");
 	mr_conf_free(c);
 	return NULL;
+}
+
+struct mr_conf *
+mr_conf_load(const char *path, char *errbuf, size_t errlen)
+{
+	struct loader	 l;
+
+	memset(&l, 0, sizeof(l));
+	errbuf[0] = '\0';
+	l.errbuf = errbuf;
+	l.errlen = errlen;
+	return load(path, &l);
+}
+
+struct mr_conf *
+mr_conf_load_all(const char *path, void (*report)(void *, const char *,
+    const char *), void *arg, int *problems)
+{
+	struct loader	 l;
+	struct mr_conf	*c;
+	char		 errbuf[8];
+
+	memset(&l, 0, sizeof(l));
+	l.errbuf = errbuf;
+	l.errlen = sizeof(errbuf);
+	l.report = report;
+	l.arg = arg;
+	c = load(path, &l);
+	*problems = l.failed;
+	return c;
+}
+
+enum mr_conf_pm
+mr_conf_pm(const struct mr_conf *c)
+{
+	if (c->cf_fcgi_pm == NULL || strcmp(c->cf_fcgi_pm, "dynamic") == 0)
+		return MR_PM_DYNAMIC;
+	if (strcmp(c->cf_fcgi_pm, "static") == 0)
+		return MR_PM_STATIC;
+	if (strcmp(c->cf_fcgi_pm, "ondemand") == 0)
+		return MR_PM_ONDEMAND;
+	return MR_PM_DYNAMIC;
 }
 
 void
@@ -388,6 +589,7 @@ mr_conf_free(struct mr_conf *c)
 	for (size_t i = 0; i < MR_NELEM(keys); i++)
 		if (keys[i].type == T_STR)
 			free(*strslot(c, &keys[i]));
+	free(c->cf_lines);
 	free(c->cf_path);
 	free(c);
 }

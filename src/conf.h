@@ -12,8 +12,29 @@
 
 #include "mr.h"
 
+/* Set by the build (configure --sysconfdir, --with-user, ...). */
+#ifndef MR_CONFFILE
+#define MR_CONFFILE	"/etc/meetrec/meetrec.conf"
+#endif
+#ifndef MR_RUNDIR
+#define MR_RUNDIR	"/run/meetrec"
+#endif
+#ifndef MR_SERVICE_USER
+#define MR_SERVICE_USER	"meetrec"
+#endif
+#ifndef MR_SERVICE_GROUP
+#define MR_SERVICE_GROUP MR_SERVICE_USER
+#endif
+#ifndef MR_NGINX_USER
+#define MR_NGINX_USER	"www-data"
+#endif
+
 struct mr_conf {
-	char	*cf_path;		/* the file read, or NULL */
+	char	*cf_path;		/* the file named or the default */
+	int	 cf_nofile;		/* the default file does not exist:
+					   the environment alone */
+	int	*cf_lines;		/* per key: its line in cf_path, 0 a
+					   default, -1 the environment */
 	char	*cf_database_url;
 	char	*cf_fcgi_socket;
 	int64_t	 cf_fcgi_workers;
@@ -29,6 +50,7 @@ struct mr_conf {
 	char	*cf_pid_file;
 	char	*cf_fcgi_user;
 	char	*cf_fcgi_socket_group;
+	char	*cf_nginx_user;		/* nginx's workers: check-config */
 	int64_t	 cf_body_max;
 	char	*cf_jwt_secret;
 	char	*cf_jwt_public_key_file;
@@ -81,19 +103,37 @@ struct mr_conf {
 };
 
 /*
- * Load configuration from path (or $MEETREC_CONFIG when path is NULL; no
- * file at all is allowed when both are unset), apply MEETREC_<KEY>
- * overrides and validate.  Refuses a file holding a secret that group or
- * others may read, an unknown key, a malformed value and a missing
- * required key.  Returns a configuration the caller frees with
+ * Load configuration from path (or $MEETREC_CONFIG when path is NULL,
+ * else MR_CONFFILE, which may be missing: then the environment alone
+ * configures), apply MEETREC_<KEY> overrides and validate.  Refuses a
+ * file holding a secret that others, or a group other than the service
+ * group, may read, an unknown key, a malformed value and a missing
+ * required key.  A '#' after a space or a tab starts a comment, also
+ * after a value.  Returns a configuration the caller frees with
  * mr_conf_free(), or NULL with a message in errbuf.
  */
 struct mr_conf	*mr_conf_load(const char *path, char *errbuf, size_t errlen);
+/*
+ * The same, for check-config: every problem goes to report(arg, where,
+ * message), where being "file:line", "MEETREC_<KEY>" or NULL, and the
+ * load goes on; *problems says whether there was one.  Returns NULL
+ * only when there is no configuration to look at (no memory, a file
+ * that cannot be read); otherwise keys in error may be NULL.
+ */
+struct mr_conf	*mr_conf_load_all(const char *path,
+		    void (*report)(void *, const char *, const char *),
+		    void *arg, int *problems);
 void		 mr_conf_free(struct mr_conf *);
 /* Print every effective key = value, secrets masked. */
 void		 mr_conf_dump(const struct mr_conf *, FILE *);
-/* The config path named by --config or $MEETREC_CONFIG, or NULL. */
+/* The config path: --config's arg, $MEETREC_CONFIG, or MR_CONFFILE. */
 const char	*mr_conf_path(const char *arg);
+/*
+ * Where key's value came from, in buf: "file:line" or "MEETREC_<KEY>";
+ * NULL for a default (or an unknown key).
+ */
+const char	*mr_conf_where(const struct mr_conf *, const char *key,
+		    char *buf, size_t len);
 
 enum mr_conf_pm {
 	MR_PM_STATIC,		/* fcgi_workers, always */

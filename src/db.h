@@ -91,5 +91,8 @@ int		 mr_db_limits_get(struct mr_db *, struct mr_arena *,
 /* db_migrate.c */
 int		 mr_db_migrate(struct mr_db *, const char *sqldir, int dry,
 		    struct mr_err *err);
+int		 mr_db_migrations_pending(struct mr_db *, struct mr_arena *,
+		    const char *sqldir, const char **first,
+		    struct mr_err *err);
 
 #endif /* MR_DB_H */

@@ -146,6 +146,38 @@ fail:
 }
 
 /*
+ * The migration files of sqldir, in name order, into files (MAX_FILES,
+ * each to free).  Returns how many, or -1 with err set.
+ */
+static int
+list_files(const char *sqldir, char **files, struct mr_err *err)
+{
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 n = 0;
+
+	if ((d = opendir(sqldir)) == NULL)
+		return mr_err_set(err, 500, "migrate",
+		    "could not open sql directory '%s': %s", sqldir,
+		    strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (!is_migration(de->d_name))
+			continue;
+		if (n == MAX_FILES || (files[n] = strdup(de->d_name)) == NULL) {
+			closedir(d);
+			while (n > 0)
+				free(files[--n]);
+			return mr_err_set(err, 500, "migrate",
+			    "too many migrations");
+		}
+		n++;
+	}
+	closedir(d);
+	qsort(files, n, sizeof(files[0]), cmp);
+	return (int)n;
+}
+
+/*
  * Apply every pending migration in sqldir, in name order.  With dry set,
  * list the pending ones instead.  Prints one line per file applied.
  */
@@ -153,11 +185,8 @@ int
 mr_db_migrate(struct mr_db *db, const char *sqldir, int dry,
     struct mr_err *err)
 {
-	DIR		*d;
-	struct dirent	*de;
 	char		*files[MAX_FILES];
-	size_t		 n = 0, i;
-	int		 rc = -1;
+	int		 n = 0, i, rc = -1;
 
 	if (mr_db_simple(db, "CREATE SCHEMA IF NOT EXISTS project_management; "
 	    "CREATE TABLE IF NOT EXISTS project_management.meetrec_migrations "
@@ -171,27 +200,59 @@ mr_db_migrate(struct mr_db *db, const char *sqldir, int dry,
 		    "NOT NULL DEFAULT now())", err) == -1)
 			return -1;
 	}
-	if ((d = opendir(sqldir)) == NULL)
-		return mr_err_set(err, 500, "migrate",
-		    "could not open sql directory '%s': %s", sqldir,
-		    strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (!is_migration(de->d_name))
-			continue;
-		if (n == MAX_FILES || (files[n] = strdup(de->d_name)) == NULL) {
-			mr_err_set(err, 500, "migrate", "too many migrations");
-			goto done;
-		}
-		n++;
-	}
-	qsort(files, n, sizeof(files[0]), cmp);
+	if ((n = list_files(sqldir, files, err)) == -1)
+		return -1;
 	for (i = 0; i < n; i++)
 		if (apply(db, sqldir, files[i], dry, err) == -1)
 			goto done;
 	rc = 0;
 done:
-	closedir(d);
 	for (i = 0; i < n; i++)
 		free(files[i]);
 	return rc;
+}
+
+/*
+ * How many migrations of sqldir the database has not had, without
+ * changing anything (no schema at all counts every one); the name of
+ * the first of them in first (arena a), when there is one.  Returns
+ * the count, or -1 with err set.
+ */
+int
+mr_db_migrations_pending(struct mr_db *db, struct mr_arena *a,
+    const char *sqldir, const char **first, struct mr_err *err)
+{
+	char		*files[MAX_FILES], version[4];
+	PGresult	*res = NULL;
+	int		 n, i, pending = 0, have;
+
+	*first = NULL;
+	if ((n = list_files(sqldir, files, err)) == -1)
+		return -1;
+	res = PQexec(mr_db_conn(db), "SELECT to_regclass("
+	    "'project_management.meetrec_migrations') IS NOT NULL");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		mr_err_set(err, 500, "migrate", "could not read migrations: %s",
+		    PQresultErrorMessage(res));
+		pending = -1;
+		goto done;
+	}
+	have = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	for (i = 0; i < n; i++) {
+		int	 rc = 0;
+
+		memcpy(version, files[i], 3);
+		version[3] = '\0';
+		if (have && (rc = applied(db, version, err)) == -1) {
+			pending = -1;
+			goto done;
+		}
+		if (rc == 0 && pending++ == 0)
+			*first = mr_strdup(a, files[i]);
+	}
+done:
+	PQclear(res);
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	return pending;
 }

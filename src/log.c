@@ -2,7 +2,9 @@
 /*
  * log.c - logging to stderr or syslog, OpenBSD log.h shape.  The backend
  * is chosen once by mr_log_init(); lines below the verbosity are not even
- * formatted.
+ * formatted.  When standard error is the journal (systemd says so in
+ * JOURNAL_STREAM, sd-daemon(3)), each line starts with its priority,
+ * "<3>" to "<7>", and leaves the time and the pid to the journal.
  */
 #include "config.h"
 
@@ -12,23 +14,46 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mr.h"
 
 int		 mr_log_verbosity = MR_LOG_INFO;
-static int	 use_syslog;
+static int	 use_syslog, use_journal;
 static const char *progname = "meetrec";
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+/*
+ * Is standard error the journal's stream?  JOURNAL_STREAM holds its
+ * "device:inode"; a child whose stderr went elsewhere still inherits the
+ * variable, so the descriptor itself must match.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char		*v = getenv("JOURNAL_STREAM");
+	unsigned long long	 dev, ino;
+	struct stat		 st;
+	char			 end;
+
+	if (v == NULL || sscanf(v, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 void
 mr_log_init(const char *name, int foreground, int facility)
 {
 	progname = name;
 	use_syslog = !foreground;
+	use_journal = foreground && stderr_is_journal();
 	if (use_syslog)
 		openlog(name, LOG_PID | LOG_NDELAY, facility);
 }
@@ -69,6 +94,11 @@ vlog(int level, const char *fmt, va_list ap)
 			*p = *p == '\n' || *p == '\t' ? ' ' : '?';
 	if (use_syslog) {
 		syslog(syslog_prio[level], "%s", msg);
+		return;
+	}
+	if (use_journal) {
+		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[level],
+		    level_names[level], msg);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

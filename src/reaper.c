@@ -43,13 +43,18 @@ static const struct passdef passes[] = {
 	{ "orphans", mr_reap_orphans },
 };
 
-static void
-usage(void)
+static void MR_NORETURN
+usage(int status)
 {
-	fprintf(stderr, "usage: meetrec-reaper [--config file] (--once | "
-	    "--watch) [--pass name[,name...]] [--limit n] [--syslog]\n"
-	    "passes: upload, stale, expire, purge, orphans\n");
-	exit(2);
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: meetrec-reaper [--config file] (--once | --watch)\n"
+	    "           [--pass name[,name...]] [--limit n] [--syslog]\n"
+	    "       meetrec-reaper --help | --version\n"
+	    "passes: upload, stale, expire, purge, orphans\n"
+	    "The configuration is read from %s,\n"
+	    "unless --config or MEETREC_CONFIG name another file.\n"
+	    "See meetrec-reaper(8).\n", MR_CONFFILE);
+	exit(status);
 }
 
 static void
@@ -195,6 +200,8 @@ main(int argc, char *argv[])
 		{ "pass", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mr_reaper	 rp;
@@ -216,13 +223,17 @@ main(int argc, char *argv[])
 		case 's': use_syslog = 1; break;
 		case 'l':
 			if (mr_parse_int64(optarg, 1, 1000000, &limit) == -1)
-				usage();
+				usage(2);
 			break;
-		default: usage();
+		case 'h': usage(0);
+		case 'V':
+			printf("meetrec-reaper %s\n", PACKAGE_VERSION);
+			return 0;
+		default: usage(2);
 		}
 	}
 	if (optind != argc || mode <= 0)
-		usage();
+		usage(2);
 	mr_log_init("meetrec-reaper", !use_syslog, LOG_DAEMON);
 	memset(&rp, 0, sizeof(rp));
 	if ((rp.conf = mr_conf_load(path, errbuf, sizeof(errbuf))) == NULL) {

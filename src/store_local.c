@@ -4,11 +4,20 @@
  * default: nginx serves them with X-Accel-Redirect.  A file is written
  * under a temporary name, fsynced, renamed into place and its folder
  * fsynced, so a reader or a crash never sees half a recording.
+ *
+ * nginx runs as another user (www-data) and must read what is stored:
+ * every file (mode 0640) and folder (0750, less the umask) below the
+ * storage folder gets the storage folder's group, which is nginx's
+ * (doc/deploy.md: the folder is set-group-ID, so the kernel does it;
+ * otherwise the writer must be in that group, or root).  When that
+ * cannot be done the file is not stored, so that no recording is marked
+ * completed that nginx cannot serve.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -49,6 +58,118 @@ local_open(struct mr_store *st, struct mr_err *err)
 	return 0;
 }
 
+/* The storage folder's group: what nginx reads stored files with. */
+static int
+storage_gid(struct mr_store *st, gid_t *gid, struct mr_err *err)
+{
+	struct stat	 sb;
+
+	if (stat(st->conf->cf_storage_local_dir, &sb) == -1)
+		return mr_err_set(err, 500, "io_error", "could not stat "
+		    "storage folder '%s': %s", st->conf->cf_storage_local_dir,
+		    strerror(errno));
+	*gid = sb.st_gid;
+	return 0;
+}
+
+static const char *
+group_name(gid_t gid, char *buf, size_t len)
+{
+	struct group	*gr;
+
+	if ((gr = getgrgid(gid)) != NULL)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%lu", (unsigned long)gid);
+	return buf;
+}
+
+static int
+give_group(const char *path, int fd, gid_t gid, struct mr_err *err)
+{
+	char	 name[64];
+	int	 saved;
+
+	if ((fd == -1 ? chown(path, (uid_t)-1, gid) :
+	    fchown(fd, (uid_t)-1, gid)) == 0)
+		return 0;
+	saved = errno;
+	return mr_err_set(err, 500, "io_error", "could not give '%s' the "
+	    "group of the storage folder, %s, which nginx reads it with: %s; "
+	    "make the folder set-group-ID (chmod g+s)", path,
+	    group_name(gid, name, sizeof(name)), strerror(saved));
+}
+
+/*
+ * Will what we make below the storage folder get its group?  Yes when
+ * it is set-group-ID (the kernel gives it), or when we may give it:
+ * root, or a member of the group.  Asked before anything is made, so
+ * that a refusal leaves nothing of the wrong group behind.
+ */
+static int
+group_ok(const char *root, gid_t gid, struct mr_err *err)
+{
+	struct stat	 sb;
+	gid_t		 groups[256];
+	char		 name[64];
+	int		 n;
+
+	if (stat(root, &sb) == 0 && (sb.st_mode & S_ISGID))
+		return 0;
+	if (geteuid() == 0 || getegid() == gid)
+		return 0;
+	if ((n = getgroups((int)MR_NELEM(groups), groups)) > 0)
+		for (int i = 0; i < n; i++)
+			if (groups[i] == gid)
+				return 0;
+	return mr_err_set(err, 500, "io_error", "the storage folder '%s' is "
+	    "not set-group-ID, and its group, %s, is not ours to give: nginx "
+	    "could not read what is stored there; make the folder "
+	    "set-group-ID (chmod g+s)", root,
+	    group_name(gid, name, sizeof(name)));
+}
+
+/*
+ * The folders below the storage folder down to dir (made by mr_mkdir_p,
+ * or by an older version) get the storage folder's group, and let it
+ * read and search them whatever the umask was.
+ */
+static int
+folders_group(struct mr_store *st, struct mr_arena *a, const char *dir,
+    gid_t gid, struct mr_err *err)
+{
+	size_t		 root = strlen(st->conf->cf_storage_local_dir);
+	char		*p, *slash;
+
+	if ((p = mr_strdup(a, dir)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	/* Only what lies below: the storage folder is the operator's. */
+	if (strlen(p) <= root)
+		return 0;
+	for (slash = strchr(p + root, '/');; slash = strchr(slash + 1, '/')) {
+		struct stat	 sb;
+
+		if (slash == p + root)
+			continue;	/* the storage folder's own end */
+		if (slash != NULL)
+			*slash = '\0';
+		if (stat(p, &sb) == 0) {
+			if (sb.st_gid != gid && give_group(p, -1, gid, err) ==
+			    -1)
+				return -1;
+			/* Keeps set-group-ID: only with a strange umask. */
+			if ((sb.st_mode & 0050) != 0050 &&
+			    chmod(p, (sb.st_mode & 07777) | 0050) == -1)
+				return mr_err_set(err, 500, "io_error", "could "
+				    "not let the group read '%s': %s", p,
+				    strerror(errno));
+		}
+		if (slash == NULL)
+			return 0;
+		*slash = '/';
+	}
+}
+
 static int
 fsync_dir(const char *dir)
 {
@@ -69,9 +190,11 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 	off_t		 off = 0;
 	ssize_t		 n, w;
 	struct stat	 sb;
+	gid_t		 gid = (gid_t)-1;
 	int		 out = -1, saved;
 
-	if ((path = path_of(st, a, o->key, err)) == NULL)
+	if ((path = path_of(st, a, o->key, err)) == NULL ||
+	    storage_gid(st, &gid, err) == -1)
 		return -1;
 	if ((dir = mr_strdup(a, path)) == NULL ||
 	    (buf = malloc(COPY_CHUNK)) == NULL) {
@@ -89,15 +212,27 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 		mr_err_set(err, 500, "internal", "Out of memory.");
 		goto fail;
 	}
+	if (group_ok(st->conf->cf_storage_local_dir, gid, err) == -1)
+		goto fail;
 	if (mr_mkdir_p(dir, 0750) == -1) {
 		mr_err_set(err, 500, "io_error", "could not create '%s': %s",
 		    dir, strerror(errno));
 		goto fail;
 	}
+	if (folders_group(st, a, dir, gid, err) == -1)
+		goto fail;
 	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0640)) == -1) {
 		mr_err_set(err, 500, "io_error", "could not create '%s': %s",
 		    tmp, strerror(errno));
+		goto fail;
+	}
+	/* 0640 whatever the umask; the group is nginx's (see the top). */
+	if (fstat(out, &sb) == -1 || (sb.st_gid != gid &&
+	    give_group(tmp, out, gid, err) == -1) || fchmod(out, 0640) == -1) {
+		if (err->status == 0)
+			mr_err_set(err, 500, "io_error", "could not set the "
+			    "mode of '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
 	while (off < o->size) {

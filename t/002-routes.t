@@ -16,7 +16,7 @@ sub slurp {
 	return <$fh>;
 }
 
-my $conf = slurp("$top/nginx/meetrec.conf.in");
+my $conf = slurp("$top/nginx/meetrec-locations.conf.in");
 $conf =~ s/#[^\n]*//g;	# comments are not configuration
 my $def = slurp("$top/fcgi/routes.def");
 $def =~ s{/\*.*?\*/}{}gs;

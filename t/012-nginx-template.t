@@ -6,12 +6,17 @@
 # METRICS_ALLOW (several allow lines, an operator's deny) lands whole
 # inside the metrics location: no line of it may become a directive of
 # the enclosing block, as happened when a comment named the placeholder.
+# The locations hold nothing that would change the server they are
+# included in, and Debian's stock nginx accepts meetrec-locations.conf
+# inside a server of its own next to the default site, and
+# meetrec-site.conf as a site, each with meetrec-http.conf in conf.d/.
 use strict;
 use warnings;
 use Test::More;
 use File::Temp qw(tempdir);
 use Meetrec::Test::Nginx;
-use Meetrec::Test::Util qw(src_root slurp free_port);
+use Meetrec::Test::NginxStock;
+use Meetrec::Test::Util qw(src_root build_root slurp spew free_port);
 
 my $src = src_root();
 my @rules = ("allow\t10.1.2.3;", "allow\t2001:db8::/32;",
@@ -39,7 +44,7 @@ sub comments {
 opendir my $dh, "$src/nginx" or die "$src/nginx: $!";
 my @templates = sort grep { /\.in\z/ } readdir $dh;
 closedir $dh;
-ok(@templates >= 2, 'templates: ' . join(', ', @templates));
+ok(@templates >= 5, 'templates: ' . join(', ', @templates));
 for my $t (@templates) {
 	my @bad = grep { /\@[A-Z][A-Z0-9_]*\@/ }
 	    comments(slurp("$src/nginx/$t"));
@@ -49,10 +54,11 @@ for my $t (@templates) {
 # 2. Rendered with a multi-line METRICS_ALLOW, every allow and deny sits
 # in the metrics location, and no comment gained any of it.
 my $text = eval {
-	Meetrec::Test::Nginx::expand(slurp("$src/nginx/meetrec.conf.in"),
-	    \%vars, 'nginx/meetrec.conf.in');
+	Meetrec::Test::Nginx::expand(
+	    slurp("$src/nginx/meetrec-locations.conf.in"), \%vars,
+	    'nginx/meetrec-locations.conf.in');
 };
-ok(defined $text, 'meetrec.conf.in renders') or diag($@);
+ok(defined $text, 'meetrec-locations.conf.in renders') or diag($@);
 $text //= '';
 
 # Directives with the blocks around them, comments and quotes aside.
@@ -109,7 +115,25 @@ is(eval { $x->("return 200 \"#\@X\@\"; # done\n") },
 is(eval { $x->("add_header X a#\@X\@;\n") }, "add_header X a#v;\n",
     'and so is one after a hash inside a token') or diag($@);
 
-# 4. nginx itself accepts the rendered configuration.
+# 4. The locations file sets nothing at the level it is included at
+# (an operator's server): only location blocks, and the named locations
+# and error pages carry meetrec in their names.
+my @top = grep { $_->[1] eq '(top)' } directives($text);
+is_deeply([ map { $_->[0] } @top ], [], 'meetrec-locations.conf: no '
+    . 'directive outside a location');
+my @named = $text =~ /^\s*location\s+(@\w+)/mg;
+ok(@named >= 5, "named locations: @named");
+is_deeply([ grep { !/^\@meetrec_/ } @named ], [],
+    'each named location is called @meetrec_*');
+my $fcgi = Meetrec::Test::Nginx::expand(
+    slurp("$src/nginx/meetrec-fastcgi.conf.in"), \%vars,
+    'nginx/meetrec-fastcgi.conf.in');
+for my $code (403, 404, 413, 429, 502) {
+	like($fcgi, qr/^error_page\s[\d ]*\b$code\b[\d ]*= \@meetrec_\w+;/m,
+	    "meetrec-fastcgi.conf sends $code to a JSON page");
+}
+
+# 5. nginx itself accepts the rendered configuration.
 SKIP: {
 	skip 'nginx not found', 1 unless Meetrec::Test::Nginx::binary();
 	my $dir = tempdir('mr012XXXX', TMPDIR => 1, CLEANUP => 1);
@@ -118,6 +142,53 @@ SKIP: {
 	    vars => { %vars, map { $_ => "$dir/nginx" } qw(PREFIX CONFDIR) });
 	$ng->render;
 	ok(eval { $ng->check }, 'nginx -t accepts it') or diag($@);
+}
+
+# 6. Debian's stock nginx, default site enabled, with meetrec added the
+# two ways an operator does: the locations included in a server of the
+# operator's, or the whole site; meetrec-http.conf in conf.d/ each time.
+SKIP: {
+	my @miss = Meetrec::Test::NginxStock::missing();
+	skip "@miss", 4 if @miss;
+	my @changed = Meetrec::Test::NginxStock::modified();
+	diag("the system changed these stock files: @changed") if @changed;
+	my $tmp = build_root() . '/t/tmp_check';
+	mkdir $tmp;
+	my $dir = tempdir('mr012XXXX', DIR => $tmp, CLEANUP => 1);
+	my $conf = "$dir/meetrec";
+	mkdir $conf;
+	my %inst = (%vars, CONFDIR => $conf, LISTEN => 80);
+	for my $t (@templates) {
+		next if $t eq 'nginx-local.conf.in';
+		spew("$conf/" . ($t =~ s/\.in\z//r), Meetrec::Test::Nginx::expand(
+		    slurp("$src/nginx/$t"), \%inst, "nginx/$t"));
+	}
+	spew("$conf/meetrec-page.conf", slurp("$src/nginx/meetrec-page.conf"));
+	for my $way ('locations', 'site') {
+		my $st = Meetrec::Test::NginxStock->new(
+		    root => "$dir/$way", port => free_port());
+		symlink "$conf/meetrec-http.conf",
+		    $st->etc . '/conf.d/meetrec.conf';
+		my $server;
+		if ($way eq 'site') {
+			$server = slurp("$conf/meetrec-site.conf");
+			$server =~ s/^(\s*listen\s+)80;/$1${\ $st->port};/m;
+		} else {
+			$server = "server {\n\tlisten ${\ $st->port};\n"
+			    . "\tserver_name meet.example.com;\n"
+			    . "\troot /var/www/html;\n"
+			    . "\tlocation / {\n\t\ttry_files \$uri \$uri/ =404;\n"
+			    . "\t}\n\tinclude $conf/meetrec-locations.conf;\n}\n";
+		}
+		spew($st->etc . '/sites-available/meetrec', $server);
+		symlink $st->etc . '/sites-available/meetrec',
+		    $st->etc . '/sites-enabled/meetrec';
+		my $out = eval { $st->check };
+		ok(defined $out, "stock nginx -t with meetrec's $way")
+		    or diag($@);
+		unlike($out // '', qr/\[warn\].*conflicting server name/,
+		    'no server name conflicts with the default site');
+	}
 }
 
 done_testing();

@@ -37,11 +37,13 @@ $s->room(code => $code, host => $host);
 my $token = $s->token(user => $host, username => 'page-host');
 
 my $node = Meetrec::Test::Stack::_node();
-my $r = run_cmd([ $node, "$src/t/browser/recordings-page.mjs",
+my $page = Meetrec::Test::Stack::node_script(
+    't/browser/recordings-page.mjs', 't/browser');
+my $r = run_cmd([ $node, $page,
     '--base', $s->url('/'), '--token', $token, '--room', $code,
     '--username', 'page-host', '--fixture', $fixture,
     '--outdir', "$d/log", '--chromium', $chromium ],
-    cwd => "$src/t/browser", timeout => 300,
+    cwd => Meetrec::Test::Stack::npm_dir('t/browser'), timeout => 300,
     env => { MEETREC_CHROMIUM => undef },
     log => "$d/log/browser.log");
 

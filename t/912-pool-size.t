@@ -184,13 +184,14 @@ $m = metrics();
 is($m->{meetrec_pool_workers}, 1, 'by the one worker it started');
 wait_until('no worker again', sub { nworkers() == 0 });
 
-# 7. check-config: what the kernel and PostgreSQL allow.
+# 7. check-config: what the kernel allows, and with --connect what
+# PostgreSQL allows.
 my $env = $s->_prog_env;
 my $admin = Meetrec::Test::Stack::admin_bin();
 sub check { return run_cmd([$admin, '--config', $s->conf_path,
-    'check-config'], env => { %$env, @_ }) }
+    'check-config', '--connect'], env => { %$env, @_ }) }
 $r = check();
-is($r->{rc}, 0, 'check-config succeeds');
+is($r->{rc}, 0, 'check-config --connect succeeds') or diag($r->{err});
 like($r->{out}, qr/^# the pool's listen queue holds \Q$cap\E connections /m,
     'it says how long the listen queue is');
 like($r->{out}, qr/^# PostgreSQL lets meetrec open \d+ connections \(max_connections = 100\)/m,
@@ -202,15 +203,16 @@ if ($cap >= 1024) {
 	    'this kernel caps the queue below nginx\'s max_conns: warned');
 }
 $r = check(MEETREC_FCGI_BACKLOG => $cap + 1);
-like($r->{err}, qr/warning: fcgi_backlog \d+ is above the kernel's cap net\.core\.somaxconn = \Q$cap\E/,
+like($r->{err}, qr/warning: MEETREC_FCGI_BACKLOG: fcgi_backlog: \d+ is above the kernel's cap net\.core\.somaxconn = \Q$cap\E/,
     'a backlog above the cap: warned');
 $r = check(MEETREC_FCGI_WORKERS_MAX => 120);
-like($r->{err}, qr/warning: fcgi_workers_max is 120, .* PostgreSQL lets meetrec open \d+ \(max_connections = 100/,
+like($r->{err}, qr/warning: MEETREC_FCGI_WORKERS_MAX: fcgi_workers_max: 120, .* PostgreSQL lets meetrec open \d+ \(max_connections = 100/,
     'more workers than PostgreSQL allows: warned');
 is($r->{rc}, 0, 'a warning is not a failure');
 $r = check(MEETREC_DATABASE_URL => "host=${\ $s->dir}/nowhere dbname=x");
-like($r->{err}, qr/warning: could not ask PostgreSQL how many connections/,
-    'a database that does not answer: warned');
+like($r->{err}, qr/database_url: could not connect to PostgreSQL/,
+    'a database that does not answer: a problem');
+is($r->{rc}, 1, 'which is a failure');
 $r = check(MEETREC_FCGI_PM => 'elastic');
 is($r->{rc}, 2, 'an unknown fcgi_pm is refused');
 like($r->{err}, qr/fcgi_pm must be static, dynamic or ondemand/, 'saying so');

@@ -48,6 +48,12 @@ load(const char *text, mode_t mode, char *err, size_t len)
 	return mr_conf_load(write_conf("c.conf", text, mode), err, len);
 }
 
+static void
+report(void *arg, const char *where, const char *msg)
+{
+	fprintf(arg, "%s: %s\n", where ? where : "-", msg);
+}
+
 int
 main(void)
 {
@@ -94,7 +100,60 @@ main(void)
 	ok(c == NULL && strstr(err, "chmod 600") != NULL,
 	    "a world-readable file with secrets is refused: %s", err);
 	c = load(GOOD, 0640, err, sizeof(err));
-	ok(c == NULL, "a group-readable file with secrets is refused");
+	ok(c == NULL && strstr(err, "chown root:" MR_SERVICE_GROUP) != NULL,
+	    "a file with secrets its group may read is refused: %s", err);
+	/* The service group may read it: here fcgi_user's, root's group. */
+	if (chown(write_conf("c.conf", GOOD "fcgi_user = root\n", 0640),
+	    (uid_t)-1, 0) == 0) {
+		err[0] = '\0';
+		c = mr_conf_load(write_conf("c.conf", GOOD
+		    "fcgi_user = root\n", 0640), err, sizeof(err));
+		ok(c != NULL, "0640 with the service group's group loads (%s)",
+		    err);
+		mr_conf_free(c);
+	} else
+		ok(1, "# skip: cannot give the file group 0");
+	c = load(GOOD "fcgi_user = root\n", 0660, err, sizeof(err));
+	ok(c == NULL, "the service group may not write it");
+	c = load(GOOD "fcgi_user = root\n", 0644, err, sizeof(err));
+	ok(c == NULL, "nor others read it, whatever the group");
+
+	/* A comment after a value: from a '#' after a space or a tab. */
+	c = load(GOOD "s3_prefix = recordings/   # optional\n"
+	    "nextcloud_folder = Meet#ings\t# where\n"
+	    "jwt_issuer = # none\n", 0600, err, sizeof(err));
+	ok(c != NULL, "values with comments load (%s)", err);
+	if (c != NULL) {
+		is_str(c->cf_s3_prefix, "recordings/", "the comment is cut");
+		is_str(c->cf_nextcloud_folder, "Meet#ings",
+		    "a '#' inside a word stays");
+		ok(c->cf_jwt_issuer == NULL, "a value of only a comment is "
+		    "empty");
+	}
+	mr_conf_free(c);
+	c = load(GOOD "fcgi_workers = 3 # three\n", 0600, err, sizeof(err));
+	ok(c != NULL && c->cf_fcgi_workers == 3, "an integer with a comment");
+	mr_conf_free(c);
+
+	/* Where each value comes from. */
+	setenv("MEETREC_LOG_LEVEL", "debug", 1);
+	c = load(GOOD, 0600, err, sizeof(err));
+	if (c != NULL) {
+		char	 w[512];
+		const char *p;
+
+		p = mr_conf_where(c, "livekit_api_key", w, sizeof(w));
+		ok(p != NULL && strstr(p, "c.conf:5") != NULL,
+		    "a key from the file: its line (%s)", p ? p : "NULL");
+		p = mr_conf_where(c, "log_level", w, sizeof(w));
+		ok(p != NULL && strcmp(p, "MEETREC_LOG_LEVEL") == 0,
+		    "a key from the environment: its variable");
+		ok(mr_conf_where(c, "fcgi_workers", w, sizeof(w)) == NULL,
+		    "a default: nowhere");
+	} else
+		ok(0, "load for mr_conf_where: %s", err);
+	mr_conf_free(c);
+	unsetenv("MEETREC_LOG_LEVEL");
 
 	c = load("livekit_url = http://x\n", 0644, err, sizeof(err));
 	ok(c == NULL && strstr(err, "database_url") != NULL,
@@ -169,6 +228,30 @@ main(void)
 	c = mr_conf_load("/nonexistent/meetrec.conf", err, sizeof(err));
 	ok(c == NULL && strstr(err, "could not open") != NULL,
 	    "a missing file is refused: %s", err);
+
+	/* check-config's load reports every problem and goes on. */
+	{
+		char	*out = NULL;
+		size_t	 outlen = 0;
+		int	 problems = 0;
+
+		mem = open_memstream(&out, &outlen);
+		c = mr_conf_load_all(write_conf("c.conf", GOOD
+		    "bogus = 1\nfcgi_workers = many\nstorage_type = s3\n"
+		    "fcgi_pm = elastic\n", 0644), report, mem, &problems);
+		fclose(mem);
+		ok(c != NULL && problems, "mr_conf_load_all goes on");
+		ok(out != NULL &&
+		    strstr(out, "c.conf:9: unknown key 'bogus'") != NULL &&
+		    strstr(out, "c.conf:10: fcgi_workers must be") != NULL &&
+		    strstr(out, "c.conf:11: storage_type is s3 but "
+		    "'s3_endpoint'") != NULL && strstr(out, "'s3_bucket'") !=
+		    NULL && strstr(out, "c.conf:12: fcgi_pm must be") != NULL &&
+		    strstr(out, "group or others may read it") != NULL,
+		    "and reports each problem with its line");
+		mr_conf_free(c);
+		free(out);
+	}
 
 	unlink(write_conf("c.conf", "", 0600));
 	rmdir(dir);

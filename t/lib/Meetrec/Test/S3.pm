@@ -74,7 +74,8 @@ sub start {
 	my $pf = "$d/port";
 	unlink $pf;
 	my $node = _node() or croak 'S3: node not found';
-	my $p = spawn('s3server', [ $node, src_root() . '/t/s3/s3server.mjs',
+	my $p = spawn('s3server', [ $node,
+	    Meetrec::Test::Stack::node_script('t/s3/s3server.mjs', 't/s3'),
 	    '--port', $self->{port}, '--port-file', $pf, '--dir', "$d/data",
 	    '--bucket', $self->{bucket}, '--access-key', $self->{access_key},
 	    '--secret-key', $self->{secret_key}, '--log', "$d/s3server.log" ],

@@ -25,7 +25,8 @@
 # the source tree; MEETREC_TEST_TMPDIR overrides the t/tmp_check part):
 #	meetrec.conf	the config (mode 0600)
 #	log/		meetrec-fcgi.log, standin.log, postgresql.log, ...
-#	nginx/		rendered nginx.conf, meetrec.conf, error.log, access.log
+#	nginx/		rendered nginx.conf, meetrec-*.conf, error.log,
+#			access.log
 #	asan/		sanitizer reports (there must be none)
 #	pg/ spool/ storage/ run/
 # It is removed by finish() when every test passed, and kept on failure,
@@ -63,7 +64,7 @@ use Meetrec::Test::Nginx;
 my @KEY_ORDER = qw(
 	database_url fcgi_socket fcgi_pm fcgi_workers fcgi_workers_min
 	fcgi_workers_max fcgi_spare_min fcgi_spare_max fcgi_idle_timeout
-	fcgi_max_requests pid_file
+	fcgi_max_requests pid_file nginx_user
 	body_max jwt_secret jwt_issuer jwt_audience jwt_leeway
 	livekit_url livekit_api_key livekit_api_secret livekit_timeout_ms
 	webhook_leeway spool_dir storage_type storage_local_dir public_url
@@ -90,13 +91,26 @@ sub _check_root {
 	return build_root() . '/t/tmp_check';
 }
 
-# ensure_npm($dir, $marker) - npm ci in <src>/$dir when
+# npm_dir($dir) - where the npm helper in <src>/$dir (t/livekit, t/s3,
+# t/browser) runs from: the source tree, unless that is read-only (as
+# make distcheck makes it) and has no node_modules, then a copy of its
+# files under the build tree, <build>/t/npm/$dir.
+sub npm_dir {
+	my ($dir) = @_;
+	my $s = src_root() . "/$dir";
+	my $mode = (stat $s)[2] // 0;
+	# By the mode bits: root may write where nobody else may.
+	return $s if -d "$s/node_modules" || ($mode & 0222);
+	return build_root() . "/t/npm/$dir";
+}
+
+# ensure_npm($dir, $marker) - npm ci in npm_dir($dir) when
 # node_modules/$marker is missing, once even when several tests start at
 # the same moment (flock, then look again).  Returns undef on success,
 # else the reason.
 sub ensure_npm {
 	my ($dir, $marker) = @_;
-	my $d = src_root() . "/$dir";
+	my $d = npm_dir($dir);
 	my $have = "$d/node_modules" . (defined $marker ? "/$marker" : '');
 	return undef if -d $have;
 	my $root = _check_root();
@@ -106,13 +120,22 @@ sub ensure_npm {
 	    or return "cannot create $root/.npm-ci-$tag.lock: $!";
 	flock($lock, LOCK_EX) or return "flock: $!";
 	return undef if -d $have;
+	my $src = src_root() . "/$dir";
+	if ($d ne $src) {
+		make_path($d);
+		opendir my $dh, $src or return "$src: $!";
+		for my $f (grep { -f "$src/$_" } readdir $dh) {
+			spew("$d/$f", slurp("$src/$f"));
+		}
+		closedir $dh;
+	}
 	my $npm = $ENV{MEETREC_NPM} // 'npm';
 	my $r = run_cmd([ $npm, 'ci', '--no-audit', '--no-fund',
 	    '--prefix', $d ], timeout => 600, cwd => $d,
 	    log => "$root/npm-ci-$tag.log");
 	close $lock;
 	return undef if $r->{rc} == 0 && -d $have;
-	return "npm ci in $dir failed (see $root/npm-ci-$tag.log)";
+	return "npm ci in $d failed (see $root/npm-ci-$tag.log)";
 }
 
 # prereqs_missing(@what) - reasons why the stack cannot run, for each of
@@ -151,6 +174,13 @@ sub node_missing {
 	return "$js is missing" unless -e $js;
 	my $why = ensure_npm($dir, $marker);
 	return defined $why ? $why : ();
+}
+
+# node_script($script, $dir) - the path node runs $script (relative to
+# the source tree, inside the npm helper $dir) from: see npm_dir.
+sub node_script {
+	my ($script, $dir) = @_;
+	return npm_dir($dir) . substr($script, length $dir);
 }
 
 # require_prereqs(@what) - call first in every .t: skip_all when
@@ -375,6 +405,8 @@ sub _default_conf {
 		fcgi_workers      => $o->{workers} // 2,
 		fcgi_max_requests => $o->{max_requests} // ($test ? 50 : 10000),
 		pid_file          => "$d/run/meetrec-fcgi.pid",
+		# nginx's workers run as we do (as root too: Nginx.pm).
+		nginx_user        => scalar getpwuid($>),
 		body_max          => 65536,
 		jwt_secret        => random_hex(32),
 		jwt_issuer        => $test ? 'meetrec-test' : 'meetrec-local',
@@ -442,7 +474,8 @@ sub _start_standin {
 	unlink $pf;
 	my $node = _node() or croak 'Stack: node not found';
 	my $url = "http://127.0.0.1:$self->{port}/api/livekit/webhook";
-	my $p = spawn('standin', [ $node, "$self->{src}/t/livekit/standin.mjs",
+	my $p = spawn('standin', [ $node,
+	    node_script('t/livekit/standin.mjs', 't/livekit'),
 	    '--port', $port || 0, '--port-file', $pf,
 	    '--api-key', $self->{lk_key} // croak('no livekit_api_key'),
 	    '--api-secret', $self->{lk_secret} // croak('no livekit_api_secret'),

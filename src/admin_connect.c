@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * admin_connect.c - check-config --connect: what only talking to them
+ * shows.  PostgreSQL: it lets us in with database_url, every migration
+ * is applied, and it allows the connections the pool keeps.  Storage: a
+ * small probe object is stored with the configured backend, read back
+ * (a local file directly, the others through the link the backend
+ * gives) and deleted; for local storage nginx's user must be able to
+ * read it, as it reads recordings for X-Accel-Redirect.  LiveKit: an
+ * authenticated ListEgress.  Nextcloud's and S3's credentials show in
+ * the probe.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mr.h"
+#include "admin_check.h"
+#include "conf.h"
+#include "db.h"
+#include "httpc.h"
+#include "livekit.h"
+#include "store.h"
+
+#define CHECK_ARENA	(1024 * 1024)
+#define CHECK_TIMEOUT_MS 15000	/* for each call */
+
+static const char *
+sqldir(void)
+{
+	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
+
+	return d != NULL ? d : MR_SQLDIR;
+}
+
+/* An error's most telling text: the cause, else the detail. */
+static const char *
+why(const struct mr_err *err)
+{
+	return err->cause[0] != '\0' ? err->cause : err->detail;
+}
+
+static void
+check_database(struct mr_check *ck, struct mr_arena *a)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_db_limits	 l;
+	struct mr_db		*db;
+	struct mr_err		 err;
+	const char		*first;
+	int64_t			 max;
+	int			 n;
+
+	if (c->cf_database_url == NULL)
+		return;
+	if ((db = mr_db_new(c->cf_database_url)) == NULL)
+		mr_fatalx("out of memory");
+	mr_err_clear(&err);
+	if (mr_db_connect(db, &err) == -1) {
+		mr_check_problem(ck, "database_url", "could not connect to "
+		    "PostgreSQL: %s", why(&err));
+		goto done;
+	}
+	mr_err_clear(&err);
+	if ((n = mr_db_migrations_pending(db, a, sqldir(), &first, &err)) ==
+	    -1)
+		mr_check_problem(ck, "database_url", "could not read which "
+		    "migrations are applied: %s", why(&err));
+	else if (n > 0)
+		mr_check_problem(ck, "database_url", "%d migration%s of %s %s "
+		    "not applied, from %s on: run meetrec-admin migrate", n,
+		    n == 1 ? "" : "s", sqldir(), n == 1 ? "is" : "are", first);
+	else
+		mr_check_note("PostgreSQL lets meetrec in, and every migration "
+		    "is applied");
+
+	/* Every worker keeps one connection; so do a reaper and we. */
+	max = mr_conf_pm(c) == MR_PM_STATIC ? c->cf_fcgi_workers :
+	    c->cf_fcgi_workers_max;
+	mr_err_clear(&err);
+	if (mr_db_limits_get(db, a, &l, &err) == -1) {
+		mr_check_warn(ck, "database_url", "could not ask PostgreSQL "
+		    "how many connections it allows: %s", why(&err));
+		goto done;
+	}
+	mr_check_note("PostgreSQL lets meetrec open %lld connections "
+	    "(max_connections = %lld), %lld are open now; the pool may hold "
+	    "%lld", (long long)l.available, (long long)l.max_connections,
+	    (long long)l.in_use, (long long)max);
+	if (max + 2 > l.available)
+		mr_check_warn(ck, mr_conf_pm(c) == MR_PM_STATIC ? "fcgi_workers"
+		    : "fcgi_workers_max", "%lld, and each worker keeps a "
+		    "PostgreSQL connection (a reaper and meetrec-admin one "
+		    "each), but PostgreSQL lets meetrec open %lld "
+		    "(max_connections = %lld, less reserved slots and role or "
+		    "database limits): lower it or raise max_connections",
+		    (long long)max, (long long)l.available,
+		    (long long)l.max_connections);
+done:
+	mr_db_free(db);
+}
+
+/* Are the keys the configured backend needs all set? */
+static int
+storage_set(const struct mr_conf *c)
+{
+	if (c->cf_storage_type == NULL)
+		return 0;
+	if (strcmp(c->cf_storage_type, "local") == 0)
+		return c->cf_storage_local_dir != NULL;
+	if (strcmp(c->cf_storage_type, "nextcloud") == 0)
+		return c->cf_nextcloud_url != NULL &&
+		    c->cf_nextcloud_user != NULL &&
+		    c->cf_nextcloud_app_password != NULL;
+	if (strcmp(c->cf_storage_type, "s3") == 0)
+		return c->cf_s3_endpoint != NULL && c->cf_s3_bucket != NULL &&
+		    c->cf_s3_access_key != NULL && c->cf_s3_secret_key != NULL;
+	return 0;
+}
+
+/* The keys to blame when the backend refused, or could not be reached. */
+static const char *
+storage_key(const struct mr_conf *c, const struct mr_err *err)
+{
+	int	 auth = err->code != NULL &&
+		    strcmp(err->code, "storage_auth") == 0;
+
+	if (strcmp(c->cf_storage_type, "nextcloud") == 0)
+		return auth ? "nextcloud_app_password" : "nextcloud_url";
+	if (strcmp(c->cf_storage_type, "s3") == 0)
+		return auth ? "s3_secret_key" : "s3_endpoint";
+	return "storage_local_dir";
+}
+
+/*
+ * May nginx's user read the file at path?  As root, really: a child
+ * becomes that user and reads a byte.  Otherwise from the modes of the
+ * file and the folders above it.  1 yes, 0 no (why in buf).
+ */
+static int
+nginx_reads(struct mr_check *ck, const char *path, char *buf, size_t len)
+{
+	const struct mr_check_user *u = &ck->nginx;
+	struct stat	 st;
+	const char	*b;
+	pid_t		 pid;
+	int		 status, fd;
+	char		 c;
+
+	if (geteuid() == 0) {
+		if ((pid = fork()) == -1) {
+			snprintf(buf, len, "fork: %s", strerror(errno));
+			return 0;
+		}
+		if (pid == 0) {
+			if (setgroups((size_t)u->ngroups, u->groups) == -1 ||
+			    setgid(u->gid) == -1 || setuid(u->uid) == -1)
+				_exit(3);
+			if ((fd = open(path, O_RDONLY)) == -1 ||
+			    read(fd, &c, 1) != 1)
+				_exit(errno == EACCES ? 1 : 2);
+			_exit(0);
+		}
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			return 1;
+		snprintf(buf, len, "%s", WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 1 ? "permission denied" :
+		    "it could not open it");
+		return 0;
+	}
+	if ((b = mr_check_blocked(u, path, buf, len)) != NULL) {
+		char	 dir[PATH_MAX];
+
+		mr_strlcpy(dir, b, sizeof(dir));
+		mr_strlcpy(buf, "it may not search the folder ", len);
+		mr_strlcpy(buf + strlen(buf), dir, len - strlen(buf));
+		return 0;
+	}
+	if (stat(path, &st) == -1 || !mr_check_may(u, &st, 4)) {
+		snprintf(buf, len, "the file's mode and group do not let it");
+		return 0;
+	}
+	return 1;
+}
+
+/* The probe's bytes, back from the storage: 1 same, 0 not, -1 error. */
+static int
+read_back(struct mr_check *ck, struct mr_store *st, struct mr_arena *a,
+    const char *key, const char *want, size_t len, struct mr_err *err)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_httpc_req	 rq;
+	struct mr_httpc_resp	 rs;
+	char			*path, *url, got[128];
+	ssize_t			 n;
+	int			 fd;
+
+	if (strcmp(c->cf_storage_type, "local") == 0) {
+		path = mr_printf(a, "%s/%s", c->cf_storage_local_dir, key);
+		if (path == NULL || (fd = open(path, O_RDONLY)) == -1)
+			return mr_err_set(err, 500, "io_error", "could not "
+			    "open '%s': %s", path ? path : key,
+			    strerror(errno));
+		n = read(fd, got, sizeof(got));
+		close(fd);
+		return n == (ssize_t)len && memcmp(got, want, len) == 0;
+	}
+	if ((url = mr_store_url(st, a, key, 300, err)) == NULL)
+		return err->status == 0 ? 1 : -1;	/* no links: no read */
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.url = url;
+	rq.timeout_ms = CHECK_TIMEOUT_MS;
+	if (mr_httpc_do(a, &rq, &rs, err) == -1)
+		return -1;
+	if (rs.status != 200)
+		return mr_err_set(err, 502, "storage_error", "its link "
+		    "answered HTTP %ld", rs.status);
+	return rs.len == len && memcmp(rs.body, want, len) == 0;
+}
+
+static void
+check_storage(struct mr_check *ck, struct mr_arena *a)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_store		 st;
+	struct mr_store_obj	 o;
+	struct mr_store_stat	 sb;
+	struct mr_err		 err;
+	unsigned char		 rnd[8];
+	char			*key, body[128], why_not[512];
+	size_t			 len;
+	int			 fd = -1, opened = 0, rc, before = ck->problems;
+
+	if (!storage_set(c))
+		return;		/* the missing keys are reported already */
+	memset(&st, 0, sizeof(st));
+	mr_err_clear(&err);
+	if (mr_store_open(&st, c, &err) == -1) {
+		mr_check_problem(ck, storage_key(c, &err), "could not open "
+		    "%s storage: %s", c->cf_storage_type, why(&err));
+		return;
+	}
+	opened = 1;
+	mr_random_bytes(rnd, sizeof(rnd));
+	key = mr_printf(a, "meetrec-check-%s.txt", mr_hex(a, rnd,
+	    sizeof(rnd)));
+	len = (size_t)snprintf(body, sizeof(body), "meetrec-admin "
+	    "check-config probe %s\n", key ? key : "");
+	if (key == NULL || (fd = memfd_create("meetrec-probe", MFD_CLOEXEC))
+	    == -1 || write(fd, body, len) != (ssize_t)len)
+		mr_fatalx("could not make the probe object");
+	memset(&o, 0, sizeof(o));
+	o.key = key;
+	o.size = (off_t)len;
+	o.content_type = "text/plain";
+	o.mtime = mr_now();
+	mr_err_clear(&err);
+	if (mr_store_put(&st, a, fd, &o, &err) == -1) {
+		mr_check_problem(ck, storage_key(c, &err), "could not store a "
+		    "probe object in %s storage: %s", c->cf_storage_type,
+		    why(&err));
+		goto done;
+	}
+	memset(&sb, 0, sizeof(sb));
+	mr_err_clear(&err);
+	if (mr_store_stat(&st, a, key, &sb, &err) == -1 || !sb.exists ||
+	    sb.size != (off_t)len)
+		mr_check_problem(ck, storage_key(c, &err), "the probe object "
+		    "%s is not there as stored: %s", key, err.status ?
+		    why(&err) : "absent or of another size");
+	mr_err_clear(&err);
+	if ((rc = read_back(ck, &st, a, key, body, len, &err)) == -1)
+		mr_check_problem(ck, storage_key(c, &err), "could not read "
+		    "the probe object %s back: %s", key, why(&err));
+	else if (rc == 0)
+		mr_check_problem(ck, storage_key(c, &err), "the probe object "
+		    "%s came back different", key);
+	if (strcmp(c->cf_storage_type, "local") == 0 && ck->nginx.known &&
+	    !nginx_reads(ck, mr_printf(a, "%s/%s", c->cf_storage_local_dir,
+	    key), why_not, sizeof(why_not)))
+		mr_check_problem(ck, "storage_local_dir", "nginx's user %s "
+		    "could not read the probe object stored in '%s' (%s), so "
+		    "it could not send recordings (X-Accel-Redirect); the "
+		    "folder should be the service user's with nginx's group, "
+		    "set-group-ID: chgrp %s, chmod 2750", ck->nginx.name,
+		    c->cf_storage_local_dir, why_not, ck->nginx.name);
+	mr_err_clear(&err);
+	if (mr_store_del(&st, a, key, &err) == -1)
+		mr_check_problem(ck, storage_key(c, &err), "could not delete "
+		    "the probe object %s: %s", key, why(&err));
+	else if (ck->problems == before)
+		mr_check_note("%s storage: a probe object was stored, read "
+		    "back and deleted%s", c->cf_storage_type,
+		    geteuid() != ck->service.uid ? " (as this user, not as "
+		    "the service user)" : "");
+done:
+	if (fd != -1)
+		close(fd);
+	if (opened)
+		mr_store_close(&st);
+}
+
+static void
+check_livekit(struct mr_check *ck, struct mr_arena *a)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_lk		 lk;
+	struct mr_lk_egress	*items;
+	struct mr_err		 err;
+	int			 n;
+
+	if (c->cf_livekit_url == NULL || c->cf_livekit_api_key == NULL ||
+	    c->cf_livekit_api_secret == NULL)
+		return;
+	memset(&lk, 0, sizeof(lk));
+	lk.url = c->cf_livekit_url;
+	lk.key = c->cf_livekit_api_key;
+	lk.secret = c->cf_livekit_api_secret;
+	lk.timeout_ms = c->cf_livekit_timeout_ms < CHECK_TIMEOUT_MS ?
+	    (long)c->cf_livekit_timeout_ms : CHECK_TIMEOUT_MS;
+	mr_err_clear(&err);
+	if (mr_lk_list_egress(&lk, a, "meetrec-check-config", NULL, 0, &items,
+	    &n, &err) == 0) {
+		mr_check_note("LiveKit at %s answers ListEgress with the API "
+		    "key %s", c->cf_livekit_url, c->cf_livekit_api_key);
+		return;
+	}
+	if (err.code != NULL && strcmp(err.code, "livekit_refused") == 0 &&
+	    strstr(err.cause, " answered 401") != NULL)
+		mr_check_problem(ck, "livekit_api_secret", "LiveKit at %s "
+		    "refused livekit_api_key '%s' with this secret: %s",
+		    c->cf_livekit_url, c->cf_livekit_api_key, why(&err));
+	else if (err.code != NULL && (strcmp(err.code, "livekit_unreachable")
+	    == 0 || strcmp(err.code, "livekit_timeout") == 0 ||
+	    strcmp(err.code, "livekit_no_reply") == 0))
+		mr_check_problem(ck, "livekit_url", "could not reach LiveKit: "
+		    "%s", why(&err));
+	else
+		mr_check_problem(ck, "livekit_url", "LiveKit's ListEgress "
+		    "failed: %s", why(&err));
+}
+
+void
+mr_check_connect(struct mr_check *ck)
+{
+	struct mr_arena	*a;
+
+	if (mr_httpc_global_init() == -1 ||
+	    (a = mr_arena_new(CHECK_ARENA)) == NULL)
+		mr_fatalx("out of memory");
+	check_database(ck, a);
+	mr_arena_reset(a);
+	check_storage(ck, a);
+	mr_arena_reset(a);
+	check_livekit(ck, a);
+	mr_arena_free(a);
+	mr_httpc_global_cleanup();
+}
