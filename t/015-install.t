@@ -117,7 +117,7 @@ my @text = grep { -f && !-B } map { "$root/$_" } @expect;
 is_deeply([ grep { slurp($_) =~ /\@[A-Za-z_]+\@/ } @text ], [],
     'no placeholder is left in an installed file');
 like(slurp("$root/etc/meetrec/nginx/meetrec-http.conf"),
-    qr{server\s+unix:/run/meetrec/fcgi\.sock max_conns=1024;},
+    qr{server\s+unix:/run/meetrec/fcgi\.sock max_conns=1024 max_fails=0;},
     'the nginx files name the real socket');
 like(slurp("$root/usr/lib/systemd/system/meetrec-fcgi.service"),
     qr{^ExecStart=/usr/sbin/meetrec-fcgi --config /etc/meetrec/meetrec\.conf$}m,
