@@ -157,6 +157,7 @@ audit_row(struct mr_ctx *cx, const char *id, const char *share_id,
 /*
  * An audit row for the caller's action on recording id (and share link
  * share_id, or NULL).  One that cannot be written is logged, not fatal.
+ * A HEAD request fetched nothing and writes none.
  */
 void
 mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
@@ -165,6 +166,8 @@ mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
 	struct mr_audit	 au;
 	struct mr_err	 err;
 
+	if (mr_req_head(cx))
+		return;
 	audit_row(cx, id, share_id, action, &au);
 	mr_err_clear(&err);
 	if (mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au, &err) == -1)
@@ -184,6 +187,8 @@ mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
 	struct mr_audit	 au;
 	struct mr_err	 err;
 
+	if (mr_req_head(cx))
+		return;
 	audit_row(cx, id, share_id, action, &au);
 	mr_err_clear(&err);
 	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,

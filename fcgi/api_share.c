@@ -518,8 +518,10 @@ show(struct mr_ctx *cx, struct shared *sh)
 	if (!mr_api_same(r->status, "completed"))
 		return refuse(cx, sh, 409, "not_ready", "The recording is "
 		    "still being processed; try again in a few minutes.", 0);
-	rc = mr_db_share_viewed(cx->cx_env->db, cx->cx_arena, sh->s.id,
-	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
+	/* A HEAD shows nothing: it is neither counted nor audited. */
+	rc = mr_req_head(cx) ? 1 : mr_db_share_viewed(cx->cx_env->db,
+	    cx->cx_arena, sh->s.id, cx->cx_req.rq_remote_addr,
+	    cx->cx_req.rq_user_agent,
 	    cx->cx_env->conf->cf_audit_dedupe_seconds, &cx->cx_err);
 	if (rc == -1)
 		return -1;
