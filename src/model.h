@@ -152,7 +152,9 @@ int	mr_db_share_create(struct mr_db *, struct mr_arena *,
 	    int64_t expires_in, int64_t max_active, struct mr_share *,
 	    struct mr_err *);
 int	mr_db_share_list(struct mr_db *, struct mr_arena *,
-	    const char *rec_id, struct mr_share **, int *n, struct mr_err *);
+	    const char *rec_id, const char *cursor_ts, const char *cursor_id,
+	    int64_t limit, struct mr_share **, int *n, int64_t *total,
+	    struct mr_err *);
 int	mr_db_share_revoke(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, const char *share_id, struct mr_share *,
 	    struct mr_err *);
