@@ -20,8 +20,12 @@
 #     body must fit the schema (strictly: "1" is not an integer); a HEAD
 #     answer has no body.
 #   - a method the path does not list: 405 method_not_allowed whose Allow
-#     names exactly the documented methods, or one of the answers nginx
-#     gives before any route (400, 403, 413, 429, 503 as an error body).
+#     names exactly the documented methods (nginx refuses TRACE and
+#     CONNECT without one), or one of the answers nginx gives before any
+#     route (400, 403, 413, 429, 503 as an error body).
+#   - on any path, the answers of components/responses marked
+#     x-any-path (nginx's to a request line too long, an HTTP version or
+#     Transfer-Encoding it does not speak).
 #   - a path under /api/, /r/ or /metrics that the document does not
 #     have, or a request line nginx could not read: nginx's 404
 #     not_found, or one of those nginx answers.
@@ -71,8 +75,24 @@ sub new {
 		}
 	}
 	@routes = sort { $b->{weight} <=> $a->{weight} } @routes;
+	# nginx's answers on every path (components/responses, x-any-path).
+	my %any;
+	for my $name (sort keys %{ $doc->{components}{responses} // {} }) {
+		my $resp = $doc->{components}{responses}{$name};
+		$any{ $resp->{'x-status'} } = $name if $resp->{'x-any-path'};
+	}
 	return bless { doc => $doc, schema => $schema, routes => \@routes,
-	    json => JSON::PP->new->utf8->allow_nonref }, $class;
+	    any => \%any, json => JSON::PP->new->utf8->allow_nonref }, $class;
+}
+
+# An answer any path may get (x-any-path): its problems, or undef when
+# the status is not one of them.
+sub _any_path {
+	my ($self, $what, $r) = @_;
+	my $name = $self->{any}{ $r->{status} } or return undef;
+	return [ $self->_response($what, $r, $self->{schema}->get(
+	    ['components', 'responses', $name]),
+	    ['components', 'responses', $name]) ];
 }
 
 sub doc { return $_[0]{doc} }
@@ -138,6 +158,9 @@ sub check {
 	if (!defined $r{target}) {
 		# A request line nginx could not read: its own answers only.
 		my $what = "$method (unreadable request) -> $status";
+		if (my $p = $self->_any_path($what, \%r)) {
+			return @$p;
+		}
 		return "$what: not one of nginx's own answers"
 		    unless $NGINX_ANY{$status};
 		return $self->_error_body($what, \%r, \%NGINX_CODES);
@@ -147,6 +170,9 @@ sub check {
 	my $key = $self->route($path);
 	if (!defined $key) {
 		return () unless $path =~ m{^/(?:api|r|metrics)(?:/|\z)};
+		if (my $p = $self->_any_path($what, \%r)) {
+			return @$p;
+		}
 		return "$what: no such path in the document, and not "
 		    . "nginx's 404 or another answer of nginx's own"
 		    unless $status == 404 || $NGINX_ANY{$status};
@@ -158,14 +184,21 @@ sub check {
 	my $op = $item->{ lc $method };
 	if (!$op) {
 		if ($status == 405) {
-			my $allow = _header($r{headers}, 'allow') // '';
+			my $allow = _header($r{headers}, 'allow');
 			my $want = join ', ', map { uc } @methods;
-			my $got = join ', ', sort map { uc } split /\s*,\s*/,
-			    $allow;
-			return ("$what: Allow is '$allow', the document has "
-			    . "$want") if $got ne $want;
-			return $self->_error_body($what, \%r,
-			    { method_not_allowed => 1 });
+			if (defined $allow) {
+				my $got = join ', ', sort map { uc }
+				    split /\s*,\s*/, $allow;
+				return ("$what: Allow is '$allow', the "
+				    . "document has $want") if $got ne $want;
+			} elsif ($method !~ /^(?:TRACE|CONNECT)$/) {
+				return "$what: no Allow (the document has "
+				    . "$want)";
+			}
+			return @{ $self->_any_path($what, \%r) };
+		}
+		if (my $p = $self->_any_path($what, \%r)) {
+			return @$p;
 		}
 		return "$what: the document has no $method for $key (405 "
 		    . 'expected)' unless $NGINX_ANY{$status};
@@ -173,8 +206,13 @@ sub check {
 	}
 	my $base = ['paths', $key, lc $method, 'responses', "$status"];
 	my $resp = $self->{schema}->get($base);
-	return "$what: status $status is not documented for "
-	    . "$op->{operationId}" unless ref $resp eq 'HASH';
+	if (ref $resp ne 'HASH') {
+		if ($status != 405 && (my $p = $self->_any_path($what, \%r))) {
+			return @$p;
+		}
+		return "$what: status $status is not documented for "
+		    . $op->{operationId};
+	}
 	return $self->_response($what, \%r, $resp, $base);
 }
 
