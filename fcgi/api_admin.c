@@ -9,22 +9,15 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fcgi.h"
 #include "json.h"
+#include "manage.h"
 #include "model.h"
 #include "recinfo.h"
 
 #define LIST_DEFAULT	50
 #define LIST_MAX	200
-
-static int
-not_found(struct mr_ctx *cx)
-{
-	return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-	    "Recording not found.");
-}
 
 static int
 one_of(const char *v, const char *const *set)
@@ -140,80 +133,27 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	return mr_resp_json(cx, 200, o);
 }
 
-/* Is the egress file of r still in the spool, with something in it? */
-static int
-spooled(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	struct stat	 sb;
-	char		*path;
-
-	path = mr_printf(cx->cx_arena, "%s/%s.%s",
-	    cx->cx_env->conf->cf_spool_dir, r->id, r->audio_only ? "ogg" :
-	    "mp4");
-	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    sb.st_size > 0;
-}
-
 /*
- * POST /admin/recordings/{id}/retry: a failed upload goes back to the
- * upload queue, its attempts counted from zero, and the reapers are
- * woken.  The UPDATE is conditional on status 'failed', so of two
- * concurrent retries one applies and the other finds it processing.
+ * POST /admin/recordings/{id}/retry: a failed upload back in the upload
+ * queue (manage.c has the rules, which meetrec-admin shares).
  */
 int
 mr_api_admin_retry(struct mr_ctx *cx)
 {
 	struct mr_env		*env = cx->cx_env;
-	struct mr_recording	 r;
 	struct json_object	*o;
 	const char		*id;
-	int			 rc;
 
 	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
 		return -1;
-	rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_retry(env->db, cx->cx_arena, env->conf, id,
+	    cx->cx_user.company_id, &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0 || strcmp(r.company_id, cx->cx_user.company_id) != 0)
-		return not_found(cx);
-	if (strcmp(r.status, "failed") != 0)
-		return mr_err_set(&cx->cx_err, 409, "not_failed",
-		    "The recording is %s, not failed.", r.status);
-	if (r.egress_status == NULL ||
-	    (strcmp(r.egress_status, "EGRESS_COMPLETE") != 0 &&
-	    strcmp(r.egress_status, "EGRESS_LIMIT_REACHED") != 0))
-		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
-		    "The recording failed before LiveKit wrote a file (%s); "
-		    "there is nothing to upload.", r.egress_status ?
-		    r.egress_status : "no egress");
-	if (!spooled(cx, &r))
-		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
-		    "The recording's file is no longer in the spool; there is "
-		    "nothing to upload.");
-	rc = mr_db_admin_retry(env->db, cx->cx_arena, r.id,
-	    cx->cx_user.company_id, env->conf->cf_retention_days,
-	    &cx->cx_err);
-	if (rc == -1)
-		return -1;
-	if (rc == 0) {
-		/* Someone was quicker, or a reaper holds the row. */
-		rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
-		if (rc == -1)
-			return -1;
-		if (rc == 0)
-			return not_found(cx);
-		if (strcmp(r.status, "failed") != 0)
-			return mr_err_set(&cx->cx_err, 409, "not_failed",
-			    "The recording is %s, not failed.", r.status);
-		return mr_err_set(&cx->cx_err, 409, "busy",
-		    "A reaper is working on this recording; try again in a "
-		    "moment.");
-	}
 	mr_log_info("req=%s rec=%s action=retry admin=%s", cx->cx_req.rq_id,
-	    r.id, cx->cx_user.id);
+	    id, cx->cx_user.id);
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recording_id", r.id);
+	mr_api_add_str(o, "recording_id", id);
 	mr_api_add_str(o, "status", "processing");
 	mr_api_add_str(o, "message", "The upload is queued again.");
 	return mr_resp_json(cx, 202, o);
@@ -221,36 +161,20 @@ mr_api_admin_retry(struct mr_ctx *cx)
 
 /*
  * POST /admin/recordings/{id}/restore: out of the trash, within the
- * trash window, unless it went there by expiry (its file was deleted
- * first).  An expiry already passed is moved a retention period ahead,
- * or the next expire pass would trash it again at once.
+ * trash window, unless it went there by expiry (manage.c).
  */
 int
 mr_api_admin_restore(struct mr_ctx *cx)
 {
 	struct mr_env		*env = cx->cx_env;
 	struct json_object	*o;
-	const char		*id, *outcome;
-	int			 rc;
+	const char		*id;
 
 	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
 		return -1;
-	rc = mr_db_admin_restore(env->db, cx->cx_arena, id,
-	    cx->cx_user.company_id, env->conf->cf_trash_days,
-	    env->conf->cf_retention_days, &outcome, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_restore(env->db, cx->cx_arena, env->conf, id,
+	    cx->cx_user.company_id, &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "No recording with this id is in the trash.");
-	if (strcmp(outcome, "file_deleted") == 0)
-		return mr_err_set(&cx->cx_err, 409, "file_deleted",
-		    "The recording expired and its file was deleted; it "
-		    "cannot be restored.");
-	if (strcmp(outcome, "restored") != 0)
-		return mr_err_set(&cx->cx_err, 409, "busy",
-		    "A reaper is working on this recording; try again in a "
-		    "moment.");
 	mr_api_audit(cx, id, "restore");
 	mr_log_info("req=%s rec=%s action=restore admin=%s",
 	    cx->cx_req.rq_id, id, cx->cx_user.id);

@@ -17,6 +17,7 @@
 
 #include "fcgi.h"
 #include "json.h"
+#include "manage.h"
 #include "model.h"
 #include "recinfo.h"
 
@@ -559,7 +560,6 @@ mr_api_recording_delete(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
 	struct json_object	*o;
-	int			 rc;
 
 	if (mr_api_load(cx, &r) == -1)
 		return -1;
@@ -571,15 +571,9 @@ mr_api_recording_delete(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not delete this recording.");
 	}
-	if (mr_api_same(r.status, "pending") || mr_api_same(r.status, "recording"))
-		return mr_err_set(&cx->cx_err, 409, "recording_active",
-		    "Stop the recording before deleting it.");
-	rc = mr_db_rec_trash(cx->cx_env->db, cx->cx_arena, r.id, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_trash(cx->cx_env->db, cx->cx_arena, &r,
+	    &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "Recording not found.");
 	mr_api_audit(cx, r.id, "delete");
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);

@@ -85,6 +85,14 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "SET revoked_at = coalesce(s.revoked_at, now()) "
 	  "WHERE s.id = $2::uuid AND s.recording_id = $1::uuid "
 	  "RETURNING " SHARE_COLUMNS, 2, MR_DB_RESEND },
+	/* $1 share id, $2 company or NULL; not of a trashed recording */
+	{ "share_get",
+	  "SELECT " SHARE_COLUMNS
+	  "FROM project_management.pm_recording_shares s "
+	  "JOIN project_management.pm_meeting_recordings r "
+	  "ON r.id = s.recording_id WHERE s.id = $1::uuid AND "
+	  "r.deleted_at IS NULL AND "
+	  "($2::uuid IS NULL OR r.company_id = $2::uuid)", 2, MR_DB_RESEND },
 	{ "share_find",
 	  "SELECT " SHARE_COLUMNS ", " COLUMNS FROM
 	  "JOIN project_management.pm_recording_shares s "
@@ -259,6 +267,15 @@ mr_db_share_revoke(struct mr_db *db, struct mr_arena *a, const char *rec_id,
 	const char	*p[2] = { rec_id, share_id };
 
 	return one(db, a, "share_revoke", p, s, NULL, err);
+}
+
+int
+mr_db_share_get(struct mr_db *db, struct mr_arena *a, const char *share_id,
+    const char *company, struct mr_share *s, struct mr_err *err)
+{
+	const char	*p[2] = { share_id, company };
+
+	return one(db, a, "share_get", p, s, NULL, err);
 }
 
 int

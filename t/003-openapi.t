@@ -315,6 +315,7 @@ my %not_api = (
 	spool_missing => 'the reaper',
 	empty_file => 'the reaper',
 	storage_changed => 'the reaper',
+	room_busy => 'meetrec-admin room del',
 );
 my %cli_only = map { $_ => 1 } grep {
 	my $c = $_;
