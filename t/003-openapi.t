@@ -29,6 +29,9 @@ is($r, 0, 'www/openapi.json is doc/openapi.yaml as JSON');
 my $oa = Meetrec::Test::OpenAPI->new;
 my $doc = $oa->doc;
 is($doc->{openapi}, '3.1.0', 'OpenAPI 3.1');
+my ($version) = slurp("$top/configure.ac") =~ /AC_INIT\(\[meetrec\],\s*\[([^\]]+)\]/;
+is($doc->{info}{version}, $version, "info.version is configure.ac's "
+    . ($version // '(none)'));
 
 # --------------------------------------------------------------------
 # Its own consistency.
