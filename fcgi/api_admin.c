@@ -8,26 +8,16 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "fcgi.h"
 #include "json.h"
+#include "manage.h"
 #include "model.h"
-#include "probe.h"
 #include "recinfo.h"
 
 #define LIST_DEFAULT	50
 #define LIST_MAX	200
-
-static int
-not_found(struct mr_ctx *cx)
-{
-	return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-	    "Recording not found.");
-}
 
 static int
 one_of(const char *v, const char *const *set)
@@ -143,73 +133,21 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	return mr_resp_json(cx, 200, o);
 }
 
-/* The egress file of r in the spool, {spool}/{id}.mp4 or .ogg. */
-static char *
-spool_path(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	return mr_printf(cx->cx_arena, "%s/%s.%s",
-	    cx->cx_env->conf->cf_spool_dir, r->id, r->audio_only ? "ogg" :
-	    "mp4");
-}
-
-/* Is the egress file of r still in the spool, with something in it? */
-static int
-spooled(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	struct stat	 sb;
-	char		*path;
-
-	path = spool_path(cx, r);
-	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    sb.st_size > 0;
-}
-
-/*
- * Refuse, with 409 damaged_media, to queue again a file the probe cannot
- * read to its end: the upload would fail the same way.  A file this
- * process cannot open or read is left to the reaper to judge.
- */
-static int
-not_damaged(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	struct mr_err	 perr;
-	char		*path;
-	double		 secs;
-	int		 fd, rc;
-
-	if ((path = spool_path(cx, r)) == NULL)
-		return mr_api_oom(cx);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	mr_err_clear(&perr);
-	rc = mr_probe_duration(fd, &secs, &perr);
-	close(fd);
-	if (rc == 0 || perr.status != 422)
-		return 0;
-	return mr_err_set(&cx->cx_err, 409, "damaged_media",
-	    "The recording's file is damaged: %s Retry with "
-	    "{\"accept_as_is\": true} to store it as it is.", perr.detail);
-}
-
 /*
  * POST /admin/recordings/{id}/retry {"accept_as_is"?: bool}: a failed
- * upload goes back to the upload queue, its attempts counted from zero,
- * and the reapers are woken.  A file the probe refuses (cut short,
- * damaged) is queued only with accept_as_is: it is then stored as it is,
- * its duration unknown and the probe's finding kept; without it the
- * retry is refused (409 damaged_media) and the row stays failed.  The
- * UPDATE is conditional on status 'failed', so of two concurrent retries
- * one applies and the other finds it processing.
+ * upload back in the upload queue (manage.c has the rules, which
+ * meetrec-admin shares).  A file the probe refuses (cut short, damaged)
+ * is queued only with accept_as_is: it is then stored as it is, its
+ * duration unknown and the probe's finding kept.
  */
 int
 mr_api_admin_retry(struct mr_ctx *cx)
 {
 	static const char *const keys[] = { "accept_as_is", NULL };
 	struct mr_env		*env = cx->cx_env;
-	struct mr_recording	 r;
 	struct json_object	*o, *body;
 	const char		*id;
-	int			 rc, as_is = 0;
+	int			 as_is = 0;
 
 	if (cx->cx_req.rq_bodylen > 0 &&
 	    ((body = mr_req_json(cx, keys)) == NULL ||
@@ -218,51 +156,14 @@ mr_api_admin_retry(struct mr_ctx *cx)
 		return -1;
 	if (mr_req_path_uuid(cx, &id) == -1)
 		return -1;
-	rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_retry(env->db, cx->cx_arena, env->conf, id,
+	    cx->cx_user.company_id, as_is, &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0 || strcmp(r.company_id, cx->cx_user.company_id) != 0)
-		return not_found(cx);
-	if (strcmp(r.status, "failed") != 0)
-		return mr_err_set(&cx->cx_err, 409, "not_failed",
-		    "The recording is %s, not failed.", r.status);
-	if (r.egress_status == NULL ||
-	    (strcmp(r.egress_status, "EGRESS_COMPLETE") != 0 &&
-	    strcmp(r.egress_status, "EGRESS_LIMIT_REACHED") != 0))
-		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
-		    "The recording failed before LiveKit wrote a file (%s); "
-		    "there is nothing to upload.", r.egress_status ?
-		    r.egress_status : "no egress");
-	if (!spooled(cx, &r))
-		return mr_err_set(&cx->cx_err, 409, "nothing_to_retry",
-		    "The recording's file is no longer in the spool; there is "
-		    "nothing to upload.");
-	if (!as_is && not_damaged(cx, &r) == -1)
-		return -1;
-	rc = mr_db_admin_retry(env->db, cx->cx_arena, r.id,
-	    cx->cx_user.company_id, env->conf->cf_retention_days, as_is,
-	    &cx->cx_err);
-	if (rc == -1)
-		return -1;
-	if (rc == 0) {
-		/* Someone was quicker, or a reaper holds the row. */
-		rc = mr_db_rec_get(env->db, cx->cx_arena, id, &r, &cx->cx_err);
-		if (rc == -1)
-			return -1;
-		if (rc == 0)
-			return not_found(cx);
-		if (strcmp(r.status, "failed") != 0)
-			return mr_err_set(&cx->cx_err, 409, "not_failed",
-			    "The recording is %s, not failed.", r.status);
-		return mr_err_set(&cx->cx_err, 409, "busy",
-		    "A reaper is working on this recording; try again in a "
-		    "moment.");
-	}
 	mr_log_info("req=%s rec=%s action=retry admin=%s accept_as_is=%d",
-	    cx->cx_req.rq_id, r.id, cx->cx_user.id, as_is);
+	    cx->cx_req.rq_id, id, cx->cx_user.id, as_is);
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recording_id", r.id);
+	mr_api_add_str(o, "recording_id", id);
 	mr_api_add_str(o, "status", "processing");
 	json_object_object_add(o, "accept_as_is",
 	    json_object_new_boolean(as_is));
@@ -274,36 +175,20 @@ mr_api_admin_retry(struct mr_ctx *cx)
 
 /*
  * POST /admin/recordings/{id}/restore: out of the trash, within the
- * trash window, unless it went there by expiry (its file was deleted
- * first).  An expiry already passed is moved a retention period ahead,
- * or the next expire pass would trash it again at once.
+ * trash window, unless it went there by expiry (manage.c).
  */
 int
 mr_api_admin_restore(struct mr_ctx *cx)
 {
 	struct mr_env		*env = cx->cx_env;
 	struct json_object	*o;
-	const char		*id, *outcome;
-	int			 rc;
+	const char		*id;
 
 	if (mr_req_no_fields(cx) == -1 || mr_req_path_uuid(cx, &id) == -1)
 		return -1;
-	rc = mr_db_admin_restore(env->db, cx->cx_arena, id,
-	    cx->cx_user.company_id, env->conf->cf_trash_days,
-	    env->conf->cf_retention_days, &outcome, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_restore(env->db, cx->cx_arena, env->conf, id,
+	    cx->cx_user.company_id, &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "No recording with this id is in the trash.");
-	if (strcmp(outcome, "file_deleted") == 0)
-		return mr_err_set(&cx->cx_err, 409, "file_deleted",
-		    "The recording expired and its file was deleted; it "
-		    "cannot be restored.");
-	if (strcmp(outcome, "restored") != 0)
-		return mr_err_set(&cx->cx_err, 409, "busy",
-		    "A reaper is working on this recording; try again in a "
-		    "moment.");
 	mr_api_audit(cx, id, "restore");
 	mr_log_info("req=%s rec=%s action=restore admin=%s",
 	    cx->cx_req.rq_id, id, cx->cx_user.id);

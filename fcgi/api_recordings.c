@@ -17,6 +17,7 @@
 
 #include "fcgi.h"
 #include "json.h"
+#include "manage.h"
 #include "model.h"
 #include "recinfo.h"
 
@@ -157,6 +158,7 @@ audit_row(struct mr_ctx *cx, const char *id, const char *share_id,
 /*
  * An audit row for the caller's action on recording id (and share link
  * share_id, or NULL).  One that cannot be written is logged, not fatal.
+ * A HEAD request fetched nothing and writes none.
  */
 void
 mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
@@ -165,6 +167,8 @@ mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
 	struct mr_audit	 au;
 	struct mr_err	 err;
 
+	if (mr_req_head(cx))
+		return;
 	audit_row(cx, id, share_id, action, &au);
 	mr_err_clear(&err);
 	if (mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au, &err) == -1)
@@ -184,6 +188,8 @@ mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
 	struct mr_audit	 au;
 	struct mr_err	 err;
 
+	if (mr_req_head(cx))
+		return;
 	audit_row(cx, id, share_id, action, &au);
 	mr_err_clear(&err);
 	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
@@ -557,7 +563,6 @@ mr_api_recording_delete(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
 	struct json_object	*o;
-	int			 rc;
 
 	if (mr_api_load(cx, &r) == -1)
 		return -1;
@@ -569,15 +574,9 @@ mr_api_recording_delete(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not delete this recording.");
 	}
-	if (mr_api_same(r.status, "pending") || mr_api_same(r.status, "recording"))
-		return mr_err_set(&cx->cx_err, 409, "recording_active",
-		    "Stop the recording before deleting it.");
-	rc = mr_db_rec_trash(cx->cx_env->db, cx->cx_arena, r.id, &cx->cx_err);
-	if (rc == -1)
+	if (mr_manage_trash(cx->cx_env->db, cx->cx_arena, &r,
+	    &cx->cx_err) == -1)
 		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "Recording not found.");
 	mr_api_audit(cx, r.id, "delete");
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);

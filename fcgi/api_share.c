@@ -36,8 +36,8 @@
 #define SHARE_MIN_S		60
 #define PASSWORD_MAX		256
 #define VIEWERS_MAX		500
-#define LOG_DEFAULT		50
-#define LOG_MAX			200
+#define LIST_DEFAULT		50	/* access log and share links */
+#define LIST_MAX		200
 
 /* ------------------------------------------------------------------ */
 /* Access */
@@ -139,12 +139,12 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	struct mr_access_entry	*e;
 	struct json_object	*o, *arr, *it;
 	const char		*v, *cts = NULL, *cid = NULL;
-	int64_t			 limit = LOG_DEFAULT, total;
+	int64_t			 limit = LIST_DEFAULT, total;
 	int			 n, i, rc;
 
 	if (mr_req_query_check(cx, params) == -1)
 		return -1;
-	if (mr_req_limit(cx, LOG_MAX, &limit) == -1)
+	if (mr_req_limit(cx, LIST_MAX, &limit) == -1)
 		return -1;
 	if ((rc = mr_req_query(cx, "cursor", &v)) == -1)
 		return -1;
@@ -275,27 +275,39 @@ mr_api_share_create(struct mr_ctx *cx)
 	return mr_resp_json(cx, 201, o);
 }
 
+/* GET /recordings/{id}/shares?limit&cursor: newest first, by pages. */
 int
 mr_api_share_list(struct mr_ctx *cx)
 {
+	static const char *const params[] = { "limit", "cursor", NULL };
 	struct mr_recording	 r;
 	struct mr_share		*s;
 	struct json_object	*o, *arr;
-	int			 n;
+	const char		*v, *cts = NULL, *cid = NULL;
+	int64_t			 limit = LIST_DEFAULT, total;
+	int			 n, rc;
 
-	if (mr_req_query_check(cx, (const char *const[]){ NULL }) == -1 ||
-	    mr_api_load_owned(cx, &r, "list the share links of") == -1)
+	if (mr_req_query_check(cx, params) == -1 ||
+	    mr_req_limit(cx, LIST_MAX, &limit) == -1)
 		return -1;
-	if (mr_db_share_list(cx->cx_env->db, cx->cx_arena, r.id, &s, &n,
-	    &cx->cx_err) == -1)
+	if ((rc = mr_req_query(cx, "cursor", &v)) == -1)
 		return -1;
-	if ((o = mr_api_object(cx)) == NULL)
+	if (rc == 1 && mr_recinfo_cursor_parse(cx, v, &cts, &cid) == -1)
+		return -1;
+	if (mr_api_load_owned(cx, &r, "list the share links of") == -1)
+		return -1;
+	if (mr_db_share_list(cx->cx_env->db, cx->cx_arena, r.id, cts, cid,
+	    limit, &s, &n, &total, &cx->cx_err) == -1)
+		return -1;
+	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recording_id", r.id);
-	arr = json_object_new_array();
-	json_object_object_add(o, "shares", arr);
 	for (int i = 0; i < n; i++)
 		json_object_array_add(arr, share_json(&s[i]));
+	if ((o = mr_recinfo_page(cx, "shares", arr, total, n == limit ?
+	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL)) ==
+	    NULL)
+		return -1;
+	mr_api_add_str(o, "recording_id", r.id);
 	return mr_resp_json(cx, 200, o);
 }
 
@@ -518,8 +530,10 @@ show(struct mr_ctx *cx, struct shared *sh)
 	if (!mr_api_same(r->status, "completed"))
 		return refuse(cx, sh, 409, "not_ready", "The recording is "
 		    "still being processed; try again in a few minutes.", 0);
-	rc = mr_db_share_viewed(cx->cx_env->db, cx->cx_arena, sh->s.id,
-	    cx->cx_req.rq_remote_addr, cx->cx_req.rq_user_agent,
+	/* A HEAD shows nothing: it is neither counted nor audited. */
+	rc = mr_req_head(cx) ? 1 : mr_db_share_viewed(cx->cx_env->db,
+	    cx->cx_arena, sh->s.id, cx->cx_req.rq_remote_addr,
+	    cx->cx_req.rq_user_agent,
 	    cx->cx_env->conf->cf_audit_dedupe_seconds, &cx->cx_err);
 	if (rc == -1)
 		return -1;

@@ -103,6 +103,7 @@ int	mr_route_dispatch(struct mr_ctx *);
 int	 mr_req_read(struct mr_ctx *);
 void	 mr_req_discard(struct mr_ctx *);
 const char *mr_req_param(struct mr_ctx *, const char *);
+int	 mr_req_head(const struct mr_ctx *);
 int	 mr_req_query(struct mr_ctx *, const char *name, const char **val);
 int	 mr_req_query_check(struct mr_ctx *, const char *const *allowed);
 int	 mr_req_form(struct mr_ctx *, const char *name, const char **val);

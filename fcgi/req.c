@@ -99,6 +99,16 @@ mr_req_read(struct mr_ctx *cx)
 }
 
 /*
+ * A HEAD request: answered as GET without the body, and it fetches
+ * nothing, so it is neither audited nor counted as a view.
+ */
+int
+mr_req_head(const struct mr_ctx *cx)
+{
+	return strcmp(cx->cx_req.rq_method, "HEAD") == 0;
+}
+
+/*
  * name in the query string: 1 and its decoded value, 0 when absent, -1
  * (400 invalid_query, 414 when too long) when malformed or repeated.
  */

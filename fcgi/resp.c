@@ -138,6 +138,6 @@ mr_resp_send(struct mr_ctx *cx)
 	for (int i = 0; i < r->nheaders; i++)
 		put(out, "%s\r\n", r->headers[i]);
 	put(out, "\r\n");
-	if (r->bodylen > 0 && strcmp(cx->cx_req.rq_method, "HEAD") != 0)
+	if (r->bodylen > 0 && !mr_req_head(cx))
 		FCGX_PutStr(r->body, (int)r->bodylen, out);
 }

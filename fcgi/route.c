@@ -16,6 +16,18 @@ const struct mr_route mr_routes[] = {
 
 const size_t mr_nroutes = MR_NELEM(mr_routes);
 
+/*
+ * Does a request with method m reach a route entry for method rm?  HEAD
+ * is answered wherever GET is (RFC 9110 section 9.3.2): the handler runs
+ * as for GET and resp.c leaves the body out.
+ */
+static int
+method_is(const char *rm, const char *m)
+{
+	return strcmp(rm, m) == 0 || (strcmp(rm, "GET") == 0 &&
+	    strcmp(m, "HEAD") == 0);
+}
+
 int
 mr_route_dispatch(struct mr_ctx *cx)
 {
@@ -28,7 +40,7 @@ mr_route_dispatch(struct mr_ctx *cx)
 		if (strcmp(r->name, cx->cx_req.rq_route) != 0)
 			continue;
 		known = 1;
-		if (strcmp(r->method, cx->cx_req.rq_method) == 0)
+		if (method_is(r->method, cx->cx_req.rq_method))
 			match = r;
 	}
 	if (!known)
@@ -38,10 +50,14 @@ mr_route_dispatch(struct mr_ctx *cx)
 		/* 405 with the methods the route has, in Allow. */
 		mr_buf_init(&allow, 256);
 		mr_buf_adds(&allow, "Allow: ");
-		for (size_t i = 0; i < mr_nroutes; i++)
-			if (strcmp(mr_routes[i].name, cx->cx_req.rq_route) == 0)
-				mr_buf_addf(&allow, "%s%s", allow.len > 7 ?
-				    ", " : "", mr_routes[i].method);
+		for (size_t i = 0; i < mr_nroutes; i++) {
+			r = &mr_routes[i];
+			if (strcmp(r->name, cx->cx_req.rq_route) != 0)
+				continue;
+			mr_buf_addf(&allow, "%s%s%s", allow.len > 7 ? ", " :
+			    "", r->method, strcmp(r->method, "GET") == 0 ?
+			    ", HEAD" : "");
+		}
 		mr_resp_header(cx, mr_strdup(cx->cx_arena, allow.data));
 		mr_buf_free(&allow);
 		return mr_err_set(&cx->cx_err, 405, "method_not_allowed",

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * admin.c - meetrec-admin: migrate, token, room add/list, store, stats;
- * check-config is admin_check.c.
- * See meetrec-admin(8).  Exit status: 0 done, 1 failed, 2 usage or
- * configuration error.
+ * admin.c - meetrec-admin: migrate, token, store, stats, and what every
+ * command shares (admin.h); recordings, shares and room have files of
+ * their own (admin_rec.c, admin_share.c, admin_room.c), check-config
+ * too (admin_check.c, admin_connect.c).  See meetrec-admin(8).  Exit
+ * status: 0 done, 1 failed, 2 usage or configuration error.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "mr.h"
+#include "admin.h"
 #include "admin_check.h"
 #include "conf.h"
 #include "db.h"
@@ -28,7 +31,7 @@
 #include "model.h"
 #include "store.h"
 
-static void
+static void MR_NORETURN
 usage_to(FILE *fp, int status)
 {
 	fprintf(fp,
@@ -39,8 +42,20 @@ usage_to(FILE *fp, int status)
 	    "  check-config [--connect]\n"
 	    "  token --user UUID --username NAME --company UUID\n"
 	    "        [--email EMAIL] [--role admin] [--ttl SECONDS]\n"
+	    "  recordings list [--company UUID] [--status S] [--room CODE]\n"
+	    "        [--user UUID] [--from T] [--to T]\n"
+	    "        [--trash exclude|include|only] [--limit N] [--cursor C]\n"
+	    "        [--json]\n"
+	    "  recordings show|restore|delete ID [--company UUID] [--json]\n"
+	    "  recordings retry ID [--accept-as-is] [--company UUID]"
+	    " [--json]\n"
+	    "  shares list RECORDING_ID [--company UUID] [--limit N]\n"
+	    "        [--cursor C] [--json]\n"
+	    "  shares revoke SHARE_ID [--company UUID] [--json]\n"
 	    "  room add --code CODE --name NAME --host UUID --company UUID\n"
-	    "  room list\n"
+	    "  room list [--company UUID] [--limit N] [--cursor CODE]"
+	    " [--json]\n"
+	    "  room del CODE [--company UUID]\n"
 	    "  store put FILE KEY [--upload-id ID]\n"
 	    "  store stat|del KEY\n"
 	    "  store url KEY [--ttl SECONDS]\n"
@@ -52,8 +67,8 @@ usage_to(FILE *fp, int status)
 	exit(status);
 }
 
-static void
-usage(void)
+void
+mr_admin_usage(void)
 {
 	usage_to(stderr, 2);
 }
@@ -66,8 +81,8 @@ sqldir(void)
 	return d != NULL ? d : MR_SQLDIR;
 }
 
-static struct mr_db *
-connect_db(struct mr_conf *conf)
+struct mr_db *
+mr_admin_connect(const struct mr_conf *conf)
 {
 	struct mr_db	*db;
 	struct mr_err	 err;
@@ -80,6 +95,167 @@ connect_db(struct mr_conf *conf)
 	return db;
 }
 
+/*
+ * The options of the recordings, shares and room commands, from argv[1]
+ * on (argv[0] is the subcommand); allowed names the ones this command
+ * takes by their short letters.  A value that is not valid ends the
+ * program (1), an option not allowed is a usage error (2).  Returns the
+ * index of the first argument that is not an option.
+ */
+int
+mr_admin_opts(int argc, char *argv[], const char *allowed,
+    struct mr_admin_opts *o)
+{
+	static const struct option opts[] = {
+		{ "company", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "cursor", required_argument, NULL, 'k' },
+		{ "status", required_argument, NULL, 's' },
+		{ "room", required_argument, NULL, 'r' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "trash", required_argument, NULL, 'x' },
+		{ "accept-as-is", no_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int	 ch, date_only;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		if (ch == '?' || ch == ':' || strchr(allowed, ch) == NULL)
+			mr_admin_usage();
+		switch (ch) {
+		case 'c':
+			if (!mr_uuid_valid(optarg))
+				mr_fatalx("--company must be a UUID");
+			o->company = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'a':
+			o->as_is = 1;
+			break;
+		case 'l':
+			if (mr_parse_int64(optarg, 1, INT32_MAX, &o->limit) ==
+			    -1)
+				mr_fatalx("--limit must be a number from 1");
+			break;
+		case 'k':
+			o->cursor = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "pending") != 0 &&
+			    strcmp(optarg, "recording") != 0 &&
+			    strcmp(optarg, "processing") != 0 &&
+			    strcmp(optarg, "completed") != 0 &&
+			    strcmp(optarg, "failed") != 0)
+				mr_fatalx("--status must be pending, "
+				    "recording, processing, completed or "
+				    "failed");
+			o->status = optarg;
+			break;
+		case 'r':
+			if (!mr_room_code_valid(optarg))
+				mr_fatalx("--room must be 1 to 50 letters, "
+				    "digits, '_' or '-'");
+			o->room = optarg;
+			break;
+		case 'u':
+			if (!mr_uuid_valid(optarg))
+				mr_fatalx("--user must be a UUID");
+			o->user = optarg;
+			break;
+		case 'f':
+		case 't':
+			if (mr_time_valid(optarg, &date_only) == -1)
+				mr_fatalx("--%s must be a date (YYYY-MM-DD) or "
+				    "an RFC 3339 time", ch == 'f' ? "from" :
+				    "to");
+			if (ch == 'f')
+				o->from = optarg;
+			else
+				o->to = optarg;
+			break;
+		case 'x':
+			if (strcmp(optarg, "exclude") != 0 &&
+			    strcmp(optarg, "include") != 0 &&
+			    strcmp(optarg, "only") != 0)
+				mr_fatalx("--trash must be exclude, include or "
+				    "only");
+			o->trash = optarg;
+			break;
+		}
+	}
+	return optind;
+}
+
+/* Say what failed, as the API would (detail and code); returns 1. */
+int
+mr_admin_fail(const char *what, const struct mr_err *err)
+{
+	fprintf(stderr, "meetrec-admin: %s: %s (%s)%s%s\n", what,
+	    err->detail[0] ? err->detail : "failed",
+	    err->code ? err->code : "error", err->cause[0] ? ": " : "",
+	    err->cause);
+	return 1;
+}
+
+/* o, pretty, then a new line; o is released. */
+void
+mr_admin_print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+void
+mr_admin_json_str(struct json_object *o, const char *key, const char *v)
+{
+	json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
+}
+
+/*
+ * The audit row of an admin's action at the shell: no user, no address;
+ * the user agent names meetrec-admin and the login that ran it.  One
+ * that cannot be written is said, not fatal (the API only logs it).
+ */
+int
+mr_admin_audit(struct mr_db *db, struct mr_arena *a, const char *rec_id,
+    const char *share_id, const char *action)
+{
+	struct mr_audit	 au;
+	struct mr_err	 err;
+	struct passwd	*pw = getpwuid(geteuid());
+
+	memset(&au, 0, sizeof(au));
+	au.recording_id = rec_id;
+	au.share_id = share_id;
+	au.action = action;
+	au.agent = mr_printf(a, "meetrec-admin (%s)", pw != NULL ?
+	    pw->pw_name : "?");
+	mr_err_clear(&err);
+	if (mr_db_audit_write(db, a, &au, &err) == -1) {
+		fprintf(stderr, "meetrec-admin: could not write the audit "
+		    "row: %s\n", err.cause[0] ? err.cause : err.detail);
+		return -1;
+	}
+	return 0;
+}
+
+/* A list cut by --limit says how to go on. */
+void
+mr_admin_more(const char *what, const char *cursor)
+{
+	if (cursor != NULL)
+		fprintf(stderr, "meetrec-admin: there are more %s: go on with "
+		    "--cursor %s\n", what, cursor);
+}
+
 static int
 cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
 {
@@ -90,8 +266,8 @@ cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "--dry-run") == 0)
 		dry = 1;
 	else if (argc != 1)
-		usage();
-	db = connect_db(conf);
+		mr_admin_usage();
+	db = mr_admin_connect(conf);
 	mr_err_clear(&err);
 	rc = mr_db_migrate(db, sqldir(), dry, &err);
 	if (rc == -1)
@@ -134,19 +310,30 @@ cmd_token(struct mr_conf *conf, int argc, char *argv[])
 				mr_fatalx("--ttl must be 1 to %d seconds",
 				    366 * 86400);
 			break;
-		default: usage();
+		default: mr_admin_usage();
 		}
 	}
 	if (optind != argc || user == NULL || name == NULL || company == NULL)
-		usage();
+		mr_admin_usage();
 	if (!mr_uuid_valid(user) || !mr_uuid_valid(company))
 		mr_fatalx("--user and --company must be UUIDs");
 	if (role != NULL && strcmp(role, "admin") != 0 &&
 	    strcmp(role, "user") != 0)
 		mr_fatalx("--role must be admin or user");
-	if (conf->cf_jwt_secret == NULL)
-		mr_fatalx("jwt_secret is not set: tokens for RS256/ES256 setups "
-		    "come from their issuer");
+	if (conf->cf_jwt_secret == NULL) {
+		fprintf(stderr, "meetrec-admin: token: this installation has "
+		    "no jwt_secret, so meetrec-admin cannot sign a token it "
+		    "accepts: it checks RS256/ES256 tokens with the public key "
+		    "in jwt_public_key_file (%s), and only their issuer holds "
+		    "the private key.  Ask the issuer (the ERP or the identity "
+		    "provider) for a token with sub, company_id, roles and "
+		    "exp%s, or set jwt_secret to accept HS256 tokens from "
+		    "meetrec-admin as well.\n", conf->cf_jwt_public_key_file ?
+		    conf->cf_jwt_public_key_file : "not set either",
+		    conf->cf_jwt_issuer != NULL || conf->cf_jwt_audience !=
+		    NULL ? " (and the iss and aud meetrec checks)" : "");
+		return 1;
+	}
 	p = json_object_new_object();
 	json_object_object_add(p, "sub", json_object_new_string(user));
 	json_object_object_add(p, "username", json_object_new_string(name));
@@ -179,80 +366,6 @@ cmd_token(struct mr_conf *conf, int argc, char *argv[])
 	return 0;
 }
 
-static int
-cmd_room(struct mr_conf *conf, int argc, char *argv[])
-{
-	static const struct option opts[] = {
-		{ "code", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "host", required_argument, NULL, 'h' },
-		{ "company", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char	*code = NULL, *name = NULL, *host = NULL;
-	const char	*company = NULL;
-	struct mr_arena	*a;
-	struct mr_db	*db = NULL;
-	struct mr_room	*rooms;
-	struct mr_err	 err;
-	char		*id;
-	int		 ch, n, rc = 1;
-
-	if (argc < 2)
-		usage();
-	if ((a = mr_arena_new(64 * 1024 * 1024)) == NULL)
-		mr_fatalx("out of memory");
-	mr_err_clear(&err);
-	if (strcmp(argv[1], "list") == 0) {
-		if (argc != 2)
-			usage();
-		db = connect_db(conf);
-		if (mr_db_room_list(db, a, &rooms, &n, &err) == 1) {
-			for (int i = 0; i < n; i++)
-				printf("%s\t%s\t%s\t%s\t%s\t%s\n", rooms[i].id,
-				    rooms[i].room_code, rooms[i].status,
-				    rooms[i].created_by, rooms[i].company_id,
-				    rooms[i].name);
-			rc = 0;
-		}
-	} else if (strcmp(argv[1], "add") == 0) {
-		optind = 2;
-		while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-			switch (ch) {
-			case 'c': code = optarg; break;
-			case 'n': name = optarg; break;
-			case 'h': host = optarg; break;
-			case 'o': company = optarg; break;
-			default: usage();
-			}
-		}
-		if (optind != argc || !code || !name || !host || !company)
-			usage();
-		if (!mr_room_code_valid(code))
-			mr_fatalx("--code must be 1 to 50 letters, digits, '_' "
-			    "or '-'");
-		if (!mr_uuid_valid(host) || !mr_uuid_valid(company))
-			mr_fatalx("--host and --company must be UUIDs");
-		if (strlen(name) > 255)
-			mr_fatalx("--name is longer than 255 characters");
-		db = connect_db(conf);
-		if (mr_db_room_add(db, a, code, name, host, company, &id,
-		    &err) == 1) {
-			printf("%s\n", id);
-			rc = 0;
-		} else if (err.status == 409)
-			mr_err_set(&err, 409, "exists",
-			    "room '%s' already exists", code);
-	} else
-		usage();
-	if (rc != 0)
-		fprintf(stderr, "meetrec-admin: %s\n", err.status == 409 ?
-		    err.detail : err.cause[0] ? err.cause : err.detail);
-	mr_db_free(db);
-	mr_arena_free(a);
-	return rc;
-}
-
 /*
  * Storage by hand, with the configured backend: to check a setup, or to
  * repair.  Prints one line: what was done, or the stat/url result.
@@ -272,7 +385,7 @@ cmd_store(struct mr_conf *conf, int argc, char *argv[])
 	int			 fd = -1, rc = -1;
 
 	if (argc < 3)
-		usage();
+		mr_admin_usage();
 	op = argv[1];
 	if ((a = mr_arena_new(64 * 1024 * 1024)) == NULL)
 		mr_fatalx("out of memory");
@@ -282,7 +395,7 @@ cmd_store(struct mr_conf *conf, int argc, char *argv[])
 	if (strcmp(op, "put") == 0) {
 		if (argc != 4 && !(argc == 6 &&
 		    strcmp(argv[4], "--upload-id") == 0))
-			usage();
+			mr_admin_usage();
 		memset(&o, 0, sizeof(o));
 		key = argv[3];
 		if ((fd = open(argv[2], O_RDONLY | O_CLOEXEC)) == -1 ||
@@ -328,7 +441,7 @@ cmd_store(struct mr_conf *conf, int argc, char *argv[])
 		if ((rc = mr_store_share(&st, a, argv[2], argv[3], &err)) == 0)
 			printf("shared %s with %s\n", argv[2], argv[3]);
 	} else
-		usage();
+		mr_admin_usage();
 done:
 	if (rc == -1)
 		fprintf(stderr, "meetrec-admin: store %s failed: %s%s%s\n", op,
@@ -361,16 +474,16 @@ cmd_stats(struct mr_conf *conf, int argc, char *argv[])
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch != 'c')
-			usage();
+			mr_admin_usage();
 		company = optarg;
 	}
 	if (optind != argc)
-		usage();
+		mr_admin_usage();
 	if (company != NULL && !mr_uuid_valid(company))
 		mr_fatalx("--company must be a UUID");
 	if ((a = mr_arena_new(1024 * 1024)) == NULL)
 		mr_fatalx("out of memory");
-	db = connect_db(conf);
+	db = mr_admin_connect(conf);
 	mr_err_clear(&err);
 	if (mr_db_admin_stats(db, a, company, &st, &err) == 1) {
 		printf("company = %s\n", company ? company : "all");
@@ -425,13 +538,13 @@ main(int argc, char *argv[])
 			return 0;
 		}
 		if (ch != 'c')
-			usage();
+			mr_admin_usage();
 		path = optarg;
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage();
+		mr_admin_usage();
 	/* check-config loads the configuration its own way. */
 	if (strcmp(argv[0], "check-config") == 0)
 		return mr_admin_check_config(path, argc, argv);
@@ -444,14 +557,18 @@ main(int argc, char *argv[])
 		rc = cmd_migrate(conf, argc, argv);
 	else if (strcmp(argv[0], "token") == 0)
 		rc = cmd_token(conf, argc, argv);
+	else if (strcmp(argv[0], "recordings") == 0)
+		rc = mr_admin_recordings(conf, argc, argv);
+	else if (strcmp(argv[0], "shares") == 0)
+		rc = mr_admin_shares(conf, argc, argv);
 	else if (strcmp(argv[0], "room") == 0)
-		rc = cmd_room(conf, argc, argv);
+		rc = mr_admin_room(conf, argc, argv);
 	else if (strcmp(argv[0], "store") == 0)
 		rc = cmd_store(conf, argc, argv);
 	else if (strcmp(argv[0], "stats") == 0)
 		rc = cmd_stats(conf, argc, argv);
 	else
-		usage();
+		mr_admin_usage();
 	mr_conf_free(conf);
 	return rc;
 }

@@ -29,11 +29,12 @@
 			"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /*
- * $1 company, $2 status, $3 room_code, $4 recorded_by, $5 from, $6 to
- * (inclusive), $7 trash: exclude, include or only.
+ * $1 company (NULL: every company, for meetrec-admin), $2 status, $3
+ * room_code, $4 recorded_by, $5 from, $6 to (inclusive), $7 trash:
+ * exclude, include or only.
  */
 #define FILTER \
-	"WHERE r.company_id = $1::uuid " \
+	"WHERE ($1::uuid IS NULL OR r.company_id = $1::uuid) " \
 	"AND ($2::text IS NULL OR r.status = $2) " \
 	"AND ($3::text IS NULL OR r.room_code = $3) " \
 	"AND ($4::uuid IS NULL OR r.recorded_by = $4::uuid) " \
@@ -57,29 +58,36 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "SELECT count(*) AS total FROM "
 	  "project_management.pm_meeting_recordings r " FILTER,
 	  7, MR_DB_RESEND },
+	/* $1 id, $2 company or NULL: one recording, the trash included. */
+	{ "adm_get",
+	  "SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason "
+	  FROM "WHERE r.id = $1::uuid AND "
+	  "($2::uuid IS NULL OR r.company_id = $2::uuid)", 2, MR_DB_RESEND },
 	/*
-	 * $1 id, $2 company, $3 retention days, $4 store the file as it is.
-	 * Back to the upload queue, woken at once; a row a reaper holds (the
-	 * expire pass may be deleting its files) is left alone.
+	 * $1 id, $2 company (or NULL), $3 retention days, $4 store the file
+	 * as it is.  Back to the upload queue, woken at once; a row a reaper
+	 * holds (the expire pass may be deleting its files) is left alone.
 	 */
 	{ "adm_retry",
 	  "WITH u AS (UPDATE project_management.pm_meeting_recordings r SET "
 	  "status = 'processing', upload_attempts = 0, next_attempt_at = "
 	  "now(), lease_owner = NULL, lease_until = NULL, "
 	  "store_as_is = $4::boolean, " REVIVE("$3") " "
-	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
+	  "WHERE r.id = $1::uuid AND "
+	  "($2::uuid IS NULL OR r.company_id = $2::uuid) AND "
 	  "r.deleted_at IS NULL AND r.status = 'failed' AND " HAS_FILE " AND "
 	  LEASE_FREE " RETURNING r.id) "
 	  "SELECT pg_notify('meetrec_upload', id::text) FROM u",
 	  4, MR_DB_RESEND },
 	/*
-	 * $1 id, $2 company, $3 trash days, $4 retention days.  One row
-	 * (found in the trash window) with the outcome, or none.
+	 * $1 id, $2 company (or NULL), $3 trash days, $4 retention days.
+	 * One row (found in the trash window) with the outcome, or none.
 	 */
 	{ "adm_restore",
 	  "WITH t AS (SELECT r.id, r.trash_reason, NOT " LEASE_FREE " AS busy "
 	  "FROM project_management.pm_meeting_recordings r "
-	  "WHERE r.id = $1::uuid AND r.company_id = $2::uuid AND "
+	  "WHERE r.id = $1::uuid AND "
+	  "($2::uuid IS NULL OR r.company_id = $2::uuid) AND "
 	  "r.deleted_at IS NOT NULL AND "
 	  "r.deleted_at > now() - make_interval(days => $3::int) FOR UPDATE), "
 	  "u AS (UPDATE project_management.pm_meeting_recordings r SET "
@@ -130,10 +138,38 @@ num(struct mr_arena *a, int64_t v)
 	return mr_printf(a, "%lld", (long long)v);
 }
 
+static void
+admin_fill(struct mr_arena *a, PGresult *res, int i, struct mr_admin_rec *o)
+{
+	mr_db_rec_fill(a, res, i, &o->rec);
+	o->next_attempt_at = mr_db_val(a, res, i, "next_attempt_at");
+	o->trash_reason = mr_db_val(a, res, i, "trash_reason");
+}
+
 /*
- * The company's recordings that pass filter f, newest first, at most
- * f->limit, with the number of all that pass in total.  *out (n rows)
- * lives in a.  Returns 1 or -1 (err set).
+ * Recording id of company (NULL: any company), in the trash or not: 1
+ * with *out filled, 0 when there is none, -1 (err set).
+ */
+int
+mr_db_admin_get(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *company, struct mr_admin_rec *out, struct mr_err *err)
+{
+	const char	*p[] = { id, company };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "adm_get", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	admin_fill(a, res, 0, out);
+	return 1;
+}
+
+/*
+ * The company's recordings (every company's when f->company_id is NULL)
+ * that pass filter f, newest first, at most f->limit, with the number of
+ * all that pass in total.  *out (n rows) lives in a.  Returns 1 or -1
+ * (err set).
  */
 int
 mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
@@ -160,12 +196,8 @@ mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
 	*n = PQntuples(res);
 	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	for (i = 0; i < *n; i++) {
-		mr_db_rec_fill(a, res, i, &(*out)[i].rec);
-		(*out)[i].next_attempt_at = mr_db_val(a, res, i,
-		    "next_attempt_at");
-		(*out)[i].trash_reason = mr_db_val(a, res, i, "trash_reason");
-	}
+	for (i = 0; i < *n; i++)
+		admin_fill(a, res, i, &(*out)[i]);
 	if ((res = mr_db_exec(db, a, "adm_count", p, err)) == NULL)
 		return -1;
 	*total = mr_db_int(res, 0, "total", 0);
@@ -173,10 +205,11 @@ mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
 }
 
 /*
- * Put a failed upload of company's recording id back in the upload queue
- * and wake the reapers; as_is asks the upload to store the file even if
- * the probe refuses it.  1 done, 0 when the row is not (or no longer) a
- * failed upload that no reaper holds; -1 error.
+ * Put a failed upload of company's recording id (company NULL: any
+ * company's) back in the upload queue and wake the reapers; as_is asks
+ * the upload to store the file even if the probe refuses it.  1 done, 0
+ * when the row is not (or no longer) a failed upload that no reaper
+ * holds; -1 error.
  */
 int
 mr_db_admin_retry(struct mr_db *db, struct mr_arena *a, const char *id,
@@ -193,10 +226,11 @@ mr_db_admin_retry(struct mr_db *db, struct mr_arena *a, const char *id,
 }
 
 /*
- * Take company's recording id out of the trash if it went there less
- * than trash_days ago.  *outcome: "restored", "file_deleted" (it expired:
- * its file is gone) or "busy" (a reaper holds it), in a.  1 when the row
- * is in the trash window (see *outcome), 0 when it is not, -1 error.
+ * Take company's recording id (company NULL: any company's) out of the
+ * trash if it went there less than trash_days ago.  *outcome:
+ * "restored", "file_deleted" (it expired: its file is gone) or "busy" (a
+ * reaper holds it), in a.  1 when the row is in the trash window (see
+ * *outcome), 0 when it is not, -1 error.
  */
 int
 mr_db_admin_restore(struct mr_db *db, struct mr_arena *a, const char *id,

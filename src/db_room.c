@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "mr.h"
 #include "db.h"
 #include "model.h"
@@ -17,10 +19,25 @@ const struct mr_db_stmt mr_db_room_stmts[] = {
 	  "INSERT INTO project_management.pm_meeting_rooms "
 	  "(room_code, name, created_by, company_id) "
 	  "VALUES ($1, $2, $3::uuid, $4::uuid) RETURNING id", 4, MR_DB_ONCE },
+	/* $1 company or NULL, $2 the last room code of the page before */
 	{ "room_list",
 	  "SELECT id, room_code, name, created_by, company_id, status "
-	  "FROM project_management.pm_meeting_rooms ORDER BY room_code "
-	  "LIMIT 1000", 0, MR_DB_RESEND },
+	  "FROM project_management.pm_meeting_rooms "
+	  "WHERE ($1::uuid IS NULL OR company_id = $1::uuid) "
+	  "AND ($2::text IS NULL OR room_code > $2) "
+	  "ORDER BY room_code LIMIT $3::int", 3, MR_DB_RESEND },
+	/*
+	 * $1 code, $2 company or NULL.  Not while the room is being
+	 * recorded: its recording would lose its host.
+	 */
+	{ "room_del",
+	  "DELETE FROM project_management.pm_meeting_rooms rm "
+	  "WHERE rm.room_code = $1 AND "
+	  "($2::uuid IS NULL OR rm.company_id = $2::uuid) AND NOT EXISTS "
+	  "(SELECT 1 FROM project_management.pm_meeting_recordings r "
+	  "WHERE r.room_code = rm.room_code AND "
+	  "r.status IN ('pending', 'recording')) RETURNING rm.id",
+	  2, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
@@ -64,14 +81,24 @@ mr_db_room_add(struct mr_db *db, struct mr_arena *a, const char *code,
 	return 1;
 }
 
+/*
+ * A page of rooms by code: at most limit of company's (NULL: every
+ * company's) after the code after (NULL: from the first).
+ */
 int
-mr_db_room_list(struct mr_db *db, struct mr_arena *a, struct mr_room **out,
-    int *n, struct mr_err *err)
+mr_db_room_list(struct mr_db *db, struct mr_arena *a, const char *company,
+    const char *after, int64_t limit, struct mr_room **out, int *n,
+    struct mr_err *err)
 {
+	const char	*p[3];
 	PGresult	*res;
 	int		 i;
 
-	if ((res = mr_db_exec(db, a, "room_list", NULL, err)) == NULL)
+	p[0] = company;
+	p[1] = after;
+	if ((p[2] = mr_printf(a, "%lld", (long long)limit)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "room_list", p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
 	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
@@ -79,4 +106,30 @@ mr_db_room_list(struct mr_db *db, struct mr_arena *a, struct mr_room **out,
 	for (i = 0; i < *n; i++)
 		fill(a, res, i, &(*out)[i]);
 	return 1;
+}
+
+/*
+ * Delete room code of company (NULL: any company's): 1 deleted, 0 when
+ * there is no such room, -1 with 409 room_busy while a recording of it
+ * is pending or recording.
+ */
+int
+mr_db_room_del(struct mr_db *db, struct mr_arena *a, const char *code,
+    const char *company, struct mr_err *err)
+{
+	const char	*p[] = { code, company };
+	struct mr_room	 r;
+	PGresult	*res;
+	int		 rc;
+
+	if ((res = mr_db_exec(db, a, "room_del", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 1)
+		return 1;
+	if ((rc = mr_db_room_get(db, a, code, &r, err)) == -1)
+		return -1;
+	if (rc == 0 || (company != NULL && strcmp(r.company_id, company) != 0))
+		return 0;
+	return mr_err_set(err, 409, "room_busy", "Room '%s' is being "
+	    "recorded; stop the recording first.", code);
 }

@@ -68,16 +68,31 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "now() + make_interval(secs => $5::int) "
 	  "WHERE (SELECT count(*) " ACTIVE ") < $6::int "
 	  "RETURNING " SHARE_COLUMNS, 6, MR_DB_ONCE },
+	/* $1 recording, $2/$3 keyset cursor (created_at, id), $4 limit */
 	{ "share_list",
 	  "SELECT " SHARE_COLUMNS
 	  "FROM project_management.pm_recording_shares s "
-	  "WHERE s.recording_id = $1::uuid "
-	  "ORDER BY s.created_at DESC, s.id DESC LIMIT 200", 1, MR_DB_RESEND },
+	  "WHERE s.recording_id = $1::uuid AND ($2::timestamptz IS NULL OR "
+	  "(s.created_at, s.id) < ($2::timestamptz, $3::uuid)) "
+	  "ORDER BY s.created_at DESC, s.id DESC LIMIT $4::int",
+	  4, MR_DB_RESEND },
+	{ "share_count",
+	  "SELECT count(*) AS total "
+	  "FROM project_management.pm_recording_shares "
+	  "WHERE recording_id = $1::uuid", 1, MR_DB_RESEND },
 	{ "share_revoke",
 	  "UPDATE project_management.pm_recording_shares s "
 	  "SET revoked_at = coalesce(s.revoked_at, now()) "
 	  "WHERE s.id = $2::uuid AND s.recording_id = $1::uuid "
 	  "RETURNING " SHARE_COLUMNS, 2, MR_DB_RESEND },
+	/* $1 share id, $2 company or NULL; not of a trashed recording */
+	{ "share_get",
+	  "SELECT " SHARE_COLUMNS
+	  "FROM project_management.pm_recording_shares s "
+	  "JOIN project_management.pm_meeting_recordings r "
+	  "ON r.id = s.recording_id WHERE s.id = $1::uuid AND "
+	  "r.deleted_at IS NULL AND "
+	  "($2::uuid IS NULL OR r.company_id = $2::uuid)", 2, MR_DB_RESEND },
 	{ "share_find",
 	  "SELECT " SHARE_COLUMNS ", " COLUMNS FROM
 	  "JOIN project_management.pm_recording_shares s "
@@ -214,13 +229,27 @@ fail:
 	return -1;
 }
 
+/*
+ * One page of rec_id's share links, newest first: at most limit after
+ * the keyset cursor (cursor_ts, cursor_id; NULL for the first page), and
+ * how many the recording has in all.
+ */
 int
 mr_db_share_list(struct mr_db *db, struct mr_arena *a, const char *rec_id,
-    struct mr_share **out, int *n, struct mr_err *err)
+    const char *cursor_ts, const char *cursor_id, int64_t limit,
+    struct mr_share **out, int *n, int64_t *total, struct mr_err *err)
 {
-	const char	*p[1] = { rec_id };
+	const char	*p[4];
 	PGresult	*res;
 
+	p[0] = rec_id;
+	p[1] = cursor_ts;
+	p[2] = cursor_id;
+	if ((p[3] = mr_printf(a, "%lld", (long long)limit)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "share_count", p, err)) == NULL)
+		return -1;
+	*total = mr_db_int(res, 0, "total", 0);
 	if ((res = mr_db_exec(db, a, "share_list", p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
@@ -238,6 +267,15 @@ mr_db_share_revoke(struct mr_db *db, struct mr_arena *a, const char *rec_id,
 	const char	*p[2] = { rec_id, share_id };
 
 	return one(db, a, "share_revoke", p, s, NULL, err);
+}
+
+int
+mr_db_share_get(struct mr_db *db, struct mr_arena *a, const char *share_id,
+    const char *company, struct mr_share *s, struct mr_err *err)
+{
+	const char	*p[2] = { share_id, company };
+
+	return one(db, a, "share_get", p, s, NULL, err);
 }
 
 int

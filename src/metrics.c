@@ -107,6 +107,11 @@ mr_metrics_open(const char *const *routes, const char *const *methods,
 		if (intern(m->method, &m->nmethod, MR_METRICS_METHODS_MAX,
 		    methods[i]) == MR_METRICS_METHODS_MAX)
 			dropped = 1;
+		/* The pool answers HEAD wherever it answers GET. */
+		if (strcmp(methods[i], "GET") == 0 && intern(m->method,
+		    &m->nmethod, MR_METRICS_METHODS_MAX, "HEAD") ==
+		    MR_METRICS_METHODS_MAX)
+			dropped = 1;
 	}
 	if (dropped)
 		mr_log_warnx("metrics: more than %d routes or %d methods, the "

@@ -112,8 +112,13 @@ int	mr_db_room_get(struct mr_db *, struct mr_arena *, const char *code,
 int	mr_db_room_add(struct mr_db *, struct mr_arena *, const char *code,
 	    const char *name, const char *host, const char *company,
 	    char **id, struct mr_err *);
-int	mr_db_room_list(struct mr_db *, struct mr_arena *, struct mr_room **,
-	    int *n, struct mr_err *);
+/* At most limit rooms of company (NULL: all) after room code after. */
+int	mr_db_room_list(struct mr_db *, struct mr_arena *, const char *company,
+	    const char *after, int64_t limit, struct mr_room **, int *n,
+	    struct mr_err *);
+/* 1 deleted, 0 no such room, -1 (409 room_busy while it is recorded). */
+int	mr_db_room_del(struct mr_db *, struct mr_arena *, const char *code,
+	    const char *company, struct mr_err *);
 
 /* db_recording.c */
 void	mr_db_rec_fill(struct mr_arena *, PGresult *, int,
@@ -154,9 +159,18 @@ int	mr_db_share_create(struct mr_db *, struct mr_arena *,
 	    int64_t expires_in, int64_t max_active, struct mr_share *,
 	    struct mr_err *);
 int	mr_db_share_list(struct mr_db *, struct mr_arena *,
-	    const char *rec_id, struct mr_share **, int *n, struct mr_err *);
+	    const char *rec_id, const char *cursor_ts, const char *cursor_id,
+	    int64_t limit, struct mr_share **, int *n, int64_t *total,
+	    struct mr_err *);
 int	mr_db_share_revoke(struct mr_db *, struct mr_arena *,
 	    const char *rec_id, const char *share_id, struct mr_share *,
+	    struct mr_err *);
+/*
+ * Share link share_id of a recording of company (NULL: any) that is not
+ * in the trash: 1 with s filled, 0 when there is none.
+ */
+int	mr_db_share_get(struct mr_db *, struct mr_arena *,
+	    const char *share_id, const char *company, struct mr_share *,
 	    struct mr_err *);
 /* The share with this token hash and its recording (trashed ones too). */
 int	mr_db_share_find(struct mr_db *, struct mr_arena *,
@@ -244,7 +258,7 @@ int	mr_db_webhook_apply(struct mr_db *, struct mr_arena *,
 extern const char *const mr_db_admin_statuses[];
 
 struct mr_admin_filter {
-	const char	*company_id;
+	const char	*company_id;	/* NULL: every company */
 	const char	*status;	/* each filter NULL when not given */
 	const char	*room_code;
 	const char	*user_id;	/* recorded_by */
@@ -272,6 +286,8 @@ struct mr_admin_stats {
 	int64_t	 oldest_pending_upload_s;	/* -1 when none */
 };
 
+int	mr_db_admin_get(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, struct mr_admin_rec *, struct mr_err *);
 int	mr_db_admin_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_admin_filter *, struct mr_admin_rec **, int *n,
 	    int64_t *total, struct mr_err *);

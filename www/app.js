@@ -379,8 +379,18 @@ async function loadShares() {
 	const id = state.shareId;
 	const ul = $('#share-list');
 	try {
-		const { json } = await api('GET', `/recordings/${id}/shares`);
-		const items = (json.shares || []).map((s) => {
+		// Every link, page by page.
+		const shares = [];
+		let cursor = null;
+		do {
+			const q = '?limit=200' + (cursor ?
+			    `&cursor=${encodeURIComponent(cursor)}` : '');
+			const { json } = await api('GET',
+			    `/recordings/${id}/shares${q}`);
+			shares.push(...(json.shares || []));
+			cursor = json.next_cursor;
+		} while (cursor && state.shareId === id);
+		const items = shares.map((s) => {
 			const li = el('li', { 'data-share-id': s.share_id });
 			const bits = [`created ${when(s.created_at)}`,
 			    `expires ${when(s.expires_at)}`,

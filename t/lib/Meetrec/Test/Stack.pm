@@ -54,7 +54,8 @@ use POSIX ();
 
 use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
 use Meetrec::Test::Util qw(src_root build_root free_port http uuid
-    random_hex jwt_hs256 slurp spew);
+    random_hex jwt_hs256 slurp spew watch);
+use Meetrec::Test::OpenAPI;
 use Meetrec::Test::Pg;
 use Meetrec::Test::PgProxy;
 use Meetrec::Test::Nginx;
@@ -272,6 +273,38 @@ sub new {
 	return $self;
 }
 
+# Every answer from this stack's nginx, whichever helper asked (api(),
+# Meetrec::Test::Util's http() and raw_http()), is checked against the
+# API's description (Meetrec::Test::OpenAPI); finish() fails on any
+# answer that does not fit.  Without JSON::Validator nothing is checked,
+# and under MEETREC_TEST_REQUIRE_ALL=1 that is a failure, as for any
+# other prerequisite.
+sub _watch_answers {
+	my ($self) = @_;
+	if (my @miss = Meetrec::Test::OpenAPI::missing()) {
+		require Test::More;
+		Test::More::BAIL_OUT("@miss") if $ENV{MEETREC_TEST_REQUIRE_ALL};
+		Test::More::note("answers are not checked against the OpenAPI "
+		    . "document: @miss");
+		return;
+	}
+	$self->{openapi} = Meetrec::Test::OpenAPI->new;
+	$self->{openapi_checked} = 0;
+	my $log = "$self->{dir}/log/openapi.log";
+	$self->{openapi_log} = $log;
+	watch("127.0.0.1:$self->{port}", sub {
+		my ($a) = @_;
+		$self->{openapi_checked}++;
+		my @p = $self->{openapi}->check(%$a);
+		return unless @p;
+		# Children of the test (forked requests) append here too.
+		open(my $fh, '>>', $log) or return;
+		print {$fh} map { "$_\n" } @p;
+		close $fh;
+	});
+	return;
+}
+
 # A short directory for Unix sockets when $dir is too deep.
 sub _short_dir {
 	my ($self) = @_;
@@ -316,6 +349,7 @@ sub _bring_up {
 
 	# 1. Ports.  nginx's first: the stand-in's webhook URL needs it.
 	$self->{port} = $o->{listen_port} // free_port();
+	$self->_watch_answers unless $self->{persistent} || $o->{no_nginx};
 
 	# 2. PostgreSQL.
 	my $sockdir;
@@ -878,6 +912,7 @@ sub shutdown {
 	if ($self->{nginx}) {
 		$st{nginx} = eval { $self->{nginx}->stop(timeout => $t // 10) };
 	}
+	watch("127.0.0.1:$self->{port}") if $self->{openapi};
 	$self->{pgproxy}->stop if $self->{pgproxy};
 	if ($self->{pg}) {
 		if ($o{quick}) {
@@ -902,7 +937,9 @@ sub shutdown {
 #   no [alert]/[crit]/[emerg] or "exited on signal" in nginx's error.log
 #   (nginx_allow => [qr/.../] excuses matching lines, e.g. a test that
 #   stopped the pool on purpose);
-#   the stand-in exited with status 0.
+#   the stand-in exited with status 0;
+#   every answer nginx gave fits the API's description (see
+#   _watch_answers).
 # Then removes the directory when all tests so far passed (unless
 # MEETREC_TEST_LEAVE=1); otherwise says where the artefacts are.
 sub finish {
@@ -941,6 +978,15 @@ sub finish {
 		Test::More::ok($r->describe =~ /^exit [01]$/, "teardown: $name "
 		    . 'exited cleanly (' . $r->describe . ')')
 		    or Test::More::diag($r->log_content);
+	}
+	if ($self->{openapi}) {
+		my @bad = -f $self->{openapi_log}
+		    ? split /\n/, slurp($self->{openapi_log}) : ();
+		Test::More::ok(!@bad, 'teardown: every answer fits the OpenAPI '
+		    . "document ($self->{openapi_checked} checked)")
+		    or Test::More::diag(join "\n", @bad > 40
+		    ? (@bad[0 .. 39], '... and ' . (@bad - 40) . ' more')
+		    : @bad);
 	}
 	my @reports = grep { -f } glob "$d/asan/*";
 	Test::More::ok(!@reports, 'teardown: no sanitizer reports in asan/')

@@ -26,7 +26,7 @@ use MIME::Base64 qw(encode_base64 decode_base64);
 use Time::HiRes ();
 
 our @EXPORT_OK = qw(
-	src_root build_root free_port port_open http raw_http
+	src_root build_root free_port port_open http raw_http watch
 	jwt_hs256 b64url b64url_decode json_encode json_decode
 	uuid random_bytes random_hex slurp spew
 );
@@ -79,6 +79,36 @@ sub port_open {
 	return 0 unless $s;
 	close $s;
 	return 1;
+}
+
+# watch("127.0.0.1:$port", sub { my ($answer) = @_; ... }) - every answer
+# http() and raw_http() get from that address is passed to the callback
+# as { method, target (path and query; undef when the request line of a
+# raw request cannot be read), status, headers (lower-case names), body }
+# (Meetrec::Test::Stack checks them against the API's description).
+# watch("127.0.0.1:$port") stops it.
+my %WATCH;
+
+sub watch {
+	my ($where, $cb) = @_;
+	if ($cb) {
+		$WATCH{lc $where} = $cb;
+	} else {
+		delete $WATCH{lc $where};
+	}
+	return;
+}
+
+sub _watched {
+	my ($url, $answer) = @_;
+	return unless %WATCH;
+	my ($where, $target) = $url =~ m{^https?://([^/?#]+)([^#]*)}i
+	    or return;
+	my $cb = $WATCH{lc $where} or return;
+	$answer->{target} //= $target eq '' ? '/' : $target
+	    unless $answer->{unreadable};
+	$cb->($answer);
+	return;
 }
 
 # http($method, $url, \%opt) - one request on a fresh connection.
@@ -136,7 +166,39 @@ sub http {
 			$res->{json} = $d;
 		}
 	}
+	_watched($url, { method => uc $method, status => $res->{status},
+	    headers => $res->{headers}, body => $res->{body} });
 	return $res;
+}
+
+# The first answer in the bytes a server sent back: { status, headers,
+# body }, or undef when there is no complete status line.
+sub _parse_answer {
+	my ($raw) = @_;
+	my ($head, $body) = split /\r?\n\r?\n/, $raw, 2;
+	return undef unless defined $head && $head =~ s{\AHTTP/1\.[01] (\d{3})[^\n]*\n}{};
+	my ($status, %h) = ($1);
+	for my $line (split /\r?\n/, $head) {
+		my ($k, $v) = $line =~ /^([^:\s]+):\s*(.*?)\s*$/ or next;
+		$k = lc $k;
+		$h{$k} = exists $h{$k} ? [ ref $h{$k} ? @{ $h{$k} } : $h{$k}, $v ]
+		    : $v;
+	}
+	$body //= '';
+	if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+		my $out = '';
+		while ($body =~ s/\A([0-9a-fA-F]+)[^\n]*\n//) {
+			my $n = hex $1;
+			last if $n == 0;
+			$out .= substr($body, 0, $n, '');
+			$body =~ s/\A\r?\n//;
+		}
+		$body = $out;
+	} elsif (defined $h{'content-length'} && !ref $h{'content-length'}
+	    && $h{'content-length'} =~ /^\d+$/) {
+		$body = substr($body, 0, $h{'content-length'});
+	}
+	return { status => $status, headers => \%h, body => $body };
 }
 
 # raw_http($port, $bytes, %opt) - write $bytes to 127.0.0.1:$port as they
@@ -176,6 +238,14 @@ sub raw_http {
 		$out .= $buf;
 	}
 	close $s;
+	if (%WATCH && (my $a = _parse_answer($out))) {
+		my ($m, $t) = $bytes =~ m{\A([A-Z]+) (\S+) HTTP/1\.[01]\r?\n};
+		$a->{method} = $m // 'GET';
+		$a->{target} = $t;
+		$a->{body} = '' if ($m // '') eq 'HEAD';
+		_watched('http://' . ($opt{host} // '127.0.0.1') . ":$port/",
+		    { %$a, target => $t, unreadable => !defined $t });
+	}
 	return $out;
 }
 
