@@ -49,8 +49,9 @@ while ($conf =~ /\blocation\s+([^{]*?)\s*\{/g) {
 
 # Every location that passes a route also includes the FastCGI params;
 # every other one is one of nginx's own: an error page, the files of
-# local storage, the catch-all 404 of /api/, the recordings page, or
-# the API's description (a file next to the recordings page).
+# local storage, the catch-all JSON 404 of /api/, the recordings page at
+# /meetrec/, or the API's description (a file next to the recordings
+# page).
 for my $l (@blocks) {
 	my ($head, $b) = @$l;
 	if ($b =~ /MEETREC_ROUTE\s+(\w+)/) {
@@ -64,8 +65,9 @@ for my $l (@blocks) {
 		unlike($b, qr/fastcgi/, 'without the pool');
 	} else {
 		ok($head =~ /^@/ || $b =~ /^\s*internal;/m
-		    || ($head eq '/api/' && $b =~ /^\s*return 404;\s*$/)
-		    || ($head eq '/' && $b =~ /\broot\s+\@WWW_DIR\@;/),
+		    || ($head eq '/api/' && $b =~ /^\s*return 404 '\{[^\n]*"code":"not_found"\}';\s*$/m)
+		    || ($head eq '= /meetrec' && $b =~ /^\s*return 301 \/meetrec\/;\s*$/)
+		    || ($head eq '/meetrec/' && $b =~ /\balias\s+\@WWW_DIR\@\/;/),
 		    "location $head is an error page, internal, the /api/ 404 "
 		    . 'or the recordings page');
 	}

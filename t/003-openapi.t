@@ -181,7 +181,7 @@ is_deeply([ sort keys %d ], [ sort keys %c ], 'every route and method of '
     . 'nothing else');
 
 # nginx's locations in order, with their bodies (braces balanced).
-my $conf = slurp("$top/nginx/meetrec.conf.in") =~ s/#[^\n]*//gr;
+my $conf = slurp("$top/nginx/meetrec-locations.conf.in") =~ s/#[^\n]*//gr;
 my @loc;
 while ($conf =~ /\blocation\s+(=|~|\^~)?\s*(\S+)\s*\{/g) {
 	my ($mod, $pat, $start, $depth) = ($1 // '', $2, pos($conf), 1);
@@ -314,9 +314,12 @@ my %not_api = (
 	upstream_timeout => 'livekit.c answers livekit_timeout instead',
 	upstream_unreachable => 'livekit.c answers livekit_unreachable '
 	    . 'instead',
+	upstream_no_reply => 'livekit.c answers livekit_no_reply instead',
+	livekit_error => 'an error answer that proves no refusal: Start '
+	    . 'leaves the recording pending (202), Stop takes it as '
+	    . 'LiveKit\'s word that the egress is ending or gone (202)',
 	migrate => 'meetrec-admin migrate',
 	spool_missing => 'the reaper',
-	empty_file => 'the reaper',
 	storage_changed => 'the reaper',
 	room_busy => 'meetrec-admin room del',
 );
