@@ -15,7 +15,7 @@ use Test::More;
 use File::Temp ();
 use JSON::PP ();
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid slurp spew http);
+use Meetrec::Test::Util qw(uuid slurp spew http src_root);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(no_standin => 1);
@@ -150,6 +150,20 @@ like($r->{err}, qr/nothing to upload.*\(nothing_to_retry\)/,
     'nothing_to_retry, as the API says');
 $r = run('recordings', 'retry', $failed, '--company', $other);
 like($r->{err}, qr/\(recording_not_found\)/, "not another company's");
+$r = run('recordings', 'retry', $failed);
+is($r->{rc}, 1, 'retry of a file the probe cannot read to its end: exit 1');
+like($r->{err}, qr/damaged.*\(damaged_media\)/,
+    'damaged_media, as the API says');
+$r = run('recordings', 'retry', $failed, '--accept-as-is', '--json');
+is($r->{rc}, 0, 'with --accept-as-is it is queued') or diag($r->{err});
+like($r->{out}, qr/stored as it is/, 'to be stored as it is');
+is(sql("SELECT status || ' ' || store_as_is FROM "
+    . "$T.pm_meeting_recordings WHERE id = '$failed'"), 'processing true',
+    'marked so');
+sql("UPDATE $T.pm_meeting_recordings SET status = 'failed', "
+    . "store_as_is = false WHERE id = '$failed'");
+spew($s->config('spool_dir') . "/$failed.mp4",
+    slurp(src_root() . '/t/fixtures/av-faststart.mp4'));
 $r = run('recordings', 'retry', $failed);
 is($r->{rc}, 0, 'retry of a failed upload succeeds') or diag($r->{err});
 like($r->{out}, qr/^\Q$failed\E: The upload is queued again\.$/, 'saying so');
