@@ -253,7 +253,7 @@ bind_socket(const char *path, gid_t gid, int qlen)
 		mr_fatalx("socket '%s' was not made root's, group %lu, mode "
 		    "0660 (is its folder set-group-ID?)", path,
 		    (unsigned long)gid);
-	/* Workers wait with poll(2), then accept: see mr_worker_accept(). */
+	/* Workers wait with epoll, then accept: see mr_worker_accept(). */
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		mr_fatal("could not make '%s' non-blocking", path);

@@ -8,10 +8,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,38 +70,50 @@ mr_worker_signals(void)
  *
  * A worker told to go (SIGTERM: a retirement, a reload, a drain) must
  * not drop a connection it has already accepted: nginx would see the
- * request fail and mark the pool down.  libfcgi reads the request's
- * parameters inside FCGX_Accept_r, after accept(2), and a signal there
- * makes it close the connection.  So the signals are let in only while
- * ppoll(2) waits; when it says a connection is there, FCGX_Accept_r runs
- * with them blocked, and if another worker took the connection first the
- * non-blocking accept(2) fails with EAGAIN and we wait again.
+ * request fail.  libfcgi reads the request's parameters inside
+ * FCGX_Accept_r, after accept(2), and a signal there makes it close the
+ * connection.  So the signals are let in only while epoll_pwait(2)
+ * waits; when it says a connection is there, FCGX_Accept_r runs with
+ * them blocked, and if another worker took the connection first the
+ * non-blocking accept(2) fails with EAGAIN and we wait again.  The
+ * listening socket is in each process's own epoll set with EPOLLEXCLUSIVE,
+ * so a connection wakes one waiting worker, the one that has waited
+ * longest, not all of them: the load is spread as a blocking accept(2)
+ * spreads it.
  */
 int
 mr_worker_accept(FCGX_Request *req, int fd)
 {
-	struct pollfd	 pfd;
-	sigset_t	 open;
-	int		 rc;
+	static int		 ep = -1;
+	struct epoll_event	 ev;
+	sigset_t		 open;
+	int			 n, rc;
 
+	if (ep == -1) {
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.fd = fd;
+		if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+		    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			mr_log_warn("could not wait for connections");
+			return -1;
+		}
+	}
 	sigemptyset(&open);
 	for (;;) {
 		if (mr_worker_stop)
 			return -1;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (ppoll(&pfd, 1, NULL, &open) == -1) {
+		n = epoll_pwait(ep, &ev, 1, -1, &open);
+		if (n == -1) {
 			if (errno == EINTR)
 				continue;
 			mr_log_warn("could not wait for connections");
 			return -1;
 		}
-		if (!(pfd.revents & POLLIN)) {
-			if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
-				return -1;
+		if (n == 0)
 			continue;
-		}
+		if (ev.events & (EPOLLERR | EPOLLHUP))
+			return -1;
 		rc = FCGX_Accept_r(req);
 		if (rc == 0)
 			return 0;
