@@ -73,6 +73,16 @@ mr_admin_usage(void)
 	usage_to(stderr, 2);
 }
 
+/* "2026-12-05T18:54:49.123456Z" as "2026-12-05 18:54:49", for tables. */
+const char *
+mr_admin_when(const char *ts, char *buf, size_t len)
+{
+	if (ts == NULL || strlen(ts) < 19)
+		return "-";
+	snprintf(buf, len, "%.10s %.8s", ts, ts + 11);
+	return buf;
+}
+
 static const char *
 sqldir(void)
 {

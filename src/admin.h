@@ -48,6 +48,7 @@ int		 mr_admin_audit(struct mr_db *, struct mr_arena *,
 		    const char *rec_id, const char *share_id,
 		    const char *action);
 void		 mr_admin_more(const char *what, const char *cursor);
+const char	*mr_admin_when(const char *ts, char *buf, size_t len);
 
 /* admin_rec.c */
 int	mr_admin_recordings(struct mr_conf *, int argc, char *argv[]);

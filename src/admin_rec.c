@@ -89,16 +89,6 @@ rec_json(const struct mr_admin_rec *ar)
 	return o;
 }
 
-/* "2026-12-05T18:54:49.123456Z" as "2026-12-05 18:54:49". */
-static const char *
-when(const char *ts, char *buf, size_t len)
-{
-	if (ts == NULL || strlen(ts) < 19)
-		return "-";
-	snprintf(buf, len, "%.10s %.8s", ts, ts + 11);
-	return buf;
-}
-
 static void
 row(const struct mr_admin_rec *ar)
 {
@@ -115,7 +105,8 @@ row(const struct mr_admin_rec *ar)
 		snprintf(dur, sizeof(dur), "%d:%02d", (int)d / 60,
 		    (int)d % 60);
 	printf("%-36s  %-10s  %-19s  %-20s  %12s  %8s  %s\n", r->id, r->status,
-	    when(r->created_at, t, sizeof(t)), r->room_code, size, dur,
+	    mr_admin_when(r->created_at, t, sizeof(t)), r->room_code, size,
+	    dur,
 	    ar->trash_reason ? ar->trash_reason : r->deleted_at ? "trash" :
 	    "-");
 }

@@ -39,15 +39,6 @@ share_json(const struct mr_share *s)
 	return o;
 }
 
-static const char *
-day(const char *ts, char *buf, size_t len)
-{
-	if (ts == NULL || strlen(ts) < 19)
-		return "-";
-	snprintf(buf, len, "%.10s %.8s", ts, ts + 11);
-	return buf;
-}
-
 static void
 row(const struct mr_share *s)
 {
@@ -55,9 +46,10 @@ row(const struct mr_share *s)
 
 	printf("%-36s  %-8s  %-19s  %-19s  %-8s  %8lld  %s\n", s->id,
 	    s->revoked_at ? "revoked" : s->expired ? "expired" : "works",
-	    day(s->created_at, c, sizeof(c)), day(s->expires_at, e, sizeof(e)),
+	    mr_admin_when(s->created_at, c, sizeof(c)),
+	    mr_admin_when(s->expires_at, e, sizeof(e)),
 	    s->password_hash ? "yes" : "no", (long long)s->view_count,
-	    day(s->last_viewed_at, v, sizeof(v)));
+	    mr_admin_when(s->last_viewed_at, v, sizeof(v)));
 }
 
 /* shares list RECORDING_ID: every link, newest first. */
