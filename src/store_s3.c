@@ -131,6 +131,35 @@ s3_elem(const xmlNode *n, const char *name)
 	    xmlStrcmp(n->ns->href, (const xmlChar *)S3_NS) == 0);
 }
 
+/* Parse an S3 XML document: no network, no entities, no DTD, no noise. */
+static xmlDoc *
+xml_read(const struct mr_buf *b)
+{
+	if (b->len == 0 || b->len > INT_MAX)
+		return NULL;
+	return xmlReadMemory(b->data, (int)b->len, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+/* The text of the first child element of n named name, in a, or NULL. */
+static char *
+xml_child(struct mr_arena *a, const xmlNode *n, const char *name)
+{
+	xmlChar	*t;
+	char	*v = NULL;
+
+	for (n = n->children; n != NULL; n = n->next) {
+		if (!s3_elem(n, name))
+			continue;
+		if ((t = xmlNodeGetContent(n)) != NULL) {
+			v = mr_strdup(a, (const char *)t);
+			xmlFree(t);
+		}
+		break;
+	}
+	return v;
+}
+
 /*
  * Look at an S3 XML document: returns 1 when its root is root (and then
  * *text is the text of its first child element named child, in a, or
@@ -141,29 +170,15 @@ xml_get(struct mr_arena *a, const struct mr_buf *b, const char *root,
     const char *child, char **text)
 {
 	xmlDoc		*doc;
-	xmlNode		*r, *n;
-	xmlChar		*t;
+	xmlNode		*r;
 	int		 rc = 0;
 
 	*text = NULL;
-	if (b->len == 0 || b->len > INT_MAX)
-		return -1;
-	/* No network, no entity substitution, no DTD, no noise on stderr. */
-	doc = xmlReadMemory(b->data, (int)b->len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (doc == NULL)
+	if ((doc = xml_read(b)) == NULL)
 		return -1;
 	if ((r = xmlDocGetRootElement(doc)) != NULL && s3_elem(r, root)) {
 		rc = 1;
-		for (n = r->children; n != NULL; n = n->next) {
-			if (!s3_elem(n, child))
-				continue;
-			if ((t = xmlNodeGetContent(n)) != NULL) {
-				*text = mr_strdup(a, (const char *)t);
-				xmlFree(t);
-			}
-			break;
-		}
+		*text = xml_child(a, r, child);
 	}
 	xmlFreeDoc(doc);
 	return rc;
@@ -556,25 +571,6 @@ done:
 	mr_buf_free(&rs.body);
 }
 
-/* The text of the first child element of n named name, in a, or NULL. */
-static char *
-xml_child(struct mr_arena *a, const xmlNode *n, const char *name)
-{
-	xmlChar	*t;
-	char	*v = NULL;
-
-	for (n = n->children; n != NULL; n = n->next) {
-		if (!s3_elem(n, name))
-			continue;
-		if ((t = xmlNodeGetContent(n)) != NULL) {
-			v = mr_strdup(a, (const char *)t);
-			xmlFree(t);
-		}
-		break;
-	}
-	return v;
-}
-
 /*
  * Multipart uploads of this object that a put killed half-way left
  * behind.  Leases make sure no two puts of one key run at once, so any
@@ -613,10 +609,8 @@ abort_stale(struct s3 *s, struct mr_arena *a, const char *path,
 		    "crashes): %s: %s", full, err.detail, err.cause);
 		goto done;
 	}
-	if (rs.body.len == 0 || rs.body.len > INT_MAX ||
-	    (doc = xmlReadMemory(rs.body.data, (int)rs.body.len, NULL, NULL,
-	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) ==
-	    NULL || (r = xmlDocGetRootElement(doc)) == NULL ||
+	if ((doc = xml_read(&rs.body)) == NULL ||
+	    (r = xmlDocGetRootElement(doc)) == NULL ||
 	    !s3_elem(r, "ListMultipartUploadsResult")) {
 		mr_log_warnx("s3: unreadable list of the unfinished uploads "
 		    "of '%s'", full);
