@@ -37,12 +37,21 @@ sub nv {
 	    . $p{$_} } sort keys %p;
 }
 
-sub fds {
+# The sockets a process holds, by inode.  libfcgi shuts a finished
+# connection down for writing and closes it only when the client has
+# closed its end too, so a count of descriptors taken just after a
+# request may still include that one: a new connection is a socket the
+# worker did not hold before, whatever it has closed since.
+sub sockets {
 	my ($pid) = @_;
-	opendir(my $dh, "/proc/$pid/fd") or return 0;
-	my $n = grep { /^\d+$/ } readdir $dh;
+	my %s;
+	opendir(my $dh, "/proc/$pid/fd") or return \%s;
+	for my $fd (grep { /^\d+$/ } readdir $dh) {
+		my $l = readlink("/proc/$pid/fd/$fd") // next;
+		$s{$1} = 1 if $l =~ /^socket:\[(\d+)\]$/;
+	}
 	closedir $dh;
-	return $n;
+	return \%s;
 }
 
 # One whole request over FastCGI; returns what came back on stdout and
@@ -82,19 +91,19 @@ my $begin = record(1, pack('nCx5', 1, 0));
 my ($w) = $s->wait_workers(1);
 ok($w, "one worker ($w)");
 # A first request, so the worker holds its database connection: from
-# now on a new file descriptor in it is the next connection it accepts.
+# now on a socket it did not hold is the next connection it accepts.
 my $c = connect_pool();
 syswrite($c, $begin . record(4, $params) . record(4, '') . record(5, ''));
 my ($out) = answer($c);
 like($out, qr/\AStatus: 200\b/, 'a request answered');
-my $before = fds($w);
+my $before = sockets($w);
 
 # FCGI_BEGIN_REQUEST, role responder, no keep-alive; then half the
 # parameters.
 $c = connect_pool();
 my $half = int(length($params) / 2);
 syswrite($c, $begin . record(4, substr($params, 0, $half)));
-wait_for(sub { fds($w) > $before }, 10,
+wait_for(sub { grep { !$before->{$_} } keys %{sockets($w)} }, 10,
     'the worker to accept the connection');
 ok(kill('TERM', $w), 'the worker is told to go while it reads the request');
 # Let the signal land while the worker waits for the rest.
