@@ -239,6 +239,7 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 	struct mr_store_obj	 o;
 	struct mr_store_stat	 sb;
 	struct mr_err		 err;
+	struct stat		 dsb;
 	unsigned char		 rnd[8];
 	char			*key, body[128], why_not[512];
 	size_t			 len;
@@ -246,6 +247,15 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 
 	if (!storage_set(c))
 		return;		/* the missing keys are reported already */
+	/*
+	 * Opening local storage makes its folder: a check must not (as
+	 * root it would be root's, 0750, and the reaper could not use it).
+	 * The static checks say what is wrong with the folder already.
+	 */
+	if (strcmp(c->cf_storage_type, "local") == 0 &&
+	    (stat(c->cf_storage_local_dir, &dsb) == -1 ||
+	    !S_ISDIR(dsb.st_mode)))
+		return;
 	memset(&st, 0, sizeof(st));
 	mr_err_clear(&err);
 	if (mr_store_open(&st, c, &err) == -1) {

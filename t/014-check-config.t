@@ -187,6 +187,18 @@ like($r->{err}, qr/^meetrec-admin: MEETREC_LIVEKIT_API_SECRET: livekit_api_secre
     'a wrong LiveKit secret: named');
 unlike($r->{err}, qr/x{40}/, 'and not shown');
 
+# --connect checks a storage folder, it does not make one: a missing
+# folder is said by the static check, and is still missing afterwards
+# (made as root, it would be root's and the reaper could not use it).
+my $nostore = "$d/no-such-store";
+rmdir $nostore;
+$r = check(['--connect'], MEETREC_STORAGE_LOCAL_DIR => $nostore);
+is($r->{rc}, 1, 'a storage folder that does not exist, --connect: exit 1');
+like($r->{err}, qr/^meetrec-admin: MEETREC_STORAGE_LOCAL_DIR: storage_local_dir: folder '\Q$nostore\E': No such file or directory$/m,
+    'named');
+ok(!-e $nostore, 'and not made by the storage probe');
+unlike($r->{err}, qr/probe object/, 'no probe is tried there');
+
 # 6. Who may do what: nginx's user and the storage folder, the service
 # user and the config file.  The real users of a deployment are
 # meetrec and www-data; here nobody stands for both, and the test, as
