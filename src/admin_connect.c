@@ -203,19 +203,37 @@ read_back(struct mr_check *ck, struct mr_store *st, struct mr_arena *a,
 	const struct mr_conf	*c = ck->conf;
 	struct mr_httpc_req	 rq;
 	struct mr_httpc_resp	 rs;
+	struct stat		 sb;
 	char			*path, *url, got[128];
 	ssize_t			 n;
 	int			 fd;
 
 	if (strcmp(c->cf_storage_type, "local") == 0) {
+		/*
+		 * The folder is the service user's, who may swap the probe
+		 * for a link or a FIFO: root follows no link, waits on
+		 * nothing, and reads only a regular file.
+		 */
 		path = mr_printf(a, "%s/%s", c->cf_storage_local_dir, key);
-		if (path == NULL || (fd = open(path, O_RDONLY)) == -1)
+		if (path == NULL || (fd = open(path, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) == -1)
 			return mr_err_set(err, 500, "io_error", "could not "
 			    "open '%s': %s", path ? path : key,
 			    strerror(errno));
-		n = read(fd, got, sizeof(got));
+		if (fstat(fd, &sb) == -1)
+			mr_err_set(err, 500, "io_error", "could not stat "
+			    "'%s': %s", path, strerror(errno));
+		else if (!S_ISREG(sb.st_mode))
+			mr_err_set(err, 500, "io_error", "'%s' is not a "
+			    "regular file", path);
+		else {
+			n = read(fd, got, sizeof(got));
+			close(fd);
+			return n == (ssize_t)len &&
+			    memcmp(got, want, len) == 0;
+		}
 		close(fd);
-		return n == (ssize_t)len && memcmp(got, want, len) == 0;
+		return -1;
 	}
 	if ((url = mr_store_url(st, a, key, 300, err)) == NULL)
 		return err->status == 0 ? 1 : -1;	/* no links: no read */
