@@ -83,14 +83,6 @@ mr_admin_when(const char *ts, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
-sqldir(void)
-{
-	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
-
-	return d != NULL ? d : MR_SQLDIR;
-}
-
 struct mr_db *
 mr_admin_connect(const struct mr_conf *conf)
 {
@@ -279,7 +271,7 @@ cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
 		mr_admin_usage();
 	db = mr_admin_connect(conf);
 	mr_err_clear(&err);
-	rc = mr_db_migrate(db, sqldir(), dry, &err);
+	rc = mr_db_migrate(db, mr_db_sqldir(), dry, &err);
 	if (rc == -1)
 		fprintf(stderr, "meetrec-admin: migrate failed: %s%s%s\n",
 		    err.detail, err.cause[0] ? ": " : "", err.cause);

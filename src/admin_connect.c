@@ -35,14 +35,6 @@
 #define CHECK_ARENA	(1024 * 1024)
 #define CHECK_TIMEOUT_MS 15000	/* for each call */
 
-static const char *
-sqldir(void)
-{
-	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
-
-	return d != NULL ? d : MR_SQLDIR;
-}
-
 /* An error's most telling text: the cause, else the detail. */
 static const char *
 why(const struct mr_err *err)
@@ -72,14 +64,15 @@ check_database(struct mr_check *ck, struct mr_arena *a)
 		goto done;
 	}
 	mr_err_clear(&err);
-	if ((n = mr_db_migrations_pending(db, a, sqldir(), &first, &err)) ==
-	    -1)
+	if ((n = mr_db_migrations_pending(db, a, mr_db_sqldir(), &first,
+	    &err)) == -1)
 		mr_check_problem(ck, "database_url", "could not read which "
 		    "migrations are applied: %s", why(&err));
 	else if (n > 0)
 		mr_check_problem(ck, "database_url", "%d migration%s of %s %s "
 		    "not applied, from %s on: run meetrec-admin migrate", n,
-		    n == 1 ? "" : "s", sqldir(), n == 1 ? "is" : "are", first);
+		    n == 1 ? "" : "s", mr_db_sqldir(), n == 1 ? "is" : "are",
+		    first);
 	else
 		mr_check_note("PostgreSQL lets meetrec in, and every migration "
 		    "is applied");
