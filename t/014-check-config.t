@@ -11,7 +11,7 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Path qw(make_path);
+use File::Path qw(make_path remove_tree);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Proc qw(run_cmd);
 use Meetrec::Test::Util qw(slurp spew free_port);
@@ -91,9 +91,12 @@ $r = check([], MEETREC_SPOOL_DIR => "$d/no-such-spool");
 is($r->{rc}, 1, 'a spool folder that does not exist: exit 1');
 like($r->{err}, qr/^meetrec-admin: MEETREC_SPOOL_DIR: spool_dir: folder '\Q$d\E\/no-such-spool': No such file or directory$/m,
     'named');
+remove_tree("$d/spool/store");
+make_path("$d/spool/store");
 $r = check([], MEETREC_STORAGE_LOCAL_DIR => "$d/spool/store");
 like($r->{err}, qr/storage_local_dir: '\Q$d\E\/spool\/store' and spool_dir '\Q$d\E\/spool' must be apart/,
-    'storage inside the spool') if -d "$d/spool" && mkdir "$d/spool/store";
+    'storage inside the spool');
+remove_tree("$d/spool/store");
 
 # Every problem of the file at once, the loader's included; such a
 # configuration does not load: exit 2.
