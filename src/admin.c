@@ -83,14 +83,6 @@ mr_admin_when(const char *ts, char *buf, size_t len)
 	return buf;
 }
 
-static const char *
-sqldir(void)
-{
-	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
-
-	return d != NULL ? d : MR_SQLDIR;
-}
-
 struct mr_db *
 mr_admin_connect(const struct mr_conf *conf)
 {
@@ -106,11 +98,11 @@ mr_admin_connect(const struct mr_conf *conf)
 }
 
 /*
- * The options of the recordings, shares and room commands, from argv[1]
- * on (argv[0] is the subcommand); allowed names the ones this command
- * takes by their short letters.  A value that is not valid ends the
- * program (1), an option not allowed is a usage error (2).  Returns the
- * index of the first argument that is not an option.
+ * The options of the recordings, shares, room and stats commands, from
+ * argv[1] on (argv[0] is the subcommand); allowed names the ones this
+ * command takes by their short letters.  A value that is not valid ends
+ * the program (1), an option not allowed is a usage error (2).  Returns
+ * the index of the first argument that is not an option.
  */
 int
 mr_admin_opts(int argc, char *argv[], const char *allowed,
@@ -279,7 +271,7 @@ cmd_migrate(struct mr_conf *conf, int argc, char *argv[])
 		mr_admin_usage();
 	db = mr_admin_connect(conf);
 	mr_err_clear(&err);
-	rc = mr_db_migrate(db, sqldir(), dry, &err);
+	rc = mr_db_migrate(db, mr_db_sqldir(), dry, &err);
 	if (rc == -1)
 		fprintf(stderr, "meetrec-admin: migrate failed: %s%s%s\n",
 		    err.detail, err.cause[0] ? ": " : "", err.cause);
@@ -470,27 +462,17 @@ done:
 static int
 cmd_stats(struct mr_conf *conf, int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "company", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
+	struct mr_admin_opts	 o;
 	struct mr_admin_stats	 st;
 	struct mr_arena		*a;
 	struct mr_db		*db;
 	struct mr_err		 err;
-	const char		*company = NULL;
-	int			 ch, i, rc = 1;
+	const char		*company;
+	int			 i, rc = 1;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch != 'c')
-			mr_admin_usage();
-		company = optarg;
-	}
-	if (optind != argc)
+	if (mr_admin_opts(argc, argv, "c", &o) != argc)
 		mr_admin_usage();
-	if (company != NULL && !mr_uuid_valid(company))
-		mr_fatalx("--company must be a UUID");
+	company = o.company;
 	if ((a = mr_arena_new(1024 * 1024)) == NULL)
 		mr_fatalx("out of memory");
 	db = mr_admin_connect(conf);

@@ -35,14 +35,6 @@
 #define CHECK_ARENA	(1024 * 1024)
 #define CHECK_TIMEOUT_MS 15000	/* for each call */
 
-static const char *
-sqldir(void)
-{
-	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
-
-	return d != NULL ? d : MR_SQLDIR;
-}
-
 /* An error's most telling text: the cause, else the detail. */
 static const char *
 why(const struct mr_err *err)
@@ -72,14 +64,15 @@ check_database(struct mr_check *ck, struct mr_arena *a)
 		goto done;
 	}
 	mr_err_clear(&err);
-	if ((n = mr_db_migrations_pending(db, a, sqldir(), &first, &err)) ==
-	    -1)
+	if ((n = mr_db_migrations_pending(db, a, mr_db_sqldir(), &first,
+	    &err)) == -1)
 		mr_check_problem(ck, "database_url", "could not read which "
 		    "migrations are applied: %s", why(&err));
 	else if (n > 0)
 		mr_check_problem(ck, "database_url", "%d migration%s of %s %s "
 		    "not applied, from %s on: run meetrec-admin migrate", n,
-		    n == 1 ? "" : "s", sqldir(), n == 1 ? "is" : "are", first);
+		    n == 1 ? "" : "s", mr_db_sqldir(), n == 1 ? "is" : "are",
+		    first);
 	else
 		mr_check_note("PostgreSQL lets meetrec in, and every migration "
 		    "is applied");
@@ -203,19 +196,37 @@ read_back(struct mr_check *ck, struct mr_store *st, struct mr_arena *a,
 	const struct mr_conf	*c = ck->conf;
 	struct mr_httpc_req	 rq;
 	struct mr_httpc_resp	 rs;
+	struct stat		 sb;
 	char			*path, *url, got[128];
 	ssize_t			 n;
 	int			 fd;
 
 	if (strcmp(c->cf_storage_type, "local") == 0) {
+		/*
+		 * The folder is the service user's, who may swap the probe
+		 * for a link or a FIFO: root follows no link, waits on
+		 * nothing, and reads only a regular file.
+		 */
 		path = mr_printf(a, "%s/%s", c->cf_storage_local_dir, key);
-		if (path == NULL || (fd = open(path, O_RDONLY)) == -1)
+		if (path == NULL || (fd = open(path, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_CLOEXEC)) == -1)
 			return mr_err_set(err, 500, "io_error", "could not "
 			    "open '%s': %s", path ? path : key,
 			    strerror(errno));
-		n = read(fd, got, sizeof(got));
+		if (fstat(fd, &sb) == -1)
+			mr_err_set(err, 500, "io_error", "could not stat "
+			    "'%s': %s", path, strerror(errno));
+		else if (!S_ISREG(sb.st_mode))
+			mr_err_set(err, 500, "io_error", "'%s' is not a "
+			    "regular file", path);
+		else {
+			n = read(fd, got, sizeof(got));
+			close(fd);
+			return n == (ssize_t)len &&
+			    memcmp(got, want, len) == 0;
+		}
 		close(fd);
-		return n == (ssize_t)len && memcmp(got, want, len) == 0;
+		return -1;
 	}
 	if ((url = mr_store_url(st, a, key, 300, err)) == NULL)
 		return err->status == 0 ? 1 : -1;	/* no links: no read */
@@ -239,6 +250,7 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 	struct mr_store_obj	 o;
 	struct mr_store_stat	 sb;
 	struct mr_err		 err;
+	struct stat		 dsb;
 	unsigned char		 rnd[8];
 	char			*key, body[128], why_not[512];
 	size_t			 len;
@@ -246,6 +258,15 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 
 	if (!storage_set(c))
 		return;		/* the missing keys are reported already */
+	/*
+	 * Opening local storage makes its folder: a check must not (as
+	 * root it would be root's, 0750, and the reaper could not use it).
+	 * The static checks say what is wrong with the folder already.
+	 */
+	if (strcmp(c->cf_storage_type, "local") == 0 &&
+	    (stat(c->cf_storage_local_dir, &dsb) == -1 ||
+	    !S_ISDIR(dsb.st_mode)))
+		return;
 	memset(&st, 0, sizeof(st));
 	mr_err_clear(&err);
 	if (mr_store_open(&st, c, &err) == -1) {

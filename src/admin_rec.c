@@ -31,7 +31,7 @@ static const struct {
 	F(recorded_by_email), F(layout), F(storage_type), F(storage_path),
 	F(file_name), F(checksum_sha256), F(started_at), F(ended_at),
 	F(expires_at), F(created_at), F(updated_at), F(deleted_at),
-	F(last_error)
+	F(last_error), F(media_finding)
 #undef F
 };
 

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mr.h"
 #include "conf.h"
@@ -23,6 +25,9 @@
 /* F_REQUIRED: must end up set, so "key =" cannot clear its default. */
 #define F_REQUIRED	0x01
 #define F_SECRET	0x02
+
+#define CONF_FILE_MAX	(1024 * 1024)	/* bytes in the file */
+#define CONF_LINE_MAX	4096		/* bytes in a line, its newline aside */
 
 enum ctype { T_STR, T_INT };
 
@@ -259,37 +264,92 @@ cut_comment(char *v)
 		}
 }
 
+/*
+ * Opens path for readfile: a regular file of at most CONF_FILE_MAX
+ * bytes.  Returns the stream, or NULL with *rc what readfile returns.
+ */
+static FILE *
+openfile(struct loader *l, const char *path, int *rc)
+{
+	FILE	*fp;
+	int	 fd;
+
+	/*
+	 * O_NONBLOCK: a FIFO must not hold the open until a writer comes
+	 * (a regular file does not care).  Anything else, /dev/zero or a
+	 * folder, is refused before a byte is read.
+	 */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && l->absent) {
+			/* The default file: the environment may do. */
+			*rc = 0;
+			return NULL;
+		}
+		l->absent = 0;
+		*rc = problem(l, NULL, "could not open config file '%s': %s",
+		    path, strerror(errno)) == -1 ? -1 : 1;
+		return NULL;
+	}
+	l->absent = 0;
+	if (fstat(fd, &l->st) == -1)
+		*rc = problem(l, NULL, "could not stat config file '%s': %s",
+		    path, strerror(errno));
+	else if (!S_ISREG(l->st.st_mode))
+		*rc = problem(l, NULL, "config file '%s' is not a regular "
+		    "file", path);
+	else if (l->st.st_size > CONF_FILE_MAX)
+		*rc = problem(l, NULL, "config file '%s' is larger than 1 MiB "
+		    "(%lld bytes)", path, (long long)l->st.st_size);
+	else if ((fp = fdopen(fd, "r")) == NULL)
+		*rc = problem(l, NULL, "could not read config file '%s': %s",
+		    path, strerror(errno));
+	else {
+		l->have_stat = 1;
+		return fp;
+	}
+	close(fd);
+	*rc = *rc == -1 ? -1 : 1;
+	return NULL;
+}
+
+/*
+ * Reads the file into l: 0 read (problems in it reported, with a
+ * report), 1 not read (nothing to check), -1 the load stops.
+ */
 static int
 readfile(struct loader *l, const char *path)
 {
 	FILE		*fp;
-	char		 line[4096], where[512];
+	char		*line = NULL, where[512];
 	char		*k, *v, *eq;
 	const struct confkey *key;
-	int		 lineno = 0, rc = -1, skip = 0;
+	size_t		 cap = 0, len, total = 0;
+	ssize_t		 n;
+	int		 lineno = 0, rc = -1;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT && l->absent) {
-			/* The default file: the environment may do. */
-			return 0;
-		}
-		l->absent = 0;
-		return problem(l, NULL, "could not open config file '%s': %s",
-		    path, strerror(errno)) == -1 ? -1 : 1;
-	}
-	l->absent = 0;
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	if ((fp = openfile(l, path, &rc)) == NULL)
+		return rc;
+	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d", path, lineno);
-		if (skip) {
-			/* The rest of a line that was too long. */
-			skip = strchr(line, '\n') == NULL;
+		/* It may have grown since fstat. */
+		if ((total += (size_t)n) > CONF_FILE_MAX) {
+			rc = problem(l, NULL, "config file '%s' is larger "
+			    "than 1 MiB", path) == -1 ? -1 : 1;
+			goto done;
+		}
+		len = (size_t)n;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (memchr(line, '\0', len) != NULL) {
+			if (problem(l, where, "a NUL byte in the line") == -1)
+				goto done;
 			continue;
 		}
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			if (problem(l, where, "line too long") == -1)
+		if (len > CONF_LINE_MAX) {
+			if (problem(l, where, "line too long (more than %d "
+			    "bytes)", CONF_LINE_MAX) == -1)
 				goto done;
-			skip = 1;
 			continue;
 		}
 		k = trim(line);
@@ -314,13 +374,13 @@ readfile(struct loader *l, const char *path)
 		if (setval(l, key, v, where, lineno) == -1)
 			goto done;
 	}
-	if (ferror(fp)) {
-		if (problem(l, NULL, "could not read '%s'", path) == -1)
-			goto done;
-	} else if (fstat(fileno(fp), &l->st) == 0)
-		l->have_stat = 1;
+	/* getline's -1 is the end, or an error (ENOMEM among them). */
+	if (!feof(fp) && problem(l, NULL, "could not read '%s': %s", path,
+	    strerror(errno)) == -1)
+		goto done;
 	rc = 0;
 done:
+	free(line);
 	fclose(fp);
 	return rc;
 }

@@ -89,6 +89,7 @@ int		 mr_db_limits_get(struct mr_db *, struct mr_arena *,
 		    struct mr_db_limits *, struct mr_err *err);
 
 /* db_migrate.c */
+const char	*mr_db_sqldir(void);
 int		 mr_db_migrate(struct mr_db *, const char *sqldir, int dry,
 		    struct mr_err *err);
 int		 mr_db_migrations_pending(struct mr_db *, struct mr_arena *,

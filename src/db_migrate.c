@@ -178,6 +178,19 @@ list_files(const char *sqldir, char **files, struct mr_err *err)
 }
 
 /*
+ * The folder of the migrations: MEETREC_SQLDIR when it is set and not
+ * empty, else the one installed (MR_SQLDIR).  A static string or the
+ * environment's: the caller frees nothing.
+ */
+const char *
+mr_db_sqldir(void)
+{
+	const char	*d = mr_getenv_nonempty("MEETREC_SQLDIR");
+
+	return d != NULL ? d : MR_SQLDIR;
+}
+
+/*
  * Apply every pending migration in sqldir, in name order.  With dry set,
  * list the pending ones instead.  Prints one line per file applied.
  */

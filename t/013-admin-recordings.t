@@ -85,9 +85,9 @@ is_deeply([ sort keys %{ $j->{recordings}[0] } ], [ sort qw(id company_id
     room_code meeting_name status egress_id egress_status recorded_by
     recorded_by_name recorded_by_email layout storage_type storage_path
     file_name checksum_sha256 started_at ended_at expires_at created_at
-    updated_at deleted_at last_error trash_reason next_attempt_at
-    audio_only is_public allowed_viewers file_size_bytes duration_seconds
-    upload_attempts) ], 'each with what an admin looks at');
+    updated_at deleted_at last_error media_finding trash_reason
+    next_attempt_at audio_only is_public allowed_viewers file_size_bytes
+    duration_seconds upload_attempts) ], 'each with what an admin looks at');
 
 # --limit and --cursor walk the same list.
 $r = run('recordings', 'list', '--company', $co, '--limit', 7);
@@ -136,6 +136,15 @@ like($r->{out}, qr/^last_error\s+upload failed: 503$/m, 'last_error');
 like($r->{out}, qr/^deleted_at\s+-$/m, 'a dash for none');
 $j = json('recordings', 'show', $gone);
 is($j->{id}, $gone, 'show --json, of one in the trash too');
+# What the probe found, which explains a damaged_media refusal.
+my $cut = rec(status => 'failed', room_code => 'cut',
+    media_finding => 'the file ends inside its mdat box');
+$j = json('recordings', 'show', $cut);
+is($j->{media_finding}, 'the file ends inside its mdat box',
+    'show --json: media_finding, as the API shows admins');
+$r = run('recordings', 'show', $cut);
+like($r->{out}, qr/^media_finding\s+the file ends inside its mdat box$/m,
+    'show: media_finding');
 $r = run('recordings', 'show', $failed, '--company', $other);
 is($r->{rc}, 1, "another company's recording: exit 1");
 like($r->{err}, qr/no recording \Q$failed\E in company \Q$other\E/,

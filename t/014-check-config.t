@@ -11,7 +11,7 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Path qw(make_path);
+use File::Path qw(make_path remove_tree);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Proc qw(run_cmd);
 use Meetrec::Test::Util qw(slurp spew free_port);
@@ -91,9 +91,12 @@ $r = check([], MEETREC_SPOOL_DIR => "$d/no-such-spool");
 is($r->{rc}, 1, 'a spool folder that does not exist: exit 1');
 like($r->{err}, qr/^meetrec-admin: MEETREC_SPOOL_DIR: spool_dir: folder '\Q$d\E\/no-such-spool': No such file or directory$/m,
     'named');
+remove_tree("$d/spool/store");
+make_path("$d/spool/store");
 $r = check([], MEETREC_STORAGE_LOCAL_DIR => "$d/spool/store");
 like($r->{err}, qr/storage_local_dir: '\Q$d\E\/spool\/store' and spool_dir '\Q$d\E\/spool' must be apart/,
-    'storage inside the spool') if -d "$d/spool" && mkdir "$d/spool/store";
+    'storage inside the spool');
+remove_tree("$d/spool/store");
 
 # Every problem of the file at once, the loader's included; such a
 # configuration does not load: exit 2.
@@ -186,6 +189,18 @@ $r = check(['--connect'], MEETREC_LIVEKIT_API_SECRET => 'x' x 40);
 like($r->{err}, qr/^meetrec-admin: MEETREC_LIVEKIT_API_SECRET: livekit_api_secret: LiveKit at \S+ refused livekit_api_key '\Q${\ $s->lk_key}\E'/m,
     'a wrong LiveKit secret: named');
 unlike($r->{err}, qr/x{40}/, 'and not shown');
+
+# --connect checks a storage folder, it does not make one: a missing
+# folder is said by the static check, and is still missing afterwards
+# (made as root, it would be root's and the reaper could not use it).
+my $nostore = "$d/no-such-store";
+rmdir $nostore;
+$r = check(['--connect'], MEETREC_STORAGE_LOCAL_DIR => $nostore);
+is($r->{rc}, 1, 'a storage folder that does not exist, --connect: exit 1');
+like($r->{err}, qr/^meetrec-admin: MEETREC_STORAGE_LOCAL_DIR: storage_local_dir: folder '\Q$nostore\E': No such file or directory$/m,
+    'named');
+ok(!-e $nostore, 'and not made by the storage probe');
+unlike($r->{err}, qr/probe object/, 'no probe is tried there');
 
 # 6. Who may do what: nginx's user and the storage folder, the service
 # user and the config file.  The real users of a deployment are

@@ -16,8 +16,9 @@
 
 static char dir[] = "/tmp/mr-test-conf-XXXXXX";
 
+/* len bytes of text (NUL bytes too) into the file name of dir. */
 static const char *
-write_conf(const char *name, const char *text, mode_t mode)
+write_raw(const char *name, const char *text, size_t len, mode_t mode)
 {
 	static char	 path[256];
 	FILE		*fp;
@@ -25,10 +26,16 @@ write_conf(const char *name, const char *text, mode_t mode)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((fp = fopen(path, "w")) == NULL)
 		return NULL;
-	fputs(text, fp);
+	fwrite(text, 1, len, fp);
 	fclose(fp);
 	chmod(path, mode);
 	return path;
+}
+
+static const char *
+write_conf(const char *name, const char *text, mode_t mode)
+{
+	return write_raw(name, text, strlen(text), mode);
 }
 
 #define GOOD \
@@ -54,6 +61,138 @@ report(void *arg, const char *where, const char *msg)
 	fprintf(arg, "%s: %s\n", where ? where : "-", msg);
 }
 
+/* What mr_conf_load_all reports of path, in the arena-less *out. */
+static int
+load_all(const char *path, char **out)
+{
+	struct mr_conf	*c;
+	FILE		*mem;
+	size_t		 len = 0;
+	int		 problems = 0;
+
+	*out = NULL;
+	mem = open_memstream(out, &len);
+	c = mr_conf_load_all(path, report, mem, &problems);
+	fclose(mem);
+	mr_conf_free(c);
+	return problems;
+}
+
+/*
+ * Only a regular file of at most 1 MiB is read: a FIFO would block the
+ * open, /dev/zero never ends (check-config went on reading it).
+ */
+static void
+files(void)
+{
+	struct mr_conf	*c;
+	char		 err[512], fifo[256], *out, *big;
+	size_t		 len, n;
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo.conf", dir);
+	if (mkfifo(fifo, 0600) == 0) {
+		err[0] = '\0';
+		c = mr_conf_load(fifo, err, sizeof(err));
+		ok(c == NULL && strstr(err, "is not a regular file") != NULL,
+		    "a FIFO is refused, without waiting for a writer: %s",
+		    err);
+		unlink(fifo);
+	} else
+		ok(0, "mkfifo %s", fifo);
+	err[0] = '\0';
+	c = mr_conf_load("/dev/zero", err, sizeof(err));
+	ok(c == NULL && strstr(err, "'/dev/zero' is not a regular file") !=
+	    NULL, "/dev/zero is refused: %s", err);
+	ok(load_all("/dev/zero", &out) && out != NULL &&
+	    strstr(out, "is not a regular file") != NULL,
+	    "check-config's load refuses it too, and ends");
+	free(out);
+	err[0] = '\0';
+	c = mr_conf_load(dir, err, sizeof(err));
+	ok(c == NULL && strstr(err, "is not a regular file") != NULL,
+	    "a folder is refused: %s", err);
+
+	/* GOOD, then comment lines up to len bytes. */
+	len = 1024 * 1024;
+	if ((big = malloc(len + 64)) == NULL)
+		return;
+	n = strlen(GOOD);
+	memcpy(big, GOOD, n);
+	for (; n < len; n += 64) {
+		memset(big + n, ' ', 64);
+		big[n] = '#';
+		big[n + 63] = '\n';
+	}
+	big[len - 1] = '\n';
+	err[0] = '\0';
+	c = mr_conf_load(write_raw("c.conf", big, len, 0600), err,
+	    sizeof(err));
+	ok(c != NULL, "a file of exactly 1 MiB loads (%s)", err);
+	mr_conf_free(c);
+	big[len] = '\n';
+	err[0] = '\0';
+	c = mr_conf_load(write_raw("c.conf", big, len + 1, 0600), err,
+	    sizeof(err));
+	ok(c == NULL && strstr(err, "larger than 1 MiB") != NULL,
+	    "one byte more is refused: %s", err);
+	free(big);
+}
+
+/*
+ * Each line on its own: a NUL byte is said and the next line still read;
+ * a line of 4096 bytes is read, with or without a newline, one more
+ * byte is too long (and the next line is read).
+ */
+static void
+lines(void)
+{
+	static const char nul[] = GOOD "jwt_issuer = a\0b\nbogus = 1\n";
+	struct mr_conf	*c;
+	char		 err[512], *out, *text;
+	size_t		 n;
+
+	err[0] = '\0';
+	c = mr_conf_load(write_raw("c.conf", nul, sizeof(nul) - 1, 0600),
+	    err, sizeof(err));
+	ok(c == NULL && strstr(err, "c.conf:9: a NUL byte in the line") !=
+	    NULL, "a NUL byte is refused as such: %s", err);
+	ok(load_all(write_raw("c.conf", nul, sizeof(nul) - 1, 0600), &out) &&
+	    out != NULL &&
+	    strstr(out, "c.conf:9: a NUL byte in the line") != NULL &&
+	    strstr(out, "c.conf:10: unknown key 'bogus'") != NULL,
+	    "and the line after it is read");
+	free(out);
+
+	n = strlen(GOOD);
+	if ((text = malloc(n + 4096 + 64)) == NULL)
+		return;
+	/* "s3_prefix = " and 4084 letters: 4096 bytes. */
+	memcpy(text, GOOD "s3_prefix = ", n + 12);
+	memset(text + n + 12, 'p', 4084);
+	text[n + 4096] = '\0';
+	err[0] = '\0';
+	c = load(text, 0600, err, sizeof(err));
+	ok(c != NULL && c->cf_s3_prefix != NULL &&
+	    strlen(c->cf_s3_prefix) == 4084, "a last line of 4096 bytes "
+	    "without a newline loads (%s)", err);
+	mr_conf_free(c);
+	memcpy(text + n + 4096, "\n", 2);
+	c = load(text, 0600, err, sizeof(err));
+	ok(c != NULL, "with its newline too (%s)", err);
+	mr_conf_free(c);
+	memcpy(text + n + 4096, "p", 2);
+	c = load(text, 0600, err, sizeof(err));
+	ok(c == NULL && strstr(err, "c.conf:9: line too long") != NULL,
+	    "4097 bytes are too long: %s", err);
+	memcpy(text + n + 4096, "p\nbogus = 1\n", 13);
+	ok(load_all(write_conf("c.conf", text, 0600), &out) && out != NULL &&
+	    strstr(out, "c.conf:9: line too long") != NULL &&
+	    strstr(out, "c.conf:10: unknown key 'bogus'") != NULL,
+	    "and the line after it is read");
+	free(out);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -64,6 +203,7 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	alarm(60);	/* a load that blocks or loops fails, not hangs */
 	unsetenv("MEETREC_CONFIG");
 	unsetenv("MEETREC_FCGI_WORKERS");
 
@@ -228,6 +368,9 @@ main(void)
 	c = mr_conf_load("/nonexistent/meetrec.conf", err, sizeof(err));
 	ok(c == NULL && strstr(err, "could not open") != NULL,
 	    "a missing file is refused: %s", err);
+
+	files();
+	lines();
 
 	/* check-config's load reports every problem and goes on. */
 	{
