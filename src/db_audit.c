@@ -6,9 +6,12 @@
  * once per viewing: the first request of a viewer within the window
  * takes a mark in pm_recording_audit_marks and writes the row, and the
  * requests after it (a player's Range requests, reloads, a client asking
- * again and again) find the mark and write nothing.  The mark is taken
- * by INSERT ... ON CONFLICT in the same statement as the row, so two
- * parallel requests on any two API hosts write one row.
+ * again and again) find the mark and write nothing.  A live mark is
+ * looked up first, by a plain read, so those requests lock no row and
+ * need no transaction id, WAL record or commit flush.  The mark is
+ * still taken by INSERT ... ON CONFLICT ... WHERE until <= now() in the
+ * same statement as the row: when parallel requests on any two API
+ * hosts all find no live mark, it lets one of them write the row.
  */
 #include "config.h"
 
@@ -27,13 +30,19 @@ const struct mr_db_stmt mr_db_audit_stmts[] = {
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
 	  "ip_address, user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, "
 	  "$4, $5, $6, $7::uuid)", 7, MR_DB_ONCE },
-	/* $8 the viewer's mark, $9 the window in seconds */
+	/*
+	 * $8 the viewer's mark, $9 the window in seconds.  A live mark is
+	 * found by a read: no row is locked, nothing is written.
+	 */
 	{ "audit_once",
 	  "WITH m AS (INSERT INTO " MARKS " AS k (recording_id, action, "
-	  "viewer, until) VALUES ($1::uuid, $4, $8, now() + "
-	  "make_interval(secs => $9::int)) ON CONFLICT (recording_id, action, "
-	  "viewer) DO UPDATE SET until = excluded.until "
-	  "WHERE k.until <= now() RETURNING recording_id) "
+	  "viewer, until) SELECT $1::uuid, $4::text, $8::bpchar, now() + "
+	  "make_interval(secs => $9::int) WHERE NOT EXISTS (SELECT 1 "
+	  "FROM " MARKS " l WHERE l.recording_id = $1::uuid AND "
+	  "l.action = $4 AND l.viewer = $8 AND l.until > now()) "
+	  "ON CONFLICT (recording_id, action, viewer) DO UPDATE "
+	  "SET until = excluded.until WHERE k.until <= now() "
+	  "RETURNING recording_id) "
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
 	  "ip_address, user_agent, share_id) SELECT m.recording_id, "
 	  "$2::uuid, $3, $4, $5, $6, $7::uuid FROM m RETURNING id",

@@ -518,6 +518,26 @@ my $wfile = $r->{json}{file_url};
 slow_inserts('pm_recording_audit_marks', 0);
 is_deeply([sort @got], [(206) x 8], 'eight parallel reads of the file');
 is(wrows('download'), 1, '... one download row');
+# Within the window a request finds the live mark by a read and locks no
+# row: a lock (ON CONFLICT DO UPDATE ... WHERE false takes one) would set
+# the mark's xmax to the request's transaction.
+sub live_xmax {
+	return sql("SELECT string_agg(action || ' ' || xmax::text, ',' "
+	    . "ORDER BY action, viewer) FROM project_management."
+	    . "pm_recording_audit_marks WHERE recording_id = '$id' "
+	    . "AND until > now()");
+}
+my $xmax = live_xmax();
+for (1 .. 3) {
+	http(GET => $wfile, { headers => { Range => 'bytes=5-9' },
+	    from => '127.0.0.163' });
+	http(GET => $w->{url}, { headers => { 'User-Agent' => 'race/1' },
+	    from => '127.0.0.162' });
+}
+is(live_xmax(), $xmax, '... more reads and views in the window lock no '
+    . 'mark');
+is(wrows('download') . ' ' . wrows('share_view'), '1 6',
+    '... and write no row');
 $r = http(GET => $wfile, { headers => { Range => 'bytes=1-,0-0' },
     from => '127.0.0.163' });
 is($r->{status}, 416, 'a list of ranges of the shared file: 416');
