@@ -67,19 +67,19 @@ mr_db_audit_agent(struct mr_arena *a, const char *agent)
 /*
  * Who is watching, as the mark names them: a signed-in user (or the user
  * a download link was given to) by id; whoever holds a share link by the
- * link, the client address and the user agent as stored.  The SHA-256 in
+ * link, the client address and the user agent as the row keeps it
+ * (agent: what mr_db_audit_agent made of au->agent).  The SHA-256 in
  * hex, in a; NULL out of memory.
  */
 char *
-mr_db_audit_viewer(struct mr_arena *a, const struct mr_audit *au)
+mr_db_audit_viewer(struct mr_arena *a, const struct mr_audit *au,
+    const char *agent)
 {
 	unsigned char	 h[MR_SHA256_LEN];
-	char		*who, *agent;
+	char		*who;
 
 	if (au->user_id != NULL)
 		who = mr_printf(a, "user\n%s", au->user_id);
-	else if ((agent = mr_db_audit_agent(a, au->agent)) == NULL)
-		return NULL;
 	else
 		who = mr_printf(a, "share\n%s\n%s\n%s", au->share_id ?
 		    au->share_id : "", au->ip ? au->ip : "", agent);
@@ -127,7 +127,7 @@ mr_db_audit_once(struct mr_db *db, struct mr_arena *a,
 	PGresult	*res;
 
 	if (row_params(a, au, p) == -1 ||
-	    (p[7] = mr_db_audit_viewer(a, au)) == NULL ||
+	    (p[7] = mr_db_audit_viewer(a, au, p[5])) == NULL ||
 	    (p[8] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "audit_once", p, err)) == NULL)

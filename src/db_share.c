@@ -327,10 +327,9 @@ mr_db_share_viewed(struct mr_db *db, struct mr_arena *a,
 	au.agent = agent;
 	p[0] = share_id;
 	p[1] = ip;
-	p[2] = mr_db_audit_agent(a, agent);
-	p[3] = mr_db_audit_viewer(a, &au);
-	p[4] = mr_printf(a, "%lld", (long long)window_s);
-	if (p[2] == NULL || p[3] == NULL || p[4] == NULL)
+	if ((p[2] = mr_db_audit_agent(a, agent)) == NULL ||
+	    (p[3] = mr_db_audit_viewer(a, &au, p[2])) == NULL ||
+	    (p[4] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "share_viewed", p, err)) == NULL)
 		return -1;
