@@ -75,13 +75,17 @@ in_array(const char *arr, const char *id)
 	return 0;
 }
 
+/*
+ * The owner or an admin of the recording's company, a listed viewer, or
+ * anyone of that company when it is public?
+ */
 int
 mr_api_is_viewer(const struct mr_user *u, const struct mr_recording *r)
 {
-	if (!mr_api_same(u->company_id, r->company_id))
-		return 0;
-	return mr_api_same(u->id, r->recorded_by) || u->is_admin ||
-	    in_array(r->allowed_viewers, u->id) || r->is_public;
+	if (mr_api_may_manage(u, r))
+		return 1;
+	return mr_api_same(u->company_id, r->company_id) &&
+	    (in_array(r->allowed_viewers, u->id) || r->is_public);
 }
 
 /* The owner or an admin of the recording's company? */
