@@ -559,9 +559,12 @@ is(sql("SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM "
     . "'$id' AND user_agent = repeat('L', 512)"),
     'access,download,share,share_revoke,view',
     'view, download, access, share and revoke rows keep it cut too');
-is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
-    . "WHERE octet_length(user_agent) > 512"), 0,
-    'no audit row holds more than 512 bytes of user agent');
+# No row can hold more: the schema refuses it (006_shares_audit).
+like(sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+    . "conrelid = 'project_management.pm_recording_access_logs'::regclass "
+    . "AND conname = 'pm_recording_access_logs_user_agent_length'"),
+    qr/^CHECK \(+octet_length\(user_agent\) <= 512\)+/,
+    'the audit log refuses more than 512 bytes of user agent');
 
 # nginx slows watching through links per client address in a zone of its
 # own (10 a second, a burst of 20), answering in JSON.
