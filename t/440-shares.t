@@ -832,12 +832,15 @@ is($r->{json}{code}, 'recording_deleted', '... recording_deleted');
 
 # ---------------------------------------------------------------------
 # Where the file is kept and what went wrong (spool path, storage path,
-# last error: hosts and paths) are for the owner and admins only: not for
-# a listed viewer, the company when public, or whoever holds a link.
+# last error, the probe's finding: hosts and paths) are for the owner and
+# admins only: not for a listed viewer, the company when public, or
+# whoever holds a link.
 my $err = 'upload to https://dav.internal.example/remote.php failed';
+my $finding = 'mdat of /var/spool/meetrec-internal cut at byte 4242';
 sql("UPDATE project_management.pm_meeting_recordings SET last_error = "
-    . "'$err' WHERE id = '$id'");
+    . "'$err', media_finding = '$finding' WHERE id = '$id'");
 my %internal = (storage_path => $path, last_error => $err,
+    media_finding => $finding,
     file_name => sql("SELECT file_name FROM project_management."
     . "pm_meeting_recordings WHERE id = '$id'"));
 like($internal{file_name}, qr{/\Q$id\E\.mp4$}, 'the spool path is known');
@@ -886,8 +889,8 @@ is(api(host => DELETE => "/api/recordings/$id/shares/$link->{share_id}")
 is(api(host => PUT => "/api/recordings/$id/access", json => {
     allowed_viewers => [], is_public => \0 })->{status}, 200,
     'and the recording closed again');
-sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL "
-    . "WHERE id = '$id'");
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL, "
+    . "media_finding = NULL WHERE id = '$id'");
 
 # ---------------------------------------------------------------------
 # The audit trail
