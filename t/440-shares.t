@@ -59,7 +59,8 @@ sub marks_run_out {
 }
 
 # at_once($n, $sub) - $n children run $sub at the same moment (each
-# request on its own connection); returns what each returned.
+# request on its own connection), each given its number, 1 .. $n;
+# returns what each returned.
 sub at_once {
 	my ($n, $code) = @_;
 	my $dir = $s->dir;
@@ -71,7 +72,7 @@ sub at_once {
 		if ($pid == 0) {
 			close $go_w;
 			sysread($go_r, my $x, 1);
-			my $v = $code->();
+			my $v = $code->($i);
 			open(my $fh, '>', "$dir/at_once.$i") or _exit(1);
 			print $fh $v;
 			close $fh;
@@ -781,10 +782,11 @@ for my $free (1, 3) {
 	    for 1 .. $free;
 	splice(@links, -$free);
 	is(active(), 5 - $free, "$free revoked: " . (5 - $free) . ' work');
-	my $k = 0;
+	# Each child from an address of its own (a counter would start
+	# again in every child).
 	my @st = at_once(8, sub {
 		api(host => POST => "/api/recordings/$id3/shares", json => {},
-		    from => '127.0.2.' . (++$k + 10 * $free))->{status} });
+		    from => '127.0.2.' . ($_[0] + 10 * $free))->{status} });
 	my %by;
 	$by{$_}++ for @st;
 	is_deeply(\%by, { 201 => $free, 409 => 8 - $free },
