@@ -75,13 +75,17 @@ in_array(const char *arr, const char *id)
 	return 0;
 }
 
+/*
+ * The owner or an admin of the recording's company, a listed viewer, or
+ * anyone of that company when it is public?
+ */
 int
 mr_api_is_viewer(const struct mr_user *u, const struct mr_recording *r)
 {
-	if (!mr_api_same(u->company_id, r->company_id))
-		return 0;
-	return mr_api_same(u->id, r->recorded_by) || u->is_admin ||
-	    in_array(r->allowed_viewers, u->id) || r->is_public;
+	if (mr_api_may_manage(u, r))
+		return 1;
+	return mr_api_same(u->company_id, r->company_id) &&
+	    (in_array(r->allowed_viewers, u->id) || r->is_public);
 }
 
 /* The owner or an admin of the recording's company? */
@@ -140,62 +144,60 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 	return 0;
 }
 
-/* The audit row of the caller's action on recording id. */
-static void
-audit_row(struct mr_ctx *cx, const char *id, const char *share_id,
-    const char *action, struct mr_audit *au)
-{
-	memset(au, 0, sizeof(*au));
-	au->recording_id = id;
-	au->share_id = share_id;
-	au->user_id = cx->cx_user.id;
-	au->user_email = cx->cx_user.email;
-	au->action = action;
-	au->ip = cx->cx_req.rq_remote_addr;
-	au->agent = cx->cx_req.rq_user_agent;
-}
-
 /*
- * An audit row for the caller's action on recording id (and share link
- * share_id, or NULL).  One that cannot be written is logged, not fatal.
- * A HEAD request fetched nothing and writes none.
+ * The audit row of the caller's action on recording id (and share link
+ * share_id, or NULL); with once, only the first of a viewer's requests
+ * for the recording within audit_dedupe_seconds writes it (db_audit.c).
+ * One that cannot be written is logged, not fatal.  A HEAD request
+ * fetched nothing and writes none.
  */
-void
-mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
-    const char *action)
+static void
+audit(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action, int once)
 {
 	struct mr_audit	 au;
 	struct mr_err	 err;
+	int		 rc;
 
 	if (mr_req_head(cx))
 		return;
-	audit_row(cx, id, share_id, action, &au);
+	memset(&au, 0, sizeof(au));
+	au.recording_id = id;
+	au.share_id = share_id;
+	au.user_id = cx->cx_user.id;
+	au.user_email = cx->cx_user.email;
+	au.action = action;
+	au.ip = cx->cx_req.rq_remote_addr;
+	au.agent = cx->cx_req.rq_user_agent;
 	mr_err_clear(&err);
-	if (mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au, &err) == -1)
+	if (once)
+		rc = mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
+		    cx->cx_env->conf->cf_audit_dedupe_seconds, &err);
+	else
+		rc = mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au,
+		    &err);
+	if (rc == -1)
 		mr_log_warnx("req=%s could not write access log: %s",
 		    cx->cx_req.rq_id, err.cause);
 }
 
+/* An audit row for the caller's action on recording id (share_id). */
+void
+mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action)
+{
+	audit(cx, id, share_id, action, 0);
+}
+
 /*
- * The same for watching (a download): written once per viewer and
- * recording within audit_dedupe_seconds, so a player's Range requests
- * and a client asking again and again write one row (db_audit.c).
+ * The same for watching (a download), once per viewing: a player's Range
+ * requests and a client asking again and again write one row.
  */
 void
 mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
     const char *action)
 {
-	struct mr_audit	 au;
-	struct mr_err	 err;
-
-	if (mr_req_head(cx))
-		return;
-	audit_row(cx, id, share_id, action, &au);
-	mr_err_clear(&err);
-	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
-	    cx->cx_env->conf->cf_audit_dedupe_seconds, &err) == -1)
-		mr_log_warnx("req=%s could not write access log: %s",
-		    cx->cx_req.rq_id, err.cause);
+	audit(cx, id, share_id, action, 1);
 }
 
 void

@@ -29,6 +29,26 @@ static const struct {
 };
 
 /*
+ * Add file_name (the spool path), storage_path, last_error and
+ * media_finding of r to o.  Where the file is kept and what went wrong
+ * name hosts and paths, so only the owner and the company's admins get
+ * their values; any other viewer (allowed_viewers, the company when
+ * is_public) gets null.
+ */
+static void
+internal_fields(struct mr_ctx *cx, struct json_object *o,
+    const struct mr_recording *r)
+{
+	int	 may = mr_api_may_manage(&cx->cx_user, r);
+
+	mr_api_add_str(o, "file_name", may ? r->file_name : NULL);
+	mr_api_add_str(o, "storage_path", may ? r->storage_path : NULL);
+	mr_api_add_str(o, "last_error", may ? r->last_error : NULL);
+	/* What the probe found wrong with the file. */
+	mr_api_add_str(o, "media_finding", may ? r->media_finding : NULL);
+}
+
+/*
  * RecordingInfo of r, in cx's arena (the caller may add fields; take a
  * reference with json_object_get to put it into another object).  NULL
  * when out of memory.
@@ -53,28 +73,8 @@ mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
 	json_object_object_add(o, "is_public",
 	    json_object_new_boolean(r->is_public));
 	mr_recinfo_file_fields(o, r);
-	mr_recinfo_internal(cx, o, r);
+	internal_fields(cx, o, r);
 	return o;
-}
-
-/*
- * Add file_name (the spool path), storage_path, last_error and
- * media_finding of r to o: where the file is kept and what went wrong
- * name hosts and paths, so
- * only the owner and the company's admins get their values; any other
- * viewer (allowed_viewers, the company when is_public) gets null.
- */
-void
-mr_recinfo_internal(struct mr_ctx *cx, struct json_object *o,
-    const struct mr_recording *r)
-{
-	int	 may = mr_api_may_manage(&cx->cx_user, r);
-
-	mr_api_add_str(o, "file_name", may ? r->file_name : NULL);
-	mr_api_add_str(o, "storage_path", may ? r->storage_path : NULL);
-	mr_api_add_str(o, "last_error", may ? r->last_error : NULL);
-	/* What the probe found wrong with the file. */
-	mr_api_add_str(o, "media_finding", may ? r->media_finding : NULL);
 }
 
 /* Add file_size_bytes and duration_seconds of r to o, null while unknown. */

@@ -16,8 +16,6 @@ struct json_object *mr_recinfo_json(struct mr_ctx *,
 		    const struct mr_recording *);
 void		 mr_recinfo_file_fields(struct json_object *,
 		    const struct mr_recording *);
-void		 mr_recinfo_internal(struct mr_ctx *, struct json_object *,
-		    const struct mr_recording *);
 int		 mr_recinfo_time(struct mr_ctx *, const char *name,
 		    const char *s, int end_of_day, const char **out);
 int		 mr_recinfo_cursor_parse(struct mr_ctx *, const char *c,

@@ -6,9 +6,12 @@
  * once per viewing: the first request of a viewer within the window
  * takes a mark in pm_recording_audit_marks and writes the row, and the
  * requests after it (a player's Range requests, reloads, a client asking
- * again and again) find the mark and write nothing.  The mark is taken
- * by INSERT ... ON CONFLICT in the same statement as the row, so two
- * parallel requests on any two API hosts write one row.
+ * again and again) find the mark and write nothing.  A live mark is
+ * looked up first, by a plain read, so those requests lock no row and
+ * need no transaction id, WAL record or commit flush.  The mark is
+ * still taken by INSERT ... ON CONFLICT ... WHERE until <= now() in the
+ * same statement as the row: when parallel requests on any two API
+ * hosts all find no live mark, it lets one of them write the row.
  */
 #include "config.h"
 
@@ -27,13 +30,19 @@ const struct mr_db_stmt mr_db_audit_stmts[] = {
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
 	  "ip_address, user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, "
 	  "$4, $5, $6, $7::uuid)", 7, MR_DB_ONCE },
-	/* $8 the viewer's mark, $9 the window in seconds */
+	/*
+	 * $8 the viewer's mark, $9 the window in seconds.  A live mark is
+	 * found by a read: no row is locked, nothing is written.
+	 */
 	{ "audit_once",
 	  "WITH m AS (INSERT INTO " MARKS " AS k (recording_id, action, "
-	  "viewer, until) VALUES ($1::uuid, $4, $8, now() + "
-	  "make_interval(secs => $9::int)) ON CONFLICT (recording_id, action, "
-	  "viewer) DO UPDATE SET until = excluded.until "
-	  "WHERE k.until <= now() RETURNING recording_id) "
+	  "viewer, until) SELECT $1::uuid, $4::text, $8::bpchar, now() + "
+	  "make_interval(secs => $9::int) WHERE NOT EXISTS (SELECT 1 "
+	  "FROM " MARKS " l WHERE l.recording_id = $1::uuid AND "
+	  "l.action = $4 AND l.viewer = $8 AND l.until > now()) "
+	  "ON CONFLICT (recording_id, action, viewer) DO UPDATE "
+	  "SET until = excluded.until WHERE k.until <= now() "
+	  "RETURNING recording_id) "
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
 	  "ip_address, user_agent, share_id) SELECT m.recording_id, "
 	  "$2::uuid, $3, $4, $5, $6, $7::uuid FROM m RETURNING id",
@@ -58,19 +67,19 @@ mr_db_audit_agent(struct mr_arena *a, const char *agent)
 /*
  * Who is watching, as the mark names them: a signed-in user (or the user
  * a download link was given to) by id; whoever holds a share link by the
- * link, the client address and the user agent as stored.  The SHA-256 in
+ * link, the client address and the user agent as the row keeps it
+ * (agent: what mr_db_audit_agent made of au->agent).  The SHA-256 in
  * hex, in a; NULL out of memory.
  */
 char *
-mr_db_audit_viewer(struct mr_arena *a, const struct mr_audit *au)
+mr_db_audit_viewer(struct mr_arena *a, const struct mr_audit *au,
+    const char *agent)
 {
 	unsigned char	 h[MR_SHA256_LEN];
-	char		*who, *agent;
+	char		*who;
 
 	if (au->user_id != NULL)
 		who = mr_printf(a, "user\n%s", au->user_id);
-	else if ((agent = mr_db_audit_agent(a, au->agent)) == NULL)
-		return NULL;
 	else
 		who = mr_printf(a, "share\n%s\n%s\n%s", au->share_id ?
 		    au->share_id : "", au->ip ? au->ip : "", agent);
@@ -118,7 +127,7 @@ mr_db_audit_once(struct mr_db *db, struct mr_arena *a,
 	PGresult	*res;
 
 	if (row_params(a, au, p) == -1 ||
-	    (p[7] = mr_db_audit_viewer(a, au)) == NULL ||
+	    (p[7] = mr_db_audit_viewer(a, au, p[5])) == NULL ||
 	    (p[8] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "audit_once", p, err)) == NULL)

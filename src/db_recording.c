@@ -58,10 +58,15 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "SET status = 'processing', ended_at = coalesce(ended_at, now()) "
 	  "WHERE id = $1::uuid AND status = 'recording' "
 	  "AND deleted_at IS NULL", 1, MR_DB_RESEND },
+	/*
+	 * Never a recording that is pending or recording: the caller's
+	 * status may be stale (a Stop undone by rec_unstop meanwhile).
+	 */
 	{ "rec_trash",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET deleted_at = now(), trash_reason = 'deleted' "
-	  "WHERE id = $1::uuid AND deleted_at IS NULL", 1, MR_DB_RESEND },
+	  "WHERE id = $1::uuid AND deleted_at IS NULL "
+	  "AND status NOT IN ('pending', 'recording')", 1, MR_DB_RESEND },
 	{ "rec_list",
 	  "SELECT " COLUMNS FROM FILTER
 	  "AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < "
@@ -70,11 +75,16 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  9, MR_DB_RESEND },
 	{ "rec_count",
 	  "SELECT count(*) AS total " FROM FILTER, 5, MR_DB_RESEND },
-	/* A Stop that never reached LiveKit is undone so it can be retried. */
+	/*
+	 * A Stop that never reached LiveKit is undone so it can be retried;
+	 * not once the recording was deleted while the Stop waited, or the
+	 * trashed row would hold the room (pm_meeting_recordings_one_active).
+	 */
 	{ "rec_unstop",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET status = 'recording', ended_at = NULL "
 	  "WHERE id = $1::uuid AND status = 'processing' "
+	  "AND deleted_at IS NULL "
 	  "AND (egress_status IS NULL OR egress_status NOT IN "
 	  "('EGRESS_ENDING', 'EGRESS_COMPLETE', 'EGRESS_FAILED', "
 	  "'EGRESS_ABORTED', 'EGRESS_LIMIT_REACHED'))", 1, MR_DB_RESEND },

@@ -115,7 +115,9 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	/*
 	 * A view forgives earlier wrong passwords.  It is counted and
 	 * audited once per viewing: when it takes the viewer's mark ($4,
-	 * for $5 seconds; see db_audit.c), in this same statement.
+	 * for $5 seconds; see db_audit.c), in this same statement.  A live
+	 * mark is found by a read, without locking it (the link's own row
+	 * is still written: last_viewed_at, the wrong tries forgiven).
 	 */
 	{ "share_viewed",
 	  "WITH s AS (SELECT id, recording_id "
@@ -123,7 +125,11 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "WHERE id = $1::uuid AND revoked_at IS NULL AND expires_at > now()), "
 	  "m AS (INSERT INTO project_management.pm_recording_audit_marks AS k "
 	  "(recording_id, action, viewer, until) SELECT recording_id, "
-	  "'share_view', $4, now() + make_interval(secs => $5::int) FROM s "
+	  "'share_view', $4::bpchar, now() + make_interval(secs => $5::int) "
+	  "FROM s WHERE NOT EXISTS (SELECT 1 "
+	  "FROM project_management.pm_recording_audit_marks l "
+	  "WHERE l.recording_id = s.recording_id AND l.action = 'share_view' "
+	  "AND l.viewer = $4 AND l.until > now()) "
 	  "ON CONFLICT (recording_id, action, viewer) DO UPDATE "
 	  "SET until = excluded.until WHERE k.until <= now() "
 	  "RETURNING recording_id), "
@@ -321,10 +327,9 @@ mr_db_share_viewed(struct mr_db *db, struct mr_arena *a,
 	au.agent = agent;
 	p[0] = share_id;
 	p[1] = ip;
-	p[2] = mr_db_audit_agent(a, agent);
-	p[3] = mr_db_audit_viewer(a, &au);
-	p[4] = mr_printf(a, "%lld", (long long)window_s);
-	if (p[2] == NULL || p[3] == NULL || p[4] == NULL)
+	if ((p[2] = mr_db_audit_agent(a, agent)) == NULL ||
+	    (p[3] = mr_db_audit_viewer(a, &au, p[2])) == NULL ||
+	    (p[4] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((res = mr_db_exec(db, a, "share_viewed", p, err)) == NULL)
 		return -1;

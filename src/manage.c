@@ -172,21 +172,34 @@ mr_manage_restore(struct mr_db *db, struct mr_arena *a,
 
 /*
  * Recording r into the trash (hidden at once; the reaper deletes its
- * file after trash_days).  Not while it is pending or recording.  0, or
- * -1 with 409 recording_active or 404 recording_not_found (trashed
- * meanwhile).
+ * file after trash_days).  Not while it is pending or recording: the
+ * UPDATE decides (rec_trash), not r's status, which a Stop undone since
+ * r was read may have made stale.  When it applies to no row, the row
+ * read again says why.  0, or -1 with 409 recording_active or 404
+ * recording_not_found (trashed meanwhile).
  */
 int
 mr_manage_trash(struct mr_db *db, struct mr_arena *a,
     const struct mr_recording *r, struct mr_err *err)
 {
-	int	 rc;
+	struct mr_recording	 now;
+	int			 rc, tries;
 
-	if (strcmp(r->status, "pending") == 0 ||
-	    strcmp(r->status, "recording") == 0)
-		return mr_err_set(err, 409, "recording_active",
-		    "Stop the recording before deleting it.");
-	if ((rc = mr_db_rec_trash(db, a, r->id, err)) == -1)
-		return -1;
-	return rc == 1 ? 0 : not_found(err);
+	/*
+	 * Not applied, yet read neither gone nor active: it was stopped
+	 * between the UPDATE and the read.  Once more, then it was active.
+	 */
+	for (tries = 0; tries < 2; tries++) {
+		if ((rc = mr_db_rec_trash(db, a, r->id, err)) != 0)
+			return rc == 1 ? 0 : -1;
+		if ((rc = mr_db_rec_get(db, a, r->id, &now, err)) == -1)
+			return -1;
+		if (rc == 0)
+			return not_found(err);
+		if (strcmp(now.status, "pending") == 0 ||
+		    strcmp(now.status, "recording") == 0)
+			break;
+	}
+	return mr_err_set(err, 409, "recording_active",
+	    "Stop the recording before deleting it.");
 }

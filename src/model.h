@@ -199,11 +199,12 @@ struct mr_audit {
 	const char	*user_email;
 	const char	*action;
 	const char	*ip;
-	const char	*agent;		/* cut to MR_AUDIT_AGENT_MAX bytes */
+	const char	*agent;		/* as sent; the row keeps it cut */
 };
 
 char	*mr_db_audit_agent(struct mr_arena *, const char *agent);
-char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *);
+char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *,
+	    const char *agent);
 int	mr_db_audit_write(struct mr_db *, struct mr_arena *,
 	    const struct mr_audit *, struct mr_err *);
 int	mr_db_audit_once(struct mr_db *, struct mr_arena *,

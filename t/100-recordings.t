@@ -6,8 +6,9 @@
 use strict;
 use warnings;
 use Test::More;
+use POSIX ();
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid);
+use Meetrec::Test::Util qw(uuid slurp);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new;
@@ -160,6 +161,43 @@ my $active = $s->pg->psql("SELECT id FROM project_management."
     . "pm_meeting_recordings WHERE room_code = 'r1'");
 $r = $s->api(DELETE => "/api/recordings/$active", token => $tok);
 is($r->{status}, 409, 'deleting a running recording is 409');
+is($r->{json}{code}, 'recording_active', 'code recording_active');
+
+# A delete while a Stop waits for LiveKit: the Stop, not answered in
+# time, may not undo itself on the trashed row, which would hold the room
+# (a room has one recording at most that is pending or recording).
+my $racer = $s->pg->psql("SELECT id FROM project_management."
+    . "pm_meeting_recordings WHERE room_code = 'r2'");
+sub row { $s->pg->psql("SELECT status || CASE WHEN deleted_at IS NULL "
+    . "THEN '' ELSE ', trashed' END FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$racer'") }
+$s->standin(POST => '/_standin/mode', { stop => 'slow',
+    stop_delay_ms => 6000 });
+my $answer = $s->dir . '/stop-race.status';
+my $pid = fork() // die "fork: $!";
+if ($pid == 0) {
+	my $x = $s->api(POST => "/api/recordings/$racer/stop", token => $tok);
+	open(my $fh, '>', $answer) or POSIX::_exit(1);
+	print $fh $x->{status};
+	close $fh;
+	POSIX::_exit(0);
+}
+my $until = time + 10;
+select(undef, undef, undef, 0.05) while row() ne 'processing' &&
+    time < $until;
+is(row(), 'processing', 'a Stop in flight: processing');
+$r = $s->api(DELETE => "/api/recordings/$racer", token => $tok);
+is($r->{status}, 200, '... deleted meanwhile') or diag($r->{body});
+waitpid($pid, 0);
+is(-e $answer ? slurp($answer) : 'none', 504,
+    '... the Stop times out (504)');
+is(row(), 'processing, trashed', '... and leaves the trashed row as it was');
+$s->standin(POST => '/_standin/reset');
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => 'r2' });
+is($r->{status}, 201, '... so the room can record again')
+    or diag($r->{body});
+$s->standin(POST => '/_standin/wait', { idle => \1, timeout_ms => 20000 });
 
 $s->finish;
 done_testing();

@@ -59,7 +59,8 @@ sub marks_run_out {
 }
 
 # at_once($n, $sub) - $n children run $sub at the same moment (each
-# request on its own connection); returns what each returned.
+# request on its own connection), each given its number, 1 .. $n;
+# returns what each returned.
 sub at_once {
 	my ($n, $code) = @_;
 	my $dir = $s->dir;
@@ -71,7 +72,7 @@ sub at_once {
 		if ($pid == 0) {
 			close $go_w;
 			sysread($go_r, my $x, 1);
-			my $v = $code->();
+			my $v = $code->($i);
 			open(my $fh, '>', "$dir/at_once.$i") or _exit(1);
 			print $fh $v;
 			close $fh;
@@ -518,6 +519,26 @@ my $wfile = $r->{json}{file_url};
 slow_inserts('pm_recording_audit_marks', 0);
 is_deeply([sort @got], [(206) x 8], 'eight parallel reads of the file');
 is(wrows('download'), 1, '... one download row');
+# Within the window a request finds the live mark by a read and locks no
+# row: a lock (ON CONFLICT DO UPDATE ... WHERE false takes one) would set
+# the mark's xmax to the request's transaction.
+sub live_xmax {
+	return sql("SELECT string_agg(action || ' ' || xmax::text, ',' "
+	    . "ORDER BY action, viewer) FROM project_management."
+	    . "pm_recording_audit_marks WHERE recording_id = '$id' "
+	    . "AND until > now()");
+}
+my $xmax = live_xmax();
+for (1 .. 3) {
+	http(GET => $wfile, { headers => { Range => 'bytes=5-9' },
+	    from => '127.0.0.163' });
+	http(GET => $w->{url}, { headers => { 'User-Agent' => 'race/1' },
+	    from => '127.0.0.162' });
+}
+is(live_xmax(), $xmax, '... more reads and views in the window lock no '
+    . 'mark');
+is(wrows('download') . ' ' . wrows('share_view'), '1 6',
+    '... and write no row');
 $r = http(GET => $wfile, { headers => { Range => 'bytes=1-,0-0' },
     from => '127.0.0.163' });
 is($r->{status}, 416, 'a list of ranges of the shared file: 416');
@@ -539,9 +560,12 @@ is(sql("SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM "
     . "'$id' AND user_agent = repeat('L', 512)"),
     'access,download,share,share_revoke,view',
     'view, download, access, share and revoke rows keep it cut too');
-is(sql("SELECT count(*) FROM project_management.pm_recording_access_logs "
-    . "WHERE octet_length(user_agent) > 512"), 0,
-    'no audit row holds more than 512 bytes of user agent');
+# No row can hold more: the schema refuses it (006_shares_audit).
+like(sql("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE "
+    . "conrelid = 'project_management.pm_recording_access_logs'::regclass "
+    . "AND conname = 'pm_recording_access_logs_user_agent_length'"),
+    qr/^CHECK \(+octet_length\(user_agent\) <= 512\)+/,
+    'the audit log refuses more than 512 bytes of user agent');
 
 # nginx slows watching through links per client address in a zone of its
 # own (10 a second, a burst of 20), answering in JSON.
@@ -758,10 +782,11 @@ for my $free (1, 3) {
 	    for 1 .. $free;
 	splice(@links, -$free);
 	is(active(), 5 - $free, "$free revoked: " . (5 - $free) . ' work');
-	my $k = 0;
+	# Each child from an address of its own (a counter would start
+	# again in every child).
 	my @st = at_once(8, sub {
 		api(host => POST => "/api/recordings/$id3/shares", json => {},
-		    from => '127.0.2.' . (++$k + 10 * $free))->{status} });
+		    from => '127.0.2.' . ($_[0] + 10 * $free))->{status} });
 	my %by;
 	$by{$_}++ for @st;
 	is_deeply(\%by, { 201 => $free, 409 => 8 - $free },
@@ -809,12 +834,15 @@ is($r->{json}{code}, 'recording_deleted', '... recording_deleted');
 
 # ---------------------------------------------------------------------
 # Where the file is kept and what went wrong (spool path, storage path,
-# last error: hosts and paths) are for the owner and admins only: not for
-# a listed viewer, the company when public, or whoever holds a link.
+# last error, the probe's finding: hosts and paths) are for the owner and
+# admins only: not for a listed viewer, the company when public, or
+# whoever holds a link.
 my $err = 'upload to https://dav.internal.example/remote.php failed';
+my $finding = 'mdat of /var/spool/meetrec-internal cut at byte 4242';
 sql("UPDATE project_management.pm_meeting_recordings SET last_error = "
-    . "'$err' WHERE id = '$id'");
+    . "'$err', media_finding = '$finding' WHERE id = '$id'");
 my %internal = (storage_path => $path, last_error => $err,
+    media_finding => $finding,
     file_name => sql("SELECT file_name FROM project_management."
     . "pm_meeting_recordings WHERE id = '$id'"));
 like($internal{file_name}, qr{/\Q$id\E\.mp4$}, 'the spool path is known');
@@ -863,8 +891,8 @@ is(api(host => DELETE => "/api/recordings/$id/shares/$link->{share_id}")
 is(api(host => PUT => "/api/recordings/$id/access", json => {
     allowed_viewers => [], is_public => \0 })->{status}, 200,
     'and the recording closed again');
-sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL "
-    . "WHERE id = '$id'");
+sql("UPDATE project_management.pm_meeting_recordings SET last_error = NULL, "
+    . "media_finding = NULL WHERE id = '$id'");
 
 # ---------------------------------------------------------------------
 # The audit trail
