@@ -3,9 +3,13 @@
  * reap_upload.c - the upload pass (SPEC section 4.4): a recording whose
  * egress ended with a file is probed for its real duration, streamed from
  * the spool to storage, verified and marked completed; only then is the
- * spool file removed.  A failure counts an attempt and backs off; past
- * upload_max_attempts the recording is failed and the spool file stays
- * for an admin retry.
+ * spool file removed.  A spool file whose size or modification time
+ * changed while it was read and stored is not taken as stored: the
+ * bytes written meanwhile are in neither the hash nor the copy, and
+ * removing the file would lose them; that attempt fails (500
+ * spool_changed) and the next one stores the file again.  A failure
+ * counts an attempt and backs off; past upload_max_attempts the
+ * recording is failed and the spool file stays for an admin retry.
  *
  * A file the probe cannot read to its end (422 "unreadable_media": cut
  * short, damaged, empty) is never stored as if it were whole: retrying
@@ -200,7 +204,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 {
 	struct mr_store_obj	 o;
 	struct lease		 lease;
-	struct stat		 sb;
+	struct stat		 sb, now;
 	char			*path;
 	int			 fd = -1, rc = -1;
 
@@ -238,6 +242,25 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 	}
 	if (mr_store_put(&rp->store, rp->arena, fd, &o, err) == -1)
 		goto done;
+	/*
+	 * Bytes written to the file after the probe, the hash or the store
+	 * read it are in none of them, and the spool file goes once the row
+	 * is completed: store it again, the next attempt, instead.
+	 */
+	if (fstat(fd, &now) == -1) {
+		mr_err_set(err, 500, "io_error", "could not stat spool file "
+		    "'%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (now.st_size != sb.st_size ||
+	    now.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != sb.st_mtim.tv_nsec) {
+		mr_err_set(err, 500, "spool_changed", "the spool file changed "
+		    "while it was stored");
+		mr_err_cause(err, "'%s' was %lld bytes, now %lld", path,
+		    (long long)sb.st_size, (long long)now.st_size);
+		goto done;
+	}
 	/* Share with the recorder's account, where the backend has them. */
 	if (r->recorded_by_name != NULL && mr_store_share(&rp->store,
 	    rp->arena, o.key, r->recorded_by_name, err) == -1)
