@@ -155,25 +155,34 @@ count_upload(struct mr_reaper *rp, off_t bytes, int failed)
 		    err.cause[0] ? err.cause : err.detail);
 }
 
+/* What an upload stored; the strings in the item arena. */
+struct stored {
+	char	*key;		/* the storage key */
+	off_t	 size;
+	char	*sha256;	/* hex */
+	char	*duration;	/* seconds, "%.3f"; NULL when unknown */
+	char	*finding;	/* what the probe found wrong, or NULL */
+};
+
 /*
- * What the probe says of the file open on fd: 0 with *durp set (in the
- * arena) when it read the file to its end.  Otherwise *durp stays NULL
- * and, for a file it cannot read to its end (422), *findingp holds its
+ * What the probe says of the file open on fd: 0 with st->duration set
+ * when it read the file to its end.  Otherwise st->duration stays NULL
+ * and, for a file it cannot read to its end (422), st->finding holds its
  * words: that is 0 when the row asks to store the file as it is, else -1
- * with *damaged set.  A read error (500) is -1 with err set, for the
- * usual retry.
+ * with err 422 damaged_media.  A read error (500) is -1 with err set,
+ * for the usual retry.
  */
 static int
 probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
-    const char *path, char **durp, char **findingp, int *damaged,
-    struct mr_err *err)
+    const char *path, struct stored *st, struct mr_err *err)
 {
 	struct mr_err	 perr;
 	double		 secs;
 
 	mr_err_clear(&perr);
 	if (mr_probe_duration(fd, &secs, &perr) == 0) {
-		if ((*durp = mr_printf(rp->arena, "%.3f", secs)) == NULL)
+		if ((st->duration = mr_printf(rp->arena, "%.3f", secs)) ==
+		    NULL)
 			return mr_err_set(err, 500, "internal",
 			    "out of memory");
 		return 0;
@@ -182,25 +191,24 @@ probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
 		*err = perr;
 		return mr_err_cause(err, "probing '%s'", path);
 	}
-	if ((*findingp = mr_strdup(rp->arena, perr.detail)) == NULL)
+	if ((st->finding = mr_strdup(rp->arena, perr.detail)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if (r->store_as_is) {
 		mr_log_info("pass=upload rec=%s storing the file as it is: %s",
 		    r->id, perr.detail);
 		return 0;
 	}
-	*damaged = 1;
 	return mr_err_set(err, 422, "damaged_media", "%s", perr.detail);
 }
 
 /*
- * Upload one claimed recording.  0 done, -1 failed (err set; *damaged
- * when it failed because the file is damaged, *findingp saying how).
+ * Upload one claimed recording: 0 done, st filled; -1 failed with err
+ * set (422 damaged_media when the file is damaged, st->finding saying
+ * how).
  */
 static int
-upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
-    char **durp, char **sump, off_t *sizep, char **findingp, int *damaged,
-    struct mr_err *err)
+upload(struct mr_reaper *rp, const struct mr_recording *r,
+    struct stored *st, struct mr_err *err)
 {
 	struct mr_store_obj	 o;
 	struct lease		 lease;
@@ -208,8 +216,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 	char			*path;
 	int			 fd = -1, rc = -1;
 
-	*durp = *findingp = NULL;
-	*damaged = 0;
+	memset(st, 0, sizeof(*st));
 	if ((path = mr_reap_spool_path(rp, r)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
@@ -219,16 +226,17 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 		goto done;
 	}
 	/* The real duration, from the file itself (not FileInfo). */
-	if (probe(rp, r, fd, path, durp, findingp, damaged, err) == -1)
+	if (probe(rp, r, fd, path, st, err) == -1)
 		goto done;
-	if ((*sump = hash_file(rp, fd, sb.st_size, err)) == NULL)
+	if ((st->sha256 = hash_file(rp, fd, sb.st_size, err)) == NULL)
 		goto done;
 	memset(&o, 0, sizeof(o));
-	o.key = mr_store_key(rp->arena, r->room_code, r->started_epoch, r->id,
-	    r->audio_only ? "ogg" : "mp4");
+	st->key = mr_store_key(rp->arena, r->room_code, r->started_epoch,
+	    r->id, r->audio_only ? "ogg" : "mp4");
+	o.key = st->key;
 	o.content_type = r->audio_only ? "audio/ogg" : "video/mp4";
 	o.size = sb.st_size;
-	o.sha256_hex = *sump;
+	o.sha256_hex = st->sha256;
 	o.upload_id = mr_printf(rp->arena, "meetrec-%s", r->id);
 	o.mtime = sb.st_mtime;
 	lease.rp = rp;
@@ -265,8 +273,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 	if (r->recorded_by_name != NULL && mr_store_share(&rp->store,
 	    rp->arena, o.key, r->recorded_by_name, err) == -1)
 		goto done;
-	*keyp = (char *)(uintptr_t)o.key;
-	*sizep = sb.st_size;
+	st->size = sb.st_size;
 	rc = 0;
 done:
 	if (fd != -1)
@@ -311,13 +318,12 @@ int
 mr_reap_uploads(struct mr_reaper *rp, int limit)
 {
 	struct mr_recording	 r;
+	struct stored		 st;
 	struct mr_err		 err;
-	char			*key = NULL, *dur = NULL, *sum = NULL, *path;
-	char			*finding = NULL;
+	char			*path;
 	const char		*why;
-	off_t			 size = 0;
 	int64_t			 t0;
-	int			 n, rc, gave_up, damaged;
+	int			 n, rc, gave_up;
 
 	for (n = 0; n < limit && !mr_reap_stopping; n++) {
 		mr_arena_reset(rp->arena);
@@ -331,12 +337,12 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		if (rc == 0)
 			break;
 		t0 = mr_now_ms();
-		rc = upload(rp, &r, &key, &dur, &sum, &size, &finding,
-		    &damaged, &err);
-		if (rc == -1 && damaged) {
+		rc = upload(rp, &r, &st, &err);
+		if (rc == -1 && err.code != NULL &&
+		    strcmp(err.code, "damaged_media") == 0) {
 			rp->failures++;
 			count_upload(rp, 0, 1);
-			if (fail_damaged(rp, &r, finding) == -1)
+			if (fail_damaged(rp, &r, st.finding) == -1)
 				return -1;
 			continue;
 		}
@@ -360,8 +366,8 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			continue;
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
-		    rp->conf->cf_storage_type, key, (int64_t)size, dur, sum,
-		    finding, &err);
+		    rp->conf->cf_storage_type, st.key, (int64_t)st.size,
+		    st.duration, st.sha256, st.finding, &err);
 		if (rc == -1)
 			return -1;
 		if (rc == 0) {
@@ -370,16 +376,17 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			    r.id);
 			continue;
 		}
-		count_upload(rp, size, 0);
+		count_upload(rp, st.size, 0);
 		path = mr_reap_spool_path(rp, &r);
 		if (path != NULL && unlink(path) == -1)
 			mr_log_warn("rec=%s could not remove spool file '%s'",
 			    r.id, path);
 		mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
 		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
-		    r.id, rp->conf->cf_storage_type, key, (long long)size,
-		    dur ? dur : "-", sum, (long long)(mr_now_ms() - t0),
-		    finding ? " as_is=1" : "");
+		    r.id, rp->conf->cf_storage_type, st.key,
+		    (long long)st.size, st.duration ? st.duration : "-",
+		    st.sha256, (long long)(mr_now_ms() - t0),
+		    st.finding ? " as_is=1" : "");
 	}
 	return n;
 }
