@@ -150,8 +150,7 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 
 	if (mr_lk_list_egress(&rp->lk, rp->arena, NULL, r->egress_id, 0,
 	    &items, &n, err) == -1) {
-		if (err->status == 502 && strstr(err->cause, "twirp not_found")
-		    != NULL) {
+		if (mr_lk_refused_with(err, "not_found")) {
 			mr_err_clear(err);
 			return forgotten(rp, r, err);
 		}
