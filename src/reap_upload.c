@@ -38,24 +38,11 @@
 
 #define HASH_CHUNK	(1024 * 1024)
 
-/*
- * The file we asked LiveKit to write: {spool}/{id}.mp4 or .ogg.  If
- * LiveKit reported another name inside the spool, that one.
- */
+/* The spool file of r (mr_spool_path), in the item arena. */
 char *
 mr_reap_spool_path(struct mr_reaper *rp, const struct mr_recording *r)
 {
-	const char	*spool = rp->conf->cf_spool_dir;
-	char		*p;
-	size_t		 n = strlen(spool);
-
-	p = mr_printf(rp->arena, "%s/%s.%s", spool, r->id,
-	    r->audio_only ? "ogg" : "mp4");
-	if (p != NULL && access(p, F_OK) == -1 && r->file_name != NULL &&
-	    strncmp(r->file_name, spool, n) == 0 && r->file_name[n] == '/' &&
-	    strstr(r->file_name, "/../") == NULL)
-		p = mr_strdup(rp->arena, r->file_name);
-	return p;
+	return mr_spool_path(rp->arena, rp->conf->cf_spool_dir, r);
 }
 
 /* SHA-256 of the whole file, streamed; hex in the arena. */
