@@ -359,8 +359,8 @@ check_livekit(struct mr_check *ck, struct mr_arena *a)
 		    "key %s", c->cf_livekit_url, c->cf_livekit_api_key);
 		return;
 	}
-	if (err.code != NULL && strcmp(err.code, "livekit_refused") == 0 &&
-	    strstr(err.cause, " answered 401") != NULL)
+	if (mr_lk_refused_with(&err, "unauthenticated") ||
+	    mr_lk_refused_with(&err, "-"))
 		mr_check_problem(ck, "livekit_api_secret", "LiveKit at %s "
 		    "refused livekit_api_key '%s' with this secret: %s",
 		    c->cf_livekit_url, c->cf_livekit_api_key, why(&err));

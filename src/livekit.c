@@ -182,6 +182,22 @@ mr_lk_refused(const struct mr_err *err)
 	    strcmp(err->code, "livekit_unreachable") == 0);
 }
 
+/*
+ * Is err a refusal with Twirp code twirp_code?  (livekit.h)  twirp()
+ * writes the code first in the cause, "twirp <code>: ...", and only calls
+ * an answer livekit_refused when its HTTP status is the code's.
+ */
+int
+mr_lk_refused_with(const struct mr_err *err, const char *twirp_code)
+{
+	size_t	 n = strlen(twirp_code);
+
+	return err->code != NULL && strcmp(err->code, "livekit_refused") == 0 &&
+	    strncmp(err->cause, "twirp ", 6) == 0 &&
+	    strncmp(err->cause + 6, twirp_code, n) == 0 &&
+	    err->cause[6 + n] == ':';
+}
+
 /* Is err an error answer, a refusal or not?  (livekit.h) */
 int
 mr_lk_answered(const struct mr_err *err)

@@ -105,6 +105,13 @@ int	mr_lk_list_egress(const struct mr_lk *, struct mr_arena *a,
  * may have left an egress running.
  */
 int	mr_lk_refused(const struct mr_err *err);
+/*
+ * Is err a refusal (livekit_refused) with this Twirp code, "not_found"
+ * for one?  Such a code came with the HTTP status Twirp gives it (404
+ * for not_found).  "-" is the plain-text 401 of LiveKit's auth
+ * middleware, which has no Twirp code.
+ */
+int	mr_lk_refused_with(const struct mr_err *err, const char *twirp_code);
 /* Did LiveKit (or a proxy in front of it) answer with an error status? */
 int	mr_lk_answered(const struct mr_err *err);
 

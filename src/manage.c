@@ -18,6 +18,7 @@
 #include "manage.h"
 #include "model.h"
 #include "probe.h"
+#include "store.h"
 
 static int
 not_found(struct mr_err *err)
@@ -33,15 +34,6 @@ busy(struct mr_err *err)
 	    "recording; try again in a moment.");
 }
 
-/* The egress file of r in the spool, {spool}/{id}.mp4 or .ogg. */
-static char *
-spool_path(struct mr_arena *a, const struct mr_conf *conf,
-    const struct mr_recording *r)
-{
-	return mr_printf(a, "%s/%s.%s", conf->cf_spool_dir, r->id,
-	    r->audio_only ? "ogg" : "mp4");
-}
-
 /* Is the egress file of r still in the spool, with something in it? */
 static int
 spooled(struct mr_arena *a, const struct mr_conf *conf,
@@ -50,7 +42,7 @@ spooled(struct mr_arena *a, const struct mr_conf *conf,
 	struct stat	 sb;
 	char		*path;
 
-	path = spool_path(a, conf, r);
+	path = mr_spool_path(a, conf->cf_spool_dir, r);
 	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    sb.st_size > 0;
 }
@@ -69,7 +61,7 @@ not_damaged(struct mr_arena *a, const struct mr_conf *conf,
 	double		 secs;
 	int		 fd, rc;
 
-	if ((path = spool_path(a, conf, r)) == NULL)
+	if ((path = mr_spool_path(a, conf->cf_spool_dir, r)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;

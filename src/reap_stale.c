@@ -11,9 +11,11 @@
  * changes nothing.  An egress that ran past recording_max_seconds is
  * stopped.  One LiveKit no longer knows (it deletes an ended egress 24 h
  * after the end, and loses every egress with its store) falls back to
- * the spool: no file fails the recording; a file is taken once it has
- * not changed for spool_quiet_seconds, since nothing says its writer is
- * done with it, and until then the row is looked at again later.  A file
+ * the spool: no file fails the recording once it cannot be running any
+ * more (past recording_max_seconds and spool_quiet_seconds); a file is
+ * taken once it has not changed for spool_quiet_seconds, since nothing
+ * says its writer is done with it; until then the row is looked at
+ * again later.  A file
  * taken this way is probed like any other by the upload pass, which
  * fails the recording if the file is cut short.
  */
@@ -83,7 +85,12 @@ pending(struct mr_reaper *rp, const struct mr_recording *r,
  * LiveKit no longer knows the egress: decide from the spool file.  A file
  * modified less than spool_quiet_seconds ago may still be written (an
  * egress LiveKit lost track of, or its copy to the spool): leave the row
- * for a later pass.
+ * for a later pass.  So may a file not there yet, or still empty, while
+ * the recording may still run: an egress writes its file as it goes or
+ * only at its end, and LiveKit can lose a running egress (a restart of
+ * its store).  Failing it then would be final, and the bytes written
+ * later out of reach: no file is a failure only once the recording
+ * started longer ago than recording_max_seconds plus the quiet period.
  */
 static int
 forgotten(struct mr_reaper *rp, const struct mr_recording *r,
@@ -92,13 +99,24 @@ forgotten(struct mr_reaper *rp, const struct mr_recording *r,
 	struct mr_lk_egress	 e;
 	struct stat		 sb;
 	char			*path;
-	int64_t			 now = mr_now(), age;
+	int64_t			 now = mr_now(), age, ran;
+	int			 found;
 
 	memset(&e, 0, sizeof(e));
 	e.egress_id = r->egress_id;
 	e.updated_at = now * 1000000000LL;
 	path = mr_reap_spool_path(rp, r);
-	if (path != NULL && stat(path, &sb) == 0 && sb.st_size > 0) {
+	found = path != NULL && stat(path, &sb) == 0;
+	ran = now - r->started_epoch;
+	if ((!found || sb.st_size == 0) && r->started_epoch > 0 &&
+	    ran < rp->conf->cf_recording_max_seconds +
+	    rp->conf->cf_spool_quiet_seconds) {
+		mr_log_info("pass=stale rec=%s action=wait reason=no_file_yet "
+		    "file=%s ran_s=%lld", r->id, found ? "empty" : "missing",
+		    (long long)ran);
+		return 0;
+	}
+	if (found && sb.st_size > 0) {
 		age = now - (int64_t)sb.st_mtime;
 		if (age < rp->conf->cf_spool_quiet_seconds) {
 			mr_log_info("pass=stale rec=%s action=wait "
@@ -132,8 +150,7 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 
 	if (mr_lk_list_egress(&rp->lk, rp->arena, NULL, r->egress_id, 0,
 	    &items, &n, err) == -1) {
-		if (err->status == 502 && strstr(err->cause, "twirp not_found")
-		    != NULL) {
+		if (mr_lk_refused_with(err, "not_found")) {
 			mr_err_clear(err);
 			return forgotten(rp, r, err);
 		}

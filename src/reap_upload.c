@@ -3,9 +3,13 @@
  * reap_upload.c - the upload pass (SPEC section 4.4): a recording whose
  * egress ended with a file is probed for its real duration, streamed from
  * the spool to storage, verified and marked completed; only then is the
- * spool file removed.  A failure counts an attempt and backs off; past
- * upload_max_attempts the recording is failed and the spool file stays
- * for an admin retry.
+ * spool file removed.  A spool file whose size or modification time
+ * changed while it was read and stored is not taken as stored: the
+ * bytes written meanwhile are in neither the hash nor the copy, and
+ * removing the file would lose them; that attempt fails (500
+ * spool_changed) and the next one stores the file again.  A failure
+ * counts an attempt and backs off; past upload_max_attempts the
+ * recording is failed and the spool file stays for an admin retry.
  *
  * A file the probe cannot read to its end (422 "unreadable_media": cut
  * short, damaged, empty) is never stored as if it were whole: retrying
@@ -34,24 +38,11 @@
 
 #define HASH_CHUNK	(1024 * 1024)
 
-/*
- * The file we asked LiveKit to write: {spool}/{id}.mp4 or .ogg.  If
- * LiveKit reported another name inside the spool, that one.
- */
+/* The spool file of r (mr_spool_path), in the item arena. */
 char *
 mr_reap_spool_path(struct mr_reaper *rp, const struct mr_recording *r)
 {
-	const char	*spool = rp->conf->cf_spool_dir;
-	char		*p;
-	size_t		 n = strlen(spool);
-
-	p = mr_printf(rp->arena, "%s/%s.%s", spool, r->id,
-	    r->audio_only ? "ogg" : "mp4");
-	if (p != NULL && access(p, F_OK) == -1 && r->file_name != NULL &&
-	    strncmp(r->file_name, spool, n) == 0 && r->file_name[n] == '/' &&
-	    strstr(r->file_name, "/../") == NULL)
-		p = mr_strdup(rp->arena, r->file_name);
-	return p;
+	return mr_spool_path(rp->arena, rp->conf->cf_spool_dir, r);
 }
 
 /* SHA-256 of the whole file, streamed; hex in the arena. */
@@ -151,25 +142,34 @@ count_upload(struct mr_reaper *rp, off_t bytes, int failed)
 		    err.cause[0] ? err.cause : err.detail);
 }
 
+/* What an upload stored; the strings in the item arena. */
+struct stored {
+	char	*key;		/* the storage key */
+	off_t	 size;
+	char	*sha256;	/* hex */
+	char	*duration;	/* seconds, "%.3f"; NULL when unknown */
+	char	*finding;	/* what the probe found wrong, or NULL */
+};
+
 /*
- * What the probe says of the file open on fd: 0 with *durp set (in the
- * arena) when it read the file to its end.  Otherwise *durp stays NULL
- * and, for a file it cannot read to its end (422), *findingp holds its
+ * What the probe says of the file open on fd: 0 with st->duration set
+ * when it read the file to its end.  Otherwise st->duration stays NULL
+ * and, for a file it cannot read to its end (422), st->finding holds its
  * words: that is 0 when the row asks to store the file as it is, else -1
- * with *damaged set.  A read error (500) is -1 with err set, for the
- * usual retry.
+ * with err 422 damaged_media.  A read error (500) is -1 with err set,
+ * for the usual retry.
  */
 static int
 probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
-    const char *path, char **durp, char **findingp, int *damaged,
-    struct mr_err *err)
+    const char *path, struct stored *st, struct mr_err *err)
 {
 	struct mr_err	 perr;
 	double		 secs;
 
 	mr_err_clear(&perr);
 	if (mr_probe_duration(fd, &secs, &perr) == 0) {
-		if ((*durp = mr_printf(rp->arena, "%.3f", secs)) == NULL)
+		if ((st->duration = mr_printf(rp->arena, "%.3f", secs)) ==
+		    NULL)
 			return mr_err_set(err, 500, "internal",
 			    "out of memory");
 		return 0;
@@ -178,34 +178,32 @@ probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
 		*err = perr;
 		return mr_err_cause(err, "probing '%s'", path);
 	}
-	if ((*findingp = mr_strdup(rp->arena, perr.detail)) == NULL)
+	if ((st->finding = mr_strdup(rp->arena, perr.detail)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if (r->store_as_is) {
 		mr_log_info("pass=upload rec=%s storing the file as it is: %s",
 		    r->id, perr.detail);
 		return 0;
 	}
-	*damaged = 1;
 	return mr_err_set(err, 422, "damaged_media", "%s", perr.detail);
 }
 
 /*
- * Upload one claimed recording.  0 done, -1 failed (err set; *damaged
- * when it failed because the file is damaged, *findingp saying how).
+ * Upload one claimed recording: 0 done, st filled; -1 failed with err
+ * set (422 damaged_media when the file is damaged, st->finding saying
+ * how).
  */
 static int
-upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
-    char **durp, char **sump, off_t *sizep, char **findingp, int *damaged,
-    struct mr_err *err)
+upload(struct mr_reaper *rp, const struct mr_recording *r,
+    struct stored *st, struct mr_err *err)
 {
 	struct mr_store_obj	 o;
 	struct lease		 lease;
-	struct stat		 sb;
+	struct stat		 sb, now;
 	char			*path;
 	int			 fd = -1, rc = -1;
 
-	*durp = *findingp = NULL;
-	*damaged = 0;
+	memset(st, 0, sizeof(*st));
 	if ((path = mr_reap_spool_path(rp, r)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
@@ -215,16 +213,17 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 		goto done;
 	}
 	/* The real duration, from the file itself (not FileInfo). */
-	if (probe(rp, r, fd, path, durp, findingp, damaged, err) == -1)
+	if (probe(rp, r, fd, path, st, err) == -1)
 		goto done;
-	if ((*sump = hash_file(rp, fd, sb.st_size, err)) == NULL)
+	if ((st->sha256 = hash_file(rp, fd, sb.st_size, err)) == NULL)
 		goto done;
 	memset(&o, 0, sizeof(o));
-	o.key = mr_store_key(rp->arena, r->room_code, r->started_epoch, r->id,
-	    r->audio_only ? "ogg" : "mp4");
+	st->key = mr_store_key(rp->arena, r->room_code, r->started_epoch,
+	    r->id, r->audio_only ? "ogg" : "mp4");
+	o.key = st->key;
 	o.content_type = r->audio_only ? "audio/ogg" : "video/mp4";
 	o.size = sb.st_size;
-	o.sha256_hex = *sump;
+	o.sha256_hex = st->sha256;
 	o.upload_id = mr_printf(rp->arena, "meetrec-%s", r->id);
 	o.mtime = sb.st_mtime;
 	lease.rp = rp;
@@ -238,12 +237,30 @@ upload(struct mr_reaper *rp, const struct mr_recording *r, char **keyp,
 	}
 	if (mr_store_put(&rp->store, rp->arena, fd, &o, err) == -1)
 		goto done;
+	/*
+	 * Bytes written to the file after the probe, the hash or the store
+	 * read it are in none of them, and the spool file goes once the row
+	 * is completed: store it again, the next attempt, instead.
+	 */
+	if (fstat(fd, &now) == -1) {
+		mr_err_set(err, 500, "io_error", "could not stat spool file "
+		    "'%s': %s", path, strerror(errno));
+		goto done;
+	}
+	if (now.st_size != sb.st_size ||
+	    now.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != sb.st_mtim.tv_nsec) {
+		mr_err_set(err, 500, "spool_changed", "the spool file changed "
+		    "while it was stored");
+		mr_err_cause(err, "'%s' was %lld bytes, now %lld", path,
+		    (long long)sb.st_size, (long long)now.st_size);
+		goto done;
+	}
 	/* Share with the recorder's account, where the backend has them. */
 	if (r->recorded_by_name != NULL && mr_store_share(&rp->store,
 	    rp->arena, o.key, r->recorded_by_name, err) == -1)
 		goto done;
-	*keyp = (char *)(uintptr_t)o.key;
-	*sizep = sb.st_size;
+	st->size = sb.st_size;
 	rc = 0;
 done:
 	if (fd != -1)
@@ -288,13 +305,12 @@ int
 mr_reap_uploads(struct mr_reaper *rp, int limit)
 {
 	struct mr_recording	 r;
+	struct stored		 st;
 	struct mr_err		 err;
-	char			*key = NULL, *dur = NULL, *sum = NULL, *path;
-	char			*finding = NULL;
+	char			*path;
 	const char		*why;
-	off_t			 size = 0;
 	int64_t			 t0;
-	int			 n, rc, gave_up, damaged;
+	int			 n, rc, gave_up;
 
 	for (n = 0; n < limit && !mr_reap_stopping; n++) {
 		mr_arena_reset(rp->arena);
@@ -308,12 +324,12 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		if (rc == 0)
 			break;
 		t0 = mr_now_ms();
-		rc = upload(rp, &r, &key, &dur, &sum, &size, &finding,
-		    &damaged, &err);
-		if (rc == -1 && damaged) {
+		rc = upload(rp, &r, &st, &err);
+		if (rc == -1 && err.code != NULL &&
+		    strcmp(err.code, "damaged_media") == 0) {
 			rp->failures++;
 			count_upload(rp, 0, 1);
-			if (fail_damaged(rp, &r, finding) == -1)
+			if (fail_damaged(rp, &r, st.finding) == -1)
 				return -1;
 			continue;
 		}
@@ -337,8 +353,8 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			continue;
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
-		    rp->conf->cf_storage_type, key, (int64_t)size, dur, sum,
-		    finding, &err);
+		    rp->conf->cf_storage_type, st.key, (int64_t)st.size,
+		    st.duration, st.sha256, st.finding, &err);
 		if (rc == -1)
 			return -1;
 		if (rc == 0) {
@@ -347,16 +363,17 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			    r.id);
 			continue;
 		}
-		count_upload(rp, size, 0);
+		count_upload(rp, st.size, 0);
 		path = mr_reap_spool_path(rp, &r);
 		if (path != NULL && unlink(path) == -1)
 			mr_log_warn("rec=%s could not remove spool file '%s'",
 			    r.id, path);
 		mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
 		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
-		    r.id, rp->conf->cf_storage_type, key, (long long)size,
-		    dur ? dur : "-", sum, (long long)(mr_now_ms() - t0),
-		    finding ? " as_is=1" : "");
+		    r.id, rp->conf->cf_storage_type, st.key,
+		    (long long)st.size, st.duration ? st.duration : "-",
+		    st.sha256, (long long)(mr_now_ms() - t0),
+		    st.finding ? " as_is=1" : "");
 	}
 	return n;
 }

@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mr.h"
 #include "conf.h"
+#include "model.h"
 #include "store.h"
 
 static const struct mr_store_ops *const backends[] = {
@@ -93,6 +95,28 @@ mr_store_key(struct mr_arena *a, const char *room_code, int64_t started,
 	    strftime(ts, sizeof(ts), "%Y%m%d_%H%M%S", &tm) == 0)
 		return NULL;
 	return mr_printf(a, "%s/recording_%s_%.8s.%s", room_code, ts, id, ext);
+}
+
+/*
+ * The egress file of recording r in spool_dir: {spool_dir}/{id}.mp4 or
+ * .ogg, the name meetrec asks LiveKit to write.  When that is not there
+ * and LiveKit reported another name inside spool_dir (r->file_name, no
+ * "/../" in it), that one.  In arena a; NULL when out of memory.
+ */
+char *
+mr_spool_path(struct mr_arena *a, const char *spool_dir,
+    const struct mr_recording *r)
+{
+	char	*p;
+	size_t	 n = strlen(spool_dir);
+
+	p = mr_printf(a, "%s/%s.%s", spool_dir, r->id,
+	    r->audio_only ? "ogg" : "mp4");
+	if (p != NULL && access(p, F_OK) == -1 && r->file_name != NULL &&
+	    strncmp(r->file_name, spool_dir, n) == 0 &&
+	    r->file_name[n] == '/' && strstr(r->file_name, "/../") == NULL)
+		p = mr_strdup(a, r->file_name);
+	return p;
 }
 
 /*

@@ -19,6 +19,7 @@
 #include "mr.h"
 
 struct mr_conf;
+struct mr_recording;
 struct mr_store;
 
 /* What to store. */
@@ -125,5 +126,12 @@ int	 mr_store_key_valid(const char *key);
  */
 char	*mr_store_key(struct mr_arena *a, const char *room_code,
 	    int64_t started, const char *id, const char *ext);
+/*
+ * The egress file of a recording in spool_dir: {spool_dir}/{id}.mp4 or
+ * .ogg, or the name LiveKit reported if that is inside spool_dir and
+ * the first is not there.  In arena a; NULL when out of memory.
+ */
+char	*mr_spool_path(struct mr_arena *a, const char *spool_dir,
+	    const struct mr_recording *);
 
 #endif /* MR_STORE_H */

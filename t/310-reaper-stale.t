@@ -9,7 +9,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep);
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid);
+use Meetrec::Test::Util qw(uuid slurp spew src_root);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(conf => { stale_pending_seconds => 5,
@@ -120,6 +120,60 @@ $r = $s->reaper('--pass', 'stale,upload');
 like($r->{err}, qr/rec=\Q$lost\E action=process_spool/,
     'no egress at LiveKit but a settled file in the spool');
 is(st($lost), 'completed|EGRESS_COMPLETE', 'the file was kept and stored');
+
+# 5b. LiveKit lost an egress that still ran, before it wrote its file:
+# the recording may still be writing, so the row is looked at again
+# later, not failed; once the file is there and quiet, it is taken.
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $early = $r->{json}{recording_id};
+$eg = $r->{json}{egress_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+is($s->standin(POST => '/_standin/forget', { egress_id => $eg })->{status},
+    200, 'LiveKit lost a running egress');
+age($early);
+$r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$early\E action=wait reason=no_file_yet file=missing/,
+    'no file yet: waits for it');
+unlike($r->{err}, qr/rec=\Q$early\E action=failed/, 'not failed');
+like(st($early), qr/^(recording|processing)\|/, 'still under way');
+$file = $s->config('spool_dir') . "/$early.mp4";
+spew($file, '');
+age($early);
+$r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$early\E action=wait reason=no_file_yet file=empty/,
+    'an empty file: still waits');
+like(st($early), qr/^(recording|processing)\|/, 'still under way');
+my $mp4 = slurp(src_root() . '/t/fixtures/play.mp4');
+spew($file, $mp4);
+utime($then, $then, $file) or die "utime $file: $!";
+age($early);
+$r = $s->reaper('--pass', 'stale,upload');
+like($r->{err}, qr/rec=\Q$early\E action=process_spool/,
+    'the file came and settled: taken');
+is(st($early), 'completed|EGRESS_COMPLETE', 'and stored');
+is($s->pg->psql("SELECT file_size_bytes FROM $T WHERE id = '$early'"),
+    length($mp4), 'all of it');
+
+# 5c. No file from an egress LiveKit lost, and the recording started
+# longer ago than recording_max_seconds and the quiet period: failed.
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $gone = $r->{json}{recording_id};
+$eg = $r->{json}{egress_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+$s->standin(POST => '/_standin/forget', { egress_id => $eg });
+$s->pg->psql("UPDATE $T SET started_at = now() - interval '5 hours' "
+    . "WHERE id = '$gone'");
+age($gone);
+$r = $s->reaper('--pass', 'stale');
+like($r->{err}, qr/rec=\Q$gone\E action=failed reason=egress_unknown/,
+    'no file long after the start: failed');
+is(st($gone), 'failed|EGRESS_FAILED', 'failed with its egress');
+like($s->pg->psql("SELECT last_error FROM $T WHERE id = '$gone'"),
+    qr/no longer knows the egress and there is no file/, 'saying why');
 
 # 6. Recent rows are left alone; a second run changes nothing more.
 $c = room();

@@ -274,5 +274,32 @@ $r = $s->api(GET => "/api/recordings/$id", token => $tok);
 ok(exists $r->{json}{media_finding} && !defined $r->{json}{media_finding},
     'and no finding');
 
+# 5. LiveKit wrote the file under another name inside the spool (its
+# FileInfo names it, file_name), so {id}.mp4 is not there.  The reaper
+# takes that file; an admin retry looks at the same file: a plain retry
+# is refused for the damage (not "no longer in the spool"), accept_as_is
+# stores it.
+($id) = start();
+$s->api(POST => "/api/recordings/$id/stop", token => $tok);
+$s->standin_idle;
+$whole = slurp("$spool/$id.mp4");
+unlink "$spool/$id.mp4" or die "$spool/$id.mp4: $!";
+$file = "$spool/egress-renamed-$id.mp4";
+$half = substr($whole, 0, length($whole) - 1000);
+spew($file, $half);
+q1("UPDATE $T SET file_name = '$file' WHERE id = '$id'");
+$r = $s->reaper('--pass', 'upload');
+like($r->{err}, qr/rec=\Q$id\E action=failed reason=damaged/,
+    'the file under LiveKit\'s name is probed: damaged');
+failed_as_damaged($id, $file, $half, $overrun, 'MP4 under another name');
+$r = retry($id);
+is($r->{status}, 409, 'plain retry: 409') or diag($r->{body});
+is($r->{json}{code}, 'damaged_media',
+    'refused for the damage of the file the reaper would take');
+$r = retry($id, json => { accept_as_is => \1 });
+is($r->{status}, 202, 'retry with accept_as_is') or diag($r->{body});
+$s->reaper('--pass', 'upload');
+stored_as_is($id, $file, $half, $overrun, 'MP4 under another name stored');
+
 $s->finish;
 done_testing();

@@ -183,7 +183,10 @@ sub db_fault {
 		$s->pgproxy->cut;
 		fault('database connections cut');
 	} else {
-		$s->pgproxy->arm(pick(qr/^INSERT/, qr/^UPDATE 1$/, qr/^SELECT/));
+		# Only a committed statement's answer is lost: one in a
+		# transaction block waits for its COMMIT (PgProxy).
+		$s->pgproxy->arm(pick(qr/^INSERT/, qr/^UPDATE 1$/, qr/^SELECT/,
+		    qr/^COMMIT$/));
 		fault('database answer lost after the commit');
 	}
 	return;

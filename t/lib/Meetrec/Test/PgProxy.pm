@@ -19,11 +19,15 @@
 # type byte, then a 32-bit length); from the client it copies blindly.
 #
 # arm(RE): the next CommandComplete whose tag matches RE ("INSERT 0 1",
-# "UPDATE 1", ...) is not delivered: the proxy waits for the
-# ReadyForQuery that follows it (by then the server has committed the
-# statement's implicit transaction) and closes both sides instead of
-# passing either on.  The client sees its connection die after the commit,
-# with no answer: the one case where it cannot know what happened.
+# "UPDATE 1", "COMMIT", ...) and was committed is not delivered.  The
+# proxy holds it and what follows until the ReadyForQuery, whose status
+# byte says whether the server is idle ('I': the statement's implicit
+# transaction, or the transaction COMMIT ended, is committed) or still in
+# a transaction block ('T', or 'E' failed).  Idle, it closes both sides
+# instead of passing any of it on: the client sees its connection die
+# after the commit, with no answer, the one case where it cannot know
+# what happened.  In a transaction nothing is committed yet: the held
+# messages go on to the client and the proxy stays armed.
 #
 # Control is by files in <dir>, read on every server message and every
 # new connection, so a test needs no channel to the proxy process:
@@ -133,7 +137,9 @@ my %peer;	# fileno => the other socket
 my %role;	# fileno => 'c' (client side) or 's' (server side)
 my %inbuf;	# fileno of a server side => bytes not yet parsed
 my %outbuf;	# fileno => bytes waiting to be written to that socket
-my %state;	# fileno of a server side => 'armed' once a tag matched
+my %held;	# fileno of a server side => [ tag matched, messages held
+		# since ] until the ReadyForQuery after the match
+my %txn;	# fileno of a server side => its last ReadyForQuery status
 my %sock;	# fileno => socket
 
 sub _log {
@@ -150,7 +156,8 @@ sub _close_pair {
 		$sel->remove($sock{$f});
 		close $sock{$f};
 		delete $sock{$f}; delete $peer{$f}; delete $role{$f};
-		delete $inbuf{$f}; delete $outbuf{$f}; delete $state{$f};
+		delete $inbuf{$f}; delete $outbuf{$f}; delete $held{$f};
+		delete $txn{$f};
 	}
 	return;
 }
@@ -197,23 +204,34 @@ sub _server_data {
 		my ($type, $len) = unpack 'a N', $$buf;
 		last if length $$buf < 1 + $len;
 		my $msg = substr($$buf, 0, 1 + $len, '');
-		if (($state{$fd} // '') eq 'armed') {
-			# Hold everything until the ReadyForQuery: then the
-			# commit is done, and the client gets nothing.
+		$txn{$fd} = substr($msg, 5, 1) if $type eq 'Z';
+		if (my $h = $held{$fd}) {
+			# Hold everything until the ReadyForQuery says
+			# whether the statement is committed.
+			$h->[1] .= $msg;
 			next unless $type eq 'Z';
-			_log("dropped a connection after its commit");
-			_close_pair($sel, $fd);
-			return 0;
+			delete $held{$fd};
+			my $tag = $h->[0];
+			if ($txn{$fd} eq 'I' && -e "$dir/arm") {
+				unlink "$dir/arm";
+				_fire($dir, $tag);
+				_log("dropped a connection after '$tag' was "
+				    . 'committed');
+				_close_pair($sel, $fd);
+				return 0;
+			}
+			_log("'$tag' matched in a transaction (status "
+			    . "$txn{$fd}): passed on, still armed")
+			    if $txn{$fd} ne 'I';
+			$out .= $h->[1];
+			next;
 		}
 		if ($type eq 'C' && -e "$dir/arm") {
 			my $tag = unpack 'Z*', substr($msg, 5);
 			my $pat = eval { slurp("$dir/arm") } // '';
 			chomp $pat;
 			if (length $pat && $tag =~ /$pat/) {
-				unlink "$dir/arm";
-				_fire($dir, $tag);
-				_log("armed drop matched '$tag'");
-				$state{$fd} = 'armed';
+				$held{$fd} = [ $tag, $msg ];
 				next;
 			}
 		}
