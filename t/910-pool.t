@@ -1,16 +1,19 @@
 #!/usr/bin/perl
 # SPDX-License-Identifier: ISC
-# The pool under stress: a worker killed with SIGKILL is replaced, workers
-# recycle after max_requests, SIGHUP reloads, PostgreSQL restarting under
-# the pool costs no more than the requests in flight, and SIGTERM drains:
-# a request in progress still gets its answer.
+# The pool under stress: a second meetrec-fcgi on the same socket is
+# refused and leaves the pool alone, a worker killed with SIGKILL is
+# replaced, workers recycle after max_requests, SIGHUP reloads,
+# PostgreSQL restarting under the pool costs no more than the requests
+# in flight, and SIGTERM drains: a request in progress still gets its
+# answer.
 use strict;
 use warnings;
 use Test::More;
 use POSIX qw(_exit);
 use Time::HiRes qw(sleep time);
+use Meetrec::Test::Proc qw(run_cmd);
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid);
+use Meetrec::Test::Util qw(slurp uuid);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(workers => 2, max_requests => 20,
@@ -32,6 +35,23 @@ sub wait_for {
 }
 
 is($s->api(GET => '/api/healthz')->{status}, 200, 'healthy');
+
+# A second start with the same configuration while the pool runs: it
+# refuses, and the pool keeps its sockets, its pid file and its work.
+my $sock = $s->config('fcgi_socket');
+my @socks = ($sock, "$sock.busy");
+my @ino = map { (lstat $_)[1] // 'none' } @socks;
+my $second = run_cmd([ Meetrec::Test::Stack::fcgi_bin(), '--config',
+    $s->conf_path ], env => $s->_prog_env, cwd => $s->dir, timeout => 15);
+is($second->{rc}, 1, 'a second meetrec-fcgi on the same socket exits 1');
+like($second->{err},
+    qr/'\Q$sock\E' is in use: another meetrec-fcgi listens there/,
+    'and says the socket is in use') or diag($second->{err});
+is_deeply([ map { (lstat $_)[1] // 'none' } @socks ], \@ino,
+    'the pool\'s sockets are still there, the same files');
+is(slurp($s->config('pid_file')), $s->pool_pid . "\n",
+    'the pid file still names the pool');
+is($s->api(GET => '/api/healthz')->{status}, 200, 'and the pool serves');
 
 # SIGKILL a worker: the master replaces it.
 my @before = $s->worker_pids;
