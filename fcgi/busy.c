@@ -64,6 +64,7 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	FCGX_Request	 req;
 	uint64_t	 n = 0, told = 0;
 	int64_t		 last = mr_now_ms() - SUMMARY_MS, now;
+	int		 code = 0;
 
 	mr_worker_signals();
 	/* Told apart from the workers in ps and /proc. */
@@ -80,8 +81,11 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	cx.cx_req.rq_fcgx = &req;
 
 	while (!mr_worker_stop) {
-		if (mr_worker_accept(&req, fd) == -1)
+		if (mr_worker_accept(&req, fd) == -1) {
+			if (!mr_worker_stop)
+				code = MR_WORKER_EXIT_ACCEPT;
 			break;
+		}
 		answer(&cx);
 		FCGX_Finish_r(&req);
 		mr_arena_reset(cx.cx_arena);
@@ -107,5 +111,5 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	mr_arena_free(cx.cx_arena);
 	mr_conf_free(conf);
 	mr_httpc_global_cleanup();
-	exit(0);
+	exit(code);
 }

@@ -147,6 +147,7 @@ int	mr_resp_header(struct mr_ctx *, const char *);
 void	mr_resp_send(struct mr_ctx *);
 
 /* worker.c */
+#define MR_WORKER_EXIT_ACCEPT 5	/* a child could not wait or accept */
 extern volatile sig_atomic_t mr_worker_stop;
 void	mr_worker_signals(void);
 int	mr_worker_accept(FCGX_Request *, int fd);

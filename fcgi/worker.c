@@ -3,7 +3,10 @@
  * worker.c - one pool worker: accept a FastCGI request, read it into the
  * per-request arena, dispatch, answer, log one line, reset the arena.
  * After max_requests, or on SIGTERM once the current request is done,
- * the worker exits 0 and the master starts a fresh one.
+ * the worker exits 0 and the master starts a fresh one.  A worker that
+ * can no longer wait for or accept connections exits 5
+ * (MR_WORKER_EXIT_ACCEPT): the master replaces it as one that died,
+ * with a delay that grows while that keeps happening.
  */
 #include "config.h"
 
@@ -66,7 +69,8 @@ mr_worker_signals(void)
 /*
  * Wait for the next request on the listening socket fd (non-blocking,
  * shared by every worker).  Returns 0 with a request accepted into req,
- * or -1 when it is time to stop (mr_worker_stop, or the socket failed).
+ * or -1 when it is time to stop: mr_worker_stop is set, or waiting or
+ * accepting failed (logged here; the caller exits MR_WORKER_EXIT_ACCEPT).
  *
  * A worker told to go (SIGTERM: a retirement, a reload, a drain) must
  * not drop a connection it has already accepted: nginx would see the
@@ -112,8 +116,10 @@ mr_worker_accept(FCGX_Request *req, int fd)
 		}
 		if (n == 0)
 			continue;
-		if (ev.events & (EPOLLERR | EPOLLHUP))
+		if (ev.events & (EPOLLERR | EPOLLHUP)) {
+			mr_log_warnx("the listening socket failed");
 			return -1;
+		}
 		rc = FCGX_Accept_r(req);
 		if (rc == 0)
 			return 0;
@@ -121,6 +127,8 @@ mr_worker_accept(FCGX_Request *req, int fd)
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 		    rc == -ECONNABORTED)
 			continue;
+		/* EMFILE, ENFILE, ENOMEM, ...: the master starts another. */
+		mr_log_warnx("could not accept: %s", strerror(-rc));
 		return -1;
 	}
 }
@@ -264,8 +272,11 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 
 	while (!mr_worker_stop && served < conf->cf_fcgi_max_requests) {
 		mr_metrics_slot_set(m, slot, MR_WORKER_IDLE);
-		if (mr_worker_accept(&req, fd) == -1)
+		if (mr_worker_accept(&req, fd) == -1) {
+			if (!mr_worker_stop)
+				code = MR_WORKER_EXIT_ACCEPT;
 			break;
+		}
 		mr_metrics_slot_set(m, slot, MR_WORKER_BUSY);
 		served++;
 		serve(&cx);

@@ -67,6 +67,44 @@ my $ok = 0;
 $ok += $s->api(GET => '/api/healthz')->{status} == 200 for 1 .. 10;
 is($ok, 10, 'every request after the kill succeeded');
 
+# A worker that cannot accept (no descriptor left: its open file limit
+# is lowered under it to its lowest free descriptor) says why and exits
+# 5, a failure: the master replaces it, and the connection it could not
+# take is served by the next worker.
+SKIP: {
+	skip 'no prlimit(1)', 5 unless grep { -x "$_/prlimit" }
+	    split /:/, $ENV{PATH};
+	my @full = $s->worker_pids;
+	for my $w (@full) {
+		opendir my $dh, "/proc/$w/fd" or die "/proc/$w/fd: $!";
+		my %open = map { $_ => 1 } grep { /^\d+$/ } readdir $dh;
+		closedir $dh;
+		my $free = 0;
+		$free++ while $open{$free};
+		system('prlimit', "--pid=$w", "--nofile=$free:$free") == 0
+		    or die "prlimit $w failed";
+	}
+	my @st;
+	wait_for('the workers without descriptors to exit', sub {
+		push @st, $s->api(GET => '/api/healthz')->{status};
+		my %now = map { $_ => 1 } $s->worker_pids;
+		!grep { $now{$_} } @full;
+	});
+	is_deeply([ grep { $_ != 200 } @st ], [],
+	    scalar(@st) . ' requests meanwhile, every one answered 200');
+	my $l = $s->log('pool');
+	is(scalar(() = $l =~ /could not accept: Too many open files/g),
+	    2, 'each worker logged why it could not accept');
+	is(scalar(() = $l =~ /worker pid=\d+ exited with status 5, respawn/g),
+	    2, 'and exited 5: the master counted a failure');
+	$s->wait_workers;
+	is($s->api(GET => '/api/healthz')->{status}, 200,
+	    'the new workers serve');
+	like($s->api(GET => '/metrics')->{body},
+	    qr/^meetrec_pool_worker_restarts_total\{reason="died"\} 3$/m,
+	    'the deaths are counted: the SIGKILL and the two');
+}
+
 # Recycling: 60 requests through 2 workers of 20 requests each.
 my %pids = map { $_ => 1 } $s->worker_pids;
 $ok = 0;
@@ -124,5 +162,6 @@ open(my $fh, '<', $out);
 my $status = <$fh> // '';
 is($status, '202', 'the request in flight during SIGTERM was answered');
 
-$s->finish;
+# The SIGKILL and the two workers that could not accept.
+$s->finish(respawns => 3);
 done_testing();
