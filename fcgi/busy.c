@@ -53,11 +53,11 @@ answer(struct mr_ctx *cx)
 }
 
 /*
- * The responder's life: fd is the busy socket opened by the master.
- * Never returns.
+ * The responder's life: fd is the busy socket opened by the master,
+ * master the master's pid (see mr_worker_signals).  Never returns.
  */
 int
-mr_busy_main(int fd, struct mr_conf *conf)
+mr_busy_main(int fd, struct mr_conf *conf, pid_t master)
 {
 	struct mr_ctx	 cx;
 	struct mr_env	 env;
@@ -66,7 +66,7 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	int64_t		 last = mr_now_ms() - SUMMARY_MS, now;
 	int		 code = 0;
 
-	mr_worker_signals();
+	mr_worker_signals(master);
 	/* Told apart from the workers in ps and /proc. */
 	prctl(PR_SET_NAME, "meetrec-busy");
 

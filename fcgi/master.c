@@ -59,6 +59,7 @@ struct slot {
 };
 
 static struct slot	 slots[MAX_SLOTS];
+static pid_t		 master_pid;	/* getpid(), for the children */
 static int		 pidfile_fd = -1;	/* the master's alone */
 static int		 listen_fd = -1, busy_fd = -1;
 static int		 generation;
@@ -146,7 +147,7 @@ spawn(int i, struct mr_conf *conf)
 		if (pidfile_fd != -1)
 			close(pidfile_fd);
 		close(busy_fd);
-		mr_worker_main(listen_fd, conf, i);
+		mr_worker_main(listen_fd, conf, i, master_pid);
 	}
 	return pid;
 }
@@ -164,7 +165,7 @@ spawn_busy(struct mr_conf *conf)
 		if (pidfile_fd != -1)
 			close(pidfile_fd);
 		close(listen_fd);
-		mr_busy_main(busy_fd, conf);
+		mr_busy_main(busy_fd, conf, master_pid);
 	}
 	busy_pid = pid;
 	busy_started_ms = mr_now_ms();
@@ -568,6 +569,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&empty);
 
+	master_pid = getpid();
 	pidfile_fd = pidfd;
 	listen_fd = fd;
 	busy_fd = busyfd;

@@ -35,20 +35,26 @@ on_term(int sig)
 }
 
 /*
- * The start of every child of the master (a worker, the busy responder):
- * die with the master, never outlive it; what the master blocked or
+ * The start of every child of the master (a worker, the busy responder),
+ * master being its pid as the master saw it before the fork: die with
+ * the master, never outlive it; what the master blocked or
  * ignored is back to normal, but for SIGPIPE; SIGTERM and SIGINT set
  * mr_worker_stop, and stay blocked except while mr_worker_accept() waits
  * for a connection, so they never cut a request short (see there).
  */
 void
-mr_worker_signals(void)
+mr_worker_signals(pid_t master)
 {
 	struct sigaction sa;
 	sigset_t	 set;
 
+	/*
+	 * The master may have died before prctl: then we have another
+	 * parent already.  Not "getppid() == 1": the master may be pid 1
+	 * (a container), and an orphan may go to a subreaper.
+	 */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
+	if (getppid() != master)
 		_exit(0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -246,10 +252,11 @@ serve(struct mr_ctx *cx)
 /*
  * The worker's life.  fd is the listening socket opened by the master,
  * slot the worker's cell of the scoreboard (metrics.h), where it says
- * whether it waits for a request or serves one.  Never returns.
+ * whether it waits for a request or serves one, master the master's pid
+ * (see mr_worker_signals).  Never returns.
  */
 int
-mr_worker_main(int fd, struct mr_conf *conf, int slot)
+mr_worker_main(int fd, struct mr_conf *conf, int slot, pid_t master)
 {
 	struct mr_env	 env;
 	struct mr_ctx	 cx;
@@ -258,7 +265,7 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 	int64_t		 served = 0;
 	int		 code = 0;
 
-	mr_worker_signals();
+	mr_worker_signals(master);
 
 	if (mr_worker_env_init(&env, conf) == -1)
 		_exit(3);
