@@ -41,8 +41,6 @@
 #define DRAIN_SECONDS	60
 #define TICK_MS		100	/* a dynamic pool is looked at */
 #define SPAWN_RATE_MAX	32	/* workers started in one tick, at most */
-#define RESIGNAL_MS	1000	/* a retired worker still there is told
-				   again (it may have missed the first) */
 #define SPARE_KILL_MS	1000	/* spares beyond fcgi_spare_max: one a
 				   second */
 
@@ -55,7 +53,6 @@ struct slot {
 	int		 generation;
 	int64_t		 started_ms;
 	enum retire	 retire;	/* told to go, and why */
-	int64_t		 signalled_ms;
 };
 
 static struct slot	 slots[MAX_SLOTS];
@@ -216,7 +213,6 @@ fill(struct mr_conf *conf)
 		slots[i].retire = KEEP;
 		slots[i].generation = generation;
 		slots[i].started_ms = mr_now_ms();
-		slots[i].signalled_ms = 0;
 		live++;
 		mr_log_debug("worker pid=%ld started", (long)slots[i].pid);
 	}
@@ -298,34 +294,16 @@ signal_all(int sig, int only_generation)
 		kill(busy_pid, sig);
 }
 
+/*
+ * Tell worker i to go, once: SIGTERM stays pending while the worker
+ * serves and is taken in its next wait for a connection, so a worker
+ * never misses it (mr_worker_accept).
+ */
 static void
 retire(int i, enum retire why)
 {
 	slots[i].retire = why;
-	slots[i].signalled_ms = mr_now_ms();
 	kill(slots[i].pid, SIGTERM);
-}
-
-/*
- * A worker that was told to go while entering accept() may not have seen
- * it (libfcgi checks the flag, then blocks): tell it again now and then.
- */
-static int
-resignal(void)
-{
-	int64_t	 now = mr_now_ms();
-	int	 n = 0;
-
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		if (slots[i].pid == 0 || slots[i].retire == KEEP)
-			continue;
-		n++;
-		if (now - slots[i].signalled_ms >= RESIGNAL_MS) {
-			slots[i].signalled_ms = now;
-			kill(slots[i].pid, SIGTERM);
-		}
-	}
-	return n;
 }
 
 /* Is a connection waiting to be accepted? */
@@ -498,20 +476,20 @@ drain(void)
 }
 
 /*
- * Sleep until a signal, a tick (a dynamic pool, retiring workers), the
- * end of a respawn delay or, when watch_listen, a request waiting.
- * Signals are delivered only in here (ppoll's mask).  Returns whether
- * the listening socket is readable.
+ * Sleep until a signal, a tick (a dynamic pool), the end of a respawn
+ * delay or, when watch_listen, a request waiting.  Signals are delivered
+ * only in here (ppoll's mask).  Returns whether the listening socket is
+ * readable.
  */
 static int
-wait_events(struct mr_conf *conf, const sigset_t *mask, int retiring)
+wait_events(struct mr_conf *conf, const sigset_t *mask)
 {
 	struct pollfd	 pfd;
 	struct timespec	 ts;
 	int64_t		 timeout = -1, left;
 	int		 n;
 
-	if (mr_conf_pm(conf) != MR_PM_STATIC || retiring > 0)
+	if (mr_conf_pm(conf) != MR_PM_STATIC)
 		timeout = TICK_MS;
 	if (backoff_ms > 0 && (nlive() < target || busy_pid == 0)) {
 		left = refill_at - mr_now_ms();
@@ -547,7 +525,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 	struct mr_conf	*nc;
 	char		 errbuf[512];
 	uint32_t	 queued, backlog;
-	int		 old, ready = 0, min, max, retiring = 0;
+	int		 old, ready = 0, min, max;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -590,7 +568,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 
 	for (;;) {
 		if (!got_chld && !got_hup && !got_term)
-			ready = wait_events(conf, &empty, retiring);
+			ready = wait_events(conf, &empty);
 		if (got_term) {
 			mr_log_info("pool draining");
 			drain();
@@ -638,7 +616,6 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 		}
 		scale(conf, ready);
 		ready = 0;
-		retiring = resignal();
 	}
 	mr_log_info("pool stopped");
 	mr_conf_free(conf);
