@@ -87,9 +87,11 @@ mr_worker_signals(pid_t master)
  * them blocked, and if another worker took the connection first the
  * non-blocking accept(2) fails with EAGAIN and we wait again.  The
  * listening socket is in each process's own epoll set with EPOLLEXCLUSIVE,
- * so a connection wakes one waiting worker, the one that has waited
- * longest, not all of them: the load is spread as a blocking accept(2)
- * spreads it.
+ * so a connection wakes one waiting worker, not all of them.  The kernel
+ * wakes exclusive waiters in the order they were registered: the
+ * earliest-registered worker that waits, not the one that has waited
+ * longest.  Under light load the same few workers serve and the others
+ * stay idle for the master to retire (fcgi_pm dynamic, ondemand).
  */
 int
 mr_worker_accept(FCGX_Request *req, int fd)
