@@ -38,7 +38,8 @@
 
 #define MAX_WORKERS	256	/* fcgi_workers_max's own limit */
 #define MAX_SLOTS	MR_METRICS_SLOTS /* two generations during a reload */
-#define DRAIN_SECONDS	60
+#define DRAIN_MS	120000	/* nginx's fastcgi_read_timeout: no answer
+				   is awaited longer */
 #define TICK_MS		100	/* a dynamic pool is looked at */
 #define SPAWN_RATE_MAX	32	/* workers started in one tick, at most */
 #define SPARE_KILL_MS	1000	/* spares beyond fcgi_spare_max: one a
@@ -457,22 +458,29 @@ publish_limits(const struct mr_conf *conf)
 	mr_metrics_pool_limits(mr_metrics_shared(), min, max);
 }
 
-static int
+/*
+ * SIGTERM: every child finishes the request in hand and exits.  One
+ * still there after DRAIN_MS, when nginx has given up on its answer, is
+ * killed, once; the monotonic clock, so a change of the time of day
+ * neither cuts a request short nor lets one run on.
+ */
+static void
 drain(void)
 {
-	time_t	 deadline = time(NULL) + DRAIN_SECONDS;
+	int64_t	 deadline = mr_now_ms() + DRAIN_MS;
+	int	 killed = 0;
 
 	signal_all(SIGTERM, -1);
 	while (nrunning() > 0) {
-		if (time(NULL) > deadline) {
+		if (!killed && mr_now_ms() >= deadline) {
 			mr_log_warnx("workers did not drain in %d s, killing",
-			    DRAIN_SECONDS);
+			    DRAIN_MS / 1000);
 			signal_all(SIGKILL, -1);
+			killed = 1;
 		}
 		usleep(20000);
 		reap();
 	}
-	return 0;
 }
 
 /*
