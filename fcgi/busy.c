@@ -53,19 +53,20 @@ answer(struct mr_ctx *cx)
 }
 
 /*
- * The responder's life: fd is the busy socket opened by the master.
- * Never returns.
+ * The responder's life: fd is the busy socket opened by the master,
+ * master the master's pid (see mr_worker_signals).  Never returns.
  */
 int
-mr_busy_main(int fd, struct mr_conf *conf)
+mr_busy_main(int fd, struct mr_conf *conf, pid_t master)
 {
 	struct mr_ctx	 cx;
 	struct mr_env	 env;
 	FCGX_Request	 req;
 	uint64_t	 n = 0, told = 0;
 	int64_t		 last = mr_now_ms() - SUMMARY_MS, now;
+	int		 code = 0;
 
-	mr_worker_signals();
+	mr_worker_signals(master);
 	/* Told apart from the workers in ps and /proc. */
 	prctl(PR_SET_NAME, "meetrec-busy");
 
@@ -80,8 +81,11 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	cx.cx_req.rq_fcgx = &req;
 
 	while (!mr_worker_stop) {
-		if (mr_worker_accept(&req, fd) == -1)
+		if (mr_worker_accept(&req, fd) == -1) {
+			if (!mr_worker_stop)
+				code = MR_WORKER_EXIT_ACCEPT;
 			break;
+		}
 		answer(&cx);
 		FCGX_Finish_r(&req);
 		mr_arena_reset(cx.cx_arena);
@@ -107,5 +111,5 @@ mr_busy_main(int fd, struct mr_conf *conf)
 	mr_arena_free(cx.cx_arena);
 	mr_conf_free(conf);
 	mr_httpc_global_cleanup();
-	exit(0);
+	exit(code);
 }

@@ -147,15 +147,17 @@ int	mr_resp_header(struct mr_ctx *, const char *);
 void	mr_resp_send(struct mr_ctx *);
 
 /* worker.c */
+#define MR_WORKER_EXIT_ACCEPT 5	/* a child could not wait or accept */
 extern volatile sig_atomic_t mr_worker_stop;
-void	mr_worker_signals(void);
+void	mr_worker_signals(pid_t master);
 int	mr_worker_accept(FCGX_Request *, int fd);
 int	mr_worker_env_init(struct mr_env *, struct mr_conf *);
 void	mr_worker_env_free(struct mr_env *);
-int	mr_worker_main(int fd, struct mr_conf *, int slot) MR_NORETURN;
+int	mr_worker_main(int fd, struct mr_conf *, int slot, pid_t master)
+	    MR_NORETURN;
 
 /* busy.c */
-int	mr_busy_main(int fd, struct mr_conf *) MR_NORETURN;
+int	mr_busy_main(int fd, struct mr_conf *, pid_t master) MR_NORETURN;
 
 /* master.c */
 int	mr_master_run(const char *confpath, struct mr_conf *, int fd,

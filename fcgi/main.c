@@ -27,7 +27,10 @@
  *    it at exit; workers do not inherit it.
  *
  * Having dropped root, the master cannot remove the socket or the pid
- * file from root's folder at exit; the next start replaces both.
+ * file from root's folder at exit; the next start replaces both.  A
+ * socket is replaced only when nobody listens on it: a second start with
+ * the same fcgi_socket while a pool runs is refused (clear_stale), and a
+ * pool removes at exit only the socket it made (unlink_ours).
  *
  * A second socket, fcgi_socket with ".busy" added, is made the same way
  * next to the first: the busy responder's (busy.c), nginx's backup
@@ -46,7 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -205,11 +210,61 @@ backlog(const struct mr_conf *conf)
 }
 
 /*
- * Bind the socket at path, listening with a queue of qlen.  As root it
- * is made with its final owner (root), group (gid) and mode (0660) at
- * once: bound with gid as the effective group and umask 0117.  Nothing
- * is chowned afterwards, so no path is ever chowned that someone could
- * have swapped for a link.
+ * Does a server listen on the unix socket at path?  A non-blocking
+ * connect(2) succeeds, or fails with EAGAIN when the listen queue is
+ * full, only when one does; a socket left by a pool that has gone
+ * refuses it.  A live pool accepts the probe and sees it close before
+ * any request, which libfcgi takes quietly.
+ */
+static int
+listening(const char *path)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, rc, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	/* Too long to bind: FCGX_OpenSocket says so. */
+	if (mr_strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) == -1)
+		return 0;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		mr_fatal("could not make a socket to probe '%s'", path);
+	rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	close(fd);
+	return rc == 0 || saved == EAGAIN;
+}
+
+/*
+ * Make room for a socket at path: a stale socket from a previous run is
+ * removed, nothing else.  A socket a pool still listens on is another
+ * meetrec-fcgi's, running with the same fcgi_socket: taking the path
+ * would leave that pool serving nobody.
+ */
+static void
+clear_stale(const char *path)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == -1)
+		return;
+	if (!S_ISSOCK(st.st_mode))
+		mr_fatalx("'%s' exists and is not a socket", path);
+	if (listening(path))
+		mr_fatalx("'%s' is in use: another meetrec-fcgi listens there",
+		    path);
+	if (unlink(path) == -1)
+		mr_fatal("could not remove stale socket '%s'", path);
+}
+
+/*
+ * Bind the socket at path (made free by clear_stale), listening with a
+ * queue of qlen, and note in made which file it is, for the removal at
+ * exit.  As root it is made with its final owner (root), group (gid)
+ * and mode (0660) at once: bound with gid as the effective group and
+ * umask 0117.  Nothing is chowned afterwards, so no path is ever chowned
+ * that someone could have swapped for a link.
  *
  * Started as another user (systemd's User=, meetrec-fcgi.service), the
  * socket is that user's, 0660, and gets the group gid afterwards, which
@@ -218,19 +273,12 @@ backlog(const struct mr_conf *conf)
  * is the socket just made.
  */
 static int
-bind_socket(const char *path, gid_t gid, int qlen)
+bind_socket(const char *path, gid_t gid, int qlen, struct stat *made)
 {
 	struct stat	 st;
 	mode_t		 old;
 	int		 fd, fl, root = geteuid() == 0;
 
-	/* A stale socket from a previous run is replaced, nothing else. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			mr_fatalx("'%s' exists and is not a socket", path);
-		if (unlink(path) == -1)
-			mr_fatal("could not remove stale socket '%s'", path);
-	}
 	if (root && setegid(gid) == -1)
 		mr_fatal("could not take group %lu for the socket",
 		    (unsigned long)gid);
@@ -242,12 +290,16 @@ bind_socket(const char *path, gid_t gid, int qlen)
 		    (unsigned long)getgid());
 	if (fd < 0)
 		mr_fatalx("could not listen on '%s'", path);
+	/* fstat(2) of the descriptor names the socket, not the file. */
+	if (lstat(path, made) == -1 || !S_ISSOCK(made->st_mode))
+		mr_fatalx("socket '%s' is gone right after it was made", path);
 	if (!root && gid != getegid() && lchown(path, (uid_t)-1, gid) == -1)
 		mr_fatal("could not give socket '%s' the group %lu of "
 		    "fcgi_socket_group (meetrec-fcgi must be in that group)",
 		    path, (unsigned long)gid);
 	/* A set-group-ID folder would have given it its own group. */
 	if (root && (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode) ||
+	    st.st_dev != made->st_dev || st.st_ino != made->st_ino ||
 	    st.st_uid != 0 || st.st_gid != gid ||
 	    (st.st_mode & 07777) != 0660))
 		mr_fatalx("socket '%s' was not made root's, group %lu, mode "
@@ -258,6 +310,20 @@ bind_socket(const char *path, gid_t gid, int qlen)
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		mr_fatal("could not make '%s' non-blocking", path);
 	return fd;
+}
+
+/*
+ * At exit: remove the socket at path if it is still the one we made (see
+ * bind_socket), not one another pool made there since.
+ */
+static void
+unlink_ours(const char *path, const struct stat *made)
+{
+	struct stat	 st;
+
+	if (lstat(path, &st) == 0 && st.st_dev == made->st_dev &&
+	    st.st_ino == made->st_ino)
+		(void)unlink(path);
 }
 
 /*
@@ -291,6 +357,7 @@ main(int argc, char *argv[])
 	};
 	struct mr_conf	*conf;
 	struct privs	 pv;
+	struct stat	 sockst, busyst;
 	struct mr_err	 err;
 	const char	*confpath = NULL;
 	char		 errbuf[512] = "", sock[PATH_MAX], pid[PATH_MAX];
@@ -341,20 +408,23 @@ main(int argc, char *argv[])
 	if (snprintf(busy, sizeof(busy), "%s.busy", sock) >= (int)sizeof(busy))
 		mr_fatalx("fcgi_socket '%s' is too long", sock);
 	qlen = backlog(conf);
-	fd = bind_socket(sock, pv.sockgid, qlen);
-	busyfd = bind_socket(busy, pv.sockgid, qlen);
+	/* Both paths free before either is made: no half-made pool. */
+	clear_stale(sock);
+	clear_stale(busy);
+	fd = bind_socket(sock, pv.sockgid, qlen, &sockst);
+	busyfd = bind_socket(busy, pv.sockgid, qlen, &busyst);
 	mr_err_clear(&err);
 	if (pid[0] != '\0' && (pidfd = mr_pidfile_open(pid, &err)) == -1)
 		mr_fatalx("%s", err.detail);
 	drop_privileges(conf, &pv);
 	ch = mr_master_run(confpath, conf, fd, busyfd, pidfd);
 	/*
-	 * The socket and the pid file are ours to remove; after a drop
-	 * their folder is root's and they stay, emptied, for the next start
-	 * to replace.
+	 * The sockets and the pid file are ours to remove, while their paths
+	 * still name them; after a drop their folder is root's and they
+	 * stay, the pid file emptied, for the next start to replace.
 	 */
-	unlink(sock);
-	unlink(busy);
+	unlink_ours(sock, &sockst);
+	unlink_ours(busy, &busyst);
 	mr_pidfile_close(pidfd, pid);
 	close(fd);
 	close(busyfd);

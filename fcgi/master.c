@@ -38,11 +38,10 @@
 
 #define MAX_WORKERS	256	/* fcgi_workers_max's own limit */
 #define MAX_SLOTS	MR_METRICS_SLOTS /* two generations during a reload */
-#define DRAIN_SECONDS	60
+#define DRAIN_MS	120000	/* nginx's fastcgi_read_timeout: no answer
+				   is awaited longer */
 #define TICK_MS		100	/* a dynamic pool is looked at */
 #define SPAWN_RATE_MAX	32	/* workers started in one tick, at most */
-#define RESIGNAL_MS	1000	/* a retired worker still there is told
-				   again (it may have missed the first) */
 #define SPARE_KILL_MS	1000	/* spares beyond fcgi_spare_max: one a
 				   second */
 
@@ -55,10 +54,10 @@ struct slot {
 	int		 generation;
 	int64_t		 started_ms;
 	enum retire	 retire;	/* told to go, and why */
-	int64_t		 signalled_ms;
 };
 
 static struct slot	 slots[MAX_SLOTS];
+static pid_t		 master_pid;	/* getpid(), for the children */
 static int		 pidfile_fd = -1;	/* the master's alone */
 static int		 listen_fd = -1, busy_fd = -1;
 static int		 generation;
@@ -146,7 +145,7 @@ spawn(int i, struct mr_conf *conf)
 		if (pidfile_fd != -1)
 			close(pidfile_fd);
 		close(busy_fd);
-		mr_worker_main(listen_fd, conf, i);
+		mr_worker_main(listen_fd, conf, i, master_pid);
 	}
 	return pid;
 }
@@ -164,7 +163,7 @@ spawn_busy(struct mr_conf *conf)
 		if (pidfile_fd != -1)
 			close(pidfile_fd);
 		close(listen_fd);
-		mr_busy_main(busy_fd, conf);
+		mr_busy_main(busy_fd, conf, master_pid);
 	}
 	busy_pid = pid;
 	busy_started_ms = mr_now_ms();
@@ -215,7 +214,6 @@ fill(struct mr_conf *conf)
 		slots[i].retire = KEEP;
 		slots[i].generation = generation;
 		slots[i].started_ms = mr_now_ms();
-		slots[i].signalled_ms = 0;
 		live++;
 		mr_log_debug("worker pid=%ld started", (long)slots[i].pid);
 	}
@@ -297,34 +295,16 @@ signal_all(int sig, int only_generation)
 		kill(busy_pid, sig);
 }
 
+/*
+ * Tell worker i to go, once: SIGTERM stays pending while the worker
+ * serves and is taken in its next wait for a connection, so a worker
+ * never misses it (mr_worker_accept).
+ */
 static void
 retire(int i, enum retire why)
 {
 	slots[i].retire = why;
-	slots[i].signalled_ms = mr_now_ms();
 	kill(slots[i].pid, SIGTERM);
-}
-
-/*
- * A worker that was told to go while entering accept() may not have seen
- * it (libfcgi checks the flag, then blocks): tell it again now and then.
- */
-static int
-resignal(void)
-{
-	int64_t	 now = mr_now_ms();
-	int	 n = 0;
-
-	for (int i = 0; i < MAX_SLOTS; i++) {
-		if (slots[i].pid == 0 || slots[i].retire == KEEP)
-			continue;
-		n++;
-		if (now - slots[i].signalled_ms >= RESIGNAL_MS) {
-			slots[i].signalled_ms = now;
-			kill(slots[i].pid, SIGTERM);
-		}
-	}
-	return n;
 }
 
 /* Is a connection waiting to be accepted? */
@@ -478,39 +458,46 @@ publish_limits(const struct mr_conf *conf)
 	mr_metrics_pool_limits(mr_metrics_shared(), min, max);
 }
 
-static int
+/*
+ * SIGTERM: every child finishes the request in hand and exits.  One
+ * still there after DRAIN_MS, when nginx has given up on its answer, is
+ * killed, once; the monotonic clock, so a change of the time of day
+ * neither cuts a request short nor lets one run on.
+ */
+static void
 drain(void)
 {
-	time_t	 deadline = time(NULL) + DRAIN_SECONDS;
+	int64_t	 deadline = mr_now_ms() + DRAIN_MS;
+	int	 killed = 0;
 
 	signal_all(SIGTERM, -1);
 	while (nrunning() > 0) {
-		if (time(NULL) > deadline) {
+		if (!killed && mr_now_ms() >= deadline) {
 			mr_log_warnx("workers did not drain in %d s, killing",
-			    DRAIN_SECONDS);
+			    DRAIN_MS / 1000);
 			signal_all(SIGKILL, -1);
+			killed = 1;
 		}
 		usleep(20000);
 		reap();
 	}
-	return 0;
 }
 
 /*
- * Sleep until a signal, a tick (a dynamic pool, retiring workers), the
- * end of a respawn delay or, when watch_listen, a request waiting.
- * Signals are delivered only in here (ppoll's mask).  Returns whether
- * the listening socket is readable.
+ * Sleep until a signal, a tick (a dynamic pool), the end of a respawn
+ * delay or, when watch_listen, a request waiting.  Signals are delivered
+ * only in here (ppoll's mask).  Returns whether the listening socket is
+ * readable.
  */
 static int
-wait_events(struct mr_conf *conf, const sigset_t *mask, int retiring)
+wait_events(struct mr_conf *conf, const sigset_t *mask)
 {
 	struct pollfd	 pfd;
 	struct timespec	 ts;
 	int64_t		 timeout = -1, left;
 	int		 n;
 
-	if (mr_conf_pm(conf) != MR_PM_STATIC || retiring > 0)
+	if (mr_conf_pm(conf) != MR_PM_STATIC)
 		timeout = TICK_MS;
 	if (backoff_ms > 0 && (nlive() < target || busy_pid == 0)) {
 		left = refill_at - mr_now_ms();
@@ -546,7 +533,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 	struct mr_conf	*nc;
 	char		 errbuf[512];
 	uint32_t	 queued, backlog;
-	int		 old, ready = 0, min, max, retiring = 0;
+	int		 old, ready = 0, min, max;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -568,6 +555,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	sigemptyset(&empty);
 
+	master_pid = getpid();
 	pidfile_fd = pidfd;
 	listen_fd = fd;
 	busy_fd = busyfd;
@@ -588,7 +576,7 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 
 	for (;;) {
 		if (!got_chld && !got_hup && !got_term)
-			ready = wait_events(conf, &empty, retiring);
+			ready = wait_events(conf, &empty);
 		if (got_term) {
 			mr_log_info("pool draining");
 			drain();
@@ -636,7 +624,6 @@ mr_master_run(const char *confpath, struct mr_conf *conf, int fd,
 		}
 		scale(conf, ready);
 		ready = 0;
-		retiring = resignal();
 	}
 	mr_log_info("pool stopped");
 	mr_conf_free(conf);

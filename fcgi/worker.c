@@ -3,7 +3,10 @@
  * worker.c - one pool worker: accept a FastCGI request, read it into the
  * per-request arena, dispatch, answer, log one line, reset the arena.
  * After max_requests, or on SIGTERM once the current request is done,
- * the worker exits 0 and the master starts a fresh one.
+ * the worker exits 0 and the master starts a fresh one.  A worker that
+ * can no longer wait for or accept connections exits 5
+ * (MR_WORKER_EXIT_ACCEPT): the master replaces it as one that died,
+ * with a delay that grows while that keeps happening.
  */
 #include "config.h"
 
@@ -32,20 +35,26 @@ on_term(int sig)
 }
 
 /*
- * The start of every child of the master (a worker, the busy responder):
- * die with the master, never outlive it; what the master blocked or
+ * The start of every child of the master (a worker, the busy responder),
+ * master being its pid as the master saw it before the fork: die with
+ * the master, never outlive it; what the master blocked or
  * ignored is back to normal, but for SIGPIPE; SIGTERM and SIGINT set
  * mr_worker_stop, and stay blocked except while mr_worker_accept() waits
  * for a connection, so they never cut a request short (see there).
  */
 void
-mr_worker_signals(void)
+mr_worker_signals(pid_t master)
 {
 	struct sigaction sa;
 	sigset_t	 set;
 
+	/*
+	 * The master may have died before prctl: then we have another
+	 * parent already.  Not "getppid() == 1": the master may be pid 1
+	 * (a container), and an orphan may go to a subreaper.
+	 */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
+	if (getppid() != master)
 		_exit(0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;
@@ -66,7 +75,8 @@ mr_worker_signals(void)
 /*
  * Wait for the next request on the listening socket fd (non-blocking,
  * shared by every worker).  Returns 0 with a request accepted into req,
- * or -1 when it is time to stop (mr_worker_stop, or the socket failed).
+ * or -1 when it is time to stop: mr_worker_stop is set, or waiting or
+ * accepting failed (logged here; the caller exits MR_WORKER_EXIT_ACCEPT).
  *
  * A worker told to go (SIGTERM: a retirement, a reload, a drain) must
  * not drop a connection it has already accepted: nginx would see the
@@ -77,9 +87,11 @@ mr_worker_signals(void)
  * them blocked, and if another worker took the connection first the
  * non-blocking accept(2) fails with EAGAIN and we wait again.  The
  * listening socket is in each process's own epoll set with EPOLLEXCLUSIVE,
- * so a connection wakes one waiting worker, the one that has waited
- * longest, not all of them: the load is spread as a blocking accept(2)
- * spreads it.
+ * so a connection wakes one waiting worker, not all of them.  The kernel
+ * wakes exclusive waiters in the order they were registered: the
+ * earliest-registered worker that waits, not the one that has waited
+ * longest.  Under light load the same few workers serve and the others
+ * stay idle for the master to retire (fcgi_pm dynamic, ondemand).
  */
 int
 mr_worker_accept(FCGX_Request *req, int fd)
@@ -112,8 +124,10 @@ mr_worker_accept(FCGX_Request *req, int fd)
 		}
 		if (n == 0)
 			continue;
-		if (ev.events & (EPOLLERR | EPOLLHUP))
+		if (ev.events & (EPOLLERR | EPOLLHUP)) {
+			mr_log_warnx("the listening socket failed");
 			return -1;
+		}
 		rc = FCGX_Accept_r(req);
 		if (rc == 0)
 			return 0;
@@ -121,6 +135,8 @@ mr_worker_accept(FCGX_Request *req, int fd)
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 		    rc == -ECONNABORTED)
 			continue;
+		/* EMFILE, ENFILE, ENOMEM, ...: the master starts another. */
+		mr_log_warnx("could not accept: %s", strerror(-rc));
 		return -1;
 	}
 }
@@ -238,10 +254,11 @@ serve(struct mr_ctx *cx)
 /*
  * The worker's life.  fd is the listening socket opened by the master,
  * slot the worker's cell of the scoreboard (metrics.h), where it says
- * whether it waits for a request or serves one.  Never returns.
+ * whether it waits for a request or serves one, master the master's pid
+ * (see mr_worker_signals).  Never returns.
  */
 int
-mr_worker_main(int fd, struct mr_conf *conf, int slot)
+mr_worker_main(int fd, struct mr_conf *conf, int slot, pid_t master)
 {
 	struct mr_env	 env;
 	struct mr_ctx	 cx;
@@ -250,7 +267,7 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 	int64_t		 served = 0;
 	int		 code = 0;
 
-	mr_worker_signals();
+	mr_worker_signals(master);
 
 	if (mr_worker_env_init(&env, conf) == -1)
 		_exit(3);
@@ -264,8 +281,11 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot)
 
 	while (!mr_worker_stop && served < conf->cf_fcgi_max_requests) {
 		mr_metrics_slot_set(m, slot, MR_WORKER_IDLE);
-		if (mr_worker_accept(&req, fd) == -1)
+		if (mr_worker_accept(&req, fd) == -1) {
+			if (!mr_worker_stop)
+				code = MR_WORKER_EXIT_ACCEPT;
 			break;
+		}
 		mr_metrics_slot_set(m, slot, MR_WORKER_BUSY);
 		served++;
 		serve(&cx);

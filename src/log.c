@@ -4,7 +4,10 @@
  * is chosen once by mr_log_init(); lines below the verbosity are not even
  * formatted.  When standard error is the journal (systemd says so in
  * JOURNAL_STREAM, sd-daemon(3)), each line starts with its priority,
- * "<3>" to "<7>", and leaves the time and the pid to the journal.
+ * "<3>" to "<7>", then the pid in brackets, and leaves the time to the
+ * journal.  The pid stays in the line: the journal credits a stream's
+ * lines to the process that was given the stream (_PID), for the pool
+ * its master, whatever worker wrote them.
  */
 #include "config.h"
 
@@ -97,8 +100,8 @@ vlog(int level, const char *fmt, va_list ap)
 		return;
 	}
 	if (use_journal) {
-		fprintf(stderr, "<%d>%s: %s\n", syslog_prio[level],
-		    level_names[level], msg);
+		fprintf(stderr, "<%d>[%ld] %s: %s\n", syslog_prio[level],
+		    (long)getpid(), level_names[level], msg);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -7,9 +7,11 @@
 # inside the metrics location: no line of it may become a directive of
 # the enclosing block, as happened when a comment named the placeholder.
 # The locations hold nothing that would change the server they are
-# included in, and Debian's stock nginx accepts meetrec-locations.conf
-# inside a server of its own next to the default site, and
-# meetrec-site.conf as a site, each with meetrec-http.conf in conf.d/.
+# included in, neither server of the pool's upstream is ever taken out
+# for a failed request, and Debian's stock nginx accepts
+# meetrec-locations.conf inside a server of its own next to the default
+# site, and meetrec-site.conf as a site, each with meetrec-http.conf in
+# conf.d/.
 use strict;
 use warnings;
 use Test::More;
@@ -132,6 +134,19 @@ for my $code (403, 404, 413, 429, 502) {
 	like($fcgi, qr/^error_page\s[\d ]*\b$code\b[\d ]*= \@meetrec_\w+;/m,
 	    "meetrec-fastcgi.conf sends $code to a JSON page");
 }
+
+# The pool's upstream: no server of it is ever taken out for a failed
+# request (meetrec-http.conf says why), the busy responder no more than
+# the pool.
+my $http = Meetrec::Test::Nginx::expand(
+    slurp("$src/nginx/meetrec-http.conf.in"), \%vars,
+    'nginx/meetrec-http.conf.in');
+my @servers = map { $_->[0] } grep { $_->[1] eq 'upstream meetrec_pool' &&
+    $_->[0] =~ /^server\b/ } directives($http);
+is(scalar @servers, 2, 'the pool\'s upstream: the pool and the busy '
+    . 'responder') or diag(join "\n", @servers);
+is_deeply([ grep { !/ max_fails=0\b/ } @servers ], [],
+    'both with max_fails=0');
 
 # 5. nginx itself accepts the rendered configuration.
 SKIP: {

@@ -4,7 +4,9 @@
 # standard output with exit 0 (naming the configuration file it reads
 # by default), --version, a usage error with exit 2; and how it logs
 # when systemd runs it: standard error is the journal when
-# JOURNAL_STREAM names it, and then each line starts with its priority.
+# JOURNAL_STREAM names it, and then each line starts with its priority
+# and the pid of the process that wrote it (the journal would credit
+# every line of the pool's shared stream to its master).
 use strict;
 use warnings;
 use Test::More;
@@ -51,17 +53,21 @@ sub reap {
 	spew($log, '');
 	spew("$dir/other", '');
 	my @st = stat($journal ? $log : "$dir/other");
-	my $r = run_cmd([ 'sh', '-c', 'exec "$@" 2>"$LOG"', 'sh',
+	# The shell execs the reaper: its pid is the reaper's.
+	my $r = run_cmd([ 'sh', '-c', 'echo $$ >"$LOG.pid"; '
+	    . 'exec "$@" 2>"$LOG"', 'sh',
 	    $bin{'meetrec-reaper'}, '--config', "$dir/c.conf", '--once' ],
 	    env => { LOG => $log, JOURNAL_STREAM => "$st[0]:$st[1]" });
-	return ($r->{rc}, slurp($log));
+	return ($r->{rc}, slurp($log), slurp("$log.pid") =~ s/\s+//gr);
 }
-my ($rc, $out) = reap(1);
+my ($rc, $out, $pid) = reap(1);
 is($rc, 1, 'a reaper without its database exits 1');
-like($out, qr/^<4>warn: .*could not connect/m,
-    'to the journal: a warning with priority 4, no time or pid');
-like($out, qr/^<6>info: reaper stopped failures=/m, 'information with 6');
-unlike($out, qr/^(?!<[3-7]>)/m, 'every line has its priority');
+like($out, qr/^<4>\[\Q$pid\E\] warn: .*could not connect/m,
+    'to the journal: a warning with priority 4 and the pid, no time');
+like($out, qr/^<6>\[\Q$pid\E\] info: reaper stopped failures=/m,
+    'information with 6');
+unlike($out, qr/^(?!<[3-7]>\[\d+\] (?:error|warn|info|debug): )/m,
+    'every line has its priority and pid');
 ($rc, $out) = reap(0);
 like($out, qr/^\d{4}-\d\d-\d\dT[\d:.]+Z meetrec-reaper\[\d+\] warn: /m,
     'JOURNAL_STREAM naming another file: time, name and pid as usual');

@@ -6,13 +6,16 @@
 # request's parameters: the worker has accepted the connection and is
 # reading them inside libfcgi when the signal comes.  It must answer, not
 # close the connection (nginx would count that as the pool failing).
+# And a child that merely has pid 1 for a parent, as under a master that
+# is a container's init, must not take it for the master's death.
 use strict;
 use warnings;
 use Test::More;
 use IO::Socket::UNIX;
 use Socket qw(SOCK_STREAM);
 use Meetrec::Test::Stack;
-use Meetrec::Test::Proc qw(wait_for);
+use Meetrec::Test::Proc qw(spawn wait_for);
+use Meetrec::Test::Util qw(slurp);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(workers => 1, no_nginx => 1);
@@ -75,8 +78,9 @@ sub answer {
 }
 
 sub connect_pool {
+	my ($path) = @_;
 	my $c = IO::Socket::UNIX->new(Type => SOCK_STREAM,
-	    Peer => $s->config->{fcgi_socket}) or die "connect: $!";
+	    Peer => $path // $s->config->{fcgi_socket}) or die "connect: $!";
 	return $c;
 }
 
@@ -119,6 +123,56 @@ wait_for(sub { !kill 0, $w || !-e "/proc/$w" ||
     (-e "/proc/$w/stat" && (split ' ', `cat /proc/$w/stat`)[2] eq 'Z') },
     10, "worker $w to go");
 ok(1, 'then it goes');
+
+# The master as pid 1: a second pool in a pid namespace of its own
+# (unshare(1), as root), on a socket of its own.  Its children see pid 1
+# as their parent, which is their master: they must serve, not go.
+SKIP: {
+	my ($unshare) = grep { -x } map { "$_/unshare" } split /:/,
+	    $ENV{PATH};
+	skip 'needs root and unshare(1) for a pid namespace', 4
+	    unless $> == 0 && defined $unshare;
+	my $d = $s->dir;
+	(my $sock = $s->config('fcgi_socket')) =~ s{[^/]+\z}{ns.sock};
+	my $pidf = "$d/run/ns.pid";
+	my $p = spawn('meetrec-fcgi-ns', [ $unshare, '--pid', '--fork',
+	    '--kill-child', Meetrec::Test::Stack::fcgi_bin(), '--config',
+	    $s->conf_path ], { %{ $s->_prog_env },
+	    MEETREC_FCGI_SOCKET => $sock, MEETREC_PID_FILE => $pidf },
+	    $d, cwd => $d);
+	# Written once the workers are started: "1", its own pid there.
+	wait_for(sub { -S $sock && -s $pidf && slurp($pidf) eq "1\n" }, 20,
+	    'the pool in its pid namespace to start');
+	my $ok = eval {
+		local $SIG{ALRM} = sub { die "no answer in 20 s\n" };
+		alarm 20;
+		my $c = connect_pool($sock);
+		syswrite($c, $begin . record(4, $params) . record(4, '')
+		    . record(5, ''));
+		my ($got) = answer($c);
+		alarm 0;
+		$got;
+	};
+	alarm 0;
+	like($ok // $@, qr/\AStatus: 200\b/,
+	    'a pool whose master is pid 1 serves') or diag($p->log_content);
+	my $log = $p->log_content;
+	is(scalar(() = $log =~ /worker pid=\d+ started/g), 1,
+	    'with the one worker it started') or diag($log);
+	# unshare(1) waits for the master, its child: stop the master.
+	my $master;
+	for my $stat (glob '/proc/[0-9]*/stat') {
+		open(my $fh, '<', $stat) or next;
+		my $line = <$fh> // next;
+		# "pid (comm) state ppid ...": comm may hold spaces.
+		my (undef, $ppid) = split ' ',
+		    substr($line, rindex($line, ')') + 1);
+		($master) = $stat =~ m{(\d+)} if $ppid == $p->pid;
+	}
+	ok($master && kill('TERM', $master), 'the master is told to stop');
+	$p->wait_exit(timeout => 30);
+	is($p->stop, 0, 'it drains and exits 0');
+}
 
 $s->finish(respawns => undef);
 done_testing();
