@@ -376,7 +376,13 @@ sub measure {
 		note("pre-flight of '$r->{name}': $pf->{status} "
 		    . substr($pf->{body} // '', 0, 200));
 	}
-	run_wrk($r, $o{warmup}) if $o{warmup};
+	if ($o{warmup}) {
+		run_wrk($r, $o{warmup});
+		# What the warm-up left queued (a slow endpoint) is not the
+		# row's.
+		my $t = settle();
+		$r->{settle} = $t if $t < 0;
+	}
 	my @p0 = $sys->{procs}->();
 	my $m0 = mem_of(@p0);
 	my $s0 = Meetrec::Bench::Sample::snapshot();
