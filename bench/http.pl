@@ -730,6 +730,10 @@ sub results_md {
 		    . "$growth.\n";
 	}
 	$md .= "\n## Notes\n\n";
+	$md .= "- vs floor: a status row's requests/s over the floor's faster "
+	    . "status row at the same number of connections; vs seed: a row's "
+	    . "requests/s over the better of the seed's two pools on the same "
+	    . "endpoint and connections.\n";
 	$md .= "- Workers recycled or replaced during the rows: "
 	    . ($recycled ? "$recycled" : 'none') . "; pool log lines about a "
 	    . 'respawn: ' . (@crashes ? join('; ', @crashes) : 'none') . ".\n";
