@@ -42,7 +42,10 @@ sub binary {
 }
 
 # new(prefix => DIR, port => N, logdir => DIR, vars => {NAME => value},
-#     src => source root)
+#     src => source root, worker_processes => N|'auto')
+#
+# worker_processes replaces the value nginx-local.conf.in ships (1), for
+# bench/http.pl, which runs nginx with as many workers as its baselines.
 sub new {
 	my ($class, %o) = @_;
 	croak 'Nginx->new: prefix and port are required'
@@ -56,6 +59,7 @@ sub new {
 		port   => $o{port},
 		logdir => File::Spec->rel2abs($o{logdir} // $prefix),
 		src    => $o{src} // src_root(),
+		worker_processes => $o{worker_processes},
 		vars   => {
 			PREFIX  => $prefix,
 			CONFDIR => $prefix,
@@ -158,6 +162,13 @@ sub render {
 		my $out = $f eq 'nginx-local.conf.in' ? 'nginx.conf'
 		    : $f =~ s/\.in\z//r;
 		my $text = expand(slurp("$src/$f"), $self->{vars}, "nginx/$f");
+		if ($out eq 'nginx.conf' && defined $self->{worker_processes}) {
+			my $n = $self->{worker_processes};
+			croak "Nginx: worker_processes '$n' is not a number or auto"
+			    unless $n =~ /^(?:[1-9][0-9]*|auto)$/;
+			$text =~ s/^worker_processes\s+\S+;/worker_processes $n;/m
+			    or croak "Nginx: nginx/$f has no worker_processes line";
+		}
 		if ($out eq 'nginx.conf' && $> == 0) {
 			# As root the nginx master switches its workers to
 			# "nobody", which could neither connect to the pool's

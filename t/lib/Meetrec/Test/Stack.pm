@@ -219,6 +219,8 @@ sub skip_unless {
 #   env => { VAR => value }		extra environment for meetrec-*
 #   body_limit => '1m'			nginx client_max_body_size
 #   nginx_vars => { NAME => value }	extra @NAME@ values for templates
+#   nginx_workers => N|'auto'		nginx's worker_processes (the
+#					template ships 1; bench/http.pl)
 #   no_nginx, no_pool, no_standin, no_migrate	leave that part out
 #   pg_durable => 1			synchronous_commit on: an
 #					immediate shutdown loses no commit
@@ -619,6 +621,7 @@ sub _start_nginx {
 		logdir => $self->{dir},
 		port   => $self->{port},
 		src    => $self->{src},
+		worker_processes => $self->{o}{nginx_workers},
 		vars   => {
 			FCGI_SOCKET => $cfg->{fcgi_socket},
 			WWW_DIR     => "$self->{src}/www",
