@@ -283,7 +283,7 @@ mr_api_recordings_start(struct mr_ctx *cx)
 
 	memset(&nr, 0, sizeof(nr));
 	nr.room_code = room.room_code;
-	nr.room_id = room.id;
+	nr.meeting_id = room.id;
 	nr.company_id = u->company_id;
 	nr.recorded_by = u->id;
 	nr.recorded_by_name = u->username;
