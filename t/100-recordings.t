@@ -166,6 +166,10 @@ ok($audio->{parsed}{audioOnly}, 'asks for audio only');
 # Delete: to the trash, then gone.
 $r = $s->api(DELETE => "/api/recordings/$id", token => $tok);
 is($r->{status}, 200, 'delete answers 200') or diag($r->{body});
+ok(JSON::PP::is_bool($r->{json}{success}) && $r->{json}{success},
+    "delete: the seed's success: true");
+is($r->{json}{message}, 'Recording deleted', "delete: the seed's message");
+is($r->{json}{recording_id}, $id, 'delete: and the recording id');
 $r = $s->api(GET => "/api/recordings/$id", token => $tok);
 is($r->{status}, 404, 'deleted recording is 404');
 is($r->{json}{code}, 'recording_not_found', 'code recording_not_found');
