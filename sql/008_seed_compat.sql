@@ -43,24 +43,27 @@ BEGIN
 	), own_id AS (
 		SELECT meeting_id FROM orphan WHERE meeting_id IS NOT NULL
 		GROUP BY meeting_id HAVING count(DISTINCT room_code) = 1
-	), pick AS (
-		SELECT DISTINCT ON (o.room_code) o.room_code, o.company_id,
-		    o.recorded_by, i.meeting_id AS id
-		FROM orphan o LEFT JOIN own_id i ON i.meeting_id = o.meeting_id
-		ORDER BY o.room_code, i.meeting_id IS NULL, o.created_at, o.id
+	), earliest AS (
+		SELECT DISTINCT ON (room_code) room_code, company_id,
+		    recorded_by
+		FROM orphan ORDER BY room_code, created_at, id
+	), kept AS (
+		SELECT DISTINCT ON (o.room_code) o.room_code, o.meeting_id
+		FROM orphan o JOIN own_id i ON i.meeting_id = o.meeting_id
+		ORDER BY o.room_code, o.created_at, o.id
 	), made AS (
 		INSERT INTO project_management.pm_meeting_rooms
 		    (id, room_code, name, created_by, company_id, status)
-		SELECT coalesce(id, gen_random_uuid()), room_code,
-		    room_code || ' (deleted room)', recorded_by, company_id,
-		    'inactive'
-		FROM pick
+		SELECT coalesce(k.meeting_id, gen_random_uuid()), f.room_code,
+		    f.room_code || ' (deleted room)', f.recorded_by,
+		    f.company_id, 'inactive'
+		FROM earliest f LEFT JOIN kept k ON k.room_code = f.room_code
 		RETURNING room_code
 	)
 	SELECT count(*), string_agg(room_code, ', ' ORDER BY room_code)
 	    INTO n, codes FROM made;
 	IF n > 0 THEN
-		-- WARNING: PostgreSQL's own log keeps it by default.
+		-- A WARNING: PostgreSQL's log keeps it by default.
 		RAISE WARNING 'meetrec 008: % room(s) recreated, inactive, for '
 		    'recordings whose room was deleted: %', n, codes;
 	END IF;
