@@ -283,7 +283,7 @@ mr_api_recordings_start(struct mr_ctx *cx)
 
 	memset(&nr, 0, sizeof(nr));
 	nr.room_code = room.room_code;
-	nr.room_id = room.id;
+	nr.meeting_id = room.id;
 	nr.company_id = u->company_id;
 	nr.recorded_by = u->id;
 	nr.recorded_by_name = u->username;
@@ -582,8 +582,10 @@ mr_api_recording_delete(struct mr_ctx *cx)
 	mr_api_audit(cx, r.id, "delete");
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
+	/* The seed's answer, word for word, then the recording. */
+	json_object_object_add(o, "success", json_object_new_boolean(1));
+	mr_api_add_str(o, "message", "Recording deleted");
 	mr_api_add_str(o, "recording_id", r.id);
-	mr_api_add_str(o, "message", "Recording moved to the trash.");
 	return mr_resp_json(cx, 200, o);
 }
 

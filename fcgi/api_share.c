@@ -523,8 +523,7 @@ show(struct mr_ctx *cx, struct shared *sh)
 	struct mr_recording	*r = &sh->r;
 	struct json_object	*o, *rec;
 	const char		*title;
-	char			*url, *body, dur[32];
-	double			 d;
+	char			*url, *body, dur[48];
 	int			 rc;
 
 	if (!mr_api_same(r->status, "completed"))
@@ -560,10 +559,10 @@ show(struct mr_ctx *cx, struct shared *sh)
 		return mr_resp_json(cx, 200, o);
 	}
 	dur[0] = '\0';
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &d) == 1 && d >= 0 && d < 1e7)
-		snprintf(dur, sizeof(dur), " &middot; %d:%02d",
-		    (int)d / 60, (int)d % 60);
+	if (r->duration_seconds >= 0)
+		snprintf(dur, sizeof(dur), " &middot; %lld:%02d",
+		    (long long)(r->duration_seconds / 60),
+		    (int)(r->duration_seconds % 60));
 	body = mr_printf(cx->cx_arena,
 	    "<p class=\"meta\">Recorded %s%s%s%s</p>\n"
 	    "<%s id=\"player\" controls preload=\"metadata\" src=\"%s\">"

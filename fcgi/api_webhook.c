@@ -25,6 +25,8 @@ answer(struct mr_ctx *cx, const char *result)
 	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
 		return mr_err_set(&cx->cx_err, 500, "internal",
 		    "Out of memory.");
+	/* The seed's answer; what became of the event besides. */
+	json_object_object_add(o, "received", json_object_new_boolean(1));
 	json_object_object_add(o, "status", json_object_new_string(result));
 	return mr_resp_json(cx, 200, o);
 }

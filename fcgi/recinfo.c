@@ -72,25 +72,30 @@ mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
 	    json_object_new_boolean(r->audio_only));
 	json_object_object_add(o, "is_public",
 	    json_object_new_boolean(r->is_public));
+	/* The seed's flags; false until encryption and watermarks exist. */
+	json_object_object_add(o, "is_encrypted",
+	    json_object_new_boolean(r->is_encrypted));
+	json_object_object_add(o, "watermark_applied",
+	    json_object_new_boolean(r->watermark_applied));
 	mr_recinfo_file_fields(o, r);
 	internal_fields(cx, o, r);
 	return o;
 }
 
-/* Add file_size_bytes and duration_seconds of r to o, null while unknown. */
+/*
+ * Add file_size_bytes, duration_seconds and duration_ms of r to o, null
+ * while unknown.  duration_seconds is whole seconds, the seed's integer
+ * (its page prints m:ss from it); duration_ms is the precise value.
+ */
 void
 mr_recinfo_file_fields(struct json_object *o, const struct mr_recording *r)
 {
-	struct json_object	*v = NULL;
-	double			 d;
-
 	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
 	    json_object_new_int64(r->file_size_bytes) : NULL);
-	/* The database's own text, so the number reads the same. */
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &d) == 1)
-		v = json_object_new_double_s(d, r->duration_seconds);
-	json_object_object_add(o, "duration_seconds", v);
+	json_object_object_add(o, "duration_seconds", r->duration_seconds >= 0 ?
+	    json_object_new_int64(r->duration_seconds) : NULL);
+	json_object_object_add(o, "duration_ms", r->duration_ms >= 0 ?
+	    json_object_new_int64(r->duration_ms) : NULL);
 }
 
 /*

@@ -65,8 +65,6 @@ rec_json(const struct mr_admin_rec *ar)
 {
 	const struct mr_recording	*r = &ar->rec;
 	struct json_object		*o = json_object_new_object();
-	struct json_object		*d = NULL;
-	double				 dur;
 
 	for (size_t i = 0; i < MR_NELEM(fields); i++)
 		mr_admin_json_str(o, fields[i].name, field(r, i));
@@ -80,10 +78,14 @@ rec_json(const struct mr_admin_rec *ar)
 	    viewers(r->allowed_viewers));
 	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
 	    json_object_new_int64(r->file_size_bytes) : NULL);
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &dur) == 1)
-		d = json_object_new_double_s(dur, r->duration_seconds);
-	json_object_object_add(o, "duration_seconds", d);
+	json_object_object_add(o, "duration_seconds", r->duration_seconds >= 0 ?
+	    json_object_new_int64(r->duration_seconds) : NULL);
+	json_object_object_add(o, "duration_ms", r->duration_ms >= 0 ?
+	    json_object_new_int64(r->duration_ms) : NULL);
+	json_object_object_add(o, "is_encrypted",
+	    json_object_new_boolean(r->is_encrypted));
+	json_object_object_add(o, "watermark_applied",
+	    json_object_new_boolean(r->watermark_applied));
 	json_object_object_add(o, "upload_attempts",
 	    json_object_new_int64(r->upload_attempts));
 	return o;
@@ -93,17 +95,16 @@ static void
 row(const struct mr_admin_rec *ar)
 {
 	const struct mr_recording	*r = &ar->rec;
-	char				 size[24] = "-", dur[24] = "-";
+	char				 size[24] = "-", dur[32] = "-";
 	char				 t[24];
-	double				 d;
 
 	if (r->file_size_bytes >= 0)
 		snprintf(size, sizeof(size), "%lld",
 		    (long long)r->file_size_bytes);
-	if (r->duration_seconds != NULL &&
-	    sscanf(r->duration_seconds, "%lf", &d) == 1 && d >= 0 && d < 1e9)
-		snprintf(dur, sizeof(dur), "%d:%02d", (int)d / 60,
-		    (int)d % 60);
+	if (r->duration_seconds >= 0)
+		snprintf(dur, sizeof(dur), "%lld:%02lld",
+		    (long long)(r->duration_seconds / 60),
+		    (long long)(r->duration_seconds % 60));
 	printf("%-36s  %-10s  %-19s  %-20s  %12s  %8s  %s\n", r->id, r->status,
 	    mr_admin_when(r->created_at, t, sizeof(t)), r->room_code, size,
 	    dur,

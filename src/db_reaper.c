@@ -55,17 +55,21 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	{ "rp_claim_purge", CLAIM(
 	  "r.deleted_at < now() - make_interval(secs => $3::int)",
 	  "r.deleted_at"), 3, MR_DB_ONCE },
-	/* $8 what the probe found wrong with a file stored as it is */
+	/*
+	 * $6 whole seconds, $9 milliseconds (NULL both when unknown), $8
+	 * what the probe found wrong with a file stored as it is
+	 */
 	{ "rp_done",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'completed', storage_type = $3, storage_path = $4, "
-	  "file_size_bytes = $5::bigint, duration_seconds = $6::float8, "
+	  "file_size_bytes = $5::bigint, duration_seconds = $6::int, "
+	  "duration_ms = $9::bigint, "
 	  "checksum_sha256 = $7, media_finding = $8, last_error = NULL, "
 	  "next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL "
 	  "WHERE id = $1::uuid AND ((lease_owner = $2 AND "
 	  "status = 'processing') OR (status = 'completed' AND "
 	  "lease_owner IS NULL AND storage_path = $4 AND "
-	  "checksum_sha256 = $7))", 8, MR_DB_RESEND },
+	  "checksum_sha256 = $7))", 9, MR_DB_RESEND },
 	/*
 	 * $3 error, $4 the probe's finding.  Failed at once: retrying will
 	 * not heal the bytes.  Repeated, it matches the row it failed.
@@ -73,7 +77,8 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	{ "rp_damaged",
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'failed', last_error = $3, media_finding = $4, "
-	  "duration_seconds = NULL, next_attempt_at = NULL, "
+	  "duration_seconds = NULL, duration_ms = NULL, "
+	  "next_attempt_at = NULL, "
 	  "lease_owner = NULL, lease_until = NULL "
 	  "WHERE id = $1::uuid AND ((lease_owner = $2 AND "
 	  "status = 'processing') OR (status = 'failed' AND "
@@ -163,16 +168,18 @@ mr_db_reap_claim(struct mr_db *db, struct mr_arena *a, enum mr_claim kind,
 
 /*
  * 1 completed, 0 when our lease was lost (someone else owns it now).
- * duration NULL and finding set for a file stored as it is.
+ * The duration in whole seconds and in milliseconds (mr_duration_split),
+ * both -1 with finding set for a file stored as it is.
  */
 int
 mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *owner, const char *storage_type, const char *path,
-    int64_t size, const char *duration, const char *sha256,
+    int64_t size, int64_t dur_s, int64_t dur_ms, const char *sha256,
     const char *finding, struct mr_err *err)
 {
 	const char	*p[] = { id, owner, storage_type, path, num(a, size),
-	    duration, sha256, finding };
+	    dur_s >= 0 ? num(a, dur_s) : NULL, sha256, finding,
+	    dur_ms >= 0 ? num(a, dur_ms) : NULL };
 
 	return mr_db_change(db, a, "rp_done", p, err);
 }

@@ -33,7 +33,7 @@
 const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_insert",
 	  "INSERT INTO project_management.pm_meeting_recordings "
-	  "(room_code, room_id, company_id, recorded_by, recorded_by_name, "
+	  "(room_code, meeting_id, company_id, recorded_by, recorded_by_name, "
 	  "recorded_by_email, layout, audio_only, expires_at) "
 	  "VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::boolean, "
 	  "CASE WHEN $9::int > 0 THEN now() + make_interval(days => $9::int) "
@@ -133,7 +133,7 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->storage_type = mr_db_val(a, res, i, "storage_type");
 	r->storage_path = mr_db_val(a, res, i, "storage_path");
 	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
-	r->duration_seconds = mr_db_val(a, res, i, "duration_seconds");
+	r->duration_seconds = mr_db_int(res, i, "duration_seconds", -1);
 	r->checksum_sha256 = mr_db_val(a, res, i, "checksum_sha256");
 	r->is_public = mr_db_bool(res, i, "is_public");
 	r->allowed_viewers = mr_db_val(a, res, i, "allowed_viewers");
@@ -150,6 +150,10 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->room_host = mr_db_val(a, res, i, "room_host");
 	r->deleted_at = mr_db_val(a, res, i, "deleted_at");
 	r->started_epoch = mr_db_int(res, i, "started_epoch", 0);
+	r->meeting_id = mr_db_val(a, res, i, "meeting_id");
+	r->duration_ms = mr_db_int(res, i, "duration_ms", -1);
+	r->is_encrypted = mr_db_bool(res, i, "is_encrypted");
+	r->watermark_applied = mr_db_bool(res, i, "watermark_applied");
 }
 
 /* Returns 1 inserted, 0 when the room already has an active recording. */
@@ -163,7 +167,7 @@ mr_db_rec_insert(struct mr_db *db, struct mr_arena *a,
 
 	snprintf(days, sizeof(days), "%lld", (long long)n->retention_days);
 	p[0] = n->room_code;
-	p[1] = n->room_id;
+	p[1] = n->meeting_id;
 	p[2] = n->company_id;
 	p[3] = n->recorded_by;
 	p[4] = n->recorded_by_name;

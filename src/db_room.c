@@ -27,17 +27,23 @@ const struct mr_db_stmt mr_db_room_stmts[] = {
 	  "AND ($2::text IS NULL OR room_code > $2) "
 	  "ORDER BY room_code LIMIT $3::int", 3, MR_DB_RESEND },
 	/*
-	 * $1 code, $2 company or NULL.  Not while the room is being
-	 * recorded: its recording would lose its host.
+	 * $1 code, $2 company or NULL.  Not while a recording, in the trash
+	 * too, names the room (meeting_id, the seed's foreign key).
 	 */
 	{ "room_del",
 	  "DELETE FROM project_management.pm_meeting_rooms rm "
 	  "WHERE rm.room_code = $1 AND "
 	  "($2::uuid IS NULL OR rm.company_id = $2::uuid) AND NOT EXISTS "
 	  "(SELECT 1 FROM project_management.pm_meeting_recordings r "
-	  "WHERE r.room_code = rm.room_code AND "
-	  "r.status IN ('pending', 'recording')) RETURNING rm.id",
+	  "WHERE r.meeting_id = rm.id) RETURNING rm.id",
 	  2, MR_DB_RESEND },
+	/* Why room $1 was not deleted: its recordings, and the active. */
+	{ "room_uses",
+	  "SELECT count(*) AS recordings, count(*) FILTER (WHERE "
+	  "r.status IN ('pending', 'recording')) AS active "
+	  "FROM project_management.pm_meeting_recordings r "
+	  "JOIN project_management.pm_meeting_rooms rm ON rm.id = r.meeting_id "
+	  "WHERE rm.room_code = $1", 1, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
@@ -111,7 +117,9 @@ mr_db_room_list(struct mr_db *db, struct mr_arena *a, const char *company,
 /*
  * Delete room code of company (NULL: any company's): 1 deleted, 0 when
  * there is no such room, -1 with 409 room_busy while a recording of it
- * is pending or recording.
+ * is pending or recording, or 409 room_has_recordings while any
+ * recording (the trash included) belongs to it: the seed's foreign key
+ * keeps a recording's room.
  */
 int
 mr_db_room_del(struct mr_db *db, struct mr_arena *a, const char *code,
@@ -120,6 +128,7 @@ mr_db_room_del(struct mr_db *db, struct mr_arena *a, const char *code,
 	const char	*p[] = { code, company };
 	struct mr_room	 r;
 	PGresult	*res;
+	int64_t		 n;
 	int		 rc;
 
 	if ((res = mr_db_exec(db, a, "room_del", p, err)) == NULL)
@@ -130,6 +139,13 @@ mr_db_room_del(struct mr_db *db, struct mr_arena *a, const char *code,
 		return -1;
 	if (rc == 0 || (company != NULL && strcmp(r.company_id, company) != 0))
 		return 0;
-	return mr_err_set(err, 409, "room_busy", "Room '%s' is being "
-	    "recorded; stop the recording first.", code);
+	if ((res = mr_db_exec(db, a, "room_uses", p, err)) == NULL)
+		return -1;
+	if (mr_db_int(res, 0, "active", 0) > 0)
+		return mr_err_set(err, 409, "room_busy", "Room '%s' is being "
+		    "recorded; stop the recording first.", code);
+	n = mr_db_int(res, 0, "recordings", 0);
+	return mr_err_set(err, 409, "room_has_recordings", "Room '%s' has "
+	    "%lld recording%s, which keep it; delete them and wait until "
+	    "the trash is purged.", code, (long long)n, n == 1 ? "" : "s");
 }

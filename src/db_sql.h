@@ -21,11 +21,13 @@
 	TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", " \
 	"coalesce(extract(epoch FROM r.started_at), " \
 	"  extract(epoch FROM r.created_at))::bigint AS started_epoch, " \
-	"rm.name AS meeting_name, rm.created_by AS room_host "
+	"rm.name AS meeting_name, rm.created_by AS room_host, " \
+	"r.meeting_id, r.duration_ms, r.is_encrypted, r.watermark_applied "
 
+/* The room by the recording's own link to it, as the seed joins. */
 #define FROM \
 	"FROM project_management.pm_meeting_recordings r " \
 	"LEFT JOIN project_management.pm_meeting_rooms rm " \
-	"ON rm.room_code = r.room_code "
+	"ON rm.id = r.meeting_id "
 
 #endif /* MR_DB_SQL_H */

@@ -54,8 +54,8 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "WHERE " MATCH "AND egress_updated_ns <= $3::bigint RETURNING id",
 	  4, MR_DB_RESEND },
 	/*
-	 * $5 usable file, $6 file name, $7 size, $8 duration (s), $9 error,
-	 * $10 ended ns
+	 * $5 usable file, $6 file name, $7 size, $8 duration (whole
+	 * seconds), $9 error, $10 ended ns, $11 duration (milliseconds)
 	 */
 	{ "wh_ended",
 	  "UPDATE project_management.pm_meeting_recordings SET "
@@ -64,14 +64,15 @@ const struct mr_db_stmt mr_db_webhook_stmts[] = {
 	  "status = CASE WHEN $5::boolean THEN 'processing' ELSE 'failed' END, "
 	  "file_name = coalesce($6::text, file_name), "
 	  "file_size_bytes = coalesce($7::bigint, file_size_bytes), "
-	  "duration_seconds = coalesce($8::float8, duration_seconds), "
+	  "duration_seconds = coalesce($8::int, duration_seconds), "
+	  "duration_ms = coalesce($11::bigint, duration_ms), "
 	  "last_error = CASE WHEN $5::boolean THEN last_error ELSE $9::text END, "
 	  "started_at = coalesce(started_at, now()), egress_seen_at = now(), "
 	  "ended_at = coalesce(ended_at, CASE WHEN $10::bigint > 0 "
 	  "  THEN to_timestamp($10::bigint / 1e9) ELSE now() END), "
 	  "next_attempt_at = CASE WHEN $5::boolean THEN now() "
 	  "  ELSE next_attempt_at END "
-	  "WHERE " MATCH "RETURNING id", 10, MR_DB_RESEND },
+	  "WHERE " MATCH "RETURNING id", 11, MR_DB_RESEND },
 	{ "wh_notify",
 	  "SELECT pg_notify('meetrec_upload', $1)", 1, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
@@ -115,10 +116,11 @@ mr_db_webhook_apply(struct mr_db *db, struct mr_arena *a,
     const char *event_id, const char *event, int64_t created_at,
     const struct mr_lk_egress *e, int *duplicate, struct mr_err *err)
 {
-	const char	*p[10];
+	const char	*p[11];
 	const char	*recid, *file;
 	PGresult	*res;
 	char		*changed = NULL;
+	int64_t		 dur_s = -1, dur_ms = -1;
 	int		 usable, ended;
 
 	*duplicate = 0;
@@ -153,12 +155,16 @@ mr_db_webhook_apply(struct mr_db *db, struct mr_arena *a,
 		p[4] = usable ? "true" : "false";
 		p[5] = e->has_file ? file : NULL;
 		p[6] = e->has_file && e->size > 0 ? num(a, e->size) : NULL;
-		p[7] = e->has_file && e->duration > 0 ?
-		    mr_printf(a, "%.3f", (double)e->duration / 1e9) : NULL;
+		/* LiveKit's wall clock, until the reaper reads the file. */
+		if (e->has_file && e->duration > 0)
+			mr_duration_split((double)e->duration / 1e9, &dur_s,
+			    &dur_ms);
+		p[7] = dur_s >= 0 ? num(a, dur_s) : NULL;
 		p[8] = e->error && *e->error ? e->error :
 		    mr_printf(a, "egress ended with %s%s", e->status_name,
 		    usable || e->has_file ? "" : " and no file");
 		p[9] = num(a, e->ended_at);
+		p[10] = dur_ms >= 0 ? num(a, dur_ms) : NULL;
 		if ((res = mr_db_exec(db, a, "wh_ended", p, err)) == NULL)
 			goto fail;
 		if (PQntuples(res) > 0 && usable) {

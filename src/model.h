@@ -38,7 +38,7 @@ struct mr_recording {
 	char	*storage_type;
 	char	*storage_path;
 	int64_t	 file_size_bytes;	/* -1 when unknown */
-	char	*duration_seconds;	/* as text, NULL when unknown */
+	int64_t	 duration_seconds;	/* whole seconds, -1 when unknown */
 	char	*checksum_sha256;
 	int	 is_public;
 	char	*allowed_viewers;	/* PostgreSQL array text, "{}" */
@@ -55,11 +55,15 @@ struct mr_recording {
 	char	*room_host;		/* created_by of the room */
 	char	*deleted_at;
 	int64_t	 started_epoch;		/* Unix seconds (created if unset) */
+	char	*meeting_id;		/* the room (pm_meeting_rooms.id) */
+	int64_t	 duration_ms;		/* -1 when unknown */
+	int	 is_encrypted;		/* the seed's flags, false so far */
+	int	 watermark_applied;
 };
 
 struct mr_rec_new {
 	const char	*room_code;
-	const char	*room_id;
+	const char	*meeting_id;	/* the room's pm_meeting_rooms.id */
 	const char	*company_id;
 	const char	*recorded_by;
 	const char	*recorded_by_name;
@@ -225,7 +229,7 @@ int	mr_db_reap_claim(struct mr_db *, struct mr_arena *, enum mr_claim,
 	    struct mr_recording *, struct mr_err *);
 int	mr_db_reap_done(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *storage_type, const char *path,
-	    int64_t size, const char *duration, const char *sha256,
+	    int64_t size, int64_t dur_s, int64_t dur_ms, const char *sha256,
 	    const char *finding, struct mr_err *);
 int	mr_db_reap_damaged(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *error, const char *finding,

@@ -123,6 +123,7 @@ int	 mr_pidfile_open(const char *, struct mr_err *);
 int	 mr_pidfile_write(int);
 void	 mr_pidfile_close(int, const char *);
 const char *mr_getenv_nonempty(const char *);
+int	 mr_duration_split(double, int64_t *, int64_t *);
 
 /* crypto.c */
 

@@ -147,14 +147,15 @@ struct stored {
 	char	*key;		/* the storage key */
 	off_t	 size;
 	char	*sha256;	/* hex */
-	char	*duration;	/* seconds, "%.3f"; NULL when unknown */
+	int64_t	 dur_s;		/* whole seconds, -1 when unknown */
+	int64_t	 dur_ms;	/* milliseconds, -1 when unknown */
 	char	*finding;	/* what the probe found wrong, or NULL */
 };
 
 /*
- * What the probe says of the file open on fd: 0 with st->duration set
- * when it read the file to its end.  Otherwise st->duration stays NULL
- * and, for a file it cannot read to its end (422), st->finding holds its
+ * What the probe says of the file open on fd: 0 with st->dur_s and
+ * st->dur_ms set when it read the file to its end.  Otherwise they stay
+ * -1 and, for a file it cannot read to its end (422), st->finding holds its
  * words: that is 0 when the row asks to store the file as it is, else -1
  * with err 422 damaged_media.  A read error (500) is -1 with err set,
  * for the usual retry.
@@ -168,10 +169,10 @@ probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
 
 	mr_err_clear(&perr);
 	if (mr_probe_duration(fd, &secs, &perr) == 0) {
-		if ((st->duration = mr_printf(rp->arena, "%.3f", secs)) ==
-		    NULL)
+		/* The probes give no negative or endless duration. */
+		if (mr_duration_split(secs, &st->dur_s, &st->dur_ms) == -1)
 			return mr_err_set(err, 500, "internal",
-			    "out of memory");
+			    "the probe gave %g seconds", secs);
 		return 0;
 	}
 	if (perr.status != 422) {
@@ -204,6 +205,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
 	int			 fd = -1, rc = -1;
 
 	memset(st, 0, sizeof(*st));
+	st->dur_s = st->dur_ms = -1;
 	if ((path = mr_reap_spool_path(rp, r)) == NULL)
 		return mr_err_set(err, 500, "internal", "out of memory");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
@@ -307,7 +309,7 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 	struct mr_recording	 r;
 	struct stored		 st;
 	struct mr_err		 err;
-	char			*path;
+	char			*path, dur[32];
 	const char		*why;
 	int64_t			 t0;
 	int			 n, rc, gave_up;
@@ -354,7 +356,7 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
 		    rp->conf->cf_storage_type, st.key, (int64_t)st.size,
-		    st.duration, st.sha256, st.finding, &err);
+		    st.dur_s, st.dur_ms, st.sha256, st.finding, &err);
 		if (rc == -1)
 			return -1;
 		if (rc == 0) {
@@ -368,11 +370,18 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 		if (path != NULL && unlink(path) == -1)
 			mr_log_warn("rec=%s could not remove spool file '%s'",
 			    r.id, path);
+		/* The precise duration, in seconds like the rest. */
+		if (st.dur_ms >= 0)
+			snprintf(dur, sizeof(dur), "%lld.%03lld",
+			    (long long)(st.dur_ms / 1000),
+			    (long long)(st.dur_ms % 1000));
+		else
+			snprintf(dur, sizeof(dur), "-");
 		mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
 		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
 		    r.id, rp->conf->cf_storage_type, st.key,
-		    (long long)st.size, st.duration ? st.duration : "-",
-		    st.sha256, (long long)(mr_now_ms() - t0),
+		    (long long)st.size, dur, st.sha256,
+		    (long long)(mr_now_ms() - t0),
 		    st.finding ? " as_is=1" : "");
 	}
 	return n;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * util.c - small helpers: UUIDs, strict integer parsing, room codes,
- * UTF-8 clipping, time, directories and pid files.
+ * UTF-8 clipping, time, durations, directories and pid files.
  */
 #include "config.h"
 
@@ -193,6 +193,26 @@ mr_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A duration of secs seconds as pm_meeting_recordings keeps it: whole
+ * seconds in *s (duration_seconds, an integer as in the seed, whose page
+ * prints it as m:ss) and milliseconds in *ms (duration_ms), each rounded
+ * half away from zero as llround() would; by hand, to stay off libm.
+ * 0, or -1 with both -1 when secs is no duration: negative, NaN,
+ * infinite, or more seconds than the integer column holds.
+ */
+int
+mr_duration_split(double secs, int64_t *s, int64_t *ms)
+{
+	*s = *ms = -1;
+	/* Written so that NaN fails too. */
+	if (!(secs >= 0 && secs < (double)INT32_MAX + 0.5))
+		return -1;
+	*s = (int64_t)(secs + 0.5);
+	*ms = (int64_t)(secs * 1000 + 0.5);
+	return 0;
 }
 
 /* mkdir -p; existing directories are fine. */

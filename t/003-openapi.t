@@ -322,6 +322,7 @@ my %not_api = (
 	spool_missing => 'the reaper',
 	storage_changed => 'the reaper',
 	room_busy => 'meetrec-admin room del',
+	room_has_recordings => 'meetrec-admin room del',
 );
 my %cli_only = map { $_ => 1 } grep {
 	my $c = $_;

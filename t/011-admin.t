@@ -111,11 +111,13 @@ is($r->{rc}, 2, 'an unknown command is a usage error');
 
 # stats: the counts of GET /api/admin/stats, for all companies or one.
 my $T = 'project_management.pm_meeting_recordings';
-$s->pg->psql("INSERT INTO $T (room_code, company_id, recorded_by, status, "
-    . "file_size_bytes, deleted_at) VALUES "
-    . "('weekly', '$co', '$host', 'completed', 100, NULL), "
-    . "('weekly', '$co', '$host', 'completed', 50, now()), "
-    . "('other', '" . uuid() . "', '$host', 'failed', NULL, NULL)");
+my ($weekly, $elsewhere) = ($s->meeting('weekly'), uuid());
+my $other = $s->meeting('other', company => $elsewhere);
+$s->pg->psql("INSERT INTO $T (room_code, meeting_id, company_id, "
+    . "recorded_by, status, file_size_bytes, deleted_at) VALUES "
+    . "('weekly', '$weekly', '$co', '$host', 'completed', 100, NULL), "
+    . "('weekly', '$weekly', '$co', '$host', 'completed', 50, now()), "
+    . "('other', '$other', '$elsewhere', '$host', 'failed', NULL, NULL)");
 $r = $s->admin_run('stats');
 is($r->{rc}, 0, 'stats succeeds') or diag($r->{err});
 my %kv = $r->{out} =~ /^(\S+) = (\S+)$/mg;

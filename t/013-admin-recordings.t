@@ -35,11 +35,14 @@ sub json {
 	return eval { $J->decode($r->{out}) } // {};
 }
 
-# rec(%cols) - a recording row of $co (unless company given).
+# rec(%cols) - a recording row of $co (unless company given), in the
+# room of its room_code (made for that company when there is none).
 sub rec {
 	my (%c) = @_;
 	my %row = (room_code => 'cli', company_id => $co, recorded_by => $owner,
 	    status => 'completed', %c);
+	$row{meeting_id} //= $s->meeting($row{room_code}, host => $owner,
+	    company => $row{company_id});
 	my @k = sort keys %row;
 	return sql("INSERT INTO $T.pm_meeting_recordings ("
 	    . join(', ', @k) . ') VALUES ('
@@ -48,9 +51,10 @@ sub rec {
 }
 
 # 250 recordings of $co (more than one page of 200), 3 of another company.
-sql("INSERT INTO $T.pm_meeting_recordings (room_code, company_id, "
-    . "recorded_by, status, created_at) SELECT 'bulk', '$co', '$owner', "
-    . "'completed', now() - make_interval(mins => g) "
+my $bulk = $s->meeting('bulk', host => $owner, company => $co);
+sql("INSERT INTO $T.pm_meeting_recordings (room_code, meeting_id, "
+    . "company_id, recorded_by, status, created_at) SELECT 'bulk', '$bulk', "
+    . "'$co', '$owner', 'completed', now() - make_interval(mins => g) "
     . 'FROM generate_series(1, 250) g');
 my @theirs = map { rec(company_id => $other, room_code => 'theirs') } 1 .. 3;
 
@@ -87,7 +91,8 @@ is_deeply([ sort keys %{ $j->{recordings}[0] } ], [ sort qw(id company_id
     file_name checksum_sha256 started_at ended_at expires_at created_at
     updated_at deleted_at last_error media_finding trash_reason
     next_attempt_at audio_only is_public allowed_viewers file_size_bytes
-    duration_seconds upload_attempts) ], 'each with what an admin looks at');
+    duration_seconds duration_ms is_encrypted watermark_applied
+    upload_attempts) ], 'each with what an admin looks at');
 
 # --limit and --cursor walk the same list.
 $r = run('recordings', 'list', '--company', $co, '--limit', 7);
@@ -252,22 +257,32 @@ $j = json('shares', 'revoke', $made->{json}{share_id});
 ok($j->{revoked_at}, 'revoking twice answers the same');
 
 # ---------------------------------------------------------------------
-# room list (once cut at 1000 rows) and room del.
+# room list (once cut at 1000 rows) and room del.  The recordings above
+# have rooms of their own (bulk, cut, ..., theirs) besides these.
+my $had = sql("SELECT count(*) FROM $T.pm_meeting_rooms");
 sql("INSERT INTO $T.pm_meeting_rooms (room_code, name, created_by, "
     . "company_id) SELECT 'r' || lpad(g::text, 4, '0'), 'Room ' || g, "
     . "'$owner', '$co' FROM generate_series(1, 1005) g");
 $s->room(code => 'elsewhere', company => $other, host => $owner);
+sub codes { return [ split /\n/, sql("SELECT room_code FROM "
+    . "$T.pm_meeting_rooms WHERE $_[0] ORDER BY room_code") ] }
 $r = run('room', 'list');
-is(scalar(split /\n/, $r->{out}), 1006, 'room list: all 1006 rooms');
+is(scalar(split /\n/, $r->{out}), $had + 1006,
+    'room list: all ' . ($had + 1006) . ' rooms');
 $r = run('room', 'list', '--company', $other);
-like($r->{out}, qr/\A\S+\telsewhere\tactive\t/, '--company: its one room');
+like($r->{out}, qr/\A\S+\telsewhere\tactive\t/, '--company: its rooms');
+is_deeply([ map { (split /\t/)[1] } split /\n/, $r->{out} ],
+    codes("company_id = '$other'"), '... and only those');
 $r = run('room', 'list', '--limit', 3);
 is($r->{out} =~ tr/\n//, 3, '--limit 3');
-like($r->{err}, qr/--cursor r0002\n/, 'the cursor is the last code shown '
-    . '(elsewhere, r0001, r0002)');
+my $third = codes('true')->[2];
+like($r->{err}, qr/--cursor \Q$third\E\n/, 'the cursor is the last code '
+    . "shown ($third)");
 $j = json('room', 'list', '--cursor', 'r1003');
 is_deeply([ map { $_->{room_code} } @{ $j->{rooms} } ],
-    [qw(r1004 r1005)], '--cursor r1003 --json: the two after it');
+    codes("room_code > 'r1003'"), '--cursor r1003 --json: those after it');
+is_deeply([ map { $_->{room_code} } @{ $j->{rooms} }[0, 1] ],
+    [qw(r1004 r1005)], '... r1004 and r1005 first');
 rec(room_code => 'r0001', status => 'recording');
 $r = run('room', 'del', 'r0001');
 is($r->{rc}, 1, 'room del of a room being recorded: exit 1');
@@ -280,6 +295,15 @@ is(sql("SELECT count(*) FROM $T.pm_meeting_rooms WHERE room_code = "
     . "'r0002'"), 0, 'the room is gone');
 $r = run('room', 'del', 'r0002');
 is($r->{rc}, 1, 'again: exit 1');
+# The seed's foreign key: a room keeps its recordings' link, finished
+# or in the trash.
+rec(room_code => 'r0003', deleted_at => sql('SELECT now()'));
+$r = run('room', 'del', 'r0003');
+is($r->{rc}, 1, 'room del of a room with a recording (in the trash): exit 1');
+like($r->{err}, qr/has 1 recording\b.*\(room_has_recordings\)/,
+    'saying why');
+is(sql("SELECT count(*) FROM $T.pm_meeting_rooms WHERE room_code = "
+    . "'r0003'"), 1, 'the room is still there');
 
 # ---------------------------------------------------------------------
 # Bad input: a message and an exit status, never a crash.

@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use Test::More;
+use JSON::PP ();
 use POSIX ();
 use Meetrec::Test::Stack;
 use Meetrec::Test::Util qw(uuid slurp);
@@ -17,8 +18,8 @@ my $company = uuid();
 my $host = uuid();
 my $tok = $s->token(user => $host, company => $company,
     username => 'host', email => 'host@example.com');
-$s->room(code => 'standup', name => 'Daily standup', host => $host,
-    company => $company);
+my $standup = $s->room(code => 'standup', name => 'Daily standup',
+    host => $host, company => $company);
 
 # Start.
 my $r = $s->api(POST => '/api/recordings/start', token => $tok,
@@ -29,6 +30,9 @@ like($id, qr/^[0-9a-f-]{36}$/, 'start gives a recording id');
 is($r->{json}{room_code}, 'standup', 'start echoes the room');
 is($r->{json}{status}, 'recording', 'the recording is recording');
 like($r->{json}{message}, qr/\S/, 'start has a message');
+is($s->pg->psql("SELECT meeting_id FROM project_management."
+    . "pm_meeting_recordings WHERE id = '$id'"), $standup,
+    "the row's meeting_id is the room's id (the seed's foreign key)");
 like($r->{headers}{'content-type'}, qr{^application/json; charset=utf-8},
     'JSON content type');
 
@@ -52,7 +56,8 @@ $s->standin(POST => '/_standin/wait', { idle => \1 });
 $r = $s->api(GET => "/api/recordings/$id/status", token => $tok);
 is($r->{status}, 200, 'status answers');
 is_deeply([sort keys %{ $r->{json} }], [sort qw(recording_id status
-    file_size_bytes duration_seconds egress_status)], 'status fields');
+    file_size_bytes duration_seconds duration_ms egress_status)],
+    'status fields');
 is($r->{json}{status}, 'recording', 'still recording');
 is($r->{json}{egress_status}, 'EGRESS_ACTIVE',
     'egress_updated webhook applied');
@@ -71,6 +76,13 @@ my $file = $s->dir . "/spool/$id.mp4";
 $file = $s->config->{spool_dir} . "/$id.mp4" if $s->config->{spool_dir};
 ok(-s $file, 'the egress file is in the spool');
 is($r->{json}{file_size_bytes}, -s $file, 'recorded size is the file size');
+# LiveKit's wall-clock duration until the reaper reads the file: whole
+# seconds in duration_seconds, as the seed's INTEGER, the rest in ms.
+like($r->{body}, qr/"duration_seconds":\d+[,}]/,
+    'duration_seconds is a whole number') or diag($r->{body});
+like($r->{body}, qr/"duration_ms":\d+[,}]/, 'duration_ms is one too');
+is($r->{json}{duration_seconds}, int($r->{json}{duration_ms} / 1000 + 0.5),
+    'duration_seconds is duration_ms rounded to seconds');
 
 # A second stop changes nothing and says so.
 $r = $s->api(POST => "/api/recordings/$id/stop", token => $tok);
@@ -89,6 +101,10 @@ for my $f (qw(room_code status started_at ended_at created_at
 	ok(exists $rec->{$f}, "get: has $f");
 }
 ok($rec->{ended_at} ge $rec->{started_at}, 'ended after it started');
+for my $f (qw(is_encrypted watermark_applied)) {
+	ok(JSON::PP::is_bool($rec->{$f}) && !$rec->{$f},
+	    "get: the seed's $f, false");
+}
 is($s->pg->psql("SELECT count(*) FROM project_management."
     . "pm_recording_access_logs WHERE recording_id = '$id' "
     . "AND action = 'view'"), 1, 'get logged a view');
@@ -98,6 +114,8 @@ $r = $s->api(GET => '/api/recordings/', token => $tok);
 is($r->{status}, 200, 'list answers');
 is($r->{json}{total}, 1, 'list total');
 is($r->{json}{recordings}[0]{id}, $id, 'list has the recording');
+ok(exists $r->{json}{recordings}[0]{storage_path},
+    "list items carry the seed's storage_path");
 ok(exists $r->{json}{next_cursor}, 'list has next_cursor');
 $r = $s->api(GET => '/api/recordings?status=completed', token => $tok);
 is($r->{json}{total}, 0, 'status filter');
@@ -148,6 +166,10 @@ ok($audio->{parsed}{audioOnly}, 'asks for audio only');
 # Delete: to the trash, then gone.
 $r = $s->api(DELETE => "/api/recordings/$id", token => $tok);
 is($r->{status}, 200, 'delete answers 200') or diag($r->{body});
+ok(JSON::PP::is_bool($r->{json}{success}) && $r->{json}{success},
+    "delete: the seed's success: true");
+is($r->{json}{message}, 'Recording deleted', "delete: the seed's message");
+is($r->{json}{recording_id}, $id, 'delete: and the recording id');
 $r = $s->api(GET => "/api/recordings/$id", token => $tok);
 is($r->{status}, 404, 'deleted recording is 404');
 is($r->{json}{code}, 'recording_not_found', 'code recording_not_found');

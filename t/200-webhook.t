@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 use Test::More;
+use JSON::PP ();
 use Digest::SHA qw(sha256_base64);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Util qw(uuid jwt_hs256);
@@ -53,6 +54,13 @@ my ($id, $eg) = start();
 my @h = grep { ($_->{egress_id} // '') eq $eg } hooks();
 ok(@h >= 2, 'the stand-in sent webhooks for the egress');
 ok(!(grep { $_->{response_status} != 200 } @h), 'all answered 200');
+my @said = map { eval { JSON::PP::decode_json($_->{response_body}) } // {} }
+    @h;
+ok(!(grep { !JSON::PP::is_bool($_->{received}) || !$_->{received} } @said),
+    "each with the seed's received: true")
+    or diag(join "\n", map { $_->{response_body} // '' } @h);
+ok(!(grep { ($_->{status} // '') !~ /^(?:applied|unchanged)$/ } @said),
+    '... and what became of each (applied or unchanged)');
 is(row($id)->{egress_status}, 'EGRESS_ACTIVE', 'ACTIVE applied');
 
 # 2. Signatures.
@@ -109,6 +117,8 @@ my $idx = $h[-1]{index};
 $r = $s->standin(POST => '/_standin/resend', { index => $idx })->{json};
 is($r->{status}, 200, 'a replay is answered 200');
 like($r->{body}, qr/duplicate/, 'and reported as a duplicate');
+is_deeply(JSON::PP::decode_json($r->{body}), { received => JSON::PP::true(),
+    status => 'duplicate' }, "the seed's received: true on a duplicate too");
 is(events(), $before, 'a replay records nothing new');
 
 # 4. Stop; the ended webhook completes the egress part.

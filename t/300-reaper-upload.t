@@ -23,12 +23,12 @@ my $store = $s->config->{storage_local_dir};
 sub row {
 	my ($id) = @_;
 	my @f = qw(status storage_type storage_path file_size_bytes
-	    duration_seconds checksum_sha256 upload_attempts last_error
-	    next_attempt_future);
+	    duration_seconds duration_ms checksum_sha256 upload_attempts
+	    last_error next_attempt_future);
 	# NULL reads as '' (concat_ws would drop the field instead).
 	my $cols = join ", ", map { "coalesce(($_)::text, '')" } qw(status
 	    storage_type storage_path file_size_bytes duration_seconds
-	    checksum_sha256 upload_attempts last_error),
+	    duration_ms checksum_sha256 upload_attempts last_error),
 	    'next_attempt_at > now()';
 	my $line = $s->pg->psql("SELECT concat_ws('|', $cols) FROM "
 	    . "project_management.pm_meeting_recordings WHERE id = '$id'");
@@ -76,8 +76,12 @@ like($row->{storage_path}, qr{^up1/recording_\d{8}_\d{6}_\Q${\ substr($id, 0, 8)
     'storage path as the seed named it');
 is($row->{file_size_bytes}, $size, 'file size');
 is($row->{checksum_sha256}, $sha, 'checksum of the file');
-ok($row->{duration_seconds} >= 1 && $row->{duration_seconds} < 60,
-    "a real duration from the file: $row->{duration_seconds} s");
+ok($row->{duration_ms} >= 1000 && $row->{duration_ms} < 60000,
+    "a real duration from the file: $row->{duration_ms} ms");
+like($row->{duration_seconds}, qr/^\d+$/, 'duration_seconds in whole '
+    . "seconds, as the seed's INTEGER: $row->{duration_seconds}");
+is($row->{duration_seconds}, int($row->{duration_ms} / 1000 + 0.5),
+    'rounded from the milliseconds');
 my $stored = "$store/$row->{storage_path}";
 ok(-f $stored, 'the file is in storage');
 is(Digest::SHA->new(256)->addfile($stored, 'b')->hexdigest, $sha,
@@ -87,6 +91,8 @@ $r = $s->api(GET => "/api/recordings/$id", token => $tok);
 is($r->{json}{status}, 'completed', 'the API shows completed');
 is($r->{json}{duration_seconds}, $row->{duration_seconds},
     'with the probed duration');
+is($r->{json}{duration_ms}, $row->{duration_ms}, 'in milliseconds too');
+like($r->{body}, qr/"duration_seconds":\d+[,}]/, 'as a JSON integer');
 
 # Downloadable: nginx serves the stored file, Range requests work.
 $r = $s->api(GET => "/api/recordings/$id/download", token => $tok);
@@ -125,6 +131,7 @@ $row = row($aid);
 is($row->{status}, 'completed', 'audio recording completed');
 like($row->{storage_path}, qr/\.ogg$/, 'stored as .ogg');
 ok($row->{duration_seconds} >= 1, "Ogg duration $row->{duration_seconds} s");
+ok($row->{duration_ms} >= 1000, "Ogg duration $row->{duration_ms} ms");
 
 # 3. Storage failing: the room's folder cannot be created (a file is in
 # the way), so the upload fails, counts an attempt and backs off.

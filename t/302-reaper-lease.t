@@ -22,10 +22,11 @@ my ($co, $host) = (uuid(), uuid());
 
 # A recording of 10 chunks; the server answers each 900 ms late, so the
 # upload takes about 9 s: longer than the 5 s lease.
-my $id = $s->pg->psql("INSERT INTO $T (room_code, company_id, recorded_by, "
-    . "status, egress_id, egress_status, started_at, ended_at) VALUES "
-    . "('slow', '$co', '$host', 'processing', 'EG_slow', 'EGRESS_COMPLETE', "
-    . "now(), now()) RETURNING id");
+my $slow = $s->meeting('slow', host => $host, company => $co);
+my $id = $s->pg->psql("INSERT INTO $T (room_code, meeting_id, company_id, "
+    . "recorded_by, status, egress_id, egress_status, started_at, ended_at) "
+    . "VALUES ('slow', '$slow', '$co', '$host', 'processing', 'EG_slow', "
+    . "'EGRESS_COMPLETE', now(), now()) RETURNING id");
 my $box = sub { pack('N', 8 + length $_[1]) . $_[0] . $_[1] };
 my $mp4 = $box->('ftyp', 'isom' . pack('N', 512) . 'isom')
     . $box->('mdat', 'x' x (10 * 65536 - 200))

@@ -38,9 +38,11 @@ $s->pg->psql("DELETE FROM $T WHERE id = '$seed'");
 # N recordings whose egress ended, each with its spool file.
 sub make_due {
 	my ($n, $room) = @_;
+	my $mid = $s->meeting($room, host => $host, company => $co);
 	my @ids = split /\n/, $s->pg->psql("INSERT INTO $T (room_code, "
-	    . "company_id, recorded_by, status, egress_id, egress_status, "
-	    . "started_at, ended_at) SELECT '$room', '$co', '$host', "
+	    . "meeting_id, company_id, recorded_by, status, egress_id, "
+	    . "egress_status, started_at, ended_at) SELECT '$room', '$mid', "
+	    . "'$co', '$host', "
 	    . "'processing', 'EG_$room' || g, 'EGRESS_COMPLETE', now(), now() "
 	    . "FROM generate_series(1, $n) g RETURNING id");
 	copy($mp4, "$spool/$_.mp4") or die "copy: $!" for @ids;

@@ -17,10 +17,11 @@ my $T = 'project_management.pm_meeting_recordings';
 my $spool = $s->config->{spool_dir};
 my $store = $s->config->{storage_local_dir};
 
-my $id = $s->pg->psql("INSERT INTO $T (room_code, company_id, recorded_by, "
-    . "status, egress_id, egress_status, started_at, ended_at) VALUES "
-    . "('big', '$co', '$host', 'processing', 'EG_big', 'EGRESS_COMPLETE', "
-    . "now(), now()) RETURNING id");
+my $big = $s->meeting('big', host => $host, company => $co);
+my $id = $s->pg->psql("INSERT INTO $T (room_code, meeting_id, company_id, "
+    . "recorded_by, status, egress_id, egress_status, started_at, ended_at) "
+    . "VALUES ('big', '$big', '$co', '$host', 'processing', 'EG_big', "
+    . "'EGRESS_COMPLETE', now(), now()) RETURNING id");
 
 # ftyp, then a 2 GiB mdat (a hole: sparse, cheap to make), then moov.
 my $GiB = 1024 * 1024 * 1024;

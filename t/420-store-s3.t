@@ -341,10 +341,12 @@ my $tok = $s->token(user => $host, company => $co, username => 'host');
 my $T = 'project_management.pm_meeting_recordings';
 for my $case ([ 'one PUT', 500_000, 0 ], [ 'in parts', 1_500_000, 1 ]) {
 	my ($how, $size, $parts) = @$case;
-	my $id = $s->pg->psql("INSERT INTO $T (room_code, company_id, "
-	    . "recorded_by, status, egress_id, egress_status, started_at, "
-	    . "ended_at) VALUES ('s3room', '$co', '$host', 'processing', "
-	    . "'EG_s3_$size', 'EGRESS_COMPLETE', now(), now()) RETURNING id");
+	my $room = $s->meeting('s3room', host => $host, company => $co);
+	my $id = $s->pg->psql("INSERT INTO $T (room_code, meeting_id, "
+	    . "company_id, recorded_by, status, egress_id, egress_status, "
+	    . "started_at, ended_at) VALUES ('s3room', '$room', '$co', '$host', "
+	    . "'processing', 'EG_s3_$size', 'EGRESS_COMPLETE', now(), now()) "
+	    . "RETURNING id");
 	# A whole MP4 (the upload pass refuses what its probe cannot
 	# read): ftyp, moov with a 5 s mvhd, and random media data.
 	my $box = sub { pack('N', 8 + length $_[1]) . $_[0] . $_[1] };

@@ -98,19 +98,22 @@ is(col($egfail, 'status'), 'failed', 'failed at the egress');
 
 # Rows made directly: dates to filter on, and another company's.
 my @synth;
+my ($synth, $theirs) = ($s->meeting('synth', company => $co),
+    $s->meeting('theirs', company => $co2));
 for my $row (['2025-01-10 12:00:00Z', 'completed', 1000],
     ['2025-02-01 00:00:00Z', 'failed', undef],
     ['2025-02-28 23:59:59.5Z', 'completed', 2000],
     ['2025-03-01 00:00:00Z', 'processing', undef],
     ['2025-03-15 08:00:00Z', 'recording', undef]) {
 	my ($at, $st, $size) = @$row;
-	push @synth, q1("INSERT INTO $T (room_code, company_id, recorded_by, "
-	    . "status, file_size_bytes, created_at) VALUES ('synth', '$co', "
-	    . "'$other', '$st', " . ($size // 'NULL') . ", '$at') RETURNING id");
+	push @synth, q1("INSERT INTO $T (room_code, meeting_id, company_id, "
+	    . "recorded_by, status, file_size_bytes, created_at) VALUES "
+	    . "('synth', '$synth', '$co', '$other', '$st', "
+	    . ($size // 'NULL') . ", '$at') RETURNING id");
 }
-my @theirs = map { q1("INSERT INTO $T (room_code, company_id, recorded_by, "
-    . "status, file_size_bytes) VALUES ('theirs', '$co2', '$other', "
-    . "'completed', 5) RETURNING id") } 1 .. 2;
+my @theirs = map { q1("INSERT INTO $T (room_code, meeting_id, company_id, "
+    . "recorded_by, status, file_size_bytes) VALUES ('theirs', '$theirs', "
+    . "'$co2', '$other', 'completed', 5) RETURNING id") } 1 .. 2;
 
 # 2. Who may ask.
 my $r = $s->api(GET => '/api/admin/recordings/');

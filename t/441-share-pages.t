@@ -19,9 +19,10 @@ my $T = 'project_management';
 
 sub sql { return $s->pg->psql($_[0]) }
 
-my $id = sql("INSERT INTO $T.pm_meeting_recordings (room_code, company_id, "
-    . "recorded_by, status) VALUES ('pages', '" . $s->company . "', "
-    . "'$owner', 'completed') RETURNING id");
+my $room = $s->meeting('pages', host => $owner);
+my $id = sql("INSERT INTO $T.pm_meeting_recordings (room_code, meeting_id, "
+    . "company_id, recorded_by, status) VALUES ('pages', '$room', '"
+    . $s->company . "', '$owner', 'completed') RETURNING id");
 like($id, qr/^[0-9a-f-]{36}$/, 'a completed recording');
 
 # 260 links: one a second back in time, every tenth pair made at the

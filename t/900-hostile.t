@@ -142,10 +142,11 @@ is($r->{status}, 201, 'a good request still works');
 # The watching and sharing endpoints.  A completed recording to aim at
 # (set in the database: what matters here is the input handling).
 my $rid = uuid();
+my $safe = $s->meeting('safe');
 $s->pg->psql("INSERT INTO project_management.pm_meeting_recordings "
-    . "(id, room_code, company_id, recorded_by, status, storage_type, "
-    . "storage_path, file_size_bytes) VALUES ('$rid', 'safe', '$co', "
-    . "'$host', 'completed', 'local', 'safe/x.mp4', 10)");
+    . "(id, room_code, meeting_id, company_id, recorded_by, status, "
+    . "storage_type, storage_path, file_size_bytes) VALUES ('$rid', 'safe', "
+    . "'$safe', '$co', '$host', 'completed', 'local', 'safe/x.mp4', 10)");
 my %hostile = (
 	'empty body' => ['', 400, 'invalid_json'],
 	'not JSON' => ['hello', 400, 'invalid_json'],

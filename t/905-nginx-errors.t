@@ -71,10 +71,11 @@ for my $p ('/api/x.mp4', '/api/x.html', '/api/x.json', '/nothing.js') {
 
 # A range past the end of a file nginx sends for meetrec.
 my $T = 'project_management.pm_meeting_recordings';
-my $id = $s->pg->psql("INSERT INTO $T (room_code, company_id, recorded_by, "
-    . "status, storage_type, storage_path, file_size_bytes) VALUES ('r', '"
-    . $s->company . "', '$user', 'completed', 'local', 'r/x.mp4', 100) "
-    . 'RETURNING id');
+my $room = $s->meeting('r', host => $user);
+my $id = $s->pg->psql("INSERT INTO $T (room_code, meeting_id, company_id, "
+    . "recorded_by, status, storage_type, storage_path, file_size_bytes) "
+    . "VALUES ('r', '$room', '" . $s->company . "', '$user', 'completed', "
+    . "'local', 'r/x.mp4', 100) RETURNING id");
 mkdir $s->config('storage_local_dir') . '/r';
 spew($s->config('storage_local_dir') . '/r/x.mp4', 'x' x 100);
 $r = $s->api(GET => "/recordings/$id/download", token => $tok,

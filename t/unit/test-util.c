@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,40 @@ spew(const char *path, const char *text)
 		exit(1);
 	}
 	close(fd);
+}
+
+/*
+ * Durations as the recordings table keeps them: whole seconds, as the
+ * seed's INTEGER (its page printed 4.021 as "0:4.021"), and milliseconds,
+ * each rounded half away from zero.
+ */
+static void
+test_duration(void)
+{
+	static const struct {
+		double		 in;
+		long long	 s, ms;
+	} t[] = {
+		{ 4.021, 4, 4021 }, { 4.5, 5, 4500 }, { 4.4996, 4, 4500 },
+		{ 0, 0, 0 }, { 0.0004, 0, 0 }, { 0.4999, 0, 500 },
+		{ 59.5, 60, 59500 }, { 3725.0, 3725, 3725000 },
+		{ 2147483647.4, 2147483647, 2147483647400 },
+	};
+	int64_t	 s, ms;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ok(mr_duration_split(t[i].in, &s, &ms) == 0, "%g s is a "
+		    "duration", t[i].in);
+		is_int(s, t[i].s, "whole seconds");
+		is_int(ms, t[i].ms, "milliseconds");
+	}
+	ok(mr_duration_split(-0.5, &s, &ms) == -1 && s == -1 && ms == -1,
+	    "a negative duration is none");
+	ok(mr_duration_split(NAN, &s, &ms) == -1, "NaN is none");
+	ok(mr_duration_split(INFINITY, &s, &ms) == -1, "infinity is none");
+	ok(mr_duration_split(2147483647.5, &s, &ms) == -1,
+	    "beyond the integer column is none");
 }
 
 static void
@@ -246,6 +281,7 @@ main(void)
 	ok(mr_strlcpy(small, "abcd", sizeof(small)) == -1 &&
 	    strcmp(small, "abc") == 0, "strlcpy truncates and says so");
 
+	test_duration();
 	test_pidfile();
 	return done_testing();
 }

@@ -886,6 +886,20 @@ sub room {
 	    '--company', $a{company} // $self->{company});
 }
 
+# meeting($code, host => UUID, company => UUID, name => NAME) - the id of
+# room $code, for the meeting_id of a recording a test writes by SQL (the
+# seed's foreign key wants a real room): the room's if there is one,
+# else a new one made by room() with these arguments.
+sub meeting {
+	my ($self, $code, %a) = @_;
+	croak "meeting: '$code' is not a room code"
+	    unless $code =~ /\A[A-Za-z0-9_-]{1,50}\z/;
+	my $id = $self->{pg}->psql('SELECT id FROM '
+	    . "project_management.pm_meeting_rooms WHERE room_code = '$code'");
+	return $id if length $id;
+	return $self->room(%a, code => $code);
+}
+
 # ---------------------------------------------------------------------
 # Teardown
 
