@@ -355,10 +355,33 @@ mr_db_rollback(struct mr_db *db)
 	db->intx = 0;
 }
 
+/*
+ * The number of column col in res, -1 when there is none.  PQfnumber
+ * compares col with every name before the one it finds, and a row of
+ * recordings has over thirty columns read one by one, for each of up to
+ * 200 rows.  Callers read them in about the order the query names them,
+ * so the column after the one found last is tried first.  It is the one
+ * PQfnumber would find: the names in a result of ours are unique (every
+ * query names its columns, AS where two would clash), and col is lower
+ * case, as PQfnumber would make it.
+ */
+static int
+column(PGresult *res, const char *col)
+{
+	static int	 next;
+	int		 c;
+
+	if (next < PQnfields(res) && strcmp(PQfname(res, next), col) == 0)
+		return next++;
+	if ((c = PQfnumber(res, col)) >= 0)
+		next = c + 1;
+	return c;
+}
+
 char *
 mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
 		return NULL;
@@ -369,7 +392,7 @@ mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
 int64_t
 mr_db_int(PGresult *res, int row, const char *col, int64_t def)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 	int64_t	 v;
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c) ||
@@ -382,7 +405,7 @@ mr_db_int(PGresult *res, int row, const char *col, int64_t def)
 int
 mr_db_bool(PGresult *res, int row, const char *col)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
 		return 0;
