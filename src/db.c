@@ -412,6 +412,68 @@ mr_db_bool(PGresult *res, int row, const char *col)
 	return PQgetvalue(res, row, c)[0] == 't';
 }
 
+/*
+ * Field (row, col) holding extract(epoch FROM t) (db_sql.h): seconds
+ * since 1970-01-01 UTC, with six decimals (PostgreSQL 14 on; older ones
+ * send fewer when they end in zeros).  0 with *us set; -1 for SQL NULL
+ * and for infinity, which is no point in time (to_char made it NULL).
+ */
+int
+mr_db_epoch_us(PGresult *res, int row, const char *col, int64_t *us)
+{
+	const char	*p;
+	int64_t		 sec = 0, frac = 0;
+	int		 c = column(res, col), neg, n;
+
+	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
+		return -1;
+	p = PQgetvalue(res, row, c);
+	if ((neg = *p == '-'))
+		p++;
+	/*
+	 * Microseconds since 1970 fit an int64_t until the year 294247;
+	 * PostgreSQL's timestamps go on to 294276, and those are NULL here.
+	 */
+	for (n = 0; *p >= '0' && *p <= '9'; p++, n++)
+		if (n < 13)
+			sec = sec * 10 + (*p - '0');
+	if (n == 0 || n > 13 || sec > INT64_MAX / 1000000 - 1)
+		return -1;
+	if (*p == '.') {
+		for (n = 0, p++; *p >= '0' && *p <= '9' && n < 6; p++, n++)
+			frac = frac * 10 + (*p - '0');
+		if (n == 0)
+			return -1;
+		for (; n < 6; n++)
+			frac *= 10;
+	}
+	if (*p != '\0')
+		return -1;
+	*us = (sec * 1000000 + frac) * (neg ? -1 : 1);
+	return 0;
+}
+
+/*
+ * The same as ISO 8601 UTC text in a (mr_time_iso), NULL for SQL NULL
+ * and infinity; *us (unless NULL) gets the microseconds, 0 then.
+ */
+char *
+mr_db_time(struct mr_arena *a, PGresult *res, int row, const char *col,
+    int64_t *us)
+{
+	char	 buf[MR_TIME_ISOLEN];
+	int64_t	 t;
+
+	if (us != NULL)
+		*us = 0;
+	if (mr_db_epoch_us(res, row, col, &t) == -1 ||
+	    mr_time_iso(buf, t) == NULL)
+		return NULL;
+	if (us != NULL)
+		*us = t;
+	return mr_strdup(a, buf);
+}
+
 int64_t
 mr_db_affected(PGresult *res)
 {

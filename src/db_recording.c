@@ -113,11 +113,20 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
+/* Whole seconds of us, rounded half away from zero as ::bigint does. */
+static int64_t
+seconds(int64_t us)
+{
+	return us >= 0 ? (us + 500000) / 1000000 : -((500000 - us) / 1000000);
+}
+
 /* Copy row i of a result with the COLUMNS above into r (in arena a). */
 void
 mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
     struct mr_recording *r)
 {
+	int64_t	 started, created;
+
 	r->id = mr_db_val(a, res, i, "id");
 	r->room_code = mr_db_val(a, res, i, "room_code");
 	r->company_id = mr_db_val(a, res, i, "company_id");
@@ -141,15 +150,15 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->upload_attempts = mr_db_int(res, i, "upload_attempts", 0);
 	r->media_finding = mr_db_val(a, res, i, "media_finding");
 	r->store_as_is = mr_db_bool(res, i, "store_as_is");
-	r->started_at = mr_db_val(a, res, i, "started_at");
-	r->ended_at = mr_db_val(a, res, i, "ended_at");
-	r->expires_at = mr_db_val(a, res, i, "expires_at");
-	r->created_at = mr_db_val(a, res, i, "created_at");
-	r->updated_at = mr_db_val(a, res, i, "updated_at");
+	r->started_at = mr_db_time(a, res, i, "started_at", &started);
+	r->ended_at = mr_db_time(a, res, i, "ended_at", NULL);
+	r->expires_at = mr_db_time(a, res, i, "expires_at", NULL);
+	r->created_at = mr_db_time(a, res, i, "created_at", &created);
+	r->updated_at = mr_db_time(a, res, i, "updated_at", NULL);
+	r->deleted_at = mr_db_time(a, res, i, "deleted_at", NULL);
 	r->meeting_name = mr_db_val(a, res, i, "meeting_name");
 	r->room_host = mr_db_val(a, res, i, "room_host");
-	r->deleted_at = mr_db_val(a, res, i, "deleted_at");
-	r->started_epoch = mr_db_int(res, i, "started_epoch", 0);
+	r->started_epoch = seconds(r->started_at != NULL ? started : created);
 }
 
 /* Returns 1 inserted, 0 when the room already has an active recording. */
