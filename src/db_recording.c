@@ -70,6 +70,12 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_get",
 	  "SELECT " COLUMNS FROM
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
+	/* What the status endpoint answers, and who may read it. */
+	{ "rec_status",
+	  "SELECT r.id, r.company_id, r.recorded_by, r.is_public, "
+	  "r.allowed_viewers, r.status, r.egress_status, " FILE_COLUMNS
+	  "FROM project_management.pm_meeting_recordings r "
+	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_started",
 	  "UPDATE project_management.pm_meeting_recordings "
 	  "SET egress_id = $2, egress_status = coalesce(egress_status, $3), "
@@ -144,6 +150,14 @@ seconds(int64_t us)
 	return us >= 0 ? (us + 500000) / 1000000 : -((500000 - us) / 1000000);
 }
 
+/* The FILE_COLUMNS (db_sql.h) of row i. */
+static void
+file_fill(struct mr_arena *a, PGresult *res, int i, struct mr_recording *r)
+{
+	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
+	r->duration_seconds = mr_db_val(a, res, i, "duration_seconds");
+}
+
 /* Copy row i of a result with the COLUMNS above into r (in arena a). */
 void
 mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
@@ -165,8 +179,7 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->file_name = mr_db_val(a, res, i, "file_name");
 	r->storage_type = mr_db_val(a, res, i, "storage_type");
 	r->storage_path = mr_db_val(a, res, i, "storage_path");
-	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
-	r->duration_seconds = mr_db_val(a, res, i, "duration_seconds");
+	file_fill(a, res, i, r);
 	r->checksum_sha256 = mr_db_val(a, res, i, "checksum_sha256");
 	r->is_public = mr_db_bool(res, i, "is_public");
 	r->allowed_viewers = mr_db_val(a, res, i, "allowed_viewers");
@@ -227,6 +240,30 @@ mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
 	if (PQntuples(res) == 0)
 		return 0;
 	mr_db_rec_fill(a, res, 0, r);
+	return 1;
+}
+
+/* As mr_db_rec_get, with only what rec_status reads; the rest is 0. */
+int
+mr_db_rec_status(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_recording *r, struct mr_err *err)
+{
+	const char	*p[] = { id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "rec_status", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->id = mr_db_val(a, res, 0, "id");
+	r->company_id = mr_db_val(a, res, 0, "company_id");
+	r->recorded_by = mr_db_val(a, res, 0, "recorded_by");
+	r->is_public = mr_db_bool(res, 0, "is_public");
+	r->allowed_viewers = mr_db_val(a, res, 0, "allowed_viewers");
+	r->status = mr_db_val(a, res, 0, "status");
+	r->egress_status = mr_db_val(a, res, 0, "egress_status");
+	file_fill(a, res, 0, r);
 	return 1;
 }
 

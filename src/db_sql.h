@@ -16,11 +16,19 @@
  */
 #define EPOCH(c) "extract(epoch FROM r." c ") AS " c
 
+/*
+ * What is known of a recording's file: in RecordingInfo and in the
+ * status endpoint's answer, whose statement (rec_status) reads little
+ * more than these.
+ */
+#define FILE_COLUMNS \
+	"r.file_size_bytes, r.duration_seconds "
+
 #define COLUMNS \
 	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
 	"r.status, r.recorded_by, r.recorded_by_name, r.recorded_by_email, " \
 	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
-	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
+	"r.storage_path, " FILE_COLUMNS ", " \
 	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
 	"r.last_error, r.upload_attempts, r.media_finding, r.store_as_is, " \
 	EPOCH("started_at") ", " EPOCH("ended_at") ", " \
