@@ -45,10 +45,15 @@ mr_api_object(struct mr_ctx *cx)
 	return mr_json_own(cx->cx_arena, json_object_new_object());
 }
 
+/*
+ * Add k: v (null when v is NULL) to o.  k is a string constant, so
+ * json-c keeps the pointer instead of a copy of its own.
+ */
 void
 mr_api_add_str(struct json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+	json_object_object_add_ex(o, k, v ? json_object_new_string(v) : NULL,
+	    JSON_C_OBJECT_KEY_IS_CONSTANT);
 }
 
 int
