@@ -31,11 +31,21 @@
  * count $1 to $3, $4 user.  The company scope takes no user.  "shared"
  * means recordings of others that the user may view.
  */
-#define LIVE	"r.company_id = $1::uuid AND r.deleted_at IS NULL "
-#define MINE(u)	"AND r.recorded_by = " u "::uuid "
+/*
+ * The company and the user as parameters the planner is not shown: a
+ * subquery's value is computed when the statement starts.  Shown them,
+ * PostgreSQL estimates fewer rows for one user than for any user (such
+ * are the statistics of a table of many users), finds the plan made for
+ * the value cheaper than the plan made once, and plans again for every
+ * request: 0.1 ms for a count of a user's recordings, which then takes
+ * 0.02 ms.  Hidden, the plan made once is the one kept.
+ */
+#define HIDDEN(p) "(SELECT " p "::uuid)"
+#define LIVE	"r.company_id = " HIDDEN("$1") " AND r.deleted_at IS NULL "
+#define MINE(u)	"AND r.recorded_by = " HIDDEN(u) " "
 #define SHARED(u) \
-	"AND r.recorded_by <> " u "::uuid AND " \
-	"(" u "::uuid = ANY (r.allowed_viewers) OR r.is_public) "
+	"AND r.recorded_by <> " HIDDEN(u) " AND " \
+	"(" HIDDEN(u) " = ANY (r.allowed_viewers) OR r.is_public) "
 #define ANY_ROOM \
 	"AND $2::text IS NULL AND $3::text IS NULL "
 #define BY_ROOM \
