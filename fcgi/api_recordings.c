@@ -45,10 +45,15 @@ mr_api_object(struct mr_ctx *cx)
 	return mr_json_own(cx->cx_arena, json_object_new_object());
 }
 
+/*
+ * Add k: v (null when v is NULL) to o.  k is a string constant, so
+ * json-c keeps the pointer instead of a copy of its own.
+ */
 void
 mr_api_add_str(struct json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, v ? json_object_new_string(v) : NULL);
+	json_object_object_add_ex(o, k, v ? json_object_new_string(v) : NULL,
+	    JSON_C_OBJECT_KEY_IS_CONSTANT);
 }
 
 int
@@ -96,19 +101,23 @@ mr_api_may_manage(const struct mr_user *u, const struct mr_recording *r)
 	    (mr_api_same(u->id, r->recorded_by) || u->is_admin);
 }
 
+/* mr_db_rec_get, or one that reads less (mr_db_rec_status). */
+typedef int (*get_fn)(struct mr_db *, struct mr_arena *, const char *,
+    struct mr_recording *, struct mr_err *);
+
 /*
- * Load the recording named in the path.  Missing, trashed and other
- * companies' recordings are all 404.
+ * Load the recording named in the path with get.  Missing, trashed and
+ * other companies' recordings are all 404.
  */
-int
-mr_api_load(struct mr_ctx *cx, struct mr_recording *r)
+static int
+load(struct mr_ctx *cx, struct mr_recording *r, get_fn get)
 {
 	const char	*id;
 	int		 rc;
 
 	if (mr_req_path_uuid(cx, &id) == -1)
 		return -1;
-	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
+	rc = get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
 	if (rc == -1)
 		return -1;
 	if (rc == 0 || !mr_api_same(r->company_id, cx->cx_user.company_id))
@@ -117,15 +126,28 @@ mr_api_load(struct mr_ctx *cx, struct mr_recording *r)
 	return 0;
 }
 
-int
-mr_api_load_viewable(struct mr_ctx *cx, struct mr_recording *r)
+/* As load(), for a viewer of the recording (403 for anyone else). */
+static int
+load_viewable(struct mr_ctx *cx, struct mr_recording *r, get_fn get)
 {
-	if (mr_api_load(cx, r) == -1)
+	if (load(cx, r, get) == -1)
 		return -1;
 	if (!mr_api_is_viewer(&cx->cx_user, r))
 		return mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not view this recording.");
 	return 0;
+}
+
+int
+mr_api_load(struct mr_ctx *cx, struct mr_recording *r)
+{
+	return load(cx, r, mr_db_rec_get);
+}
+
+int
+mr_api_load_viewable(struct mr_ctx *cx, struct mr_recording *r)
+{
+	return load_viewable(cx, r, mr_db_rec_get);
 }
 
 /*
@@ -445,7 +467,7 @@ mr_api_recording_status(struct mr_ctx *cx)
 	struct mr_recording	 r;
 	struct json_object	*o;
 
-	if (mr_api_load_viewable(cx, &r) == -1)
+	if (load_viewable(cx, &r, mr_db_rec_status) == -1)
 		return -1;
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);

@@ -29,6 +29,17 @@ static const struct {
 };
 
 /*
+ * Add key, a string constant that is not in o yet: json-c then neither
+ * copies it nor looks for it first, for each field of each row.
+ */
+static void
+add_new(struct json_object *o, const char *key, struct json_object *v)
+{
+	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
+	    JSON_C_OBJECT_KEY_IS_CONSTANT);
+}
+
+/*
  * Add file_name (the spool path), storage_path, last_error and
  * media_finding of r to o.  Where the file is kept and what went wrong
  * name hosts and paths, so only the owner and the company's admins get
@@ -65,17 +76,14 @@ mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
 	for (i = 0; i < MR_NELEM(text_fields); i++) {
 		s = *(char *const *)(const void *)((const char *)r +
 		    text_fields[i].off);
-		json_object_object_add(o, text_fields[i].name,
+		add_new(o, text_fields[i].name,
 		    s != NULL ? json_object_new_string(s) : NULL);
 	}
-	json_object_object_add(o, "audio_only",
-	    json_object_new_boolean(r->audio_only));
-	json_object_object_add(o, "is_public",
-	    json_object_new_boolean(r->is_public));
+	add_new(o, "audio_only", json_object_new_boolean(r->audio_only));
+	add_new(o, "is_public", json_object_new_boolean(r->is_public));
 	/* The seed's flags; false until encryption and watermarks exist. */
-	json_object_object_add(o, "is_encrypted",
-	    json_object_new_boolean(r->is_encrypted));
-	json_object_object_add(o, "watermark_applied",
+	add_new(o, "is_encrypted", json_object_new_boolean(r->is_encrypted));
+	add_new(o, "watermark_applied",
 	    json_object_new_boolean(r->watermark_applied));
 	mr_recinfo_file_fields(o, r);
 	internal_fields(cx, o, r);

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,9 @@
 #include "metrics.h"
 
 #define ARENA_CAP	(64 * 1024 * 1024)
+/* Heap a worker keeps between requests, and where mmap(2) begins. */
+#define HEAP_KEEP	(4 * 1024 * 1024)
+#define HEAP_MMAP	(1024 * 1024)
 
 volatile sig_atomic_t mr_worker_stop;
 
@@ -252,6 +256,23 @@ serve(struct mr_ctx *cx)
 }
 
 /*
+ * glibc gives the top of the heap back to the kernel as soon as 128 KB
+ * of it are free, and a page of recordings frees more than that when its
+ * arena is reset: every list request paid for brk(2), and for the kernel
+ * zeroing the pages it took back.  A worker keeps up to HEAP_KEEP
+ * free instead (it is recycled after fcgi_max_requests anyway).  Setting
+ * this stops glibc from raising its mmap threshold by itself, so it is
+ * set too: a page of 200 recordings is written in one buffer of some
+ * 200 KB, which would otherwise be mmap'ed and unmapped each time.
+ */
+static void
+heap_keep(void)
+{
+	mallopt(M_TRIM_THRESHOLD, HEAP_KEEP);
+	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP);
+}
+
+/*
  * The worker's life.  fd is the listening socket opened by the master,
  * slot the worker's cell of the scoreboard (metrics.h), where it says
  * whether it waits for a request or serves one, master the master's pid
@@ -268,6 +289,7 @@ mr_worker_main(int fd, struct mr_conf *conf, int slot, pid_t master)
 	int		 code = 0;
 
 	mr_worker_signals(master);
+	heap_keep();
 
 	if (mr_worker_env_init(&env, conf) == -1)
 		_exit(3);

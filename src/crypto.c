@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -53,6 +54,34 @@ mr_sha256(const void *data, size_t len, unsigned char out[MR_SHA256_LEN])
 }
 
 /*
+ * The HMAC-SHA256 context every call of the process uses: a fresh one
+ * (EVP_Q_mac) looks HMAC and SHA-256 up in the providers each time,
+ * which costs more than the MAC of a token.  NULL if libcrypto fails.
+ */
+static EVP_MAC_CTX *
+hmac_ctx(void)
+{
+	static EVP_MAC_CTX	*ctx;
+	EVP_MAC			*mac;
+	OSSL_PARAM		 params[2];
+
+	if (ctx != NULL)
+		return (ctx);
+	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return (NULL);
+	ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+		EVP_MAC_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return (ctx);
+}
+
+/*
  * HMAC-SHA256 of data under key into out.  Returns 0, or -1 if libcrypto
  * fails.  An empty key is allowed here; callers that treat the key as a
  * secret must refuse empty keys themselves.
@@ -62,15 +91,18 @@ mr_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
     unsigned char out[MR_SHA256_LEN])
 {
 	static const unsigned char	 empty[1];
+	EVP_MAC_CTX			*ctx;
 	size_t				 outlen = 0;
 
-	/* EVP_Q_mac refuses NULL even with a zero length. */
+	/* A NULL key would keep the key of the call before. */
 	if (key == NULL)
 		key = empty;
 	if (data == NULL)
 		data = empty;
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, data,
-	    len, out, MR_SHA256_LEN, &outlen) == NULL ||
+	if ((ctx = hmac_ctx()) == NULL ||
+	    EVP_MAC_init(ctx, key, keylen, NULL) != 1 ||
+	    EVP_MAC_update(ctx, data, len) != 1 ||
+	    EVP_MAC_final(ctx, out, &outlen, MR_SHA256_LEN) != 1 ||
 	    outlen != MR_SHA256_LEN)
 		return (-1);
 	return (0);

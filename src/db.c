@@ -355,10 +355,33 @@ mr_db_rollback(struct mr_db *db)
 	db->intx = 0;
 }
 
+/*
+ * The number of column col in res, -1 when there is none.  PQfnumber
+ * compares col with every name before the one it finds, and a row of
+ * recordings has over thirty columns read one by one, for each of up to
+ * 200 rows.  Callers read them in about the order the query names them,
+ * so the column after the one found last is tried first.  It is the one
+ * PQfnumber would find: the names in a result of ours are unique (every
+ * query names its columns, AS where two would clash), and col is lower
+ * case, as PQfnumber would make it.
+ */
+static int
+column(PGresult *res, const char *col)
+{
+	static int	 next;
+	int		 c;
+
+	if (next < PQnfields(res) && strcmp(PQfname(res, next), col) == 0)
+		return next++;
+	if ((c = PQfnumber(res, col)) >= 0)
+		next = c + 1;
+	return c;
+}
+
 char *
 mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
 		return NULL;
@@ -369,7 +392,7 @@ mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
 int64_t
 mr_db_int(PGresult *res, int row, const char *col, int64_t def)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 	int64_t	 v;
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c) ||
@@ -382,11 +405,73 @@ mr_db_int(PGresult *res, int row, const char *col, int64_t def)
 int
 mr_db_bool(PGresult *res, int row, const char *col)
 {
-	int	 c = PQfnumber(res, col);
+	int	 c = column(res, col);
 
 	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
 		return 0;
 	return PQgetvalue(res, row, c)[0] == 't';
+}
+
+/*
+ * Field (row, col) holding extract(epoch FROM t) (db_sql.h): seconds
+ * since 1970-01-01 UTC, with six decimals (PostgreSQL 14 on; older ones
+ * send fewer when they end in zeros).  0 with *us set; -1 for SQL NULL
+ * and for infinity, which is no point in time (to_char made it NULL).
+ */
+int
+mr_db_epoch_us(PGresult *res, int row, const char *col, int64_t *us)
+{
+	const char	*p;
+	int64_t		 sec = 0, frac = 0;
+	int		 c = column(res, col), neg, n;
+
+	if (c < 0 || row >= PQntuples(res) || PQgetisnull(res, row, c))
+		return -1;
+	p = PQgetvalue(res, row, c);
+	if ((neg = *p == '-'))
+		p++;
+	/*
+	 * Microseconds since 1970 fit an int64_t until the year 294247;
+	 * PostgreSQL's timestamps go on to 294276, and those are NULL here.
+	 */
+	for (n = 0; *p >= '0' && *p <= '9'; p++, n++)
+		if (n < 13)
+			sec = sec * 10 + (*p - '0');
+	if (n == 0 || n > 13 || sec > INT64_MAX / 1000000 - 1)
+		return -1;
+	if (*p == '.') {
+		for (n = 0, p++; *p >= '0' && *p <= '9' && n < 6; p++, n++)
+			frac = frac * 10 + (*p - '0');
+		if (n == 0)
+			return -1;
+		for (; n < 6; n++)
+			frac *= 10;
+	}
+	if (*p != '\0')
+		return -1;
+	*us = (sec * 1000000 + frac) * (neg ? -1 : 1);
+	return 0;
+}
+
+/*
+ * The same as ISO 8601 UTC text in a (mr_time_iso), NULL for SQL NULL
+ * and infinity; *us (unless NULL) gets the microseconds, 0 then.
+ */
+char *
+mr_db_time(struct mr_arena *a, PGresult *res, int row, const char *col,
+    int64_t *us)
+{
+	char	 buf[MR_TIME_ISOLEN];
+	int64_t	 t;
+
+	if (us != NULL)
+		*us = 0;
+	if (mr_db_epoch_us(res, row, col, &t) == -1 ||
+	    mr_time_iso(buf, t) == NULL)
+		return NULL;
+	if (us != NULL)
+		*us = t;
+	return mr_strdup(a, buf);
 }
 
 int64_t

@@ -70,6 +70,14 @@ char		*mr_db_val(struct mr_arena *, PGresult *, int row,
 		    const char *col);
 int64_t		 mr_db_int(PGresult *, int row, const char *col, int64_t def);
 int		 mr_db_bool(PGresult *, int row, const char *col);
+/*
+ * A timestamp sent as extract(epoch FROM t): its microseconds, and as
+ * ISO 8601 UTC text in the arena (NULL for SQL NULL and infinity).
+ */
+int		 mr_db_epoch_us(PGresult *, int row, const char *col,
+		    int64_t *us);
+char		*mr_db_time(struct mr_arena *, PGresult *, int row,
+		    const char *col, int64_t *us);
 /* Number of rows an UPDATE/INSERT/DELETE touched. */
 int64_t		 mr_db_affected(PGresult *);
 

@@ -17,18 +17,57 @@
 #include "db_sql.h"
 
 /*
- * The list filter: $1 company, $2 user, $3 scope, $4 room_code, $5
- * status.  "shared" means recordings of others that the user may view.
+ * The lists of recordings not in the trash, newest first: one statement
+ * per scope, so each has a plan of its own on its own index
+ * (009_list_speed.sql), prepared once and kept, where one statement for
+ * every scope was planned again for each request; and one without the
+ * room and status filters, which a plan made once cannot see through
+ * (it then sorts the whole scope, not reads the first rows in order).
+ * The statement without filters holds only when both are NULL.
+ *
+ * A page takes $1 company, $2 room_code, $3 status, $4/$5 the keyset
+ * cursor (NULL: from the newest; the comparison then holds for every
+ * row, and stays an index condition), $6 limit, $7 offset, $8 user; a
+ * count $1 to $3, $4 user.  The company scope takes no user.  "shared"
+ * means recordings of others that the user may view.
  */
-#define FILTER \
-	"WHERE r.company_id = $1::uuid AND r.deleted_at IS NULL " \
-	"AND ($4::text IS NULL OR r.room_code = $4) " \
-	"AND ($5::text IS NULL OR r.status = $5) " \
-	"AND CASE $3::text " \
-	"  WHEN 'mine' THEN r.recorded_by = $2::uuid " \
-	"  WHEN 'shared' THEN r.recorded_by <> $2::uuid AND " \
-	"    ($2::uuid = ANY (r.allowed_viewers) OR r.is_public) " \
-	"  ELSE true END "
+/*
+ * The company and the user as parameters the planner is not shown: a
+ * subquery's value is computed when the statement starts.  Shown them,
+ * PostgreSQL estimates fewer rows for one user than for any user (such
+ * are the statistics of a table of many users), finds the plan made for
+ * the value cheaper than the plan made once, and plans again for every
+ * request: 0.1 ms for a count of a user's recordings, which then takes
+ * 0.02 ms.  Hidden, the plan made once is the one kept.
+ */
+#define HIDDEN(p) "(SELECT " p "::uuid)"
+#define LIVE	"r.company_id = " HIDDEN("$1") " AND r.deleted_at IS NULL "
+#define MINE(u)	"AND r.recorded_by = " HIDDEN(u) " "
+#define SHARED(u) \
+	"AND r.recorded_by <> " HIDDEN(u) " AND " \
+	"(" HIDDEN(u) " = ANY (r.allowed_viewers) OR r.is_public) "
+#define ANY_ROOM \
+	"AND $2::text IS NULL AND $3::text IS NULL "
+#define BY_ROOM \
+	"AND ($2::text IS NULL OR r.room_code = $2) " \
+	"AND ($3::text IS NULL OR r.status = $3) "
+#define PAGE(scope, filter) \
+	"SELECT " COLUMNS FROM "WHERE " LIVE scope filter \
+	"AND (r.created_at, r.id) < (coalesce($4::timestamptz, 'infinity'), " \
+	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
+	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int OFFSET $7::int"
+#define COUNT(scope, filter) \
+	"SELECT count(*) AS total " \
+	"FROM project_management.pm_meeting_recordings r " \
+	"WHERE " LIVE scope filter
+#define LIST(name, page, count, nuser) \
+	{ "rec_list_" name, PAGE(page, ANY_ROOM), 7 + nuser, MR_DB_RESEND }, \
+	{ "rec_list_" name "_by", PAGE(page, BY_ROOM), 7 + nuser, \
+	  MR_DB_RESEND }, \
+	{ "rec_count_" name, COUNT(count, ANY_ROOM), 3 + nuser, \
+	  MR_DB_RESEND }, \
+	{ "rec_count_" name "_by", COUNT(count, BY_ROOM), 3 + nuser, \
+	  MR_DB_RESEND }
 
 const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_insert",
@@ -40,6 +79,12 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "END) RETURNING id", 9, MR_DB_ONCE },
 	{ "rec_get",
 	  "SELECT " COLUMNS FROM
+	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
+	/* What the status endpoint answers, and who may read it. */
+	{ "rec_status",
+	  "SELECT r.id, r.company_id, r.recorded_by, r.is_public, "
+	  "r.allowed_viewers, r.status, r.egress_status, " FILE_COLUMNS
+	  "FROM project_management.pm_meeting_recordings r "
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_started",
 	  "UPDATE project_management.pm_meeting_recordings "
@@ -67,14 +112,9 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "SET deleted_at = now(), trash_reason = 'deleted' "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
 	  "AND status NOT IN ('pending', 'recording')", 1, MR_DB_RESEND },
-	{ "rec_list",
-	  "SELECT " COLUMNS FROM FILTER
-	  "AND ($6::timestamptz IS NULL OR (r.created_at, r.id) < "
-	  "($6::timestamptz, $7::uuid)) "
-	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $8::int OFFSET $9::int",
-	  9, MR_DB_RESEND },
-	{ "rec_count",
-	  "SELECT count(*) AS total " FROM FILTER, 5, MR_DB_RESEND },
+	LIST("mine", MINE("$8"), MINE("$4"), 1),
+	LIST("shared", SHARED("$8"), SHARED("$4"), 1),
+	LIST("company", "", "", 0),
 	/*
 	 * A Stop that never reached LiveKit is undone so it can be retried;
 	 * not once the recording was deleted while the Stop waited, or the
@@ -113,11 +153,29 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
+/* Whole seconds of us, rounded half away from zero as ::bigint does. */
+static int64_t
+seconds(int64_t us)
+{
+	return us >= 0 ? (us + 500000) / 1000000 : -((500000 - us) / 1000000);
+}
+
+/* The FILE_COLUMNS (db_sql.h) of row i. */
+static void
+file_fill(struct mr_recording *r, PGresult *res, int i)
+{
+	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
+	r->duration_seconds = mr_db_int(res, i, "duration_seconds", -1);
+	r->duration_ms = mr_db_int(res, i, "duration_ms", -1);
+}
+
 /* Copy row i of a result with the COLUMNS above into r (in arena a). */
 void
 mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
     struct mr_recording *r)
 {
+	int64_t	 started, created;
+
 	r->id = mr_db_val(a, res, i, "id");
 	r->room_code = mr_db_val(a, res, i, "room_code");
 	r->company_id = mr_db_val(a, res, i, "company_id");
@@ -132,8 +190,7 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->file_name = mr_db_val(a, res, i, "file_name");
 	r->storage_type = mr_db_val(a, res, i, "storage_type");
 	r->storage_path = mr_db_val(a, res, i, "storage_path");
-	r->file_size_bytes = mr_db_int(res, i, "file_size_bytes", -1);
-	r->duration_seconds = mr_db_int(res, i, "duration_seconds", -1);
+	file_fill(r, res, i);
 	r->checksum_sha256 = mr_db_val(a, res, i, "checksum_sha256");
 	r->is_public = mr_db_bool(res, i, "is_public");
 	r->allowed_viewers = mr_db_val(a, res, i, "allowed_viewers");
@@ -141,17 +198,16 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->upload_attempts = mr_db_int(res, i, "upload_attempts", 0);
 	r->media_finding = mr_db_val(a, res, i, "media_finding");
 	r->store_as_is = mr_db_bool(res, i, "store_as_is");
-	r->started_at = mr_db_val(a, res, i, "started_at");
-	r->ended_at = mr_db_val(a, res, i, "ended_at");
-	r->expires_at = mr_db_val(a, res, i, "expires_at");
-	r->created_at = mr_db_val(a, res, i, "created_at");
-	r->updated_at = mr_db_val(a, res, i, "updated_at");
+	r->started_at = mr_db_time(a, res, i, "started_at", &started);
+	r->ended_at = mr_db_time(a, res, i, "ended_at", NULL);
+	r->expires_at = mr_db_time(a, res, i, "expires_at", NULL);
+	r->created_at = mr_db_time(a, res, i, "created_at", &created);
+	r->updated_at = mr_db_time(a, res, i, "updated_at", NULL);
+	r->deleted_at = mr_db_time(a, res, i, "deleted_at", NULL);
 	r->meeting_name = mr_db_val(a, res, i, "meeting_name");
 	r->room_host = mr_db_val(a, res, i, "room_host");
-	r->deleted_at = mr_db_val(a, res, i, "deleted_at");
-	r->started_epoch = mr_db_int(res, i, "started_epoch", 0);
+	r->started_epoch = seconds(r->started_at != NULL ? started : created);
 	r->meeting_id = mr_db_val(a, res, i, "meeting_id");
-	r->duration_ms = mr_db_int(res, i, "duration_ms", -1);
 	r->is_encrypted = mr_db_bool(res, i, "is_encrypted");
 	r->watermark_applied = mr_db_bool(res, i, "watermark_applied");
 }
@@ -201,6 +257,30 @@ mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
 	return 1;
 }
 
+/* As mr_db_rec_get, with only what rec_status reads; the rest is 0. */
+int
+mr_db_rec_status(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_recording *r, struct mr_err *err)
+{
+	const char	*p[] = { id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "rec_status", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->id = mr_db_val(a, res, 0, "id");
+	r->company_id = mr_db_val(a, res, 0, "company_id");
+	r->recorded_by = mr_db_val(a, res, 0, "recorded_by");
+	r->is_public = mr_db_bool(res, 0, "is_public");
+	r->allowed_viewers = mr_db_val(a, res, 0, "allowed_viewers");
+	r->status = mr_db_val(a, res, 0, "status");
+	r->egress_status = mr_db_val(a, res, 0, "egress_status");
+	file_fill(r, res, 0);
+	return 1;
+}
+
 int
 mr_db_rec_started(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *egress_id, const char *egress_status, struct mr_err *err)
@@ -237,35 +317,46 @@ mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 	return mr_db_change(db, a, "rec_trash", p, err);
 }
 
+/*
+ * A page of the list f, and in *total how many rows the list has: the
+ * page's own count when it is the first page and not full, else a count
+ * of the scope.
+ */
 int
 mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
     const struct mr_rec_filter *f, struct mr_recording **out, int *n,
     int64_t *total, struct mr_err *err)
 {
-	char		 limit[24], offset[24];
-	const char	*p[9];
+	char		 limit[24], offset[24], list[32], count[32];
+	const char	*p[8], *c[4], *by;
 	PGresult	*res;
 	int		 i;
 
+	by = f->room_code != NULL || f->status != NULL ? "_by" : "";
+	snprintf(list, sizeof(list), "rec_list_%s%s", f->scope, by);
+	snprintf(count, sizeof(count), "rec_count_%s%s", f->scope, by);
 	snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
 	snprintf(offset, sizeof(offset), "%lld", (long long)f->offset);
-	p[0] = f->company_id;
-	p[1] = f->user_id;
-	p[2] = f->scope;
-	p[3] = f->room_code;
-	p[4] = f->status;
-	p[5] = f->cursor_ts;
-	p[6] = f->cursor_id;
-	p[7] = limit;
-	p[8] = offset;
-	if ((res = mr_db_exec(db, a, "rec_list", p, err)) == NULL)
+	p[0] = c[0] = f->company_id;
+	p[1] = c[1] = f->room_code;
+	p[2] = c[2] = f->status;
+	p[3] = f->cursor_ts;
+	p[4] = f->cursor_id;
+	p[5] = limit;
+	p[6] = offset;
+	p[7] = c[3] = f->user_id;
+	if ((res = mr_db_exec(db, a, list, p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
 	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
 		mr_db_rec_fill(a, res, i, &(*out)[i]);
-	if ((res = mr_db_exec(db, a, "rec_count", p, err)) == NULL)
+	if (f->offset == 0 && f->cursor_ts == NULL && *n < f->limit) {
+		*total = *n;
+		return 1;
+	}
+	if ((res = mr_db_exec(db, a, count, c, err)) == NULL)
 		return -1;
 	*total = mr_db_int(res, 0, "total", 0);
 	return 1;

@@ -6,23 +6,36 @@
 #ifndef MR_DB_SQL_H
 #define MR_DB_SQL_H
 
-/* Timestamps leave the database as ISO 8601 UTC with microseconds. */
+/* A timestamp as ISO 8601 UTC text with microseconds. */
 #define TS(c)	"to_char(r." c " AT TIME ZONE 'UTC', " \
 		"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS " c
+/*
+ * The same as seconds since the epoch with six decimals, exact, for
+ * mr_db_time() to write as that text: cheaper than to_char, and the
+ * recordings' six timestamps are in every row of every list.
+ */
+#define EPOCH(c) "extract(epoch FROM r." c ") AS " c
+
+/*
+ * What is known of a recording's file: in RecordingInfo and in the
+ * status endpoint's answer, whose statement (rec_status) reads little
+ * more than these.
+ */
+#define FILE_COLUMNS \
+	"r.file_size_bytes, r.duration_seconds, r.duration_ms "
 
 #define COLUMNS \
 	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
 	"r.status, r.recorded_by, r.recorded_by_name, r.recorded_by_email, " \
 	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
-	"r.storage_path, r.file_size_bytes, r.duration_seconds, " \
+	"r.storage_path, " FILE_COLUMNS ", " \
 	"r.checksum_sha256, r.is_public, r.allowed_viewers, " \
 	"r.last_error, r.upload_attempts, r.media_finding, r.store_as_is, " \
-	TS("started_at") ", " TS("ended_at") ", " TS("expires_at") ", " \
-	TS("created_at") ", " TS("updated_at") ", " TS("deleted_at") ", " \
-	"coalesce(extract(epoch FROM r.started_at), " \
-	"  extract(epoch FROM r.created_at))::bigint AS started_epoch, " \
+	EPOCH("started_at") ", " EPOCH("ended_at") ", " \
+	EPOCH("expires_at") ", " EPOCH("created_at") ", " \
+	EPOCH("updated_at") ", " EPOCH("deleted_at") ", " \
 	"rm.name AS meeting_name, rm.created_by AS room_host, " \
-	"r.meeting_id, r.duration_ms, r.is_encrypted, r.watermark_applied "
+	"r.meeting_id, r.is_encrypted, r.watermark_applied "
 
 /* The room by the recording's own link to it, as the seed joins. */
 #define FROM \

@@ -131,6 +131,9 @@ int	mr_db_rec_insert(struct mr_db *, struct mr_arena *,
 	    const struct mr_rec_new *, char **id, struct mr_err *);
 int	mr_db_rec_get(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_recording *, struct mr_err *);
+/* Only what the status endpoint and its access check read. */
+int	mr_db_rec_status(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_recording *, struct mr_err *);
 int	mr_db_rec_started(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *egress_id, const char *egress_status,
 	    struct mr_err *);

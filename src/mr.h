@@ -118,6 +118,9 @@ char	*mr_utf8_clip(struct mr_arena *, const char *, size_t);
 int	 mr_strlcpy(char *, const char *, size_t);
 int64_t	 mr_now(void);
 int64_t	 mr_now_ms(void);
+/* An int64_t of microseconds ends before year 294247: 6 digits. */
+#define MR_TIME_ISOLEN	sizeof("294247-01-10T04:00:54.775807Z")
+char	*mr_time_iso(char *, int64_t);
 int	 mr_mkdir_p(const char *, mode_t);
 int	 mr_pidfile_open(const char *, struct mr_err *);
 int	 mr_pidfile_write(int);

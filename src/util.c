@@ -215,6 +215,69 @@ mr_duration_split(double secs, int64_t *s, int64_t *ms)
 	return 0;
 }
 
+/* v (>= 0) in decimal at p, zero-padded to at least n digits; the end. */
+static char *
+put_digits(char *p, int64_t v, int n)
+{
+	char	 tmp[20];
+	int	 len = 0;
+
+	do {
+		tmp[len++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (; n > len; n--)
+		*p++ = '0';
+	while (len > 0)
+		*p++ = tmp[--len];
+	return p;
+}
+
+/*
+ * us microseconds since 1970-01-01 UTC as ISO 8601 in buf (MR_TIME_ISOLEN
+ * bytes): "2026-12-05T21:40:09.123456Z", byte for byte what PostgreSQL's
+ * to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') writes.
+ * Like to_char, a year past 9999 takes more digits and a year BC is its
+ * number alone (1 BC is "0001").  Returns buf, or NULL when gmtime_r
+ * cannot place us.  Written by hand: snprintf would cost more than the
+ * rest of it together, and a list has hundreds of these.
+ */
+char *
+mr_time_iso(char *buf, int64_t us)
+{
+	struct tm	 tm;
+	time_t		 s;
+	int64_t		 frac, year;
+	char		*p = buf;
+
+	s = (time_t)(us / 1000000);
+	if ((frac = us % 1000000) < 0) {
+		frac += 1000000;
+		s--;
+	}
+	if (gmtime_r(&s, &tm) == NULL)
+		return NULL;
+	year = (int64_t)tm.tm_year + 1900;
+	if (year <= 0)
+		year = 1 - year;
+	p = put_digits(p, year, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = '.';
+	p = put_digits(p, frac, 6);
+	*p++ = 'Z';
+	*p = '\0';
+	return buf;
+}
+
 /* mkdir -p; existing directories are fine. */
 int
 mr_mkdir_p(const char *path, mode_t mode)

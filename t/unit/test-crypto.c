@@ -124,6 +124,11 @@ test_hash(struct mr_arena *a)
 	is_str(mr_hex(a, md, sizeof(md)),
 	    "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad",
 	    "hmac empty value");
+	/* One context serves every call: no key stays from the one before. */
+	ok(mr_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28,
+	    md) == 0 && strcmp(mr_hex(a, md, sizeof(md)), "5bdcc146bf60754e6a"
+	    "042426089575c75a003f089d2739839dec58b964ec3843") == 0,
+	    "hmac rfc4231 tc2 again, after other keys");
 
 	ok(mr_ct_equal("abcdef", "abcdef", 6) == 1, "ct_equal equal");
 	ok(mr_ct_equal("abcdef", "abcdeg", 6) == 0, "ct_equal last differs");
