@@ -9,7 +9,7 @@
 -- alone (room_code and status, the list's filters, are in the index):
 -- an index-only scan where the visibility map marks the heap pages all
 -- visible, which autovacuum keeps up below.
-CREATE INDEX pm_meeting_recordings_mine
+CREATE INDEX IF NOT EXISTS pm_meeting_recordings_mine
 	ON project_management.pm_meeting_recordings
 	(company_id, recorded_by, created_at DESC, id DESC)
 	INCLUDE (room_code, status)
@@ -17,7 +17,7 @@ CREATE INDEX pm_meeting_recordings_mine
 
 -- scope=company (admins), and scope=shared, which looks at every row of
 -- the company for those the user may view.
-CREATE INDEX pm_meeting_recordings_live
+CREATE INDEX IF NOT EXISTS pm_meeting_recordings_live
 	ON project_management.pm_meeting_recordings
 	(company_id, created_at DESC, id DESC)
 	INCLUDE (room_code, status)
