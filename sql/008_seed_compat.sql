@@ -13,21 +13,15 @@ ALTER TABLE project_management.pm_meeting_recordings
 	RENAME COLUMN room_id TO meeting_id;
 
 -- Rows written before the room was recorded, or whose room was deleted
--- (nothing kept a room while it had recordings): link them by their room
--- code, the join that found their meeting_name and host until now.
-UPDATE project_management.pm_meeting_recordings r
-	SET meeting_id = rm.id
-	FROM project_management.pm_meeting_rooms rm
-	WHERE rm.room_code = r.room_code AND (r.meeting_id IS NULL OR
-	    NOT EXISTS (SELECT 1 FROM project_management.pm_meeting_rooms x
-	    WHERE x.id = r.meeting_id));
-
--- What is left has no room of that code at all.  Deleting the recording
--- or failing here would lose or hold up a file someone may still want,
--- so the room comes back as a minimal row: not active (no new recording
--- can start in it), named after its code, with the company and the first
--- recorder of its recordings, and under the id the recordings had kept
--- when one had kept one (and no other room code claims that id).
+-- (nothing kept a room while it had recordings), are linked below by
+-- their room code, the join that found their meeting_name and host until
+-- now.  First the rows with no room of that code at all.  Deleting the
+-- recording or failing here would lose or hold up a file someone may
+-- still want, so the room comes back as a minimal row: not active (no
+-- new recording can start in it), named after its code, with the company
+-- and the first recorder of its recordings, and under the id the
+-- recordings had kept when one had kept one (and no other room code
+-- claims that id).
 DO $$
 DECLARE
 	n	bigint;
@@ -37,9 +31,11 @@ BEGIN
 		SELECT r.id, r.room_code, r.meeting_id, r.company_id,
 		    r.recorded_by, r.created_at
 		FROM project_management.pm_meeting_recordings r
-		WHERE r.meeting_id IS NULL OR NOT EXISTS (SELECT 1
+		WHERE (r.meeting_id IS NULL OR NOT EXISTS (SELECT 1
 		    FROM project_management.pm_meeting_rooms x
-		    WHERE x.id = r.meeting_id)
+		    WHERE x.id = r.meeting_id)) AND NOT EXISTS (SELECT 1
+		    FROM project_management.pm_meeting_rooms y
+		    WHERE y.room_code = r.room_code)
 	), own_id AS (
 		SELECT meeting_id FROM orphan WHERE meeting_id IS NOT NULL
 		GROUP BY meeting_id HAVING count(DISTINCT room_code) = 1
