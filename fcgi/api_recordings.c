@@ -27,6 +27,8 @@
 #define NAME_MAX_LEN	255
 
 static char	*download_url(struct mr_ctx *, const struct mr_recording *);
+static int	 add_download_url(struct mr_ctx *, struct json_object *,
+		    const struct mr_recording *);
 
 static const char *const layouts[] = {
 	"grid", "speaker", "single-speaker", "grid-light", "speaker-light",
@@ -440,7 +442,6 @@ mr_api_recording_get(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
 	struct json_object	*o;
-	char			*url;
 
 	if (mr_api_load_viewable(cx, &r) == -1)
 		return -1;
@@ -452,11 +453,8 @@ mr_api_recording_get(struct mr_ctx *cx)
 	    json_object_new_int64(r.upload_attempts));
 	json_object_object_add(o, "allowed_viewers",
 	    mr_api_viewers(r.allowed_viewers));
-	url = NULL;
-	if (mr_api_same(r.status, "completed") && r.storage_path != NULL &&
-	    (url = download_url(cx, &r)) == NULL)
+	if (add_download_url(cx, o, &r) == -1)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "download_url", url);
 	mr_api_audit(cx, r.id, "view");
 	return mr_resp_json(cx, 200, o);
 }
@@ -503,6 +501,25 @@ download_url(struct mr_ctx *cx, const struct mr_recording *r)
 	return mr_printf(cx->cx_arena, "%s/api/recordings/%s/download?"
 	    "expires=%lld&user=%s%s&sig=%s", cx->cx_env->conf->cf_public_url,
 	    r->id, (long long)exp, u->id, u->is_admin ? "&admin=1" : "", sig);
+}
+
+/*
+ * download_url of r in o: a signed link once r is completed and stored,
+ * else null.  The details and every list item carry it (the seed's
+ * recordings page links each listed recording's download to it).  -1
+ * when out of memory.
+ */
+static int
+add_download_url(struct mr_ctx *cx, struct json_object *o,
+    const struct mr_recording *r)
+{
+	char	*url = NULL;
+
+	if (mr_api_same(r->status, "completed") && r->storage_path != NULL &&
+	    (url = download_url(cx, r)) == NULL)
+		return -1;
+	mr_api_add_str(o, "download_url", url);
+	return 0;
 }
 
 /*
@@ -624,7 +641,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	};
 	struct mr_rec_filter	 f;
 	struct mr_recording	*rows;
-	struct json_object	*o, *arr;
+	struct json_object	*o, *arr, *item;
 	const char		*v;
 	int64_t			 total;
 	int			 n, i, rc;
@@ -683,9 +700,12 @@ mr_api_recordings_list(struct mr_ctx *cx)
 		return -1;
 	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
 		return mr_api_oom(cx);
-	for (i = 0; i < n; i++)
-		json_object_array_add(arr, json_object_get(mr_recinfo_json(cx,
-		    &rows[i])));
+	for (i = 0; i < n; i++) {
+		if ((item = mr_recinfo_json(cx, &rows[i])) == NULL ||
+		    add_download_url(cx, item, &rows[i]) == -1)
+			return mr_api_oom(cx);
+		json_object_array_add(arr, json_object_get(item));
+	}
 	if ((o = mr_recinfo_page(cx, "recordings", arr, total, n == f.limit ?
 	    rows[n - 1].created_at : NULL, n == f.limit ? rows[n - 1].id :
 	    NULL)) == NULL)

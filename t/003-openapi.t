@@ -140,9 +140,9 @@ for my $path (sort keys %{ $doc->{paths} }) {
 	}
 }
 
-# The three recording shapes agree on RecordingInfo's fields.
+# The recording shapes agree on RecordingInfo's fields.
 my $S = $doc->{components}{schemas};
-for my $ext (qw(RecordingDetails AdminRecording)) {
+for my $ext (qw(RecordingListItem RecordingDetails AdminRecording)) {
 	my $base = $S->{RecordingInfo};
 	is_deeply({ map { $_ => $S->{$ext}{properties}{$_} }
 	    keys %{ $base->{properties} } }, $base->{properties},

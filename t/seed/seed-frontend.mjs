@@ -328,9 +328,20 @@ async function main() {
 	    'page: formatDuration(duration_seconds) is m:ss', shown.duration);
 	ok(/^\d+\.\d (KB|MB)$/.test(shown.size),
 	    'page: formatFileSize(file_size_bytes) in KB or MB', shown.size);
-	// Its href is download_url, which the seed's list never carried
-	// (nor does meetrec's): the details below have it.
+	// Its href is the item's download_url, which the seed's own list
+	// never carried (the link went nowhere); meetrec's list signs one.
 	ok(shown.download !== null, 'page: a download link, since completed');
+	ok(shown.download && typeof shown.download.href === 'string' &&
+	    /^https?:\/\//.test(shown.download.href),
+	    'page: the list\'s download link has an href', item.download_url);
+	if (shown.download && shown.download.href) {
+		// An <a href> is followed without an Authorization header.
+		const r = await fetch(shown.download.href);
+		const body = Buffer.from(await r.arrayBuffer());
+		is(r.status, 200, 'the list\'s link fetches without a header');
+		is(body.length, item.file_size_bytes,
+		    'the whole file from the list\'s link');
+	}
 	fact('list_duration', shown.duration);
 	fact('list_size', shown.size);
 	fact('file_size_bytes', item.file_size_bytes);
