@@ -578,6 +578,11 @@ sub phase {
 		livekit_timeout_ms     => 1500,
 		upload_timeout_ms      => 5000,
 		spool_quiet_seconds    => 1,
+		# An egress LiveKit lost with no file yet is waited for until
+		# the recording could have run its longest (the reaper's
+		# forgotten()): the least there is, so a recording that never
+		# started fails within the suite's repair time.
+		recording_max_seconds  => 60,
 	);
 	# A crash of PostgreSQL loses no commit (synchronous_commit on, as
 	# on a production server).
