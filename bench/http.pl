@@ -6,7 +6,7 @@
 #   perl bench/http.pl [--duration 10] [--threads 2] [--connections 32]
 #       [--high 64] [--workers 2] [--nginx-workers auto] [--warmup 1]
 #       [--timeout 10] [--soak N] [--baselines DIR] [--no-seed]
-#       [--no-floor] [--no-install] [--results FILE]
+#       [--no-floor] [--no-install] [--only REGEX] [--results FILE]
 #
 # One private stack (Meetrec::Test::Stack: PostgreSQL, the pool, nginx
 # with the project's configuration, the LiveKit stand-in) under
@@ -59,11 +59,12 @@ sub usage {
 	    . "[--connections n] [--high n] [--workers n] [--nginx-workers "
 	    . "n|auto] [--warmup s] [--timeout s] [--soak requests] "
 	    . "[--baselines dir] [--no-seed] [--no-floor] [--no-install] "
-	    . "[--results file|-]\n";
+	    . "[--only regex] [--results file|-]\n";
 }
 GetOptions(\%o, 'duration=i', 'threads=i', 'connections=i', 'high=i',
     'workers=i', 'nginx-workers=s', 'warmup=i', 'timeout=i', 'soak=i',
-    'baselines=s', 'no-seed', 'no-floor', 'no-install', 'results=s')
+    'baselines=s', 'no-seed', 'no-floor', 'no-install', 'only=s',
+    'results=s')
     && !@ARGV or usage();
 $o{duration} > 0 && $o{connections} > 0 && $o{workers} > 0 or usage();
 $| = 1;
@@ -307,6 +308,13 @@ row(sys => 'meetrec', kind => 'other',
     url => $s->url('/'));
 row(sys => 'meetrec', kind => 'other', name => 'meetrec: GET /metrics',
     url => $s->url('/metrics'));
+
+# --only: the rows whose name matches (the goals then judge what ran).
+if (defined $o{only}) {
+	my $re = eval { qr/$o{only}/ } or usage();
+	@rows = grep { $_->{name} =~ $re } @rows;
+	die "bench: no row's name matches '$o{only}'\n" unless @rows;
+}
 
 # The first path a row sends, for the pre-flight request.
 sub first_path {

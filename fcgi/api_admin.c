@@ -87,21 +87,19 @@ filters(struct mr_ctx *cx, struct mr_admin_filter *f)
 }
 
 /* RecordingInfo plus what an admin looks at. */
-static struct json_object *
-admin_info(struct mr_ctx *cx, const struct mr_admin_rec *a)
+static void
+admin_info(struct mr_ctx *cx, struct mr_jw *w, const struct mr_admin_rec *a)
 {
 	const struct mr_recording	*r = &a->rec;
-	struct json_object		*o;
 
-	if ((o = mr_recinfo_json(cx, r)) == NULL)
-		return NULL;
-	mr_api_add_str(o, "recorded_by_email", r->recorded_by_email);
-	mr_api_add_str(o, "deleted_at", r->deleted_at);
-	mr_api_add_str(o, "trash_reason", a->trash_reason);
-	json_object_object_add(o, "upload_attempts",
-	    json_object_new_int64(r->upload_attempts));
-	mr_api_add_str(o, "next_attempt_at", a->next_attempt_at);
-	return o;
+	mr_jw_open(w, NULL, '{');
+	mr_recinfo_write(cx, w, r);
+	mr_jw_str(w, "recorded_by_email", r->recorded_by_email);
+	mr_jw_str(w, "deleted_at", r->deleted_at);
+	mr_jw_str(w, "trash_reason", a->trash_reason);
+	mr_jw_int(w, "upload_attempts", r->upload_attempts);
+	mr_jw_str(w, "next_attempt_at", a->next_attempt_at);
+	mr_jw_close(w, '}');
 }
 
 /* GET /admin/recordings */
@@ -110,7 +108,7 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 {
 	struct mr_admin_filter	 f;
 	struct mr_admin_rec	*rows;
-	struct json_object	*o, *arr, *item;
+	struct mr_jw		*w;
 	int64_t			 total;
 	int			 n, i;
 
@@ -119,18 +117,16 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	if (mr_db_admin_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
+	if ((w = mr_recinfo_page(cx, "recordings")) == NULL)
 		return mr_api_oom(cx);
-	for (i = 0; i < n; i++) {
-		if ((item = admin_info(cx, &rows[i])) == NULL)
-			return mr_api_oom(cx);
-		json_object_array_add(arr, json_object_get(item));
-	}
-	if ((o = mr_recinfo_page(cx, "recordings", arr, total, n == f.limit ?
+	for (i = 0; i < n; i++)
+		admin_info(cx, w, &rows[i]);
+	if (mr_recinfo_page_end(cx, w, total, n == f.limit ?
 	    rows[n - 1].rec.created_at : NULL, n == f.limit ?
-	    rows[n - 1].rec.id : NULL)) == NULL)
+	    rows[n - 1].rec.id : NULL) == -1)
 		return -1;
-	return mr_resp_json(cx, 200, o);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }
 
 /*

@@ -27,7 +27,7 @@
 #define NAME_MAX_LEN	255
 
 static char	*download_url(struct mr_ctx *, const struct mr_recording *);
-static int	 add_download_url(struct mr_ctx *, struct json_object *,
+static int	 add_download_url(struct mr_ctx *, struct mr_jw *,
 		    const struct mr_recording *);
 
 static const char *const layouts[] = {
@@ -441,39 +441,45 @@ int
 mr_api_recording_get(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
-	struct json_object	*o;
+	struct mr_jw		*w;
+	struct json_object	*viewers;
 
 	if (mr_api_load_viewable(cx, &r) == -1)
 		return -1;
-	if ((o = mr_recinfo_json(cx, &r)) == NULL)
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL ||
+	    (viewers = mr_json_own(cx->cx_arena,
+	    mr_api_viewers(r.allowed_viewers))) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recorded_by_email", r.recorded_by_email);
-	mr_api_add_str(o, "checksum_sha256", r.checksum_sha256);
-	json_object_object_add(o, "upload_attempts",
-	    json_object_new_int64(r.upload_attempts));
-	json_object_object_add(o, "allowed_viewers",
-	    mr_api_viewers(r.allowed_viewers));
-	if (add_download_url(cx, o, &r) == -1)
+	mr_jw_open(w, NULL, '{');
+	mr_recinfo_write(cx, w, &r);
+	mr_jw_str(w, "recorded_by_email", r.recorded_by_email);
+	mr_jw_str(w, "checksum_sha256", r.checksum_sha256);
+	mr_jw_int(w, "upload_attempts", r.upload_attempts);
+	mr_jw_value(w, "allowed_viewers", viewers);
+	if (add_download_url(cx, w, &r) == -1)
 		return mr_api_oom(cx);
+	mr_jw_close(w, '}');
 	mr_api_audit(cx, r.id, "view");
-	return mr_resp_json(cx, 200, o);
+	return mr_resp_jw(cx, 200, w);
 }
 
 int
 mr_api_recording_status(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
-	struct json_object	*o;
+	struct mr_jw		*w;
 
 	if (load_viewable(cx, &r, mr_db_rec_status) == -1)
 		return -1;
-	if ((o = mr_api_object(cx)) == NULL)
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
 		return mr_api_oom(cx);
-	mr_api_add_str(o, "recording_id", r.id);
-	mr_api_add_str(o, "status", r.status);
-	mr_recinfo_file_fields(o, &r);
-	mr_api_add_str(o, "egress_status", r.egress_status);
-	return mr_resp_json(cx, 200, o);
+	mr_jw_open(w, NULL, '{');
+	mr_jw_str(w, "recording_id", r.id);
+	mr_jw_str(w, "status", r.status);
+	mr_recinfo_file_fields(w, &r);
+	mr_jw_str(w, "egress_status", r.egress_status);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }
 
 /* Who a download link was given to, as signed: "<user id>:<a|u>". */
@@ -504,13 +510,13 @@ download_url(struct mr_ctx *cx, const struct mr_recording *r)
 }
 
 /*
- * download_url of r in o: a signed link once r is completed and stored,
+ * download_url of r in w: a signed link once r is completed and stored,
  * else null.  The details and every list item carry it (the seed's
  * recordings page links each listed recording's download to it).  -1
  * when out of memory.
  */
 static int
-add_download_url(struct mr_ctx *cx, struct json_object *o,
+add_download_url(struct mr_ctx *cx, struct mr_jw *w,
     const struct mr_recording *r)
 {
 	char	*url = NULL;
@@ -518,7 +524,7 @@ add_download_url(struct mr_ctx *cx, struct json_object *o,
 	if (mr_api_same(r->status, "completed") && r->storage_path != NULL &&
 	    (url = download_url(cx, r)) == NULL)
 		return -1;
-	mr_api_add_str(o, "download_url", url);
+	mr_jw_str(w, "download_url", url);
 	return 0;
 }
 
@@ -641,7 +647,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	};
 	struct mr_rec_filter	 f;
 	struct mr_recording	*rows;
-	struct json_object	*o, *arr, *item;
+	struct mr_jw		*w;
 	const char		*v;
 	int64_t			 total;
 	int			 n, i, rc;
@@ -698,17 +704,19 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	if (mr_db_rec_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
 	    &total, &cx->cx_err) == -1)
 		return -1;
-	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
+	if ((w = mr_recinfo_page(cx, "recordings")) == NULL)
 		return mr_api_oom(cx);
 	for (i = 0; i < n; i++) {
-		if ((item = mr_recinfo_json(cx, &rows[i])) == NULL ||
-		    add_download_url(cx, item, &rows[i]) == -1)
+		mr_jw_open(w, NULL, '{');
+		mr_recinfo_write(cx, w, &rows[i]);
+		if (add_download_url(cx, w, &rows[i]) == -1)
 			return mr_api_oom(cx);
-		json_object_array_add(arr, json_object_get(item));
+		mr_jw_close(w, '}');
 	}
-	if ((o = mr_recinfo_page(cx, "recordings", arr, total, n == f.limit ?
+	if (mr_recinfo_page_end(cx, w, total, n == f.limit ?
 	    rows[n - 1].created_at : NULL, n == f.limit ? rows[n - 1].id :
-	    NULL)) == NULL)
+	    NULL) == -1)
 		return -1;
-	return mr_resp_json(cx, 200, o);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }

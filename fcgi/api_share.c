@@ -137,7 +137,7 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	static const char *const params[] = { "limit", "cursor", NULL };
 	struct mr_recording	 r;
 	struct mr_access_entry	*e;
-	struct json_object	*o, *arr, *it;
+	struct mr_jw		*w;
 	const char		*v, *cts = NULL, *cid = NULL;
 	int64_t			 limit = LIST_DEFAULT, total;
 	int			 n, i, rc;
@@ -155,26 +155,27 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	if (mr_db_access_log(cx->cx_env->db, cx->cx_arena, r.id, cts, cid,
 	    limit, &e, &n, &total, &cx->cx_err) == -1)
 		return -1;
-	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
+	if ((w = mr_recinfo_page(cx, "entries")) == NULL)
 		return mr_api_oom(cx);
 	for (i = 0; i < n; i++) {
-		it = json_object_new_object();
-		json_object_array_add(arr, it);
-		mr_api_add_str(it, "id", e[i].id);
-		mr_api_add_str(it, "action", e[i].action);
-		mr_api_add_str(it, "user_id", e[i].user_id);
-		mr_api_add_str(it, "user_email", e[i].user_email);
-		mr_api_add_str(it, "share_id", e[i].share_id);
-		mr_api_add_str(it, "ip_address", e[i].ip_address);
-		mr_api_add_str(it, "user_agent", e[i].user_agent);
-		mr_api_add_str(it, "accessed_at", e[i].accessed_at);
+		mr_jw_open(w, NULL, '{');
+		mr_jw_str(w, "id", e[i].id);
+		mr_jw_str(w, "action", e[i].action);
+		mr_jw_str(w, "user_id", e[i].user_id);
+		mr_jw_str(w, "user_email", e[i].user_email);
+		mr_jw_str(w, "share_id", e[i].share_id);
+		mr_jw_str(w, "ip_address", e[i].ip_address);
+		mr_jw_str(w, "user_agent", e[i].user_agent);
+		mr_jw_str(w, "accessed_at", e[i].accessed_at);
+		mr_jw_close(w, '}');
 	}
-	if ((o = mr_recinfo_page(cx, "entries", arr, total, n == limit ?
-	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL)) ==
-	    NULL)
+	if (mr_recinfo_page_end(cx, w, total, n == limit ?
+	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL) ==
+	    -1)
 		return -1;
-	mr_api_add_str(o, "recording_id", r.id);
-	return mr_resp_json(cx, 200, o);
+	mr_jw_str(w, "recording_id", r.id);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }
 
 /* ------------------------------------------------------------------ */
@@ -282,10 +283,11 @@ mr_api_share_list(struct mr_ctx *cx)
 	static const char *const params[] = { "limit", "cursor", NULL };
 	struct mr_recording	 r;
 	struct mr_share		*s;
-	struct json_object	*o, *arr;
+	struct mr_jw		*w;
+	struct json_object	*it;
 	const char		*v, *cts = NULL, *cid = NULL;
 	int64_t			 limit = LIST_DEFAULT, total;
-	int			 n, rc;
+	int			 n, i, rc;
 
 	if (mr_req_query_check(cx, params) == -1 ||
 	    mr_req_limit(cx, LIST_MAX, &limit) == -1)
@@ -299,16 +301,20 @@ mr_api_share_list(struct mr_ctx *cx)
 	if (mr_db_share_list(cx->cx_env->db, cx->cx_arena, r.id, cts, cid,
 	    limit, &s, &n, &total, &cx->cx_err) == -1)
 		return -1;
-	if ((arr = mr_json_own(cx->cx_arena, json_object_new_array())) == NULL)
+	if ((w = mr_recinfo_page(cx, "shares")) == NULL)
 		return mr_api_oom(cx);
-	for (int i = 0; i < n; i++)
-		json_object_array_add(arr, share_json(&s[i]));
-	if ((o = mr_recinfo_page(cx, "shares", arr, total, n == limit ?
-	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL)) ==
-	    NULL)
+	for (i = 0; i < n; i++) {
+		if ((it = share_json(&s[i])) == NULL)
+			return mr_api_oom(cx);
+		mr_jw_value(w, NULL, it);
+		json_object_put(it);
+	}
+	if (mr_recinfo_page_end(cx, w, total, n == limit ?
+	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL) == -1)
 		return -1;
-	mr_api_add_str(o, "recording_id", r.id);
-	return mr_resp_json(cx, 200, o);
+	mr_jw_str(w, "recording_id", r.id);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }
 
 int
@@ -521,7 +527,7 @@ static int
 show(struct mr_ctx *cx, struct shared *sh)
 {
 	struct mr_recording	*r = &sh->r;
-	struct json_object	*o, *rec;
+	struct mr_jw		*w;
 	const char		*title;
 	char			*url, *body, dur[48];
 	int			 rc;
@@ -543,20 +549,21 @@ show(struct mr_ctx *cx, struct shared *sh)
 		return mr_api_oom(cx);
 	title = r->meeting_name ? r->meeting_name : r->room_code;
 	if (!sh->html) {
-		if ((o = mr_api_object(cx)) == NULL)
+		if ((w = mr_jw_new(cx->cx_arena)) == NULL)
 			return mr_api_oom(cx);
-		rec = json_object_new_object();
-		json_object_object_add(o, "recording", rec);
-		mr_api_add_str(rec, "meeting_name", title);
-		mr_api_add_str(rec, "room_code", r->room_code);
-		mr_api_add_str(rec, "recorded_by_name", r->recorded_by_name);
-		mr_api_add_str(rec, "started_at", r->started_at);
-		json_object_object_add(rec, "audio_only",
-		    json_object_new_boolean(r->audio_only));
-		mr_recinfo_file_fields(rec, r);
-		mr_api_add_str(o, "file_url", url);
-		mr_api_add_str(o, "expires_at", sh->s.expires_at);
-		return mr_resp_json(cx, 200, o);
+		mr_jw_open(w, NULL, '{');
+		mr_jw_open(w, "recording", '{');
+		mr_jw_str(w, "meeting_name", title);
+		mr_jw_str(w, "room_code", r->room_code);
+		mr_jw_str(w, "recorded_by_name", r->recorded_by_name);
+		mr_jw_str(w, "started_at", r->started_at);
+		mr_jw_bool(w, "audio_only", r->audio_only);
+		mr_recinfo_file_fields(w, r);
+		mr_jw_close(w, '}');
+		mr_jw_str(w, "file_url", url);
+		mr_jw_str(w, "expires_at", sh->s.expires_at);
+		mr_jw_close(w, '}');
+		return mr_resp_jw(cx, 200, w);
 	}
 	dur[0] = '\0';
 	if (r->duration_seconds >= 0)

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "db.h"
+#include "json.h"
 #include "jwt.h"
 #include "livekit.h"
 #include "store.h"
@@ -143,6 +144,7 @@ int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);
+int	mr_resp_jw(struct mr_ctx *, int status, struct mr_jw *);
 int	mr_resp_header(struct mr_ctx *, const char *);
 void	mr_resp_send(struct mr_ctx *);
 

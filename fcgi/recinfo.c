@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * recinfo.c - what the lists of recordings share: RecordingInfo with the
- * seed's field names, the keyset cursor (base64url of "created_at,id" of
- * the last row sent) and timestamps in query parameters, checked by
- * src/query.c.
+ * seed's field names, written straight into the answer (json.h); the
+ * page around a list's items; the keyset cursor (base64url of
+ * "created_at,id" of the last row sent) and timestamps in query
+ * parameters, checked by src/query.c.
  */
 #include "config.h"
 
@@ -29,81 +30,69 @@ static const struct {
 };
 
 /*
- * Add key, a string constant that is not in o yet: json-c then neither
- * copies it nor looks for it first, for each field of each row.
+ * file_name (the spool path), storage_path, last_error and
+ * media_finding of r.  Where the file is kept and what went wrong name
+ * hosts and paths, so only the owner and the company's admins get their
+ * values; any other viewer (allowed_viewers, the company when is_public)
+ * gets null.
  */
 static void
-add_new(struct json_object *o, const char *key, struct json_object *v)
-{
-	json_object_object_add_ex(o, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW |
-	    JSON_C_OBJECT_KEY_IS_CONSTANT);
-}
-
-/*
- * Add file_name (the spool path), storage_path, last_error and
- * media_finding of r to o.  Where the file is kept and what went wrong
- * name hosts and paths, so only the owner and the company's admins get
- * their values; any other viewer (allowed_viewers, the company when
- * is_public) gets null.
- */
-static void
-internal_fields(struct mr_ctx *cx, struct json_object *o,
+internal_fields(struct mr_ctx *cx, struct mr_jw *w,
     const struct mr_recording *r)
 {
 	int	 may = mr_api_may_manage(&cx->cx_user, r);
 
-	mr_api_add_str(o, "file_name", may ? r->file_name : NULL);
-	mr_api_add_str(o, "storage_path", may ? r->storage_path : NULL);
-	mr_api_add_str(o, "last_error", may ? r->last_error : NULL);
+	mr_jw_str(w, "file_name", may ? r->file_name : NULL);
+	mr_jw_str(w, "storage_path", may ? r->storage_path : NULL);
+	mr_jw_str(w, "last_error", may ? r->last_error : NULL);
 	/* What the probe found wrong with the file. */
-	mr_api_add_str(o, "media_finding", may ? r->media_finding : NULL);
+	mr_jw_str(w, "media_finding", may ? r->media_finding : NULL);
 }
 
 /*
- * RecordingInfo of r, in cx's arena (the caller may add fields; take a
- * reference with json_object_get to put it into another object).  NULL
- * when out of memory.
- */
-struct json_object *
-mr_recinfo_json(struct mr_ctx *cx, const struct mr_recording *r)
-{
-	struct json_object	*o;
-	const char		*s;
-	size_t			 i;
-
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL)
-		return NULL;
-	for (i = 0; i < MR_NELEM(text_fields); i++) {
-		s = *(char *const *)(const void *)((const char *)r +
-		    text_fields[i].off);
-		add_new(o, text_fields[i].name,
-		    s != NULL ? json_object_new_string(s) : NULL);
-	}
-	add_new(o, "audio_only", json_object_new_boolean(r->audio_only));
-	add_new(o, "is_public", json_object_new_boolean(r->is_public));
-	/* The seed's flags; false until encryption and watermarks exist. */
-	add_new(o, "is_encrypted", json_object_new_boolean(r->is_encrypted));
-	add_new(o, "watermark_applied",
-	    json_object_new_boolean(r->watermark_applied));
-	mr_recinfo_file_fields(o, r);
-	internal_fields(cx, o, r);
-	return o;
-}
-
-/*
- * Add file_size_bytes, duration_seconds and duration_ms of r to o, null
- * while unknown.  duration_seconds is whole seconds, the seed's integer
- * (its page prints m:ss from it); duration_ms is the precise value.
+ * The members of RecordingInfo of r, into the object open in w (the
+ * caller may add more before it closes it).
  */
 void
-mr_recinfo_file_fields(struct json_object *o, const struct mr_recording *r)
+mr_recinfo_write(struct mr_ctx *cx, struct mr_jw *w,
+    const struct mr_recording *r)
 {
-	json_object_object_add(o, "file_size_bytes", r->file_size_bytes >= 0 ?
-	    json_object_new_int64(r->file_size_bytes) : NULL);
-	json_object_object_add(o, "duration_seconds", r->duration_seconds >= 0 ?
-	    json_object_new_int64(r->duration_seconds) : NULL);
-	json_object_object_add(o, "duration_ms", r->duration_ms >= 0 ?
-	    json_object_new_int64(r->duration_ms) : NULL);
+	size_t	 i;
+
+	for (i = 0; i < MR_NELEM(text_fields); i++)
+		mr_jw_str(w, text_fields[i].name,
+		    *(char *const *)(const void *)((const char *)r +
+		    text_fields[i].off));
+	mr_jw_bool(w, "audio_only", r->audio_only);
+	mr_jw_bool(w, "is_public", r->is_public);
+	/* The seed's flags; false until encryption and watermarks exist. */
+	mr_jw_bool(w, "is_encrypted", r->is_encrypted);
+	mr_jw_bool(w, "watermark_applied", r->watermark_applied);
+	mr_recinfo_file_fields(w, r);
+	internal_fields(cx, w, r);
+}
+
+/* v, or null when it is negative (not known). */
+static void
+known(struct mr_jw *w, const char *key, int64_t v)
+{
+	if (v >= 0)
+		mr_jw_int(w, key, v);
+	else
+		mr_jw_null(w, key);
+}
+
+/*
+ * file_size_bytes, duration_seconds and duration_ms of r, null while
+ * unknown.  duration_seconds is whole seconds, the seed's integer (its
+ * page prints m:ss from it); duration_ms is the precise value.
+ */
+void
+mr_recinfo_file_fields(struct mr_jw *w, const struct mr_recording *r)
+{
+	known(w, "file_size_bytes", r->file_size_bytes);
+	known(w, "duration_seconds", r->duration_seconds);
+	known(w, "duration_ms", r->duration_ms);
 }
 
 /*
@@ -157,26 +146,37 @@ mr_recinfo_cursor_next(struct mr_ctx *cx, const char *ts, const char *id,
 }
 
 /*
- * A page of a list: {key: items, total, next_cursor}, items an array in
- * the arena.  next_cursor continues after the row (ts, id) when ts is
- * set (the page was full), else it is null.  NULL with cx_err set.
+ * A page of a list is {key: [items], total, next_cursor}: a writer with
+ * the object and its array open, for the caller's items.  NULL when out
+ * of memory.
  */
-struct json_object *
-mr_recinfo_page(struct mr_ctx *cx, const char *key, struct json_object *items,
-    int64_t total, const char *ts, const char *id)
+struct mr_jw *
+mr_recinfo_page(struct mr_ctx *cx, const char *key)
 {
-	struct json_object	*o;
-	const char		*cur = NULL;
+	struct mr_jw	*w;
+
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
+		return NULL;
+	mr_jw_open(w, NULL, '{');
+	mr_jw_open(w, key, '[');
+	return w;
+}
+
+/*
+ * The end of the items in w, then total and next_cursor, which
+ * continues after the row (ts, id) when ts is set (the page was full),
+ * else is null.  The caller may add more and closes the object.
+ */
+int
+mr_recinfo_page_end(struct mr_ctx *cx, struct mr_jw *w, int64_t total,
+    const char *ts, const char *id)
+{
+	const char	*cur = NULL;
 
 	if (ts != NULL && mr_recinfo_cursor_next(cx, ts, id, &cur) == -1)
-		return NULL;
-	if ((o = mr_json_own(cx->cx_arena, json_object_new_object())) == NULL) {
-		mr_err_set(&cx->cx_err, 500, "internal", "Out of memory.");
-		return NULL;
-	}
-	json_object_object_add(o, key, json_object_get(items));
-	json_object_object_add(o, "total", json_object_new_int64(total));
-	json_object_object_add(o, "next_cursor", cur != NULL ?
-	    json_object_new_string(cur) : NULL);
-	return o;
+		return -1;
+	mr_jw_close(w, ']');
+	mr_jw_int(w, "total", total);
+	mr_jw_str(w, "next_cursor", cur);
+	return 0;
 }

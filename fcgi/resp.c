@@ -40,6 +40,23 @@ mr_resp_json(struct mr_ctx *cx, int status, struct json_object *obj)
 	return 0;
 }
 
+/* Answer status with the text of w (json.h), which the arena holds. */
+int
+mr_resp_jw(struct mr_ctx *cx, int status, struct mr_jw *w)
+{
+	const char	*s;
+	size_t		 len;
+
+	if (w == NULL || (s = mr_jw_text(w, &len)) == NULL)
+		return mr_err_set(&cx->cx_err, 500, "internal",
+		    "Out of memory.");
+	cx->cx_resp.status = status;
+	cx->cx_resp.content_type = JSON_TYPE;
+	cx->cx_resp.body = s;
+	cx->cx_resp.bodylen = len;
+	return 0;
+}
+
 static const char *
 reason(int status)
 {

@@ -286,3 +286,203 @@ mr_json_dump(struct mr_arena *a, struct json_object *obj)
 	return mr_strdup(a, json_object_to_json_string_ext(obj,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
+
+/* The writer (json.h).  Bit d of jw_more: depth d has a value already. */
+struct mr_jw {
+	struct mr_buf	 jw_buf;
+	char		 jw_open[MR_JSON_DEPTH];
+	unsigned	 jw_depth;
+	uint32_t	 jw_more;
+	int		 jw_fail;
+};
+
+/* A text past this is a bug, not an answer. */
+#define JW_MAX	(64u << 20)
+
+static void
+jw_free(void *p)
+{
+	mr_buf_free(&((struct mr_jw *)p)->jw_buf);
+}
+
+struct mr_jw *
+mr_jw_new(struct mr_arena *a)
+{
+	struct mr_jw	*w;
+
+	if ((w = mr_calloc(a, 1, sizeof(*w))) == NULL)
+		return NULL;
+	mr_buf_init(&w->jw_buf, JW_MAX);
+	if (mr_arena_defer(a, jw_free, w) == -1)
+		return NULL;
+	return w;
+}
+
+static void
+jw_add(struct mr_jw *w, const char *p, size_t n)
+{
+	if (!w->jw_fail && mr_buf_add(&w->jw_buf, p, n) == -1)
+		w->jw_fail = 1;
+}
+
+/*
+ * s as a JSON string: the quote, the backslash and the control
+ * characters escaped, everything else (UTF-8 included) as it is.
+ */
+static void
+jw_quote(struct mr_jw *w, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s, *run;
+	char			 esc[6];
+	size_t			 n;
+
+	jw_add(w, "\"", 1);
+	for (;;) {
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		jw_add(w, (const char *)run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		esc[0] = '\\';
+		n = 2;
+		switch (*p) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 0xf];
+			n = 6;
+		}
+		jw_add(w, esc, n);
+		p++;
+	}
+	jw_add(w, "\"", 1);
+}
+
+/*
+ * The comma and the key before a value: a key in an object, none in an
+ * array or at the top.  0 when the value may be written.
+ */
+static int
+jw_key(struct mr_jw *w, const char *key)
+{
+	int	 in_obj;
+
+	if (w->jw_fail)
+		return -1;
+	in_obj = w->jw_depth > 0 && w->jw_open[w->jw_depth - 1] == '{';
+	if (in_obj != (key != NULL) ||
+	    (w->jw_depth == 0 && w->jw_buf.len > 0)) {
+		w->jw_fail = 1;
+		return -1;
+	}
+	if (w->jw_more & (1u << w->jw_depth))
+		jw_add(w, ",", 1);
+	w->jw_more |= 1u << w->jw_depth;
+	if (key != NULL) {
+		jw_quote(w, key);
+		jw_add(w, ":", 1);
+	}
+	return w->jw_fail ? -1 : 0;
+}
+
+void
+mr_jw_open(struct mr_jw *w, const char *key, char brace)
+{
+	if (jw_key(w, key) == -1)
+		return;
+	if ((brace != '{' && brace != '[') || w->jw_depth >= MR_JSON_DEPTH) {
+		w->jw_fail = 1;
+		return;
+	}
+	w->jw_open[w->jw_depth++] = brace;
+	w->jw_more &= ~(1u << w->jw_depth);
+	jw_add(w, &brace, 1);
+}
+
+void
+mr_jw_close(struct mr_jw *w, char brace)
+{
+	if (w->jw_fail)
+		return;
+	if (w->jw_depth == 0 || w->jw_open[w->jw_depth - 1] !=
+	    (brace == '}' ? '{' : brace == ']' ? '[' : 0)) {
+		w->jw_fail = 1;
+		return;
+	}
+	w->jw_depth--;
+	jw_add(w, &brace, 1);
+}
+
+void
+mr_jw_str(struct mr_jw *w, const char *key, const char *s)
+{
+	if (jw_key(w, key) == -1)
+		return;
+	if (s == NULL)
+		jw_add(w, "null", 4);
+	else
+		jw_quote(w, s);
+}
+
+void
+mr_jw_int(struct mr_jw *w, const char *key, int64_t v)
+{
+	char		 d[24], *p = d + sizeof(d);
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	if (jw_key(w, key) == -1)
+		return;
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_add(w, p, (size_t)(d + sizeof(d) - p));
+}
+
+void
+mr_jw_bool(struct mr_jw *w, const char *key, int v)
+{
+	if (jw_key(w, key) == 0)
+		jw_add(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+mr_jw_null(struct mr_jw *w, const char *key)
+{
+	mr_jw_str(w, key, NULL);
+}
+
+/* v as json-c writes it (NULL is null). */
+void
+mr_jw_value(struct mr_jw *w, const char *key, struct json_object *v)
+{
+	const char	*s;
+
+	if (jw_key(w, key) == -1)
+		return;
+	if ((s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL) {
+		w->jw_fail = 1;
+		return;
+	}
+	jw_add(w, s, strlen(s));
+}
+
+/* The text once every open object and array is closed, else NULL. */
+const char *
+mr_jw_text(struct mr_jw *w, size_t *len)
+{
+	if (w->jw_fail || w->jw_depth != 0 || w->jw_buf.len == 0)
+		return NULL;
+	*len = w->jw_buf.len;
+	return w->jw_buf.data;
+}

@@ -61,4 +61,26 @@ char	*mr_json_dump(struct mr_arena *a, struct json_object *obj);
 /* Register obj with arena a so it is put at reset; returns obj or NULL. */
 struct json_object *mr_json_own(struct mr_arena *a, struct json_object *obj);
 
+/*
+ * A JSON text written straight into a buffer, for the answers too large
+ * to build as json-c objects first: a page of 50 recordings is 1,500
+ * values, each allocated, hashed into its object and freed again.
+ * Values go into the innermost open object (under key) or array (key
+ * NULL); the writer puts the commas.  After an allocation failure, a
+ * depth past MR_JSON_DEPTH or a close that does not match, every call
+ * does nothing and mr_jw_text() returns NULL.  The writer and its text
+ * live until arena a is reset.
+ */
+struct mr_jw;
+
+struct mr_jw	*mr_jw_new(struct mr_arena *a);
+void	mr_jw_open(struct mr_jw *, const char *key, char brace);
+void	mr_jw_close(struct mr_jw *, char brace);
+void	mr_jw_str(struct mr_jw *, const char *key, const char *s);
+void	mr_jw_int(struct mr_jw *, const char *key, int64_t v);
+void	mr_jw_bool(struct mr_jw *, const char *key, int v);
+void	mr_jw_null(struct mr_jw *, const char *key);
+void	mr_jw_value(struct mr_jw *, const char *key, struct json_object *v);
+const char *mr_jw_text(struct mr_jw *, size_t *len);
+
 #endif /* MR_JSON_H */
