@@ -51,15 +51,16 @@
 #define BY_ROOM \
 	"AND ($2::text IS NULL OR r.room_code = $2) " \
 	"AND ($3::text IS NULL OR r.status = $3) "
-#define PAGE(scope, filter) \
-	"SELECT " COLUMNS FROM "WHERE " LIVE scope filter \
-	"AND (r.created_at, r.id) < (coalesce($4::timestamptz, 'infinity'), " \
-	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
-	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int OFFSET $7::int"
 #define COUNT(scope, filter) \
 	"SELECT count(*) AS total " \
 	"FROM project_management.pm_meeting_recordings r " \
 	"WHERE " LIVE scope filter
+#define PAGE(scope, filter) \
+	"SELECT " LIST_COLUMNS ", (" COUNT(scope, filter) ") AS total " \
+	FROM "WHERE " LIVE scope filter \
+	"AND (r.created_at, r.id) < (coalesce($4::timestamptz, 'infinity'), " \
+	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
+	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int OFFSET $7::int"
 #define LIST(name, page, count, nuser) \
 	{ "rec_list_" name, PAGE(page, ANY_ROOM), 7 + nuser, MR_DB_RESEND }, \
 	{ "rec_list_" name "_by", PAGE(page, BY_ROOM), 7 + nuser, \
@@ -319,8 +320,8 @@ mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 
 /*
  * A page of the list f, and in *total how many rows the list has: the
- * page's own count when it is the first page and not full, else a count
- * of the scope.
+ * page counts its list (the same snapshot, one round trip); a page with
+ * no rows past a cursor or an offset asks the count alone.
  */
 int
 mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
@@ -352,8 +353,12 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
 		mr_db_rec_fill(a, res, i, &(*out)[i]);
-	if (f->offset == 0 && f->cursor_ts == NULL && *n < f->limit) {
-		*total = *n;
+	if (*n > 0) {
+		*total = mr_db_int(res, 0, "total", 0);
+		return 1;
+	}
+	if (f->offset == 0 && f->cursor_ts == NULL) {
+		*total = 0;
 		return 1;
 	}
 	if ((res = mr_db_exec(db, a, count, c, err)) == NULL)

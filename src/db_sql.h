@@ -37,6 +37,26 @@
 	"rm.name AS meeting_name, rm.created_by AS room_host, " \
 	"r.meeting_id, r.is_encrypted, r.watermark_applied "
 
+/*
+ * COLUMNS for a list of recordings: what no list item shows (RecordingInfo
+ * lacks it, and who may see the item was decided by the query) is NULL,
+ * in its place, so mr_db_rec_fill reads the row as it reads any other.
+ */
+#define LIST_COLUMNS \
+	"r.id, r.room_code, r.company_id, r.egress_id, r.egress_status, " \
+	"r.status, r.recorded_by, r.recorded_by_name, " \
+	"NULL AS recorded_by_email, " \
+	"r.layout, r.audio_only, r.file_name, r.storage_type, " \
+	"r.storage_path, " FILE_COLUMNS ", " \
+	"NULL AS checksum_sha256, r.is_public, NULL AS allowed_viewers, " \
+	"r.last_error, NULL AS upload_attempts, r.media_finding, " \
+	"NULL AS store_as_is, " \
+	EPOCH("started_at") ", " EPOCH("ended_at") ", " \
+	EPOCH("expires_at") ", " EPOCH("created_at") ", " \
+	EPOCH("updated_at") ", NULL AS deleted_at, " \
+	"rm.name AS meeting_name, NULL AS room_host, " \
+	"NULL AS meeting_id, r.is_encrypted, r.watermark_applied "
+
 /* The room by the recording's own link to it, as the seed joins. */
 #define FROM \
 	"FROM project_management.pm_meeting_recordings r " \
