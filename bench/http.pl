@@ -213,6 +213,9 @@ my %SYS = (
 		procs => sub { $s->worker_pids },
 	},
 );
+# The same pool, set up as meetrec.conf's defaults set it up.
+$SYS{'meetrec-default'} = { %{ $SYS{meetrec} },
+    label => 'meetrec (default pool)' };
 if ($floor) {
 	for my $pool (qw(pq_ka pq_nk hello_ka)) {
 		$SYS{"floor-$pool"} = {
@@ -278,6 +281,13 @@ for my $c (@passes) {
 	}
 	row(sys => 'meetrec', kind => 'list', c => $c,
 	    name => "meetrec: GET /api$LI",
+	    url => $s->url('/api/recordings/?limit=50'),
+	    headers => [$auth_user]);
+	row(sys => 'meetrec-default', kind => 'status', c => $c,
+	    name => "meetrec, default pool: GET /api$ST", url => $s->url('/'),
+	    paths => "$dir/status-meetrec.paths", headers => [$auth_admin]);
+	row(sys => 'meetrec-default', kind => 'list', c => $c,
+	    name => "meetrec, default pool: GET /api$LI",
 	    url => $s->url('/api/recordings/?limit=50'),
 	    headers => [$auth_user]);
 	for my $k (sort keys %seed) {
@@ -415,16 +425,44 @@ sub measure {
 	$r->{hwm} = $hwm;
 	$r->{rss0} = sum(map { $_->{rss} } values %$m0);
 	$r->{rss1} = sum(map { $_->{rss} } values %$m1);
+	$r->{procs0} = scalar @p0;
 	$r->{procs} = scalar @p1;
 	$r->{replaced} = join(' ', @p0) ne join(' ', @p1);
 	$r->{sockerr} = sum(values %{ $w->{errors} });
 	return $r;
 }
 
-my %meetrec_w0 = map { $_ => 1 } $s->worker_pids;
+# pool($default) - meetrec's pool as the rows want it: the benchmark's
+# (static, --workers, no recycling) or meetrec.conf's defaults (dynamic:
+# fcgi_workers to start, fcgi_workers_min to fcgi_workers_max), read back
+# from /metrics once the master has reloaded.
+my $pool_default = 0;
+sub pool {
+	my ($want) = @_;
+	return if $want == $pool_default;
+	my @keys = qw(fcgi_pm fcgi_workers fcgi_workers_min fcgi_workers_max
+	    fcgi_spare_min fcgi_spare_max fcgi_idle_timeout);
+	$s->reconfigure($want ? (map { $_ => undef } @keys)
+	    : (fcgi_pm => 'static', fcgi_workers => $o{workers},
+	    map { $_ => undef } @keys[2 .. $#keys]));
+	my $max = $want ? 16 : $o{workers};
+	my $t0 = time;
+	for (;;) {
+		my $m = http(GET => $s->url('/metrics'))->{body} // '';
+		last if $m =~ /^meetrec_pool_workers_max $max$/m;
+		die "bench: the pool did not take its new settings\n"
+		    if time - $t0 > 30;
+		Time::HiRes::sleep(0.2);
+	}
+	$s->wait_workers($o{workers}) unless $want;
+	$pool_default = $want;
+	return;
+}
+
 my $n = 0;
 for my $r (@rows) {
 	$n++;
+	pool($r->{sys} eq 'meetrec-default' ? 1 : 0) if $r->{sys} =~ /^meetrec/;
 	note(sprintf '%2d/%d %s, %d connections', $n, scalar @rows, $r->{name},
 	    $r->{c});
 	measure($r);
@@ -440,6 +478,7 @@ my $soak;
 if ($o{soak} > 0) {
 	my ($sr) = grep { $_->{sys} eq 'meetrec' && $_->{kind} eq 'status' }
 	    @rows;
+	pool(0);
 	$soak = soak({ %$sr, c => $o{connections} }, $o{soak});
 }
 
@@ -490,8 +529,9 @@ sub soak {
 # ---------------------------------------------------------------------
 # Stop everything, then report
 
-my @w_end = $s->worker_pids;
-my $recycled = grep { !$meetrec_w0{$_} } @w_end;
+# Workers replaced during the rows of the benchmark's static pool (the
+# default pool's rows start and retire workers as it sizes itself).
+my $recycled = grep { $_->{sys} eq 'meetrec' && $_->{replaced} } @rows;
 my $pool_log = $s->log('pool');
 my @crashes = grep { /respawn|exited on signal/ } split /\n/, $pool_log;
 my $load_after = (split ' ', slurp('/proc/loadavg'))[0];
@@ -549,7 +589,9 @@ sub cell {
 	my $v = $col->[2]->($r);
 	return '-' unless defined $v;
 	my $s = sprintf $col->[1], $v;
-	$s .= ' (recycled)' if $col->[0] eq 'RSS growth KiB' && $r->{replaced};
+	$s .= $r->{sys} eq 'meetrec-default' ? " ($r->{procs0} to "
+	    . "$r->{procs} workers)" : ' (recycled)'
+	    if $col->[0] eq 'RSS growth KiB' && $r->{replaced};
 	return $s;
 }
 
@@ -705,7 +747,11 @@ sub results_md {
 	$md .= "- meetrec: $o{workers} workers (static pool, "
 	    . "fcgi_max_requests $MAXREQ), log_level warn, nginx with the "
 	    . "project's configuration (nginx/*.in), worker_processes "
-	    . "$o{'nginx-workers'}\n";
+	    . "$o{'nginx-workers'}; the rows \"meetrec, default pool\" with "
+	    . "meetrec.conf's pool defaults instead (fcgi_pm dynamic, 4 "
+	    . "workers to start, fcgi_workers_min 2 to fcgi_workers_max 16, "
+	    . "started while requests wait; RSS growth then names the number "
+	    . "of workers at the row's start and end)\n";
 	$md .= "- floor: " . ($floor ? "c-floor/fcgi_pq_status.c and "
 	    . "fcgi_hello.c, gcc -O2, $o{workers} processes each, nginx from "
 	    . "its nginx.conf.in, worker_processes $o{'nginx-workers'}, on "
@@ -742,8 +788,9 @@ sub results_md {
 	    . "status row at the same number of connections; vs seed: a row's "
 	    . "requests/s over the better of the seed's two pools on the same "
 	    . "endpoint and connections.\n";
-	$md .= "- Workers recycled or replaced during the rows: "
-	    . ($recycled ? "$recycled" : 'none') . "; pool log lines about a "
+	$md .= "- Rows of the static pool during which a worker was "
+	    . "recycled or replaced: " . ($recycled ? "$recycled" : 'none')
+	    . "; pool log lines about a "
 	    . 'respawn: ' . (@crashes ? join('; ', @crashes) : 'none') . ".\n";
 	$md .= "- non-2xx: wrk's count of answers with a status of 400 or "
 	    . "more (3xx are not counted; a pre-flight request checks that "

@@ -59,6 +59,12 @@ grow(struct mr_buf *b, size_t add)
 }
 
 int
+mr_buf_reserve(struct mr_buf *b, size_t n)
+{
+	return grow(b, n);
+}
+
+int
 mr_buf_add(struct mr_buf *b, const void *p, size_t n)
 {
 	if (grow(b, n) == -1)

@@ -298,6 +298,8 @@ struct mr_jw {
 
 /* A text past this is a bug, not an answer. */
 #define JW_MAX	(64u << 20)
+/* Room for the usual answer (a page of 50 recordings is 52 KB) at once. */
+#define JW_FIRST	(64u << 10)
 
 static void
 jw_free(void *p)
@@ -315,13 +317,27 @@ mr_jw_new(struct mr_arena *a)
 	mr_buf_init(&w->jw_buf, JW_MAX);
 	if (mr_arena_defer(a, jw_free, w) == -1)
 		return NULL;
+	/* One allocation for most answers; a failure shows in the text. */
+	if (mr_buf_reserve(&w->jw_buf, JW_FIRST) == -1)
+		w->jw_fail = 1;
 	return w;
 }
 
 static void
 jw_add(struct mr_jw *w, const char *p, size_t n)
 {
-	if (!w->jw_fail && mr_buf_add(&w->jw_buf, p, n) == -1)
+	struct mr_buf	*b = &w->jw_buf;
+
+	if (w->jw_fail)
+		return;
+	/* Most values fit in what the buffer has. */
+	if (b->size - b->len > n) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
+	if (mr_buf_add(b, p, n) == -1)
 		w->jw_fail = 1;
 }
 

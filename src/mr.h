@@ -62,6 +62,8 @@ struct mr_buf {
 void	mr_buf_init(struct mr_buf *, size_t cap);
 void	mr_buf_free(struct mr_buf *);
 void	mr_buf_reset(struct mr_buf *);
+/* Room for n more bytes now: appending up to n allocates no more. */
+int	mr_buf_reserve(struct mr_buf *, size_t n);
 int	mr_buf_add(struct mr_buf *, const void *, size_t);
 int	mr_buf_adds(struct mr_buf *, const char *);
 int	mr_buf_addf(struct mr_buf *, const char *, ...) MR_PRINTF(2, 3);

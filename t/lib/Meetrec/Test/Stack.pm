@@ -602,6 +602,24 @@ sub stop_pool {
 	    timeout => $o{timeout} // 30);
 }
 
+# reconfigure(key => value, ...) - meetrec.conf again with these keys
+# changed (undef: left out, so meetrec's default holds), then SIGHUP to
+# the pool.  The caller waits for what it expects: reload_pool() waits
+# for the log line, which log_level warn does not write.  nginx and the
+# stand-in keep the settings they were started with.
+sub reconfigure {
+	my ($self, %kv) = @_;
+	croak 'Stack: reconfigure of a persistent stack' if $self->{persistent};
+	my $cfg = $self->{config};
+	for my $k (keys %kv) {
+		if (defined $kv{$k}) { $cfg->{$k} = $kv{$k} }
+		else { delete $cfg->{$k} }
+	}
+	$self->_write_conf($cfg);
+	$self->{pool}->signal('HUP');
+	return;
+}
+
 # reload_pool() - SIGHUP, then wait for "reloaded configuration" (or the
 # refusal) in the pool log.
 sub reload_pool {
