@@ -644,6 +644,32 @@ if (my $sd = $seed_ref{"list/$C"}) {
 	push @goals, "list (limit 50): cannot be judged, the seed is "
 	    . "$skip{seed}";
 }
+# A goal not met: what the row's CPU allows, and what it would need.
+# All the processes share the machine's cores, so n cores serve at most
+# n s of CPU a second: requests/s <= cores / CPU a request.
+my $CORES = cmd1('nproc') || 1;
+sub budget {
+	my ($r, $want) = @_;
+	my %c = %{ $r->{cpu} };
+	my $all = sum(map { $c{$_} // 0 } qw(app nginx pg wrk));
+	return '' unless $all > 0 && $want > 0;
+	my $need = $CORES * 1e6 / $want;
+	my $fixed = ($c{nginx} // 0) + ($c{wrk} // 0);
+	return sprintf ' Why: %.0f us of CPU a request (app %.0f, nginx %.0f, '
+	    . 'PostgreSQL %.0f, wrk %.0f) on %d cores allow at most %.0f '
+	    . 'req/s (%.0f%% of that reached); %.0f req/s allows %.0f us in '
+	    . 'all, so with nginx and wrk as they are, meetrec and PostgreSQL '
+	    . 'would have %.0f us between them (now %.0f).', $all, $c{app},
+	    $c{nginx} // 0, $c{pg}, $c{wrk}, $CORES, $CORES * 1e6 / $all,
+	    100 * $r->{w}{rps} / ($CORES * 1e6 / $all), $want, $need,
+	    $need - $fixed, $c{app} + $c{pg};
+}
+if ((my $f = $floor_ref{$C}) && $goals[0] =~ /^status: not met/) {
+	$goals[0] .= budget($ms, 0.85 * $f->{w}{rps});
+}
+if ((my $sd = $seed_ref{"list/$C"}) && $goals[-1] =~ /^list.*: not met/) {
+	$goals[-1] .= budget($ml, 10 * $sd->{w}{rps});
+}
 print "\ngoals:\n", map { "  $_\n" } @goals;
 
 my @soak_lines = $soak ? soak_lines($soak) : ();
