@@ -655,7 +655,7 @@ sub budget {
 	return '' unless $all > 0 && $want > 0;
 	my $need = $CORES * 1e6 / $want;
 	my $fixed = ($c{nginx} // 0) + ($c{wrk} // 0);
-	return sprintf ' Why: %.0f us of CPU a request (app %.0f, nginx %.0f, '
+	return sprintf '. Why: %.0f us of CPU a request (app %.0f, nginx %.0f, '
 	    . 'PostgreSQL %.0f, wrk %.0f) on %d cores allow at most %.0f '
 	    . 'req/s (%.0f%% of that reached); %.0f req/s allows %.0f us in '
 	    . 'all, so with nginx and wrk as they are, meetrec and PostgreSQL '
