@@ -475,11 +475,13 @@ for my $r (@rows) {
 # The soak
 
 my $soak;
-if ($o{soak} > 0) {
-	my ($sr) = grep { $_->{sys} eq 'meetrec' && $_->{kind} eq 'status' }
-	    @rows;
+my ($soak_row) = grep { $_->{sys} eq 'meetrec' && $_->{kind} eq 'status' }
+    @rows;
+if ($o{soak} > 0 && !$soak_row) {
+	note('no soak: --only left out meetrec\'s status row, which it runs');
+} elsif ($o{soak} > 0) {
 	pool(0);
-	$soak = soak({ %$sr, c => $o{connections} }, $o{soak});
+	$soak = soak({ %$soak_row, c => $o{connections} }, $o{soak});
 }
 
 # soak($row, $n) - drive $n requests through $row in about ten wrk runs

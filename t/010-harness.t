@@ -38,6 +38,9 @@ Meetrec::Test::Stack::require_prereqs();
 	like(jwt_hs256('k', {}, { alg => 'none' }), qr/\.\z/,
 	    'alg none gives an empty signature');
 	ok(!port_open(free_port()), 'free_port() gives a closed port');
+	my %p;
+	$p{ free_port() }++ for 1 .. 200;
+	is(scalar keys %p, 200, 'free_port() never gives a port twice');
 }
 
 my $s = Meetrec::Test::Stack->new(workers => 2, max_requests => 50);

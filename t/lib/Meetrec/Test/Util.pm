@@ -55,16 +55,23 @@ sub build_root {
 # between closing it and the real server binding it; nginx-tests and
 # PostgreSQL's harness live with the same window.  The kernel hands out
 # ephemeral ports in a random order, which keeps parallel tests apart.
+# Within one test, a port is never handed out twice: a port chosen for a
+# server started later (420's S3 server, after the whole stack) is free
+# again until then, and the kernel once gave it to the stand-in too.
+my %given;
 sub free_port {
-	my $s = IO::Socket::INET->new(
-		LocalAddr => '127.0.0.1',
-		LocalPort => 0,
-		Proto     => 'tcp',
-		Listen    => 1,
-	) or croak "free_port: could not bind 127.0.0.1:0: $!";
-	my $port = $s->sockport;
-	close $s;
-	return $port;
+	for (1 .. 100) {
+		my $s = IO::Socket::INET->new(
+			LocalAddr => '127.0.0.1',
+			LocalPort => 0,
+			Proto     => 'tcp',
+			Listen    => 1,
+		) or croak "free_port: could not bind 127.0.0.1:0: $!";
+		my $port = $s->sockport;
+		close $s;
+		return $port unless $given{$port}++;
+	}
+	croak 'free_port: 100 ports in a row were handed out before';
 }
 
 # True when something accepts TCP connections on 127.0.0.1:$port.
