@@ -271,6 +271,28 @@ done:
 }
 
 /*
+ * What an earlier attempt at r may have left under its key, removed now
+ * that r has failed for good: an attempt killed after its put (or after
+ * a multipart upload's first parts) wrote no row, and the spool file,
+ * which stays, is what a retry stores.  Best effort: a failure is
+ * logged, and the object stays where it was.
+ */
+static void
+discard_stored(struct mr_reaper *rp, const struct mr_recording *r)
+{
+	struct mr_err	 err;
+	char		*key;
+
+	mr_err_clear(&err);
+	if ((key = mr_store_key(rp->arena, r->room_code, r->started_epoch,
+	    r->id, r->audio_only ? "ogg" : "mp4")) == NULL ||
+	    mr_store_discard(&rp->store, rp->arena, key, &err) == -1)
+		mr_log_warnx("pass=upload rec=%s could not remove what an "
+		    "earlier attempt stored at '%s': %s", r->id,
+		    key ? key : "-", err.cause[0] ? err.cause : err.detail);
+}
+
+/*
  * Fail recording r for its damaged file, at once.  The row says what was
  * found, that the file is kept and how to store it anyway.  -1 on a
  * database error.
@@ -295,11 +317,13 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 		    err.cause[0] ? err.cause : err.detail);
 		return -1;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		mr_log_warnx("pass=upload rec=%s action=lease_lost", r->id);
-	else
-		mr_log_warnx("pass=upload rec=%s action=failed reason=damaged "
-		    "finding=\"%s\"", r->id, finding);
+		return 0;
+	}
+	mr_log_warnx("pass=upload rec=%s action=failed reason=damaged "
+	    "finding=\"%s\"", r->id, finding);
+	discard_stored(rp, r);
 	return 0;
 }
 
@@ -352,6 +376,8 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			count_upload(rp, 0, 1);
 			if (rc == -1)
 				return -1;
+			if (gave_up)
+				discard_stored(rp, &r);
 			continue;
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,

@@ -65,6 +65,15 @@ mr_store_del(struct mr_store *st, struct mr_arena *a, const char *key,
 	return st->ops->del(st, a, key, err);
 }
 
+int
+mr_store_discard(struct mr_store *st, struct mr_arena *a, const char *key,
+    struct mr_err *err)
+{
+	if (st->ops->discard == NULL)
+		return st->ops->del(st, a, key, err);
+	return st->ops->discard(st, a, key, err);
+}
+
 char *
 mr_store_url(struct mr_store *st, struct mr_arena *a, const char *key,
     int64_t ttl, struct mr_err *err)

@@ -75,6 +75,12 @@ struct mr_store_ops {
 	int	(*del)(struct mr_store *, struct mr_arena *, const char *key,
 		    struct mr_err *);
 	/*
+	 * As del, and also what a put killed half-way left of key (S3's
+	 * unfinished multipart uploads); NULL where del leaves nothing.
+	 */
+	int	(*discard)(struct mr_store *, struct mr_arena *,
+		    const char *key, struct mr_err *);
+	/*
 	 * A URL a browser may fetch the object from for ttl seconds (or
 	 * less, where the backend caps it: S3 at 7 days) without other
 	 * credentials, in the arena; NULL with err->status 0 when the
@@ -112,6 +118,8 @@ int	 mr_store_stat(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_store_stat *, struct mr_err *);
 int	 mr_store_del(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_err *);
+int	 mr_store_discard(struct mr_store *, struct mr_arena *,
+	    const char *key, struct mr_err *);
 char	*mr_store_url(struct mr_store *, struct mr_arena *, const char *key,
 	    int64_t ttl, struct mr_err *);
 int	 mr_store_share(struct mr_store *, struct mr_arena *, const char *key,

@@ -925,6 +925,20 @@ fail:
 	return rc;
 }
 
+/* The key and its unfinished uploads (a put killed half-way). */
+static int
+s3_discard(struct mr_store *st, struct mr_arena *a, const char *key,
+    struct mr_err *err)
+{
+	struct s3	*s = st->priv;
+	char		*path;
+
+	if ((path = obj_path(s, a, key, err)) == NULL)
+		return -1;
+	abort_stale(s, a, path, key);
+	return s3_del(st, a, key, err);
+}
+
 static char *
 s3_url(struct mr_store *st, struct mr_arena *a, const char *key,
     int64_t ttl, struct mr_err *err)
@@ -1096,6 +1110,7 @@ const struct mr_store_ops mr_store_s3 = {
 	.put = s3_put,
 	.stat = s3_stat,
 	.del = s3_del,
+	.discard = s3_discard,
 	.url = s3_url,
 	.share = s3_share,
 };

@@ -13,6 +13,8 @@ use strict;
 use warnings;
 use Test::More;
 use Digest::SHA qw(sha256_hex);
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Util qw(uuid slurp spew src_root json_encode);
 
@@ -244,12 +246,22 @@ $file = "$spool/$id.mp4";
 my $whole = slurp($file);
 my $half = substr($whole, 0, length($whole) - 1000);
 spew($file, $half);
+# An earlier attempt, killed after its put and before it wrote the row,
+# left the whole file at the recording's key (store.h's mr_store_key).
+my $key = q1("SELECT room_code || '/recording_' || to_char(to_timestamp("
+    . 'round(extract(epoch FROM coalesce(started_at, created_at)))) AT TIME '
+    . "ZONE 'UTC', 'YYYYMMDD_HH24MISS') || '_' || left(id::text, 8) || "
+    . "'.mp4' FROM $T WHERE id = '$id'");
+make_path(dirname("$store/$key"));
+spew("$store/$key", $whole);
 $r = $s->reaper('--pass', 'upload');
 is($r->{rc}, 1, 'the upload pass reports a failure');
 like($r->{err}, qr/rec=\Q$id\E action=failed reason=damaged/,
     'failed at once, not retried later');
 my $overrun = qr/Box 'mdat' at offset \d+ \(\d+ bytes\) overruns the file/;
 failed_as_damaged($id, $file, $half, $overrun, 'MP4 cut after egress_ended');
+ok(!-e "$store/$key", 'what an earlier attempt stored at its key is removed '
+    . '(the spool file stays, and a retry stores it)');
 is(col($id, 'upload_attempts'), 0, 'no upload was attempted');
 $r = retry($id);
 is($r->{status}, 409, 'plain retry: 409');
@@ -258,6 +270,7 @@ $r = retry($id, json => { accept_as_is => \1 });
 is($r->{status}, 202, 'retry with accept_as_is') or diag($r->{body});
 $s->reaper('--pass', 'upload');
 stored_as_is($id, $file, $half, $overrun, 'MP4 stored after egress_ended');
+is(col($id, 'storage_path'), $key, 'stored at the key the leftover had');
 
 # 4. accept_as_is on a whole file stores it as usual, with its duration.
 ($id) = start();
