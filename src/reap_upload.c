@@ -271,11 +271,13 @@ done:
 }
 
 /*
- * What an earlier attempt at r may have left under its key, removed now
- * that r has failed for good: an attempt killed after its put (or after
+ * What an earlier attempt at r may have left under its key, removed as
+ * r is about to fail for good: an attempt killed after its put (or after
  * a multipart upload's first parts) wrote no row, and the spool file,
- * which stays, is what a retry stores.  Best effort: a failure is
- * logged, and the object stays where it was.
+ * which stays, is what a retry stores.  Called before the row says
+ * failed, while our lease keeps every other reaper off r: once it says
+ * failed, an admin's retry may have another reaper store r at this very
+ * key.  Best effort: a failure is logged, and the object stays.
  */
 static void
 discard_stored(struct mr_reaper *rp, const struct mr_recording *r)
@@ -305,6 +307,7 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	const char	*why;
 	int		 rc;
 
+	discard_stored(rp, r);
 	why = mr_printf(rp->arena, "The recording's file is damaged: %s "
 	    "It is kept in the spool; to store it as it is, without a "
 	    "duration, retry the recording with {\"accept_as_is\": true} "
@@ -323,7 +326,6 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	}
 	mr_log_warnx("pass=upload rec=%s action=failed reason=damaged "
 	    "finding=\"%s\"", r->id, finding);
-	discard_stored(rp, r);
 	return 0;
 }
 
@@ -364,6 +366,10 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			why = mr_printf(rp->arena, "%s%s%s", err.detail,
 			    err.cause[0] ? ": " : "", err.cause);
 			mr_err_clear(&err);
+			/* The attempt that gives up (rp_failed's rule). */
+			if (r.upload_attempts + 1 >=
+			    rp->conf->cf_upload_max_attempts)
+				discard_stored(rp, &r);
 			rc = mr_db_reap_failed(rp->db, rp->arena, r.id,
 			    rp->owner, why ? why : "upload failed",
 			    rp->conf->cf_upload_max_attempts,
@@ -376,8 +382,6 @@ mr_reap_uploads(struct mr_reaper *rp, int limit)
 			count_upload(rp, 0, 1);
 			if (rc == -1)
 				return -1;
-			if (gave_up)
-				discard_stored(rp, &r);
 			continue;
 		}
 		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
