@@ -76,7 +76,8 @@ struct mr_store_ops {
 		    struct mr_err *);
 	/*
 	 * As del, and also what a put killed half-way left of key (S3's
-	 * unfinished multipart uploads); NULL where del leaves nothing.
+	 * unfinished multipart uploads, a local part file); NULL where del
+	 * leaves nothing behind.
 	 */
 	int	(*discard)(struct mr_store *, struct mr_arena *,
 		    const char *key, struct mr_err *);

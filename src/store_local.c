@@ -170,6 +170,22 @@ folders_group(struct mr_store *st, struct mr_arena *a, const char *dir,
 	}
 }
 
+/*
+ * The temporary name a put of path writes to, in the same folder (in
+ * arena a): one per key, so a put killed halfway leaves a part file that
+ * the next attempt truncates and reuses, or that a discard removes.
+ */
+static char *
+part_of(struct mr_arena *a, const char *path)
+{
+	const char	*base = strrchr(path, '/');
+
+	if (base == NULL)
+		return NULL;
+	return mr_printf(a, "%.*s/.%s.part", (int)(base - path), path,
+	    base + 1);
+}
+
 static int
 fsync_dir(const char *dir)
 {
@@ -202,13 +218,8 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 		goto fail;
 	}
 	dir = dirname(dir);
-	/*
-	 * One temporary name per key: a put killed halfway leaves a part
-	 * file that the next attempt truncates and reuses.  Leases make sure
-	 * two puts of one key never run at once.
-	 */
-	if ((tmp = mr_printf(a, "%s/.%s.part", dir, strrchr(path, '/') + 1))
-	    == NULL) {
+	/* Leases make sure two puts of one key never run at once. */
+	if ((tmp = part_of(a, path)) == NULL) {
 		mr_err_set(err, 500, "internal", "Out of memory.");
 		goto fail;
 	}
@@ -325,10 +336,28 @@ local_del(struct mr_store *st, struct mr_arena *a, const char *key,
 	return 0;
 }
 
+/* The file and the part file a put killed halfway left. */
+static int
+local_discard(struct mr_store *st, struct mr_arena *a, const char *key,
+    struct mr_err *err)
+{
+	char	*path, *part;
+
+	if ((path = path_of(st, a, key, err)) == NULL)
+		return -1;
+	if ((part = part_of(a, path)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (unlink(part) == -1 && errno != ENOENT)
+		return mr_err_set(err, 500, "io_error", "could not delete "
+		    "'%s': %s", part, strerror(errno));
+	return local_del(st, a, key, err);
+}
+
 const struct mr_store_ops mr_store_local = {
 	.name = "local",
 	.open = local_open,
 	.put = local_put,
 	.stat = local_stat,
 	.del = local_del,
+	.discard = local_discard,
 };

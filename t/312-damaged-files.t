@@ -254,6 +254,9 @@ my $key = q1("SELECT room_code || '/recording_' || to_char(to_timestamp("
     . "'.mp4' FROM $T WHERE id = '$id'");
 make_path(dirname("$store/$key"));
 spew("$store/$key", $whole);
+# And another, killed in the middle of its put, its part file.
+(my $part = "$store/$key") =~ s{([^/]+)\z}{.$1.part};
+spew($part, substr($whole, 0, 4096));
 $r = $s->reaper('--pass', 'upload');
 is($r->{rc}, 1, 'the upload pass reports a failure');
 like($r->{err}, qr/rec=\Q$id\E action=failed reason=damaged/,
@@ -262,6 +265,7 @@ my $overrun = qr/Box 'mdat' at offset \d+ \(\d+ bytes\) overruns the file/;
 failed_as_damaged($id, $file, $half, $overrun, 'MP4 cut after egress_ended');
 ok(!-e "$store/$key", 'what an earlier attempt stored at its key is removed '
     . '(the spool file stays, and a retry stores it)');
+ok(!-e $part, 'and the part file of an attempt killed in its put');
 is(col($id, 'upload_attempts'), 0, 'no upload was attempted');
 $r = retry($id);
 is($r->{status}, 409, 'plain retry: 409');
