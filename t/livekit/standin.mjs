@@ -131,12 +131,24 @@ function mvhdBox(durationMs) {
   return box('mvhd', b);
 }
 
+// Writes the first `len` bytes of `buf` (all of it by default) whole. write(2) may
+// write less than asked on a filling disk without an error (the error comes with
+// the next write): go on until all is written, so a full disk fails the egress,
+// as it fails a real one, instead of leaving a short file reported complete.
+async function writeAll(fh, buf, len = buf.length) {
+  for (let off = 0; off < len;) {
+    const { bytesWritten } = await fh.write(buf, off, len - off);
+    if (bytesWritten <= 0) throw new Error(`wrote nothing of ${len - off} bytes`);
+    off += bytesWritten;
+  }
+}
+
 // Writes `n` filler bytes to an open file handle in 1 MiB chunks (never all in memory).
 async function writeFiller(fh, n) {
   const chunk = randomBytes(Math.min(n, 1 << 20));
   while (n > 0) {
     const len = Math.min(n, chunk.length);
-    await fh.write(chunk, 0, len);
+    await writeAll(fh, chunk, len);
     n -= len;
   }
 }
@@ -150,11 +162,11 @@ async function writeMp4(file, durationMs, { mdatBytes, layout, partial }) {
     const mdatHead = Buffer.alloc(8);
     mdatHead.writeUInt32BE(8 + mdatBytes, 0);
     mdatHead.write('mdat', 4, 'latin1');
-    await fh.write(ftypBox());
-    if (!partial && layout === 'moov_first') await fh.write(moov);
-    await fh.write(mdatHead);
+    await writeAll(fh, ftypBox());
+    if (!partial && layout === 'moov_first') await writeAll(fh, moov);
+    await writeAll(fh, mdatHead);
     await writeFiller(fh, mdatBytes);
-    if (!partial && layout === 'moov_last') await fh.write(moov);
+    if (!partial && layout === 'moov_last') await writeAll(fh, moov);
   } finally {
     await fh.close();
   }
@@ -232,8 +244,8 @@ async function writeOgg(file, durationMs, { partial }) {
   const fh = await fsp.open(file, 'w');
   try {
     let seq = 0;
-    await fh.write(oggPage({ headerType: 0x02, granule: 0, serial, seq: seq++, packets: [head] }));
-    await fh.write(oggPage({ headerType: 0x00, granule: 0, serial, seq: seq++, packets: [tags] }));
+    await writeAll(fh, oggPage({ headerType: 0x02, granule: 0, serial, seq: seq++, packets: [head] }));
+    await writeAll(fh, oggPage({ headerType: 0x00, granule: 0, serial, seq: seq++, packets: [tags] }));
     for (let done = 0; done < nPackets;) {
       const n = Math.min(perPage, nPackets - done);
       done += n;
@@ -241,7 +253,7 @@ async function writeOgg(file, durationMs, { partial }) {
       // the last page's granule trims the final packet's surplus samples (end trimming)
       const granule = last ? finalGranule : done * OPUS_SAMPLES_PER_PACKET;
       const packets = new Array(n).fill(OPUS_SILENCE);
-      await fh.write(oggPage({ headerType: last && !partial ? 0x04 : 0x00, granule, serial, seq: seq++, packets }));
+      await writeAll(fh, oggPage({ headerType: last && !partial ? 0x04 : 0x00, granule, serial, seq: seq++, packets }));
     }
   } finally {
     await fh.close();
