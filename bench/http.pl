@@ -445,11 +445,14 @@ sub pool {
 	$s->reconfigure($want ? (map { $_ => undef } @keys)
 	    : (fcgi_pm => 'static', fcgi_workers => $o{workers},
 	    map { $_ => undef } @keys[2 .. $#keys]));
-	my $max = $want ? 16 : $o{workers};
+	# A static pool's bounds are its size; the defaults' are 2 and 16.
 	my $t0 = time;
 	for (;;) {
 		my $m = http(GET => $s->url('/metrics'))->{body} // '';
-		last if $m =~ /^meetrec_pool_workers_max $max$/m;
+		my ($lo) = $m =~ /^meetrec_pool_workers_min (\d+)$/m;
+		my ($hi) = $m =~ /^meetrec_pool_workers_max (\d+)$/m;
+		last if defined $hi && ($want ? $lo != $hi
+		    : $lo == $o{workers} && $hi == $o{workers});
 		die "bench: the pool did not take its new settings\n"
 		    if time - $t0 > 30;
 		Time::HiRes::sleep(0.2);

@@ -121,12 +121,9 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 		return mr_api_oom(cx);
 	for (i = 0; i < n; i++)
 		admin_info(cx, w, &rows[i]);
-	if (mr_recinfo_page_end(cx, w, total, n == f.limit ?
+	return mr_recinfo_page_end(cx, w, total, n == f.limit ?
 	    rows[n - 1].rec.created_at : NULL, n == f.limit ?
-	    rows[n - 1].rec.id : NULL) == -1)
-		return -1;
-	mr_jw_close(w, '}');
-	return mr_resp_jw(cx, 200, w);
+	    rows[n - 1].rec.id : NULL, NULL);
 }
 
 /*

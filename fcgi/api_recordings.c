@@ -713,10 +713,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 			return mr_api_oom(cx);
 		mr_jw_close(w, '}');
 	}
-	if (mr_recinfo_page_end(cx, w, total, n == f.limit ?
+	return mr_recinfo_page_end(cx, w, total, n == f.limit ?
 	    rows[n - 1].created_at : NULL, n == f.limit ? rows[n - 1].id :
-	    NULL) == -1)
-		return -1;
-	mr_jw_close(w, '}');
-	return mr_resp_jw(cx, 200, w);
+	    NULL, NULL);
 }

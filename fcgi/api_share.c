@@ -169,13 +169,8 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 		mr_jw_str(w, "accessed_at", e[i].accessed_at);
 		mr_jw_close(w, '}');
 	}
-	if (mr_recinfo_page_end(cx, w, total, n == limit ?
-	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL) ==
-	    -1)
-		return -1;
-	mr_jw_str(w, "recording_id", r.id);
-	mr_jw_close(w, '}');
-	return mr_resp_jw(cx, 200, w);
+	return mr_recinfo_page_end(cx, w, total, n == limit ?
+	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL, r.id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -309,12 +304,8 @@ mr_api_share_list(struct mr_ctx *cx)
 		mr_jw_value(w, NULL, it);
 		json_object_put(it);
 	}
-	if (mr_recinfo_page_end(cx, w, total, n == limit ?
-	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL) == -1)
-		return -1;
-	mr_jw_str(w, "recording_id", r.id);
-	mr_jw_close(w, '}');
-	return mr_resp_jw(cx, 200, w);
+	return mr_recinfo_page_end(cx, w, total, n == limit ?
+	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL, r.id);
 }
 
 int

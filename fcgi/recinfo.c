@@ -163,13 +163,13 @@ mr_recinfo_page(struct mr_ctx *cx, const char *key)
 }
 
 /*
- * The end of the items in w, then total and next_cursor, which
- * continues after the row (ts, id) when ts is set (the page was full),
- * else is null.  The caller may add more and closes the object.
+ * The end of the page in w, answered: total, next_cursor (which
+ * continues after the row (ts, id) when ts is set, the page being full,
+ * else is null), and for a list about one recording its recording_id.
  */
 int
 mr_recinfo_page_end(struct mr_ctx *cx, struct mr_jw *w, int64_t total,
-    const char *ts, const char *id)
+    const char *ts, const char *id, const char *recording_id)
 {
 	const char	*cur = NULL;
 
@@ -178,5 +178,8 @@ mr_recinfo_page_end(struct mr_ctx *cx, struct mr_jw *w, int64_t total,
 	mr_jw_close(w, ']');
 	mr_jw_int(w, "total", total);
 	mr_jw_str(w, "next_cursor", cur);
-	return 0;
+	if (recording_id != NULL)
+		mr_jw_str(w, "recording_id", recording_id);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
 }

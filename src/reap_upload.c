@@ -189,6 +189,14 @@ probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
 	return mr_err_set(err, 422, "damaged_media", "%s", perr.detail);
 }
 
+/* Where r is stored (store.h's mr_store_key), in the arena. */
+static char *
+stored_key(struct mr_reaper *rp, const struct mr_recording *r)
+{
+	return mr_store_key(rp->arena, r->room_code, r->started_epoch, r->id,
+	    r->audio_only ? "ogg" : "mp4");
+}
+
 /*
  * Upload one claimed recording: 0 done, st filled; -1 failed with err
  * set (422 damaged_media when the file is damaged, st->finding saying
@@ -220,8 +228,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
 	if ((st->sha256 = hash_file(rp, fd, sb.st_size, err)) == NULL)
 		goto done;
 	memset(&o, 0, sizeof(o));
-	st->key = mr_store_key(rp->arena, r->room_code, r->started_epoch,
-	    r->id, r->audio_only ? "ogg" : "mp4");
+	st->key = stored_key(rp, r);
 	o.key = st->key;
 	o.content_type = r->audio_only ? "audio/ogg" : "video/mp4";
 	o.size = sb.st_size;
@@ -274,20 +281,29 @@ done:
  * What an earlier attempt at r may have left under its key, removed as
  * r is about to fail for good: an attempt killed after its put (or after
  * a multipart upload's first parts) wrote no row, and the spool file,
- * which stays, is what a retry stores.  Called before the row says
- * failed, while our lease keeps every other reaper off r: once it says
- * failed, an admin's retry may have another reaper store r at this very
- * key.  Best effort: a failure is logged, and the object stays.
+ * which stays, is what a retry stores.  Only under our lease, renewed
+ * first: a reaper that took r over when our lease ran out (a put that
+ * stalled) may be storing r at this very key; and before the row says
+ * failed, after which an admin's retry may do the same.  Best effort: a
+ * failure is logged, and the object stays.
  */
 static void
 discard_stored(struct mr_reaper *rp, const struct mr_recording *r)
 {
 	struct mr_err	 err;
 	char		*key;
+	int		 rc;
 
 	mr_err_clear(&err);
-	if ((key = mr_store_key(rp->arena, r->room_code, r->started_epoch,
-	    r->id, r->audio_only ? "ogg" : "mp4")) == NULL ||
+	rc = mr_db_reap_renew(rp->db, rp->arena, r->id, rp->owner,
+	    rp->conf->cf_reaper_lease_seconds, &err);
+	if (rc != 1) {
+		mr_log_warnx("pass=upload rec=%s left what an earlier attempt "
+		    "stored: %s", r->id, rc == 0 ? "the lease is lost" :
+		    err.cause);
+		return;
+	}
+	if ((key = stored_key(rp, r)) == NULL ||
 	    mr_store_discard(&rp->store, rp->arena, key, &err) == -1)
 		mr_log_warnx("pass=upload rec=%s could not remove what an "
 		    "earlier attempt stored at '%s': %s", r->id,
