@@ -110,18 +110,19 @@ mr_api_admin_recordings(struct mr_ctx *cx)
 	struct mr_admin_rec	*rows;
 	struct mr_jw		*w;
 	int64_t			 total;
+	int			 exact;
 	int			 n, i;
 
 	if (filters(cx, &f) == -1)
 		return -1;
 	if (mr_db_admin_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
-	    &total, &cx->cx_err) == -1)
+	    &total, &exact, &cx->cx_err) == -1)
 		return -1;
 	if ((w = mr_recinfo_page(cx, "recordings")) == NULL)
 		return mr_api_oom(cx);
 	for (i = 0; i < n; i++)
 		admin_info(cx, w, &rows[i]);
-	return mr_recinfo_page_end(cx, w, total, n == f.limit ?
+	return mr_recinfo_page_end(cx, w, total, exact, n == f.limit ?
 	    rows[n - 1].rec.created_at : NULL, n == f.limit ?
 	    rows[n - 1].rec.id : NULL, NULL);
 }

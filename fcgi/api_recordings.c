@@ -650,6 +650,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	struct mr_jw		*w;
 	const char		*v;
 	int64_t			 total;
+	int			 exact;
 	int			 n, i, rc;
 
 	memset(&f, 0, sizeof(f));
@@ -702,7 +703,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 		return -1;
 
 	if (mr_db_rec_list(cx->cx_env->db, cx->cx_arena, &f, &rows, &n,
-	    &total, &cx->cx_err) == -1)
+	    &total, &exact, &cx->cx_err) == -1)
 		return -1;
 	if ((w = mr_recinfo_page(cx, "recordings")) == NULL)
 		return mr_api_oom(cx);
@@ -713,7 +714,7 @@ mr_api_recordings_list(struct mr_ctx *cx)
 			return mr_api_oom(cx);
 		mr_jw_close(w, '}');
 	}
-	return mr_recinfo_page_end(cx, w, total, n == f.limit ?
+	return mr_recinfo_page_end(cx, w, total, exact, n == f.limit ?
 	    rows[n - 1].created_at : NULL, n == f.limit ? rows[n - 1].id :
 	    NULL, NULL);
 }

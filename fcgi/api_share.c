@@ -140,6 +140,7 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	struct mr_jw		*w;
 	const char		*v, *cts = NULL, *cid = NULL;
 	int64_t			 limit = LIST_DEFAULT, total;
+	int			 exact;
 	int			 n, i, rc;
 
 	if (mr_req_query_check(cx, params) == -1)
@@ -153,7 +154,7 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 	if (mr_api_load_owned(cx, &r, "read the access log of") == -1)
 		return -1;
 	if (mr_db_access_log(cx->cx_env->db, cx->cx_arena, r.id, cts, cid,
-	    limit, &e, &n, &total, &cx->cx_err) == -1)
+	    limit, &e, &n, &total, &exact, &cx->cx_err) == -1)
 		return -1;
 	if ((w = mr_recinfo_page(cx, "entries")) == NULL)
 		return mr_api_oom(cx);
@@ -169,7 +170,7 @@ mr_api_recording_access_log(struct mr_ctx *cx)
 		mr_jw_str(w, "accessed_at", e[i].accessed_at);
 		mr_jw_close(w, '}');
 	}
-	return mr_recinfo_page_end(cx, w, total, n == limit ?
+	return mr_recinfo_page_end(cx, w, total, exact, n == limit ?
 	    e[n - 1].accessed_at : NULL, n == limit ? e[n - 1].id : NULL, r.id);
 }
 
@@ -304,7 +305,7 @@ mr_api_share_list(struct mr_ctx *cx)
 		mr_jw_value(w, NULL, it);
 		json_object_put(it);
 	}
-	return mr_recinfo_page_end(cx, w, total, n == limit ?
+	return mr_recinfo_page_end(cx, w, total, 1, n == limit ?
 	    s[n - 1].created_at : NULL, n == limit ? s[n - 1].id : NULL, r.id);
 }
 

@@ -163,13 +163,14 @@ mr_recinfo_page(struct mr_ctx *cx, const char *key)
 }
 
 /*
- * The end of the page in w, answered: total, next_cursor (which
+ * The end of the page in w, answered: total and total_exact (0: there
+ * are at least total, MR_TOTAL_EXACT_MAX), next_cursor (which
  * continues after the row (ts, id) when ts is set, the page being full,
  * else is null), and for a list about one recording its recording_id.
  */
 int
 mr_recinfo_page_end(struct mr_ctx *cx, struct mr_jw *w, int64_t total,
-    const char *ts, const char *id, const char *recording_id)
+    int exact, const char *ts, const char *id, const char *recording_id)
 {
 	const char	*cur = NULL;
 
@@ -177,6 +178,7 @@ mr_recinfo_page_end(struct mr_ctx *cx, struct mr_jw *w, int64_t total,
 		return -1;
 	mr_jw_close(w, ']');
 	mr_jw_int(w, "total", total);
+	mr_jw_bool(w, "total_exact", exact);
 	mr_jw_str(w, "next_cursor", cur);
 	if (recording_id != NULL)
 		mr_jw_str(w, "recording_id", recording_id);

@@ -22,7 +22,7 @@ int		 mr_recinfo_cursor_next(struct mr_ctx *, const char *ts,
 		    const char *id, const char **out);
 struct mr_jw	*mr_recinfo_page(struct mr_ctx *, const char *key);
 int		 mr_recinfo_page_end(struct mr_ctx *, struct mr_jw *,
-		    int64_t total, const char *ts, const char *id,
-		    const char *recording_id);
+		    int64_t total, int exact, const char *ts,
+		    const char *id, const char *recording_id);
 
 #endif /* MR_RECINFO_H */

@@ -155,6 +155,7 @@ rec_list(struct mr_conf *conf, int argc, char *argv[])
 	char			 cts[64] = "", cid[MR_UUID_STRLEN + 1] = "";
 	char			*next = NULL;
 	int64_t			 shown = 0, total = 0;
+	int			 exact = 1;
 	int			 n, i, rc = 0;
 
 	if (mr_admin_opts(argc, argv, "cjlksruftx", &o) != argc)
@@ -185,7 +186,7 @@ rec_list(struct mr_conf *conf, int argc, char *argv[])
 		f.cursor_id = cid[0] ? cid : NULL;
 		mr_err_clear(&err);
 		if (mr_db_admin_list(db, a, &f, &rows, &n, &total,
-		    &err) == -1) {
+		    &exact, &err) == -1) {
 			rc = mr_admin_fail("recordings list", &err);
 			break;
 		}
@@ -212,7 +213,7 @@ rec_list(struct mr_conf *conf, int argc, char *argv[])
 			f.cursor_ts = cts;
 			f.cursor_id = cid;
 			if (mr_db_admin_list(db, a, &f, &rows, &n, &total,
-			    &err) == -1) {
+			    &exact, &err) == -1) {
 				rc = mr_admin_fail("recordings list", &err);
 				break;
 			}
@@ -227,6 +228,8 @@ rec_list(struct mr_conf *conf, int argc, char *argv[])
 		json_object_object_add(out, "recordings", arr);
 		json_object_object_add(out, "total",
 		    json_object_new_int64(total));
+		json_object_object_add(out, "total_exact",
+		    json_object_new_boolean(exact));
 		mr_admin_json_str(out, "next_cursor", next);
 		mr_admin_print_json(out);
 	} else if (arr != NULL)

@@ -40,6 +40,22 @@ static const struct mr_db_stmt *const tables[] = {
 
 #define MAX_STMTS	128
 
+/*
+ * Statement i of all the tables in turn, NULL past the last: for the
+ * test that reads their plans (t/unit/sql-stmts).
+ */
+const struct mr_db_stmt *
+mr_db_stmt_at(size_t i)
+{
+	const struct mr_db_stmt	*s;
+
+	for (size_t t = 0; t < MR_NELEM(tables); t++)
+		for (s = tables[t]; s->name != NULL; s++)
+			if (i-- == 0)
+				return s;
+	return NULL;
+}
+
 struct mr_db {
 	char		*conninfo;
 	PGconn		*conn;
@@ -472,6 +488,15 @@ mr_db_time(struct mr_arena *a, PGresult *res, int row, const char *col,
 	if (us != NULL)
 		*us = t;
 	return mr_strdup(a, buf);
+}
+
+void
+mr_db_total_bound(int64_t *total, int *exact)
+{
+	if (*total > MR_TOTAL_EXACT_MAX) {
+		*total = MR_TOTAL_EXACT_MAX;
+		*exact = 0;
+	}
 }
 
 int64_t

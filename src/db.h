@@ -35,6 +35,8 @@ struct mr_db_stmt {
 
 struct mr_db;
 
+const struct mr_db_stmt	*mr_db_stmt_at(size_t);
+
 /* db.c */
 struct mr_db	*mr_db_new(const char *conninfo);
 void		 mr_db_free(struct mr_db *);
@@ -78,6 +80,13 @@ int		 mr_db_epoch_us(PGresult *, int row, const char *col,
 		    int64_t *us);
 char		*mr_db_time(struct mr_arena *, PGresult *, int row,
 		    const char *col, int64_t *us);
+/*
+ * A list's total that must be counted row by row is counted up to this
+ * many; past it, the total is this and not exact ("at least").
+ * mr_db_total_bound() applies it to a count of up to one row more.
+ */
+#define MR_TOTAL_EXACT_MAX	10000
+void		 mr_db_total_bound(int64_t *total, int *exact);
 /* Number of rows an UPDATE/INSERT/DELETE touched. */
 int64_t		 mr_db_affected(PGresult *);
 

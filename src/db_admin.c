@@ -31,10 +31,12 @@
 /*
  * $1 company (NULL: every company, for meetrec-admin), $2 status, $3
  * room_code, $4 recorded_by, $5 from, $6 to (inclusive), $7 trash:
- * exclude, include or only.
+ * exclude, include or only.  The company is one statement's index
+ * condition (adm_list reads the company's rows newest first), the
+ * other's (adm_list_all) absence of one.
  */
-#define FILTER \
-	"WHERE ($1::uuid IS NULL OR r.company_id = $1::uuid) " \
+#define FILTER(company) \
+	"WHERE " company " " \
 	"AND ($2::text IS NULL OR r.status = $2) " \
 	"AND ($3::text IS NULL OR r.room_code = $3) " \
 	"AND ($4::uuid IS NULL OR r.recorded_by = $4::uuid) " \
@@ -45,19 +47,47 @@
 
 /* Upload queue: egress ended with a file, not in the trash. */
 #define UPLOADING	"r.deleted_at IS NULL AND " HAS_FILE
+/* A status's count, not in the trash, from adm_stats's k. */
+#define KEPT(s)		"coalesce((SELECT n FROM k WHERE k.status = '" s \
+			"' AND NOT k.trashed), 0)"
+
+/*
+ * The company as a parameter the planner is not shown (as the lists of
+ * db_recording.c do): the plan made once, which the pool keeps, is then
+ * the plan made for the value, a walk of the company's rows in order.
+ */
+#define ONE_COMPANY	"r.company_id = (SELECT $1::uuid)"
+#define ANY_COMPANY	"$1::uuid IS NULL"
+#define ADM_LIST(company) \
+	"SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason " \
+	FROM FILTER(company) \
+	"AND (r.created_at, r.id) < (coalesce($8::timestamptz, 'infinity'), " \
+	"coalesce($9::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
+	"ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int"
+/* Counted up to one past MR_TOTAL_EXACT_MAX. */
+#define ADM_COUNT(company) \
+	"SELECT count(*) AS total FROM (SELECT 1 " \
+	"FROM project_management.pm_meeting_recordings r " FILTER(company) \
+	"LIMIT " MR_STR(MR_TOTAL_EXACT_MAX) " + 1) b"
 
 const struct mr_db_stmt mr_db_admin_stmts[] = {
-	{ "adm_list",
-	  "SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason "
-	  FROM FILTER
-	  "AND ($8::timestamptz IS NULL OR (r.created_at, r.id) < "
-	  "($8::timestamptz, $9::uuid)) "
-	  "ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int",
-	  10, MR_DB_RESEND },
-	{ "adm_count",
-	  "SELECT count(*) AS total FROM "
-	  "project_management.pm_meeting_recordings r " FILTER,
-	  7, MR_DB_RESEND },
+	{ "adm_list", ADM_LIST(ONE_COMPANY), 10, MR_DB_RESEND },
+	{ "adm_list_all", ADM_LIST(ANY_COMPANY), 10, MR_DB_RESEND },
+	{ "adm_count", ADM_COUNT(ONE_COMPANY), 7, MR_DB_RESEND },
+	{ "adm_count_all", ADM_COUNT(ANY_COMPANY), 7, MR_DB_RESEND },
+	/*
+	 * Filtered by status and the trash alone, the total is read from
+	 * the counts kept with the rows: $1 company or NULL, $2 status or
+	 * NULL, $3 trash (as $7 above).
+	 */
+	{ "adm_count_kept",
+	  "SELECT coalesce(sum(k.recordings), 0) AS total "
+	  "FROM project_management.meetrec_company_counts k "
+	  "WHERE ($1::uuid IS NULL OR k.company_id = $1::uuid) "
+	  "AND ($2::text IS NULL OR k.status = $2) "
+	  "AND CASE $3::text WHEN 'only' THEN k.trashed "
+	  "  WHEN 'include' THEN true ELSE NOT k.trashed END",
+	  3, MR_DB_RESEND },
 	/* $1 id, $2 company or NULL: one recording, the trash included. */
 	{ "adm_get",
 	  "SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason "
@@ -97,33 +127,38 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'restored' "
 	  "WHEN t.busy THEN 'busy' ELSE 'file_deleted' END AS outcome FROM t",
 	  4, MR_DB_ONCE },
-	/* $1 company or NULL for all. */
+	/*
+	 * $1 company or NULL for all.  The counts are those kept with the
+	 * rows; the upload queue is read from the indexes that hold it
+	 * alone (pm_meeting_recordings_uploads, _upload_failed).
+	 */
 	{ "adm_stats",
+	  "WITH k AS (SELECT k.status, k.trashed, "
+	  "  sum(k.recordings) AS n, sum(k.bytes) AS b "
+	  "  FROM project_management.meetrec_company_counts k "
+	  "  WHERE $1::uuid IS NULL OR k.company_id = $1::uuid "
+	  "  GROUP BY 1, 2), "
+	  "q AS (SELECT count(*) AS n, min(coalesce(r.ended_at, "
+	  "  r.created_at)) AS oldest "
+	  "  FROM project_management.pm_meeting_recordings r "
+	  "  WHERE ($1::uuid IS NULL OR r.company_id = $1::uuid) AND "
+	  "  r.status = 'processing' AND " UPLOADING ") "
 	  "SELECT "
-	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
-	  "  r.status = 'pending') AS pending, "
-	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
-	  "  r.status = 'recording') AS recording, "
-	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
-	  "  r.status = 'processing') AS processing, "
-	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
-	  "  r.status = 'completed') AS completed, "
-	  "count(*) FILTER (WHERE r.deleted_at IS NULL AND "
-	  "  r.status = 'failed') AS failed, "
-	  "count(*) FILTER (WHERE r.deleted_at IS NOT NULL) AS trashed, "
-	  "coalesce(sum(r.file_size_bytes) FILTER (WHERE r.deleted_at IS NULL "
-	  "  AND r.status = 'completed'), 0) AS bytes_stored, "
-	  "count(*) FILTER (WHERE " UPLOADING " AND r.status = 'processing') "
-	  "  AS uploads_pending, "
-	  "count(*) FILTER (WHERE " UPLOADING " AND r.status = 'failed') "
-	  "  AS uploads_failed, "
-	  UTC("min(coalesce(r.ended_at, r.created_at)) FILTER (WHERE "
-	  UPLOADING " AND r.status = 'processing')") " AS oldest_at, "
-	  "floor(extract(epoch FROM now() - min(coalesce(r.ended_at, "
-	  "  r.created_at)) FILTER (WHERE " UPLOADING " AND "
-	  "  r.status = 'processing')))::bigint AS oldest_s "
-	  "FROM project_management.pm_meeting_recordings r "
-	  "WHERE $1::uuid IS NULL OR r.company_id = $1::uuid",
+	  KEPT("pending") " AS pending, "
+	  KEPT("recording") " AS recording, "
+	  KEPT("processing") " AS processing, "
+	  KEPT("completed") " AS completed, "
+	  KEPT("failed") " AS failed, "
+	  "coalesce((SELECT sum(n) FROM k WHERE k.trashed), 0) AS trashed, "
+	  "coalesce((SELECT b FROM k WHERE k.status = 'completed' AND "
+	  "  NOT k.trashed), 0) AS bytes_stored, "
+	  "q.n AS uploads_pending, "
+	  "(SELECT count(*) FROM project_management.pm_meeting_recordings r "
+	  "  WHERE ($1::uuid IS NULL OR r.company_id = $1::uuid) AND "
+	  "  r.status = 'failed' AND " UPLOADING ") AS uploads_failed, "
+	  UTC("q.oldest") " AS oldest_at, "
+	  "floor(extract(epoch FROM now() - q.oldest))::bigint AS oldest_s "
+	  "FROM q",
 	  1, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
@@ -168,15 +203,17 @@ mr_db_admin_get(struct mr_db *db, struct mr_arena *a, const char *id,
 /*
  * The company's recordings (every company's when f->company_id is NULL)
  * that pass filter f, newest first, at most f->limit, with the number of
- * all that pass in total.  *out (n rows) lives in a.  Returns 1 or -1
- * (err set).
+ * all that pass in total: read from the kept counts when only the status
+ * and the trash filter, else counted up to the bound (*exact 0 past it,
+ * mr_db_total_bound).  *out (n rows) lives in a.  Returns 1 or -1 (err
+ * set).
  */
 int
 mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
     const struct mr_admin_filter *f, struct mr_admin_rec **out, int *n,
-    int64_t *total, struct mr_err *err)
+    int64_t *total, int *exact, struct mr_err *err)
 {
-	const char	*p[10];
+	const char	*p[10], *k[3];
 	PGresult	*res;
 	int		 i;
 
@@ -191,16 +228,30 @@ mr_db_admin_list(struct mr_db *db, struct mr_arena *a,
 	p[8] = f->cursor_id;
 	if ((p[9] = num(a, f->limit)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	if ((res = mr_db_exec(db, a, "adm_list", p, err)) == NULL)
+	if ((res = mr_db_exec(db, a, f->company_id != NULL ? "adm_list" :
+	    "adm_list_all", p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
 	if ((*out = mr_calloc(a, (size_t)*n + 1, sizeof(**out))) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
 		admin_fill(a, res, i, &(*out)[i]);
-	if ((res = mr_db_exec(db, a, "adm_count", p, err)) == NULL)
+	*exact = 1;
+	if (f->room_code == NULL && f->user_id == NULL && f->from == NULL &&
+	    f->to == NULL) {
+		k[0] = f->company_id;
+		k[1] = f->status;
+		k[2] = f->trash;
+		if ((res = mr_db_exec(db, a, "adm_count_kept", k, err)) == NULL)
+			return -1;
+		*total = mr_db_int(res, 0, "total", 0);
+		return 1;
+	}
+	if ((res = mr_db_exec(db, a, f->company_id != NULL ? "adm_count" :
+	    "adm_count_all", p, err)) == NULL)
 		return -1;
 	*total = mr_db_int(res, 0, "total", 0);
+	mr_db_total_bound(total, exact);
 	return 1;
 }
 

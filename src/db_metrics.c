@@ -30,10 +30,13 @@ const struct mr_db_stmt mr_db_metrics_stmts[] = {
 	  "seconds_sum = p.seconds_sum + EXCLUDED.seconds_sum, "
 	  "last_seconds = EXCLUDED.last_seconds, last_at = now()",
 	  2, MR_DB_ONCE },
-	/* Trashed rows are counted apart, whatever their status. */
+	/*
+	 * Trashed rows are counted apart, whatever their status: the counts
+	 * kept with the rows (sql/010_volume.sql), one row a company.
+	 */
 	{ "metrics_recordings",
-	  "SELECT status, deleted_at IS NOT NULL AS trashed, count(*) AS n "
-	  "FROM project_management.pm_meeting_recordings GROUP BY 1, 2",
+	  "SELECT status, trashed, sum(recordings) AS n "
+	  "FROM project_management.meetrec_company_counts GROUP BY 1, 2",
 	  0, MR_DB_RESEND },
 	{ "metrics_reaper",
 	  "SELECT 'counter' AS kind, name, value, 0::bigint AS runs, "

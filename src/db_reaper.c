@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * db_reaper.c - how reapers share work.  A pass claims one row at a time:
- * FOR UPDATE SKIP LOCKED picks a row no other reaper is claiming right
- * now, and a lease (lease_owner, lease_until) keeps it ours while we work
- * outside the transaction.  A reaper that dies leaves a lease that
+ * db_reaper.c - how reapers share work.  A pass claims a batch of rows:
+ * FOR UPDATE SKIP LOCKED picks rows no other reaper is claiming right
+ * now, and a lease (lease_owner, lease_until) keeps them ours while we
+ * work outside the transaction.  A reaper that dies leaves a lease that
  * expires; every later write checks lease_owner, so a reaper whose lease
  * was taken over cannot overwrite the new owner's work.
+ *
+ * Each claim reads an index that holds only the rows still to do
+ * (sql/010_volume.sql), in the pass's order.  The expire and purge
+ * passes also go on from where their last batch ended ($5, the order's
+ * value of its last row): what they finished leaves the index, but
+ * until vacuum its entries are still there to walk past, and a backlog
+ * of a million rows would make each claim walk the ones done before it.
  */
 #include "config.h"
 
@@ -21,23 +28,32 @@
 		"'EGRESS_LIMIT_REACHED')"
 #define FREE	"(r.lease_until IS NULL OR r.lease_until < now()) "
 
-/* Claim: $1 owner, $2 lease seconds, $3 age seconds. */
-#define CLAIM(where, order) \
+/*
+ * Claim: $1 owner, $2 lease seconds, $3 age seconds, $4 how many rows, $5
+ * (expire and purge) the order's value to go on from, NULL at first.
+ * Each row comes with claim_key, the text of its order's value, in that
+ * order.
+ */
+#define CLAIM(where, order, key) \
 	"WITH c AS (SELECT r.id FROM project_management." \
 	"pm_meeting_recordings r WHERE " where " AND " FREE \
-	"ORDER BY " order " LIMIT 1 FOR UPDATE SKIP LOCKED), " \
+	"ORDER BY " order " LIMIT $4::int FOR UPDATE SKIP LOCKED), " \
 	"u AS (UPDATE project_management.pm_meeting_recordings r " \
 	"SET lease_owner = $1, lease_until = now() + " \
 	"make_interval(secs => $2::int) FROM c WHERE r.id = c.id " \
-	"AND $3::int >= 0 RETURNING r.id) " \
-	"SELECT " COLUMNS FROM "JOIN u ON u.id = r.id"
+	"AND $3::int >= 0 RETURNING r.id, " key " AS k) " \
+	"SELECT " COLUMNS ", u.k::text AS claim_key " FROM \
+	"JOIN u ON u.id = r.id ORDER BY u.k, r.id"
+#define AFTER(c) \
+	" AND r." c " >= coalesce($5::timestamptz, '-infinity')"
 
 const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	{ "rp_claim_upload", CLAIM(
 	  "r.status = 'processing' AND r.deleted_at IS NULL AND "
 	  "r.egress_status IN ('EGRESS_COMPLETE', 'EGRESS_LIMIT_REACHED') AND "
 	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now())",
-	  "r.next_attempt_at NULLS FIRST, r.created_at"), 3, MR_DB_ONCE },
+	  "r.next_attempt_at NULLS FIRST, r.created_at", "r.created_at"),
+	  4, MR_DB_ONCE },
 	{ "rp_claim_stale", CLAIM(
 	  "r.deleted_at IS NULL AND "
 	  "(r.next_attempt_at IS NULL OR r.next_attempt_at <= now()) AND "
@@ -47,14 +63,17 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "  (r.egress_status IS NULL OR r.egress_status NOT IN " FINALS ") "
 	  "  AND coalesce(r.egress_seen_at, r.created_at) < now() - "
 	  "  make_interval(secs => $3::int)))",
-	  "coalesce(r.egress_seen_at, r.created_at)"), 3, MR_DB_ONCE },
+	  "coalesce(r.egress_seen_at, r.created_at)",
+	  "coalesce(r.egress_seen_at, r.created_at)"), 4, MR_DB_ONCE },
 	{ "rp_claim_expired", CLAIM(
 	  "r.deleted_at IS NULL AND r.expires_at < now() AND "
-	  "r.status IN ('completed', 'failed')", "r.expires_at"),
-	  3, MR_DB_ONCE },
+	  "r.status IN ('completed', 'failed') AND r.expires_at IS NOT NULL"
+	  AFTER("expires_at"), "r.expires_at", "r.expires_at"),
+	  5, MR_DB_ONCE },
 	{ "rp_claim_purge", CLAIM(
-	  "r.deleted_at < now() - make_interval(secs => $3::int)",
-	  "r.deleted_at"), 3, MR_DB_ONCE },
+	  "r.deleted_at < now() - make_interval(secs => $3::int)"
+	  AFTER("deleted_at"), "r.deleted_at", "r.deleted_at"),
+	  5, MR_DB_ONCE },
 	/*
 	 * $6 whole seconds, $9 milliseconds (NULL both when unknown), $8
 	 * what the probe found wrong with a file stored as it is
@@ -142,28 +161,40 @@ num(struct mr_arena *a, int64_t v)
 	return mr_printf(a, "%lld", (long long)v);
 }
 
-/* Claim one row for pass kind; 1 claimed (r filled), 0 none, -1 error. */
+/*
+ * Claim up to max rows for pass kind, going on after *after (NULL: from
+ * the start; the expire and purge passes only), which is set to where
+ * this batch ended.  The rows, in the pass's order, go to *rows (in arena
+ * a); returns how many, or -1 on error.
+ */
 int
 mr_db_reap_claim(struct mr_db *db, struct mr_arena *a, enum mr_claim kind,
-    const char *owner, int64_t lease_s, int64_t age_s,
-    struct mr_recording *r, struct mr_err *err)
+    const char *owner, int64_t lease_s, int64_t age_s, int max,
+    const char **after, struct mr_recording **rows, struct mr_err *err)
 {
 	static const char *const names[] = {
 		"rp_claim_upload", "rp_claim_stale", "rp_claim_expired",
 		"rp_claim_purge"
 	};
-	const char	*p[3];
+	const char	*p[5];
 	PGresult	*res;
+	int		 n;
 
 	p[0] = owner;
 	p[1] = num(a, lease_s);
 	p[2] = num(a, age_s);
+	p[3] = num(a, max);
+	p[4] = *after;
 	if ((res = mr_db_exec(db, a, names[kind], p, err)) == NULL)
 		return -1;
-	if (PQntuples(res) == 0)
-		return 0;
-	mr_db_rec_fill(a, res, 0, r);
-	return 1;
+	n = PQntuples(res);
+	if ((*rows = mr_calloc(a, (size_t)n + 1, sizeof(**rows))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (int i = 0; i < n; i++)
+		mr_db_rec_fill(a, res, i, &(*rows)[i]);
+	if (n > 0)
+		*after = mr_db_val(a, res, n - 1, "claim_key");
+	return n;
 }
 
 /*

@@ -17,19 +17,23 @@
 #include "db_sql.h"
 
 /*
- * The lists of recordings not in the trash, newest first: one statement
- * per scope, so each has a plan of its own on its own index
- * (009_list_speed.sql), prepared once and kept, where one statement for
- * every scope was planned again for each request; and one without the
- * room and status filters, which a plan made once cannot see through
- * (it then sorts the whole scope, not reads the first rows in order).
- * The statement without filters holds only when both are NULL.
+ * The lists of recordings not in the trash, newest first: for each scope
+ * one statement per filter (none, a status, a room and perhaps a
+ * status), so each has a plan of its own on its own index (009, 010),
+ * prepared once and kept; a plan made once cannot see through a filter
+ * that may or may not be there, and would read the whole scope.
  *
  * A page takes $1 company, $2 room_code, $3 status, $4/$5 the keyset
  * cursor (NULL: from the newest; the comparison then holds for every
  * row, and stays an index condition), $6 limit, $7 offset, $8 user; a
  * count $1 to $3, $4 user.  The company scope takes no user.  "shared"
  * means recordings of others that the user may view.
+ *
+ * The total comes with the page, in its snapshot.  Without a room or
+ * for scope=shared it is read from the counts kept with the rows
+ * (meetrec_user_counts, meetrec_company_counts); with a room, or for
+ * scope=shared, it is counted, up to MR_TOTAL_EXACT_MAX + 1 rows, so a
+ * page never pays for more: past that the caller says "at least".
  */
 /*
  * The company and the user as parameters the planner is not shown: a
@@ -45,30 +49,56 @@
 #define MINE(u)	"AND r.recorded_by = " HIDDEN(u) " "
 #define SHARED(u) \
 	"AND r.recorded_by <> " HIDDEN(u) " AND " \
-	"(" HIDDEN(u) " = ANY (r.allowed_viewers) OR r.is_public) "
-#define ANY_ROOM \
+	"(r.allowed_viewers @> ARRAY[" HIDDEN(u) "] OR r.is_public) "
+#define NO_FILTER \
 	"AND $2::text IS NULL AND $3::text IS NULL "
-#define BY_ROOM \
-	"AND ($2::text IS NULL OR r.room_code = $2) " \
-	"AND ($3::text IS NULL OR r.status = $3) "
-#define COUNT(scope, filter) \
-	"SELECT count(*) AS total " \
+#define STATUS_FILTER \
+	"AND $2::text IS NULL AND r.status = $3 "
+#define ROOM_FILTER \
+	"AND r.room_code = $2 AND ($3::text IS NULL OR r.status = $3) "
+/* What the counts hold for the company ($1), perhaps only u's. */
+#define KEPT(table, who, filter) \
+	"(SELECT coalesce(sum(k.recordings), 0) " \
+	"FROM project_management." table " k " \
+	"WHERE k.company_id = $1::uuid " who "AND NOT k.trashed " filter ")"
+#define USERS(u, filter) \
+	KEPT("meetrec_user_counts", "AND k.recorded_by = " u "::uuid ", filter)
+#define COMPANY(filter) KEPT("meetrec_company_counts", "", filter)
+#define K_STATUS "AND k.status = $3 "
+/* The rows counted, up to one past MR_TOTAL_EXACT_MAX. */
+#define UPTO(scope, filter) \
+	"(SELECT count(*) FROM (SELECT 1 " \
 	"FROM project_management.pm_meeting_recordings r " \
-	"WHERE " LIVE scope filter
-#define PAGE(scope, filter) \
-	"SELECT " LIST_COLUMNS ", (" COUNT(scope, filter) ") AS total " \
-	FROM "WHERE " LIVE scope filter \
+	"WHERE " LIVE scope filter "LIMIT " MR_STR(MR_TOTAL_EXACT_MAX) \
+	" + 1) b)"
+#define CURSOR \
 	"AND (r.created_at, r.id) < (coalesce($4::timestamptz, 'infinity'), " \
-	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
+	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) "
+#define ORDER \
 	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int OFFSET $7::int"
+#define PAGE(scope, filter, total) \
+	"SELECT " LIST_COLUMNS ", " total " AS total " \
+	FROM "WHERE " LIVE scope filter CURSOR ORDER
+/*
+ * scope=shared finds the rows first, all of them (the index of who was
+ * given each recording and that of the public ones), sorts them and
+ * reads the page's: read in the scope's order, a page would pass every
+ * recording of the company that the user was not given.
+ */
+#define SHARED_PAGE(filter, total) \
+	"WITH s AS MATERIALIZED (SELECT r.id, r.created_at " \
+	"FROM project_management.pm_meeting_recordings r " \
+	"WHERE " LIVE SHARED("$8") filter CURSOR "), " \
+	"p AS (SELECT s.id FROM s ORDER BY s.created_at DESC, s.id DESC " \
+	"LIMIT $6::int OFFSET $7::int) " \
+	"SELECT " LIST_COLUMNS ", " total " AS total " \
+	FROM "JOIN p ON p.id = r.id ORDER BY r.created_at DESC, r.id DESC"
+/* The count alone; the filters named, so every parameter has a type. */
+#define COUNT(total) \
+	"SELECT " total " AS total, $2::text AS room_code, $3::text AS status"
 #define LIST(name, page, count, nuser) \
-	{ "rec_list_" name, PAGE(page, ANY_ROOM), 7 + nuser, MR_DB_RESEND }, \
-	{ "rec_list_" name "_by", PAGE(page, BY_ROOM), 7 + nuser, \
-	  MR_DB_RESEND }, \
-	{ "rec_count_" name, COUNT(count, ANY_ROOM), 3 + nuser, \
-	  MR_DB_RESEND }, \
-	{ "rec_count_" name "_by", COUNT(count, BY_ROOM), 3 + nuser, \
-	  MR_DB_RESEND }
+	{ "rec_list_" name, page, 7 + nuser, MR_DB_RESEND }, \
+	{ "rec_count_" name, COUNT(count), 3 + nuser, MR_DB_RESEND }
 
 const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_insert",
@@ -113,9 +143,25 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "SET deleted_at = now(), trash_reason = 'deleted' "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
 	  "AND status NOT IN ('pending', 'recording')", 1, MR_DB_RESEND },
-	LIST("mine", MINE("$8"), MINE("$4"), 1),
-	LIST("shared", SHARED("$8"), SHARED("$4"), 1),
-	LIST("company", "", "", 0),
+	LIST("mine", PAGE(MINE("$8"), NO_FILTER, USERS("$8", "")),
+	    USERS("$4", ""), 1),
+	LIST("mine_status", PAGE(MINE("$8"), STATUS_FILTER,
+	    USERS("$8", K_STATUS)), USERS("$4", K_STATUS), 1),
+	LIST("mine_room", PAGE(MINE("$8"), ROOM_FILTER,
+	    UPTO(MINE("$8"), ROOM_FILTER)), UPTO(MINE("$4"), ROOM_FILTER), 1),
+	LIST("shared", SHARED_PAGE(NO_FILTER, UPTO(SHARED("$8"), NO_FILTER)),
+	    UPTO(SHARED("$4"), NO_FILTER), 1),
+	LIST("shared_status", SHARED_PAGE(STATUS_FILTER,
+	    UPTO(SHARED("$8"), STATUS_FILTER)),
+	    UPTO(SHARED("$4"), STATUS_FILTER), 1),
+	LIST("shared_room", SHARED_PAGE(ROOM_FILTER,
+	    UPTO(SHARED("$8"), ROOM_FILTER)), UPTO(SHARED("$4"), ROOM_FILTER),
+	    1),
+	LIST("company", PAGE("", NO_FILTER, COMPANY("")), COMPANY(""), 0),
+	LIST("company_status", PAGE("", STATUS_FILTER, COMPANY(K_STATUS)),
+	    COMPANY(K_STATUS), 0),
+	LIST("company_room", PAGE("", ROOM_FILTER, UPTO("", ROOM_FILTER)),
+	    UPTO("", ROOM_FILTER), 0),
 	/*
 	 * A Stop that never reached LiveKit is undone so it can be retried;
 	 * not once the recording was deleted while the Stop waited, or the
@@ -144,13 +190,16 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "share_id, to_char(accessed_at AT TIME ZONE 'UTC', "
 	  "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS accessed_at "
 	  "FROM project_management.pm_recording_access_logs "
-	  "WHERE recording_id = $1::uuid AND ($2::timestamptz IS NULL OR "
-	  "(accessed_at, id) < ($2::timestamptz, $3::uuid)) "
+	  "WHERE recording_id = $1::uuid AND (accessed_at, id) < "
+	  "(coalesce($2::timestamptz, 'infinity'), "
+	  "coalesce($3::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) "
 	  "ORDER BY accessed_at DESC, id DESC LIMIT $4::int", 4, MR_DB_RESEND },
+	/* Up to one past MR_TOTAL_EXACT_MAX. */
 	{ "rec_access_log_count",
-	  "SELECT count(*) AS total "
+	  "SELECT count(*) AS total FROM (SELECT 1 "
 	  "FROM project_management.pm_recording_access_logs "
-	  "WHERE recording_id = $1::uuid", 1, MR_DB_RESEND },
+	  "WHERE recording_id = $1::uuid "
+	  "LIMIT " MR_STR(MR_TOTAL_EXACT_MAX) " + 1) b", 1, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 
@@ -319,21 +368,25 @@ mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 }
 
 /*
- * A page of the list f, and in *total how many rows the list has: the
- * page counts its list (the same snapshot, one round trip); a page with
- * no rows past a cursor or an offset asks the count alone.
+ * A page of the list f, and in *total how many rows the list has (*exact
+ * 0 when there are more than MR_TOTAL_EXACT_MAX and *total is that
+ * bound): the page reads its total (the same snapshot, one round trip);
+ * a page with no rows past a cursor or an offset asks the total alone.
  */
 int
 mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
     const struct mr_rec_filter *f, struct mr_recording **out, int *n,
-    int64_t *total, struct mr_err *err)
+    int64_t *total, int *exact, struct mr_err *err)
 {
-	char		 limit[24], offset[24], list[32], count[32];
+	char		 limit[24], offset[24], list[40], count[40];
 	const char	*p[8], *c[4], *by;
 	PGresult	*res;
-	int		 i;
+	int		 i, counted;
 
-	by = f->room_code != NULL || f->status != NULL ? "_by" : "";
+	by = f->room_code != NULL ? "_room" : f->status != NULL ?
+	    "_status" : "";
+	/* What the kept counts cannot say is counted, up to the bound. */
+	counted = f->room_code != NULL || strcmp(f->scope, "shared") == 0;
 	snprintf(list, sizeof(list), "rec_list_%s%s", f->scope, by);
 	snprintf(count, sizeof(count), "rec_count_%s%s", f->scope, by);
 	snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
@@ -346,6 +399,7 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 	p[5] = limit;
 	p[6] = offset;
 	p[7] = c[3] = f->user_id;
+	*exact = 1;
 	if ((res = mr_db_exec(db, a, list, p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
@@ -353,17 +407,17 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
 		mr_db_rec_fill(a, res, i, &(*out)[i]);
-	if (*n > 0) {
+	if (*n > 0)
 		*total = mr_db_int(res, 0, "total", 0);
-		return 1;
-	}
-	if (f->offset == 0 && f->cursor_ts == NULL) {
+	else if (f->offset == 0 && f->cursor_ts == NULL)
 		*total = 0;
-		return 1;
+	else {
+		if ((res = mr_db_exec(db, a, count, c, err)) == NULL)
+			return -1;
+		*total = mr_db_int(res, 0, "total", 0);
 	}
-	if ((res = mr_db_exec(db, a, count, c, err)) == NULL)
-		return -1;
-	*total = mr_db_int(res, 0, "total", 0);
+	if (counted)
+		mr_db_total_bound(total, exact);
 	return 1;
 }
 
@@ -401,11 +455,14 @@ mr_db_rec_set_access(struct mr_db *db, struct mr_arena *a, const char *id,
 	return 1;
 }
 
-/* One page of a recording's audit trail, newest first. */
+/*
+ * One page of a recording's audit trail, newest first, and its total
+ * (counted up to the bound, mr_db_total_bound).
+ */
 int
 mr_db_access_log(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *cursor_ts, const char *cursor_id, int64_t limit,
-    struct mr_access_entry **out, int *n, int64_t *total,
+    struct mr_access_entry **out, int *n, int64_t *total, int *exact,
     struct mr_err *err)
 {
 	struct mr_access_entry	*e;
@@ -420,6 +477,8 @@ mr_db_access_log(struct mr_db *db, struct mr_arena *a, const char *id,
 	if ((res = mr_db_exec(db, a, "rec_access_log_count", p, err)) == NULL)
 		return -1;
 	*total = mr_db_int(res, 0, "total", 0);
+	*exact = 1;
+	mr_db_total_bound(total, exact);
 	if ((res = mr_db_exec(db, a, "rec_access_log", p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);

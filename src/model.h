@@ -150,11 +150,11 @@ int	mr_db_rec_set_access(struct mr_db *, struct mr_arena *,
 	    struct mr_recording *, struct mr_err *);
 int	mr_db_access_log(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *cursor_ts, const char *cursor_id, int64_t limit,
-	    struct mr_access_entry **, int *n, int64_t *total,
+	    struct mr_access_entry **, int *n, int64_t *total, int *exact,
 	    struct mr_err *);
 int	mr_db_rec_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_rec_filter *, struct mr_recording **, int *n,
-	    int64_t *total, struct mr_err *);
+	    int64_t *total, int *exact, struct mr_err *);
 
 /* db_share.c */
 int64_t	mr_db_share_active(struct mr_db *, struct mr_arena *,
@@ -228,8 +228,8 @@ enum mr_claim {
 	MR_CLAIM_PURGE		/* in the trash longer than trash_days */
 };
 int	mr_db_reap_claim(struct mr_db *, struct mr_arena *, enum mr_claim,
-	    const char *owner, int64_t lease_s, int64_t age_s,
-	    struct mr_recording *, struct mr_err *);
+	    const char *owner, int64_t lease_s, int64_t age_s, int max,
+	    const char **after, struct mr_recording **, struct mr_err *);
 int	mr_db_reap_done(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *storage_type, const char *path,
 	    int64_t size, int64_t dur_s, int64_t dur_ms, const char *sha256,
@@ -298,7 +298,7 @@ int	mr_db_admin_get(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *company, struct mr_admin_rec *, struct mr_err *);
 int	mr_db_admin_list(struct mr_db *, struct mr_arena *,
 	    const struct mr_admin_filter *, struct mr_admin_rec **, int *n,
-	    int64_t *total, struct mr_err *);
+	    int64_t *total, int *exact, struct mr_err *);
 int	mr_db_admin_retry(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *company, int64_t retention_days, int as_is,
 	    struct mr_err *);

@@ -17,6 +17,8 @@
 #define MR_NORETURN	__attribute__((noreturn))
 #define MR_UNUSED	__attribute__((unused))
 #define MR_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define MR_XSTR(x)	#x
+#define MR_STR(x)	MR_XSTR(x)	/* a macro's value as a string */
 
 #define MR_UUID_STRLEN	36
 

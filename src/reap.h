@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * reap.h - meetrec-reaper: the passes that repair what the request path
- * cannot (SPEC section 4.5).  Each pass claims rows one at a time with a
- * lease (db_reaper.c), handles at most "limit" of them, resets the
- * per-item arena after each, and logs one line per action.
+ * cannot (SPEC section 4.5).  Each pass claims rows in batches with a
+ * lease (db_reaper.c, reap_batch.c), handles at most "limit" of them,
+ * resets the per-item arena before each, and logs one line per action.
  */
 #ifndef MR_REAP_H
 #define MR_REAP_H
@@ -23,6 +23,7 @@ struct mr_reaper {
 	struct mr_store		 store;
 	struct mr_lk		 lk;
 	struct mr_arena		*arena;		/* per item */
+	struct mr_arena		*batch;		/* per claimed batch */
 	char			 owner[128];	/* lease owner: host:pid:rand */
 	int			 failures;	/* items that failed this run */
 };
@@ -36,6 +37,25 @@ int	mr_reap_stale(struct mr_reaper *, int limit);
 int	mr_reap_expired(struct mr_reaper *, int limit);
 int	mr_reap_purge(struct mr_reaper *, int limit);
 int	mr_reap_orphans(struct mr_reaper *, int limit);
+
+/*
+ * reap_batch.c: a leased pass.  item handles one claimed row (the item
+ * arena reset before it): 0 done or to be retried later (logged), -1 a
+ * database error that ends the pass.  keyset: the pass goes on from
+ * where its last batch ended (expire and purge).
+ */
+struct mr_reap_pass {
+	const char	*name;
+	enum mr_claim	 kind;
+	int64_t		 age;		/* the claim's $3 */
+	int		 batch;		/* rows a claim */
+	int		 keyset;
+	int		(*item)(struct mr_reaper *, struct mr_recording *,
+			    void *);
+	void		*ctx;
+};
+int	mr_reap_claimed(struct mr_reaper *, const struct mr_reap_pass *,
+	    int limit);
 
 /* reap_upload.c: the spool file of a recording (in the item arena). */
 char	*mr_reap_spool_path(struct mr_reaper *, const struct mr_recording *);

@@ -41,45 +41,47 @@ delete_files(struct mr_reaper *rp, const struct mr_recording *r,
 	return 0;
 }
 
+#define BATCH	100	/* rows a claim: each takes a file delete and a row */
+
+/* One expired or purged row (kind in ctx); 0 or -1 database error. */
+static int
+end_one(struct mr_reaper *rp, struct mr_recording *r, void *ctx)
+{
+	const struct mr_reap_pass	*ps = ctx;
+	struct mr_err			 err;
+	int				 rc;
+
+	mr_err_clear(&err);
+	if (delete_files(rp, r, &err) == -1) {
+		rp->failures++;
+		mr_log_warnx("pass=%s rec=%s action=retry_later "
+		    "error=\"%s: %s\"", ps->name, r->id, err.detail, err.cause);
+		/* Let the lease run out before trying again. */
+		return 0;
+	}
+	rc = ps->kind == MR_CLAIM_EXPIRED ?
+	    mr_db_reap_trash(rp->db, rp->arena, r->id, rp->owner, &err) :
+	    mr_db_reap_purge(rp->db, rp->arena, r->id, rp->owner, &err);
+	if (rc == -1) {
+		mr_log_warnx("pass=%s rec=%s error=\"%s\"", ps->name, r->id,
+		    err.cause);
+		return -1;
+	}
+	mr_log_info("pass=%s rec=%s action=%s path=%s", ps->name, r->id,
+	    rc == 0 ? "lease_lost" : ps->kind == MR_CLAIM_EXPIRED ?
+	    "expired" : "purged", r->storage_path ? r->storage_path : "-");
+	return 0;
+}
+
 static int
 pass(struct mr_reaper *rp, int limit, enum mr_claim kind, int64_t age,
     const char *name)
 {
-	struct mr_recording	 r;
-	struct mr_err		 err;
-	int			 n, rc;
+	struct mr_reap_pass	ps = { name, kind, age, BATCH, 1, end_one,
+	    NULL };
 
-	for (n = 0; n < limit && !mr_reap_stopping; n++) {
-		mr_arena_reset(rp->arena);
-		mr_err_clear(&err);
-		rc = mr_db_reap_claim(rp->db, rp->arena, kind, rp->owner,
-		    rp->conf->cf_reaper_lease_seconds, age, &r, &err);
-		if (rc == -1) {
-			mr_log_warnx("pass=%s claim failed: %s", name,
-			    err.cause);
-			return -1;
-		}
-		if (rc == 0)
-			break;
-		if (delete_files(rp, &r, &err) == -1) {
-			rp->failures++;
-			mr_log_warnx("pass=%s rec=%s action=retry_later "
-			    "error=\"%s: %s\"", name, r.id, err.detail,
-			    err.cause);
-			/* Let the lease run out before trying again. */
-			continue;
-		}
-		rc = kind == MR_CLAIM_EXPIRED ?
-		    mr_db_reap_trash(rp->db, rp->arena, r.id, rp->owner, &err) :
-		    mr_db_reap_purge(rp->db, rp->arena, r.id, rp->owner, &err);
-		if (rc == -1)
-			return -1;
-		mr_log_info("pass=%s rec=%s action=%s path=%s", name, r.id,
-		    rc == 0 ? "lease_lost" : kind == MR_CLAIM_EXPIRED ?
-		    "expired" : "purged", r.storage_path ? r.storage_path :
-		    "-");
-	}
-	return n;
+	ps.ctx = &ps;
+	return mr_reap_claimed(rp, &ps, limit);
 }
 
 int

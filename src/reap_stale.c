@@ -180,40 +180,43 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 	return 0;
 }
 
+#define BATCH	16	/* rows a claim: each may ask LiveKit */
+
+/* One stale row; 0 (failures logged, looked at again later) or -1. */
+static int
+stale_one(struct mr_reaper *rp, struct mr_recording *r, void *ctx)
+{
+	struct mr_err	 err;
+	int64_t		 every = rp->conf->cf_stale_pending_seconds;
+	int		 rc;
+
+	(void)ctx;
+	mr_err_clear(&err);
+	if (strcmp(r->status, "pending") == 0 || r->egress_id == NULL)
+		rc = pending(rp, r, &err);
+	else
+		rc = active(rp, r, &err);
+	if (rc == -1) {
+		rp->failures++;
+		mr_log_warnx("pass=stale rec=%s action=retry_later "
+		    "error=\"%s: %s\"", r->id, err.detail, err.cause);
+	}
+	/* Look again after the same interval, unless it moved on. */
+	mr_err_clear(&err);
+	if (mr_db_reap_release(rp->db, rp->arena, r->id, rp->owner, every,
+	    &err) == -1) {
+		mr_log_warnx("pass=stale rec=%s could not release its lease: "
+		    "%s", r->id, err.cause);
+		return -1;
+	}
+	return 0;
+}
+
 int
 mr_reap_stale(struct mr_reaper *rp, int limit)
 {
-	struct mr_recording	 r;
-	struct mr_err		 err;
-	int64_t			 every = rp->conf->cf_stale_pending_seconds;
-	int			 n, rc;
+	const struct mr_reap_pass	ps = { "stale", MR_CLAIM_STALE,
+	    rp->conf->cf_stale_pending_seconds, BATCH, 0, stale_one, NULL };
 
-	for (n = 0; n < limit && !mr_reap_stopping; n++) {
-		mr_arena_reset(rp->arena);
-		mr_err_clear(&err);
-		rc = mr_db_reap_claim(rp->db, rp->arena, MR_CLAIM_STALE,
-		    rp->owner, rp->conf->cf_reaper_lease_seconds, every, &r,
-		    &err);
-		if (rc == -1) {
-			mr_log_warnx("pass=stale claim failed: %s", err.cause);
-			return -1;
-		}
-		if (rc == 0)
-			break;
-		if (strcmp(r.status, "pending") == 0 || r.egress_id == NULL)
-			rc = pending(rp, &r, &err);
-		else
-			rc = active(rp, &r, &err);
-		if (rc == -1) {
-			rp->failures++;
-			mr_log_warnx("pass=stale rec=%s action=retry_later "
-			    "error=\"%s: %s\"", r.id, err.detail, err.cause);
-		}
-		/* Look again after the same interval, unless it moved on. */
-		mr_err_clear(&err);
-		if (mr_db_reap_release(rp->db, rp->arena, r.id, rp->owner,
-		    every, &err) == -1)
-			return -1;
-	}
-	return n;
+	return mr_reap_claimed(rp, &ps, limit);
 }

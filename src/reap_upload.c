@@ -345,90 +345,86 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	return 0;
 }
 
-int
-mr_reap_uploads(struct mr_reaper *rp, int limit)
+/* One upload; 0 (failures logged and counted) or -1 database error. */
+static int
+upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 {
-	struct mr_recording	 r;
+	struct mr_recording	 r = *rec;
 	struct stored		 st;
 	struct mr_err		 err;
 	char			*path, dur[32];
 	const char		*why;
 	int64_t			 t0;
-	int			 n, rc, gave_up;
+	int			 rc, gave_up;
 
-	for (n = 0; n < limit && !mr_reap_stopping; n++) {
-		mr_arena_reset(rp->arena);
-		mr_err_clear(&err);
-		rc = mr_db_reap_claim(rp->db, rp->arena, MR_CLAIM_UPLOAD,
-		    rp->owner, rp->conf->cf_reaper_lease_seconds, 0, &r, &err);
-		if (rc == -1) {
-			mr_log_warnx("pass=upload claim failed: %s", err.cause);
-			return -1;
-		}
-		if (rc == 0)
-			break;
-		t0 = mr_now_ms();
-		rc = upload(rp, &r, &st, &err);
-		if (rc == -1 && err.code != NULL &&
-		    strcmp(err.code, "damaged_media") == 0) {
-			rp->failures++;
-			count_upload(rp, 0, 1);
-			if (fail_damaged(rp, &r, st.finding) == -1)
-				return -1;
-			continue;
-		}
-		if (rc == -1) {
-			rp->failures++;
-			why = mr_printf(rp->arena, "%s%s%s", err.detail,
-			    err.cause[0] ? ": " : "", err.cause);
-			mr_err_clear(&err);
-			/* The attempt that gives up (rp_failed's rule). */
-			if (r.upload_attempts + 1 >=
-			    rp->conf->cf_upload_max_attempts)
-				discard_stored(rp, &r);
-			rc = mr_db_reap_failed(rp->db, rp->arena, r.id,
-			    rp->owner, why ? why : "upload failed",
-			    rp->conf->cf_upload_max_attempts,
-			    rp->conf->cf_upload_backoff_seconds, &gave_up,
-			    &err);
-			mr_log_warnx("pass=upload rec=%s action=%s attempt=%lld "
-			    "error=\"%s\"", r.id, gave_up ? "failed" :
-			    "retry_later", (long long)r.upload_attempts + 1,
-			    why ? why : "-");
-			count_upload(rp, 0, 1);
-			if (rc == -1)
-				return -1;
-			continue;
-		}
-		rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
-		    rp->conf->cf_storage_type, st.key, (int64_t)st.size,
-		    st.dur_s, st.dur_ms, st.sha256, st.finding, &err);
-		if (rc == -1)
-			return -1;
-		if (rc == 0) {
-			/* Our lease was taken over: leave the spool alone. */
-			mr_log_warnx("pass=upload rec=%s action=lease_lost",
-			    r.id);
-			continue;
-		}
-		count_upload(rp, st.size, 0);
-		path = mr_reap_spool_path(rp, &r);
-		if (path != NULL && unlink(path) == -1)
-			mr_log_warn("rec=%s could not remove spool file '%s'",
-			    r.id, path);
-		/* The precise duration, in seconds like the rest. */
-		if (st.dur_ms >= 0)
-			snprintf(dur, sizeof(dur), "%lld.%03lld",
-			    (long long)(st.dur_ms / 1000),
-			    (long long)(st.dur_ms % 1000));
-		else
-			snprintf(dur, sizeof(dur), "-");
-		mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
-		    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
-		    r.id, rp->conf->cf_storage_type, st.key,
-		    (long long)st.size, dur, st.sha256,
-		    (long long)(mr_now_ms() - t0),
-		    st.finding ? " as_is=1" : "");
+	(void)ctx;
+	mr_err_clear(&err);
+	t0 = mr_now_ms();
+	rc = upload(rp, &r, &st, &err);
+	if (rc == -1 && err.code != NULL &&
+	    strcmp(err.code, "damaged_media") == 0) {
+		rp->failures++;
+		count_upload(rp, 0, 1);
+		return fail_damaged(rp, &r, st.finding);
 	}
-	return n;
+	if (rc == -1) {
+		rp->failures++;
+		why = mr_printf(rp->arena, "%s%s%s", err.detail,
+		    err.cause[0] ? ": " : "", err.cause);
+		mr_err_clear(&err);
+		/* The attempt that gives up (rp_failed's rule). */
+		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts)
+			discard_stored(rp, &r);
+		rc = mr_db_reap_failed(rp->db, rp->arena, r.id, rp->owner,
+		    why ? why : "upload failed",
+		    rp->conf->cf_upload_max_attempts,
+		    rp->conf->cf_upload_backoff_seconds, &gave_up, &err);
+		mr_log_warnx("pass=upload rec=%s action=%s attempt=%lld "
+		    "error=\"%s\"", r.id, gave_up ? "failed" : "retry_later",
+		    (long long)r.upload_attempts + 1, why ? why : "-");
+		count_upload(rp, 0, 1);
+		return rc == -1 ? -1 : 0;
+	}
+	rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
+	    rp->conf->cf_storage_type, st.key, (int64_t)st.size, st.dur_s,
+	    st.dur_ms, st.sha256, st.finding, &err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0) {
+		/* Our lease was taken over: leave the spool alone. */
+		mr_log_warnx("pass=upload rec=%s action=lease_lost", r.id);
+		return 0;
+	}
+	count_upload(rp, st.size, 0);
+	path = mr_reap_spool_path(rp, &r);
+	if (path != NULL && unlink(path) == -1)
+		mr_log_warn("rec=%s could not remove spool file '%s'", r.id,
+		    path);
+	/* The precise duration, in seconds like the rest. */
+	if (st.dur_ms >= 0)
+		snprintf(dur, sizeof(dur), "%lld.%03lld",
+		    (long long)(st.dur_ms / 1000),
+		    (long long)(st.dur_ms % 1000));
+	else
+		snprintf(dur, sizeof(dur), "-");
+	mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
+	    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
+	    r.id, rp->conf->cf_storage_type, st.key, (long long)st.size, dur,
+	    st.sha256, (long long)(mr_now_ms() - t0),
+	    st.finding ? " as_is=1" : "");
+	return 0;
+}
+
+/*
+ * One upload a claim: each takes seconds to minutes, and a row claimed
+ * in a batch would wait for the others while another reaper sits idle.
+ * The claim reads only the uploads due, so its cost stays flat anyway.
+ */
+int
+mr_reap_uploads(struct mr_reaper *rp, int limit)
+{
+	const struct mr_reap_pass	ps = { "upload", MR_CLAIM_UPLOAD, 0, 1,
+	    0, upload_one, NULL };
+
+	return mr_reap_claimed(rp, &ps, limit);
 }

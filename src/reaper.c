@@ -25,6 +25,7 @@
 #include "reap.h"
 
 #define ITEM_ARENA	(16 * 1024 * 1024)
+#define BATCH_ARENA	(4 * 1024 * 1024)	/* a batch of rows */
 #define WATCH_SWEEP_S	30	/* full passes at least this often */
 
 volatile sig_atomic_t mr_reap_stopping;
@@ -270,6 +271,7 @@ main(int argc, char *argv[])
 	mr_err_clear(&err);
 	if (mr_httpc_global_init() == -1 ||
 	    (rp.arena = mr_arena_new(ITEM_ARENA)) == NULL ||
+	    (rp.batch = mr_arena_new(BATCH_ARENA)) == NULL ||
 	    (rp.db = mr_db_new(rp.conf->cf_database_url)) == NULL)
 		mr_fatalx("out of memory");
 	if (mr_store_open(&rp.store, rp.conf, &err) == -1) {
@@ -304,6 +306,7 @@ done:
 	mr_store_close(&rp.store);
 	mr_db_free(rp.db);
 	mr_arena_free(rp.arena);
+	mr_arena_free(rp.batch);
 	mr_conf_free(rp.conf);
 	mr_httpc_global_cleanup();
 	return rc;
