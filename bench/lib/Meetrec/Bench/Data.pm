@@ -15,6 +15,28 @@
 # company c md5('company'||c), so one list of ids and one user serve
 # every system.
 #
+# bench/volume.pl loads the same shape at other sizes, with options to
+# meetrec() (none of them changes what bench/http.pl gets by default):
+#
+#	Meetrec::Bench::Data::meetrec($pg, per_user => 1000, due => 10,
+#	    audit => 10, audit_page => 1000, bulk => 1);
+#
+# per_user: recordings a user (1,000 users always, so 1,000 x per_user
+# in all), created over the same ~347 days whatever the size.
+# due => N: one recording in N of each user's (the k-th, recording i = u
+# + 1,000 k, with k % N = N / 2) is completed, stored in local storage
+# under due_prefix/<id>.mp4 (a file that does not exist) and past its
+# expires_at, by an hour to a year: the expire pass's backlog.
+# audit => N: an access-log row for one recording in N of each user's
+# (the k-th with (k + i) % N = 0: a slot that moves from user to user,
+# so with due => 10 and audit => 10 a tenth of them are due ones);
+# audit_page => M: M rows more on recording 1 (user 1's newest), so that
+# its access-log page is a real page.
+# bulk => 1: the INSERTs skip triggers (session_replication_role =
+# replica; the caller must be a superuser), then
+# project_management.meetrec_recount() rebuilds what the triggers keep,
+# when the schema has that function.
+#
 # meetrec's schema differs from the seed's: a room's company, one active
 # recording a room (a partial unique index: each pending or recording
 # one gets a room of its own), and a room column on the recording that
@@ -30,6 +52,7 @@ use warnings;
 
 use Carp qw(croak);
 use Digest::MD5 qw(md5_hex);
+use Time::HiRes ();
 
 our $USERS = 1000;
 our $COMPANIES = 10;
@@ -45,22 +68,27 @@ sub uuid_of {
 sub user { return uuid_of("user$_[0]") }
 sub company { return uuid_of("company$_[0]") }
 
-# company_recordings($c) - the ids of company $c's recordings (the
-# recordings of users u with 1 + (u - 1) % 10 == c).
+# recording($i) - the id of recording $i (1 .. users x per_user).
+sub recording { return uuid_of("rec$_[0]") }
+
+# company_recordings($c[, $per_user]) - the ids of company $c's
+# recordings (the recordings of users u with 1 + (u - 1) % 10 == c).
 sub company_recordings {
-	my ($c) = @_;
+	my ($c, $per_user) = @_;
 	my @ids;
-	for (my $i = $c; $i <= $USERS * $PER_USER; $i += $COMPANIES) {
+	my $n = $USERS * ($per_user // $PER_USER);
+	for (my $i = $c; $i <= $n; $i += $COMPANIES) {
 		push @ids, uuid_of("rec$i");
 	}
 	return @ids;
 }
 
-# user_recordings($u) - the ids of user $u's recordings.
+# user_recordings($u[, $per_user]) - the ids of user $u's recordings.
 sub user_recordings {
-	my ($u) = @_;
+	my ($u, $per_user) = @_;
 	my @ids;
-	for (my $i = $u; $i <= $USERS * $PER_USER; $i += $USERS) {
+	my $n = $USERS * ($per_user // $PER_USER);
+	for (my $i = $u; $i <= $n; $i += $USERS) {
 		push @ids, uuid_of("rec$i");
 	}
 	return @ids;
@@ -93,15 +121,38 @@ sub _check_filled {
 	    . "does not fill: @left (bench/lib/Meetrec/Bench/Data.pm)" if @left;
 }
 
-# meetrec($pg) - load the data into meetrec's (migrated, empty of
-# benchmark rows) database.  Returns { recordings, rooms, room_column }.
+# meetrec($pg, %o) - load the data into meetrec's (migrated, empty of
+# benchmark rows) database.  %o (see the top; all optional): per_user,
+# due, due_prefix, audit, audit_page, bulk, timeout (seconds a statement
+# may take, 600).  Returns { recordings, rooms, room_column, due, audit,
+# load_s, recount (1 when meetrec_recount() ran), recount_s, vacuum_s }.
 sub meetrec {
-	my ($pg) = @_;
+	my ($pg, %o) = @_;
+	my $per_user = $o{per_user} // $PER_USER;
+	my $due = $o{due} // 0;
+	my $prefix = $o{due_prefix} // 'bench-due';
+	my $audit = $o{audit} // 0;
+	my $page = $o{audit_page} // 0;
+	my $timeout = $o{timeout} // 600;
+	croak "Data: per_user must be a whole number >= 1"
+	    unless $per_user =~ /^\d+$/ && $per_user >= 1;
+	croak "Data: due, audit and audit_page are whole numbers"
+	    unless "$due $audit $page" =~ /^\d+ \d+ \d+$/;
+	croak "Data: due_prefix '$prefix' is not a safe storage key"
+	    unless $prefix =~ m{^[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*$};
 	my $rc = _columns($pg, 'pm_meeting_recordings');
 	my $rooms = _columns($pg, 'pm_meeting_rooms');
 	my $room_col = exists $rc->{meeting_id} ? 'meeting_id'
 	    : exists $rc->{room_id} ? 'room_id' : undef;
-	my $n = $USERS * $PER_USER;
+	my $n = $USERS * $per_user;
+	# The same ~347 days at every size: 5 minutes apart at 100 a user.
+	my $step = $per_user == $PER_USER ? "interval '5 minutes'"
+	    : sprintf("interval '%s seconds'", 0 + sprintf('%.6f',
+	    300 * $PER_USER / $per_user));
+	# Due: the user's k-th recording (i = u + 1000 k) with k % due =
+	# due / 2, so every user has the same share of the backlog.
+	my $due_cond = $due ? "((i - 1) / $USERS) % $due = "
+	    . int($due / 2) : undef;
 
 	# Room r (1..1000) belongs to company 1 + (r - 1) % 10, its host is
 	# user r (of the same company).  A recording gets a room of its
@@ -125,13 +176,18 @@ sub meetrec {
 		recorded_by => "md5('user' || u)::uuid",
 		recorded_by_name => "'user' || u",
 		storage_type => "CASE WHEN s = 'completed' THEN 'local' END",
-		storage_path => "CASE WHEN s = 'completed' THEN '/Recordings/"
+		storage_path => "CASE "
+		    . ($due ? "WHEN due THEN '$prefix/' || md5('rec' || i)::uuid "
+			. "|| '.mp4' " : '')
+		    . "WHEN s = 'completed' THEN '/Recordings/"
 		    . "room-' || lpad(r::text, 4, '0') || '/recording_' || i "
 		    . "|| '.mp4' END",
 		file_name => "CASE WHEN s = 'completed' "
 		    . "THEN md5('rec' || i)::uuid || '.mp4' END",
+		# i * 7919 leaves integer past i = 271,000.
 		file_size_bytes => "CASE WHEN s = 'completed' "
-		    . "THEN 1000000 + (i * 7919) % 900000000 END",
+		    . "THEN 1000000 + (i${\ ($n * 7919 > 2**31 - 1 ? '::bigint' : '')} "
+		    . "* 7919) % 900000000 END",
 		duration_seconds => "CASE WHEN s = 'completed' THEN dur END",
 		duration_ms => "CASE WHEN s = 'completed' THEN dur * 1000 "
 		    . "+ i % 1000 END",
@@ -140,32 +196,75 @@ sub meetrec {
 		    . "'processing') THEN t + interval '30 minutes' END",
 		created_at => 't',
 		updated_at => 't',
-		expires_at => "t + interval '365 days'",
+		# Due: an hour to a year ago, every row at its own second.
+		expires_at => $due ? "CASE WHEN due THEN now() - interval "
+		    . "'1 hour' - ((i::bigint * 7919) % 31536000) * interval "
+		    . "'1 second' ELSE t + interval '365 days' END"
+		    : "t + interval '365 days'",
 		($room_col ? ($room_col => "CASE WHEN live THEN "
 		    . "md5('liveroom' || i)::uuid ELSE md5('room' || r)::uuid "
 		    . "END") : ()),
 	);
+	# The due rows' parts of the generator (nothing without them).
+	my $due_col = $due ? 'due, ' : '';
+	my $due_when = $due ? "WHEN $due_cond THEN 'completed'\n\t\t\t    "
+	    : '';
+	my $due_as = $due ? "$due_cond AS due,\n\t\t       " : '';
 	my $gen = <<"EOF";
 FROM (
-	SELECT i, u, c, s, t, s IN ('pending', 'recording') AS live,
+	SELECT i, u, c, s, t, ${due_col}s IN ('pending', 'recording') AS live,
 	       c + $COMPANIES * ((i / $COMPANIES) % 100) AS r,
 	       60 + (i::bigint * 104729) % 7200 AS dur
 	FROM (
 		SELECT i, 1 + (i - 1) % $USERS AS u,
 		       1 + ((i - 1) % $USERS) % $COMPANIES AS c,
-		       CASE WHEN i % 100 < 95 THEN 'completed'
+		       CASE ${due_when}WHEN i % 100 < 95 THEN 'completed'
 			    WHEN i % 100 < 97 THEN 'failed'
 			    WHEN i % 100 = 97 THEN 'processing'
 			    WHEN i % 100 = 98 THEN 'recording'
 			    ELSE 'pending' END AS s,
-		       now() - i * interval '5 minutes' AS t
+		       ${due_as}now() - i * $step AS t
 		FROM generate_series(1, $n) AS i
 	) AS a
 ) AS g
 EOF
+	my $logs = '';
+	if ($audit || $page) {
+		my @acols = qw(recording_id user_id user_email action ip_address
+		    user_agent accessed_at);
+		_check_filled(_columns($pg, 'pm_recording_access_logs'),
+		    'pm_recording_access_logs', @acols);
+		my $into = 'INSERT INTO project_management.pm_recording_access_logs'
+		    . "\n\t(" . join(', ', @acols) . ")\n";
+		# One row for one recording in audit of each user's (the k-th,
+		# i = u + 1000 k, with (k + i) % audit = 0: its slot moves
+		# from user to user, so some are due ones), by its owner, soon
+		# after it was made.
+		$logs .= <<"EOF" if $audit;
+${into}SELECT md5('rec' || i)::uuid, md5('user' || u)::uuid,
+       'user' || u || '\@example.com',
+       (ARRAY['view', 'download', 'share', 'access'])[1 + (i / $audit) % 4],
+       '10.0.' || (i % 250) || '.' || (1 + u % 250), 'meetrec-bench',
+       t + interval '10 minutes'
+FROM (SELECT i, 1 + (i - 1) % $USERS AS u, now() - i * $step AS t
+      FROM generate_series(1, $n) AS i
+      WHERE ((i - 1) / $USERS + i) % $audit = 0) AS a;
+EOF
+		# Recording 1's page: views by users of its company.
+		$logs .= <<"EOF" if $page;
+${into}SELECT md5('rec1')::uuid, md5('user' || v)::uuid,
+       'user' || v || '\@example.com', 'view',
+       '10.1.' || (j % 250) || '.1', 'meetrec-bench',
+       now() - j * interval '1 minute'
+FROM (SELECT j, 1 + $COMPANIES * (j % 100) AS v
+      FROM generate_series(1, $page) AS j) AS p;
+EOF
+	}
+	my $bulk = $o{bulk} ? "SET LOCAL session_replication_role = replica;\n"
+	    : '';
 	my $sql = <<"EOF";
 BEGIN;
-INSERT INTO project_management.pm_meeting_rooms
+${bulk}INSERT INTO project_management.pm_meeting_rooms
 	(id, room_code, name, created_by, company_id, status)
 SELECT md5('room' || r)::uuid, 'room-' || lpad(r::text, 4, '0'),
        'Meeting room ' || r, md5('user' || r)::uuid,
@@ -180,17 +279,41 @@ WHERE live;
 INSERT INTO project_management.pm_meeting_recordings (${\ join ', ', @cols})
 SELECT ${\ join ",\n       ", map { $expr{$_} } @cols}
 $gen;
-COMMIT;
+${logs}COMMIT;
 EOF
-	$pg->psql($sql, timeout => 600);
-	$pg->psql('VACUUM ANALYZE', timeout => 600);
+	my %ret = (recordings => $n, room_column => $room_col // 'none',
+	    duration_ms => exists $rc->{duration_ms} ? 1 : 0, recount => 0);
+	my $t0 = Time::HiRes::time();
+	$pg->psql($sql, timeout => $timeout);
+	$ret{load_s} = Time::HiRes::time() - $t0;
+	# What the skipped triggers would have kept: rebuilt in one go.
+	if ($o{bulk} && $pg->psql('SELECT count(*) FROM pg_proc p JOIN '
+	    . 'pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = '
+	    . "'project_management' AND p.proname = 'meetrec_recount'") > 0) {
+		$t0 = Time::HiRes::time();
+		$pg->psql('SELECT project_management.meetrec_recount()',
+		    timeout => $timeout);
+		$ret{recount_s} = Time::HiRes::time() - $t0;
+		$ret{recount} = 1;
+	}
+	$t0 = Time::HiRes::time();
+	$pg->psql('VACUUM ANALYZE', timeout => $timeout);
+	$ret{vacuum_s} = Time::HiRes::time() - $t0;
 	my $got = $pg->psql('SELECT count(*) FROM '
 	    . 'project_management.pm_meeting_recordings WHERE recorded_by = '
 	    . "md5('user1')::uuid");
-	croak "Data: user 1 has $got recordings, not $PER_USER"
-	    unless $got == $PER_USER;
-	return { recordings => $n, room_column => $room_col // 'none',
-	    duration_ms => exists $rc->{duration_ms} ? 1 : 0 };
+	croak "Data: user 1 has $got recordings, not $per_user"
+	    unless $got == $per_user;
+	if ($due) {
+		$ret{due} = $pg->psql('SELECT count(*) FROM '
+		    . 'project_management.pm_meeting_recordings WHERE '
+		    . "storage_path LIKE '$prefix/%' AND expires_at < now()");
+	}
+	if ($audit || $page) {
+		$ret{audit} = $pg->psql('SELECT count(*) FROM '
+		    . 'project_management.pm_recording_access_logs');
+	}
+	return \%ret;
 }
 
 # seed($pg, $db, $sqldir) - create database $db in the cluster and load
