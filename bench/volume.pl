@@ -815,9 +815,9 @@ sub section {
 	    . "a user has at 10k; the others: 50 rows of 1,000 or more)\n";
 	$md .= "- data at each size: 1,000 users in 10 companies, size / "
 	    . "1,000 recordings a user over ~347 days (Meetrec::Bench::Data); "
-	    . "an audit row for every $AUDIT_EVERY" . "th recording and "
-	    . commas($AUDIT_PAGE) . " on user 1's newest (the access-log "
-	    . "row); loaded with triggers off, then "
+	    . "an audit row for one recording in $AUDIT_EVERY of each user's, "
+	    . "and " . commas($AUDIT_PAGE) . " on user 1's newest (the "
+	    . "access-log row); loaded with triggers off, then "
 	    . ($has_recount ? '`project_management.meetrec_recount()`, '
 		: '(no `meetrec_recount()` in this schema) ')
 	    . "VACUUM ANALYZE and CHECKPOINT\n";
@@ -827,7 +827,7 @@ sub section {
 	    . "purge pass deletes them after one UPDATE put them "
 	    . ($TRASH_DAYS + 1) . " days or more in the trash; each pass by "
 	    . "$o{reapers} `meetrec-reaper --once --pass P --limit <backlog>` "
-	    . "started at once, timed to the last one's exit, "
+	    . "started at once (wall and span: below), "
 	    . "--pass-timeout $o{'pass-timeout'} s\n";
 	$md .= "- $NOTE_PASSES.\n- $NOTE_SETTLE.\n\n";
 	$md .= "### Builds\n\n" . md(\@BCOLS, \@bcells, 1);
