@@ -724,7 +724,13 @@ if ($soak) {
 
 my $results = $o{results} // "$SRC/bench/RESULTS.md";
 if ($results ne '-') {
-	spew($results, results_md());
+	# bench/volume.pl's section is its own: kept as it is.
+	my $old = -e $results ? slurp($results) : '';
+	my ($volume) = $old =~ /^(## Volume\n.*?)(?=^## |\z)/ms;
+	my $md = results_md();
+	$md =~ s/\n*\z/\n\n$volume/ if defined $volume;
+	$md =~ s/\n+\z/\n/;
+	spew($results, $md);
 	print "\nwritten: $results\n";
 }
 print "logs: ", $s->dir, "\n";

@@ -12,6 +12,7 @@
 use strict;
 use warnings;
 use Test::More;
+use JSON::PP ();
 use Meetrec::Test::Stack;
 use Meetrec::Test::Util qw(uuid);
 
@@ -243,6 +244,39 @@ for my $c ([ 'me', $private, 403, 'private of another user' ],
 	is($s->api(GET => "/api/recordings/$id/status",
 	    token => $tok{$who})->{status}, $code, "status: $what: $code");
 }
+
+# Past 10,000.  A room's list is counted, up to 10,000: then its total is
+# 10,000 and not exact, and its pages go on.  The company's is kept with
+# the rows, exact at any size, as is its count by status.
+$s->room(code => 'big', name => 'Big', host => $third, company => $co);
+sql("INSERT INTO $T.pm_meeting_recordings (room_code, meeting_id, "
+    . "company_id, recorded_by, status, created_at) SELECT 'big', (SELECT "
+    . "id FROM $T.pm_meeting_rooms WHERE room_code = 'big'), '$co', "
+    . "'$third', CASE WHEN g % 2 = 0 THEN 'completed' ELSE 'failed' END, "
+    . "timestamptz '2025-01-01 00:00:00+00' + g * interval '1 s' "
+    . 'FROM generate_series(1, 10005) g');
+my $all = sql("SELECT count(*) FROM $T.pm_meeting_recordings WHERE "
+    . "company_id = '$co' AND deleted_at IS NULL");
+my $j = list('adm', 'scope=company&room_code=big&limit=200');
+is($j->{total}, 10000, 'a room of 10,005: total 10,000');
+ok(JSON::PP::is_bool($j->{total_exact}) && !$j->{total_exact},
+    '... with total_exact false');
+is(scalar @{ ids($j) }, 200, '... and a full page');
+ok($j->{next_cursor}, '... and a next page');
+$j = list('adm', "scope=company&room_code=big&limit=200&offset=9900");
+is(scalar @{ ids($j) }, 105, 'the last page past the bound has the last '
+    . '105 rows');
+is($j->{total}, 10000, '... and says at least 10,000');
+$j = list('adm', 'scope=company&limit=1');
+is($j->{total}, $all, "the company's $all: exact");
+ok(JSON::PP::is_bool($j->{total_exact}) && $j->{total_exact},
+    '... with total_exact true');
+is(list('adm', 'scope=company&status=failed&limit=1')->{total},
+    sql("SELECT count(*) FROM $T.pm_meeting_recordings WHERE "
+    . "company_id = '$co' AND deleted_at IS NULL AND status = 'failed'"),
+    'failed ones of the company: exact');
+ok(list('me', 'scope=mine&limit=1')->{total_exact},
+    'mine, exact (total_exact true)');
 
 $s->finish;
 done_testing();

@@ -8,6 +8,7 @@ use strict;
 use warnings;
 use Test::More;
 use Meetrec::Test::Stack;
+use Meetrec::Test::Proc qw(wait_for);
 use Meetrec::Test::Util qw(uuid);
 
 Meetrec::Test::Stack::require_prereqs();
@@ -92,6 +93,33 @@ is(q1("SELECT count(*) FROM project_management.pm_recording_access_logs "
     'their audit rows too');
 is(q1("SELECT count(*) FROM project_management.pm_recording_access_logs "
     . "WHERE recording_id = '$keep'"), 1, "others' audit rows stay");
+
+# A reaper stopped in the middle of a pass (SIGTERM) finishes the row in
+# hand and gives back the rows of its batch it has not started: no lease
+# is left to run out, and the next reaper does the rest, each row once.
+q1("INSERT INTO $T (room_code, meeting_id, company_id, recorded_by, "
+    . "status, expires_at) SELECT 'bulk', (SELECT meeting_id FROM $T "
+    . "WHERE id = '$keep'), '$co', '$host', 'completed', now() - "
+    . "make_interval(secs => g) FROM generate_series(1, 20000) g");
+my $bulk = "room_code = 'bulk'";
+my $p = $s->start_reaper(name => 'reaper-stopped', args => [ '--once',
+    '--pass', 'expire', '--limit', '20000' ]);
+wait_for(sub { q1("SELECT count(*) FROM $T WHERE $bulk AND "
+    . 'deleted_at IS NOT NULL') >= 250 || !$p->alive }, 60,
+    'the expire pass to get going');
+$p->signal('TERM');
+ok($p->wait_exit(timeout => 30), 'the stopped reaper exits');
+my $done = q1("SELECT count(*) FROM $T WHERE $bulk AND deleted_at IS NOT "
+    . 'NULL');
+cmp_ok($done, '<', 20000, "it stopped in the middle ($done of 20000)");
+is(q1("SELECT count(*) FROM $T WHERE $bulk AND lease_owner IS NOT NULL"),
+    0, 'and holds no lease: the rows it had not started are given back');
+$r = $s->reaper('--pass', 'expire', '--limit', '20000');
+is($r->{rc}, 0, 'the next reaper finishes the pass');
+my $again = () = $r->{err} =~ /action=expired/g;
+is($again, 20000 - $done, 'doing the rest, no row twice');
+is(q1("SELECT count(*) FROM $T WHERE $bulk AND deleted_at IS NULL"), 0,
+    'every row is expired');
 
 # Orphans in the spool are reported, never deleted.
 my $orphan = "$spool/" . uuid() . '.mp4';

@@ -977,12 +977,30 @@ sub shutdown {
 #   _watch_answers).
 # Then removes the directory when all tests so far passed (unless
 # MEETREC_TEST_LEAVE=1); otherwise says where the artefacts are.
+# The counts sql/010 keeps with the recordings are what the rows say,
+# after everything the test did: meetrec_recount() changes none.
+sub _check_counts {
+	my ($self) = @_;
+	my $pg = $self->{pg};
+	return unless $pg && $pg->running;
+	my $r = $pg->psql("SELECT to_regprocedure("
+	    . "'project_management.meetrec_recount()') IS NOT NULL",
+	    allow_fail => 1);
+	return unless ref $r && $r->{rc} == 0 && $r->{out} =~ /^t/;
+	my $n = $pg->psql('SELECT project_management.meetrec_recount()',
+	    allow_fail => 1);
+	Test::More::is($n->{rc} == 0 ? $n->{out} =~ s/\s+//gr
+	    : "error: $n->{err}", 0,
+	    'teardown: the counts kept with the recordings are theirs');
+}
+
 sub finish {
 	my ($self, %o) = @_;
 	return if $self->{finished}++;
 	require Test::More;
 	local $Test::Builder::Level = $Test::Builder::Level + 1;
 	my $d = $self->{dir};
+	$self->_check_counts;
 	$self->shutdown;
 
 	if (my $p = $self->{pool}) {
