@@ -43,6 +43,7 @@ use File::Path qw(make_path);
 use Getopt::Long;
 use POSIX qw(strftime);
 use Time::HiRes ();
+use Meetrec::Bench::About;
 use Meetrec::Bench::Data;
 use Meetrec::Bench::Floor;
 use Meetrec::Bench::Sample;
@@ -735,23 +736,9 @@ if ($results ne '-') {
 }
 print "logs: ", $s->dir, "\n";
 
-sub cmd1 {
-	my ($cmd) = @_;
-	my $v = `$cmd 2>&1` // '';
-	($v) = split /\n/, $v;
-	$v //= '';
-	$v =~ s/\s+$//;
-	return $v;
-}
+sub cmd1 { return Meetrec::Bench::About::cmd1(@_) }
 
 sub results_md {
-	my $head = cmd1("git -C '$SRC' rev-parse --short HEAD");
-	my $st = "git -C '$SRC' status --porcelain -- . "
-	    . "':(exclude)bench/RESULTS.md' 2>/dev/null";
-	my @dirty = grep { length } split /\n/, `$st` // '';
-	my $cpu = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
-	    // 'unknown';
-	my $mem = (slurp('/proc/meminfo') =~ /^MemTotal:\s+(\d+)/m)[0] // 0;
 	my $pgv = cmd1(Meetrec::Test::Pg::bindir() . '/postgres --version');
 	my @pyv = $skip{seed} ? () : Meetrec::Bench::Seed::versions();
 	my $fbin = Meetrec::Test::Stack::fcgi_bin();
@@ -760,17 +747,11 @@ sub results_md {
 	    . "Written by `perl bench/http.pl`; run it again rather than edit "
 	    . "this file.  On a shared or\nsmall machine absolute figures move "
 	    . "from run to run; the ratios within one run are what\ncount.\n\n";
-	$md .= "- commit: `$head`, working tree "
-	    . (@dirty ? 'dirty (' . scalar(@dirty) . ' paths changed or '
-		. 'untracked: ' . join(', ', map { s/^...//r } @dirty[0 ..
-		($#dirty < 9 ? $#dirty : 9)]) . (@dirty > 10 ? ', ...' : '')
-		. ')' : 'clean') . "\n";
+	$md .= Meetrec::Bench::About::commit_line($SRC);
 	$md .= "- build: `$fbin`" . ($stale ? " ($stale)" : '') . "\n";
 	$md .= '- date: ' . strftime('%Y-%m-%d %H:%M UTC', gmtime $t_start)
 	    . sprintf(", %.0f s in all\n", time - $t_start);
-	$md .= sprintf "- machine: %s cores (nproc), %s, %.1f GiB RAM; load "
-	    . "average %s before, %s after\n", cmd1('nproc'), $cpu,
-	    $mem / 1024 / 1024, $load_before, $load_after;
+	$md .= Meetrec::Bench::About::machine_line($load_before, $load_after);
 	$md .= '- versions: ' . join(', ', cmd1(Meetrec::Test::Nginx::binary() . ' -v')
 	    =~ s/^nginx version: //r,
 	    $pgv =~ s/^postgres \(PostgreSQL\) /PostgreSQL /r,

@@ -69,6 +69,7 @@ use Getopt::Long;
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
 use Time::HiRes ();
+use Meetrec::Bench::About;
 use Meetrec::Bench::Data;
 use Meetrec::Bench::Sample;
 use Meetrec::Test::Pg;
@@ -760,22 +761,9 @@ print "\nnotes:\n  $NOTE_PASSES\n  $NOTE_SETTLE\n";
 # ---------------------------------------------------------------------
 # bench/RESULTS.md: the "## Volume" section
 
-sub cmd1 {
-	my ($cmd) = @_;
-	my $v = `$cmd 2>&1` // '';
-	($v) = split /\n/, $v;
-	$v //= '';
-	$v =~ s/\s+$//;
-	return $v;
-}
+sub cmd1 { return Meetrec::Bench::About::cmd1(@_) }
 
 sub section {
-	my $head = cmd1("git -C '$SRC' rev-parse --short HEAD");
-	my @dirty = grep { length } split /\n/, `git -C '$SRC' status \\
-	    --porcelain -- . ':(exclude)bench/RESULTS.md' 2>/dev/null` // '';
-	my $cpu = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
-	    // 'unknown';
-	my $mem = (slurp('/proc/meminfo') =~ /^MemTotal:\s+(\d+)/m)[0] // 0;
 	my $pgv = cmd1(Meetrec::Test::Pg::bindir() . '/postgres --version');
 	my $md = "## Volume\n\n"
 	    . "Written by `perl bench/volume.pl`; run it again rather than "
@@ -786,17 +774,12 @@ sub section {
 	    . join(',', map { label($_) } @SIZES) . " --reapers $o{reapers} "
 	    . "--duration $o{duration} --connections $o{connections}"
 	    . (defined $o{only} ? " --only '$o{only}'" : '') . "`\n";
-	$md .= "- commit: `$head`, working tree " . (@dirty ? 'dirty ('
-	    . scalar(@dirty) . ' paths: ' . join(', ', map { s/^...//r }
-	    @dirty[0 .. ($#dirty < 9 ? $#dirty : 9)])
-	    . (@dirty > 10 ? ', ...' : '') . ')' : 'clean') . "\n";
+	$md .= Meetrec::Bench::About::commit_line($SRC);
 	$md .= '- build: `' . Meetrec::Test::Stack::fcgi_bin() . '`, `'
 	    . Meetrec::Test::Stack::reaper_bin() . "`\n";
 	$md .= '- date: ' . strftime('%Y-%m-%d %H:%M UTC', gmtime $t_start)
 	    . sprintf(", %.0f s in all\n", time - $t_start);
-	$md .= sprintf "- machine: %s cores (nproc), %s, %.1f GiB RAM; load "
-	    . "average %s before, %s after\n", cmd1('nproc'), $cpu,
-	    $mem / 1024 / 1024, $load_before, $load_after;
+	$md .= Meetrec::Bench::About::machine_line($load_before, $load_after);
 	$md .= "- versions: "
 	    . ($pgv =~ s/^postgres \(PostgreSQL\) /PostgreSQL /r)
 	    . ', ' . (cmd1(Meetrec::Test::Nginx::binary() . ' -v')
