@@ -29,11 +29,12 @@
  * count $1 to $3, $4 user.  The company scope takes no user.  "shared"
  * means recordings of others that the user may view.
  *
- * The total comes with the page, in its snapshot.  Without a room or
- * for scope=shared it is read from the counts kept with the rows
- * (meetrec_user_counts, meetrec_company_counts); with a room, or for
- * scope=shared, it is counted, up to MR_TOTAL_EXACT_MAX + 1 rows, so a
- * page never pays for more: past that the caller says "at least".
+ * The total comes with the page, in its snapshot.  Without a room it is
+ * read from the counts kept with the rows (meetrec_user_counts,
+ * meetrec_company_counts), but for the recordings given to a user for
+ * scope=shared; those, and any list of a room, are counted up to
+ * MR_TOTAL_EXACT_MAX + 1 rows, so a page never pays for more: past that
+ * the total says "at least" (total_more).
  */
 /*
  * The company and the user as parameters the planner is not shown: a
@@ -47,9 +48,27 @@
 #define HIDDEN(p) "(SELECT " p "::uuid)"
 #define LIVE	"r.company_id = " HIDDEN("$1") " AND r.deleted_at IS NULL "
 #define MINE(u)	"AND r.recorded_by = " HIDDEN(u) " "
-#define SHARED(u) \
-	"AND r.recorded_by <> " HIDDEN(u) " AND " \
-	"(r.allowed_viewers @> ARRAY[" HIDDEN(u) "] OR r.is_public) "
+/*
+ * scope=shared in two parts that do not meet: the public recordings of
+ * others, and those not public that u was given.
+ */
+#define PUBLIC(u) \
+	"AND r.recorded_by <> " HIDDEN(u) " AND r.is_public "
+#define GIVEN(u) \
+	"AND r.recorded_by <> " HIDDEN(u) " AND NOT r.is_public "
+/*
+ * The recordings u was given, of any company, read from the index of who
+ * was given what and nothing else (OFFSET 0 keeps the company out of
+ * it: shown the company, PostgreSQL may read the company's rows in
+ * order instead, and pass all those u was not given); as r, with what
+ * LIVE, GIVEN, the filters and the cursor look at.
+ */
+#define GIVEN_ROWS(u) \
+	"(SELECT r.id, r.created_at, r.company_id, r.recorded_by, " \
+	"r.is_public, r.room_code, r.status, r.deleted_at " \
+	"FROM project_management.pm_meeting_recordings r " \
+	"WHERE r.deleted_at IS NULL AND " \
+	"r.allowed_viewers @> ARRAY[" HIDDEN(u) "] OFFSET 0) r "
 #define NO_FILTER \
 	"AND $2::text IS NULL AND $3::text IS NULL "
 #define STATUS_FILTER \
@@ -65,37 +84,60 @@
 	KEPT("meetrec_user_counts", "AND k.recorded_by = " u "::uuid ", filter)
 #define COMPANY(filter) KEPT("meetrec_company_counts", "", filter)
 #define K_STATUS "AND k.status = $3 "
+/* The company's public recordings but u's own. */
+#define OTHERS_PUBLIC(u, filter) \
+	COMPANY("AND k.public " filter) " - " USERS(u, "AND k.public " filter)
+#define TOTAL_MAX	MR_STR(MR_TOTAL_EXACT_MAX)
 /* The rows counted, up to one past MR_TOTAL_EXACT_MAX. */
+#define UPTO_IN(rows, scope, filter) \
+	"(SELECT count(*) FROM (SELECT 1 FROM " rows \
+	"WHERE " LIVE scope filter "LIMIT " TOTAL_MAX " + 1) b)"
 #define UPTO(scope, filter) \
-	"(SELECT count(*) FROM (SELECT 1 " \
-	"FROM project_management.pm_meeting_recordings r " \
-	"WHERE " LIVE scope filter "LIMIT " MR_STR(MR_TOTAL_EXACT_MAX) \
-	" + 1) b)"
+	UPTO_IN("project_management.pm_meeting_recordings r ", scope, filter)
+#define UPTO_GIVEN(u, filter) UPTO_IN(GIVEN_ROWS(u), GIVEN(u), filter)
+/*
+ * A list's total, one row t: what the counts kept say plus what was
+ * counted, that part up to the bound, and total_more when the count went
+ * past it (the total is then "at least").
+ */
+#define TOTAL(kept, counted) \
+	"(SELECT " kept " + least(c.n, " TOTAL_MAX ") AS total, " \
+	"c.n > " TOTAL_MAX " AS total_more " \
+	"FROM (SELECT " counted " AS n) c) t "
 #define CURSOR \
 	"AND (r.created_at, r.id) < (coalesce($4::timestamptz, 'infinity'), " \
 	"coalesce($5::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) "
 #define ORDER \
 	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int OFFSET $7::int"
 #define PAGE(scope, filter, total) \
-	"SELECT " LIST_COLUMNS ", " total " AS total " \
-	FROM "WHERE " LIVE scope filter CURSOR ORDER
+	"SELECT " LIST_COLUMNS ", t.total, t.total_more " \
+	FROM "CROSS JOIN " total "WHERE " LIVE scope filter CURSOR ORDER
 /*
- * scope=shared finds the rows first, all of them (the index of who was
- * given each recording and that of the public ones), sorts them and
- * reads the page's: read in the scope's order, a page would pass every
- * recording of the company that the user was not given.
+ * scope=shared: the page's rows from each part, merged.  The public ones
+ * are read newest first from their index (a company may make all its
+ * recordings public), no more than the page needs; those given to u are
+ * found first, all of them, from the index of who was given what, and
+ * sorted: read in the company's order, the page would pass every
+ * recording u was not given.
  */
 #define SHARED_PAGE(filter, total) \
-	"WITH s AS MATERIALIZED (SELECT r.id, r.created_at " \
+	"WITH g AS MATERIALIZED (SELECT r.id, r.created_at " \
+	"FROM " GIVEN_ROWS("$8") \
+	"WHERE " LIVE GIVEN("$8") filter CURSOR "), " \
+	"p AS ((SELECT r.id, r.created_at " \
 	"FROM project_management.pm_meeting_recordings r " \
-	"WHERE " LIVE SHARED("$8") filter CURSOR "), " \
-	"p AS (SELECT s.id FROM s ORDER BY s.created_at DESC, s.id DESC " \
-	"LIMIT $6::int OFFSET $7::int) " \
-	"SELECT " LIST_COLUMNS ", " total " AS total " \
-	FROM "JOIN p ON p.id = r.id ORDER BY r.created_at DESC, r.id DESC"
+	"WHERE " LIVE PUBLIC("$8") filter CURSOR \
+	"ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int + $7::int) " \
+	"UNION ALL (SELECT g.id, g.created_at FROM g " \
+	"ORDER BY g.created_at DESC, g.id DESC LIMIT $6::int + $7::int) " \
+	"ORDER BY 2 DESC, 1 DESC LIMIT $6::int OFFSET $7::int) " \
+	"SELECT " LIST_COLUMNS ", t.total, t.total_more " \
+	FROM "JOIN p ON p.id = r.id CROSS JOIN " total \
+	"ORDER BY r.created_at DESC, r.id DESC"
 /* The count alone; the filters named, so every parameter has a type. */
 #define COUNT(total) \
-	"SELECT " total " AS total, $2::text AS room_code, $3::text AS status"
+	"SELECT t.total, t.total_more, $2::text AS room_code, " \
+	"$3::text AS status FROM " total
 #define LIST(name, page, count, nuser) \
 	{ "rec_list_" name, page, 7 + nuser, MR_DB_RESEND }, \
 	{ "rec_count_" name, COUNT(count), 3 + nuser, MR_DB_RESEND }
@@ -143,25 +185,34 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "SET deleted_at = now(), trash_reason = 'deleted' "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
 	  "AND status NOT IN ('pending', 'recording')", 1, MR_DB_RESEND },
-	LIST("mine", PAGE(MINE("$8"), NO_FILTER, USERS("$8", "")),
-	    USERS("$4", ""), 1),
+	LIST("mine", PAGE(MINE("$8"), NO_FILTER, TOTAL(USERS("$8", ""), "0")),
+	    TOTAL(USERS("$4", ""), "0"), 1),
 	LIST("mine_status", PAGE(MINE("$8"), STATUS_FILTER,
-	    USERS("$8", K_STATUS)), USERS("$4", K_STATUS), 1),
+	    TOTAL(USERS("$8", K_STATUS), "0")),
+	    TOTAL(USERS("$4", K_STATUS), "0"), 1),
 	LIST("mine_room", PAGE(MINE("$8"), ROOM_FILTER,
-	    UPTO(MINE("$8"), ROOM_FILTER)), UPTO(MINE("$4"), ROOM_FILTER), 1),
-	LIST("shared", SHARED_PAGE(NO_FILTER, UPTO(SHARED("$8"), NO_FILTER)),
-	    UPTO(SHARED("$4"), NO_FILTER), 1),
+	    TOTAL("0", UPTO(MINE("$8"), ROOM_FILTER))),
+	    TOTAL("0", UPTO(MINE("$4"), ROOM_FILTER)), 1),
+	LIST("shared", SHARED_PAGE(NO_FILTER, TOTAL(OTHERS_PUBLIC("$8", ""),
+	    UPTO_GIVEN("$8", NO_FILTER))), TOTAL(OTHERS_PUBLIC("$4", ""),
+	    UPTO_GIVEN("$4", NO_FILTER)), 1),
 	LIST("shared_status", SHARED_PAGE(STATUS_FILTER,
-	    UPTO(SHARED("$8"), STATUS_FILTER)),
-	    UPTO(SHARED("$4"), STATUS_FILTER), 1),
-	LIST("shared_room", SHARED_PAGE(ROOM_FILTER,
-	    UPTO(SHARED("$8"), ROOM_FILTER)), UPTO(SHARED("$4"), ROOM_FILTER),
-	    1),
-	LIST("company", PAGE("", NO_FILTER, COMPANY("")), COMPANY(""), 0),
-	LIST("company_status", PAGE("", STATUS_FILTER, COMPANY(K_STATUS)),
-	    COMPANY(K_STATUS), 0),
-	LIST("company_room", PAGE("", ROOM_FILTER, UPTO("", ROOM_FILTER)),
-	    UPTO("", ROOM_FILTER), 0),
+	    TOTAL(OTHERS_PUBLIC("$8", K_STATUS),
+	    UPTO_GIVEN("$8", STATUS_FILTER))),
+	    TOTAL(OTHERS_PUBLIC("$4", K_STATUS),
+	    UPTO_GIVEN("$4", STATUS_FILTER)), 1),
+	LIST("shared_room", SHARED_PAGE(ROOM_FILTER, TOTAL("0",
+	    UPTO(PUBLIC("$8"), ROOM_FILTER) " + "
+	    UPTO_GIVEN("$8", ROOM_FILTER))), TOTAL("0",
+	    UPTO(PUBLIC("$4"), ROOM_FILTER) " + "
+	    UPTO_GIVEN("$4", ROOM_FILTER)), 1),
+	LIST("company", PAGE("", NO_FILTER, TOTAL(COMPANY(""), "0")),
+	    TOTAL(COMPANY(""), "0"), 0),
+	LIST("company_status", PAGE("", STATUS_FILTER,
+	    TOTAL(COMPANY(K_STATUS), "0")), TOTAL(COMPANY(K_STATUS), "0"), 0),
+	LIST("company_room", PAGE("", ROOM_FILTER,
+	    TOTAL("0", UPTO("", ROOM_FILTER))),
+	    TOTAL("0", UPTO("", ROOM_FILTER)), 0),
 	/*
 	 * A Stop that never reached LiveKit is undone so it can be retried;
 	 * not once the recording was deleted while the Stop waited, or the
@@ -369,9 +420,10 @@ mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
 
 /*
  * A page of the list f, and in *total how many rows the list has (*exact
- * 0 when there are more than MR_TOTAL_EXACT_MAX and *total is that
- * bound): the page reads its total (the same snapshot, one round trip);
- * a page with no rows past a cursor or an offset asks the total alone.
+ * 0 when a part of it that is counted passed MR_TOTAL_EXACT_MAX: there
+ * are at least *total): the page reads its total (the same snapshot, one
+ * round trip); a page with no rows past a cursor or an offset asks the
+ * total alone.
  */
 int
 mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
@@ -381,12 +433,10 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 	char		 limit[24], offset[24], list[40], count[40];
 	const char	*p[8], *c[4], *by;
 	PGresult	*res;
-	int		 i, counted;
+	int		 i;
 
 	by = f->room_code != NULL ? "_room" : f->status != NULL ?
 	    "_status" : "";
-	/* What the kept counts cannot say is counted, up to the bound. */
-	counted = f->room_code != NULL || strcmp(f->scope, "shared") == 0;
 	snprintf(list, sizeof(list), "rec_list_%s%s", f->scope, by);
 	snprintf(count, sizeof(count), "rec_count_%s%s", f->scope, by);
 	snprintf(limit, sizeof(limit), "%lld", (long long)f->limit);
@@ -399,7 +449,6 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 	p[5] = limit;
 	p[6] = offset;
 	p[7] = c[3] = f->user_id;
-	*exact = 1;
 	if ((res = mr_db_exec(db, a, list, p, err)) == NULL)
 		return -1;
 	*n = PQntuples(res);
@@ -407,17 +456,15 @@ mr_db_rec_list(struct mr_db *db, struct mr_arena *a,
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	for (i = 0; i < *n; i++)
 		mr_db_rec_fill(a, res, i, &(*out)[i]);
-	if (*n > 0)
-		*total = mr_db_int(res, 0, "total", 0);
-	else if (f->offset == 0 && f->cursor_ts == NULL)
+	if (*n == 0 && f->offset == 0 && f->cursor_ts == NULL) {
 		*total = 0;
-	else {
-		if ((res = mr_db_exec(db, a, count, c, err)) == NULL)
-			return -1;
-		*total = mr_db_int(res, 0, "total", 0);
+		*exact = 1;
+		return 1;
 	}
-	if (counted)
-		mr_db_total_bound(total, exact);
+	if (*n == 0 && (res = mr_db_exec(db, a, count, c, err)) == NULL)
+		return -1;
+	*total = mr_db_int(res, 0, "total", 0);
+	*exact = !mr_db_bool(res, 0, "total_more");
 	return 1;
 }
 

@@ -28,7 +28,7 @@ my $P = 'project_management';
 my $T = "$P.pm_meeting_recordings";
 sub sql { return $s->pg->psql($_[0], timeout => 300) }
 
-my ($co, $other, $u, $v, $w) = map { uuid() } 1 .. 5;
+my ($co, $other, $u, $v, $w, $x) = map { uuid() } 1 .. 6;
 my ($room, $roomr) = map { uuid() } 1 .. 2;
 
 # ---------------------------------------------------------------------
@@ -36,7 +36,7 @@ my ($room, $roomr) = map { uuid() } 1 .. 2;
 # the others in 2,000 rooms),
 # eight more users with 80,000 (half of them expired and in the trash,
 # as the expire pass leaves them), 30 shared with $v and 20 public;
-# company $other 30,000.  To do: 30 expired, 30 trash past its window, 5
+# company $other 30,000, half of them public.  To do: 30 expired, 30 trash past its window, 5
 # uploads, 5 stale recordings.  Loaded as a bulk load is (no triggers),
 # then counted (meetrec_recount).
 
@@ -67,7 +67,7 @@ SELECT gen_random_uuid(), CASE WHEN kind = 'room' THEN 'room-r'
     CASE WHEN kind = 'done' THEN 'expired'
 	WHEN kind = 'purge' THEN 'deleted' END,
     CASE WHEN kind = 'shared' THEN ARRAY['$v'::uuid] ELSE '{}' END,
-    kind = 'public',
+    kind = 'public' OR (c = '$other' AND i % 2 = 0),
     CASE WHEN kind = 'stale' THEN now() - interval '2 hours' ELSE t END,
     NULL
 FROM (
@@ -267,6 +267,12 @@ check('list shared, completed', 'rec_list_shared_status',
     [ $co, undef, 'completed', @page, $v ],
     indexes => [ 'pm_meeting_recordings_viewers',
 	'pm_meeting_recordings_public' ], rows => 10);
+# A company whose recordings are mostly public: the page reads the
+# newest of them, not all 15,000.
+check('list shared, 15,000 public', 'rec_list_shared',
+    [ $other, undef, undef, @page, $x ],
+    indexes => [ 'pm_meeting_recordings_viewers',
+	'pm_meeting_recordings_public' ], rows => 10);
 # Past the last page: the total alone.
 check('count mine', 'rec_count_mine', [ $co, undef, undef, $u ], rows => 1);
 check('count mine, completed', 'rec_count_mine_status',
@@ -296,6 +302,8 @@ is($tot->('rec_count_company_room', $co, 'room-r', undef), 40,
     'a room: 40');
 is($tot->('rec_count_shared', $co, undef, undef, $v), 50,
     'shared: 30 given and 20 public');
+is($tot->('rec_count_shared', $other, undef, undef, $x), 15000,
+    'shared, 15,000 public: as kept');
 
 # ---------------------------------------------------------------------
 # What else answers requests.
