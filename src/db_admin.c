@@ -32,16 +32,15 @@
  * $1 company (NULL: every company, for meetrec-admin), $2 status, $3
  * room_code, $4 recorded_by, $5 from, $6 to (inclusive), $7 trash:
  * exclude, include or only.  The company is one statement's index
- * condition (adm_list reads the company's rows newest first), the
- * other's (adm_list_all) absence of one.
+ * condition (adm_list reads the company's rows newest first, from $6 back
+ * to $5), the other's (adm_list_all) absence of one.
  */
 #define FILTER(company) \
 	"WHERE " company " " \
 	"AND ($2::text IS NULL OR r.status = $2) " \
 	"AND ($3::text IS NULL OR r.room_code = $3) " \
 	"AND ($4::uuid IS NULL OR r.recorded_by = $4::uuid) " \
-	"AND ($5::timestamptz IS NULL OR r.created_at >= $5::timestamptz) " \
-	"AND ($6::timestamptz IS NULL OR r.created_at <= $6::timestamptz) " \
+	"AND r.created_at >= coalesce($5::timestamptz, '-infinity') " \
 	"AND CASE $7::text WHEN 'only' THEN r.deleted_at IS NOT NULL " \
 	"  WHEN 'include' THEN true ELSE r.deleted_at IS NULL END "
 
@@ -58,16 +57,27 @@
  */
 #define ONE_COMPANY	"r.company_id = (SELECT $1::uuid)"
 #define ANY_COMPANY	"$1::uuid IS NULL"
+/*
+ * A page starts below the cursor ($8, $9) or at $6 (created_at <= $6),
+ * whichever is older: one row comparison, where the index scan starts.
+ * (Given $6 beside it as a comparison of its own, the scan would start
+ * at the company's newest row and walk to $6.)
+ */
+#define BELOW(which) \
+	"CASE WHEN $6::timestamptz IS NULL OR ($8::timestamptz IS NOT NULL " \
+	"AND $8::timestamptz <= $6::timestamptz) THEN " which " END"
 #define ADM_LIST(company) \
 	"SELECT " COLUMNS ", " TS("next_attempt_at") ", r.trash_reason " \
 	FROM FILTER(company) \
-	"AND (r.created_at, r.id) < (coalesce($8::timestamptz, 'infinity'), " \
-	"coalesce($9::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
+	"AND (r.created_at, r.id) < (coalesce(" BELOW("$8::timestamptz") \
+	", $6::timestamptz, 'infinity'), coalesce(" BELOW("$9::uuid") ", " \
+	"'ffffffff-ffff-ffff-ffff-ffffffffffff')) " \
 	"ORDER BY r.created_at DESC, r.id DESC LIMIT $10::int"
 /* Counted up to one past MR_TOTAL_EXACT_MAX. */
 #define ADM_COUNT(company) \
 	"SELECT count(*) AS total FROM (SELECT 1 " \
 	"FROM project_management.pm_meeting_recordings r " FILTER(company) \
+	"AND r.created_at <= coalesce($6::timestamptz, 'infinity') " \
 	"LIMIT " MR_STR(MR_TOTAL_EXACT_MAX) " + 1) b"
 
 const struct mr_db_stmt mr_db_admin_stmts[] = {

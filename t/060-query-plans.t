@@ -185,6 +185,8 @@ sub check {
 	my $rel = $want{table} // $TABLE;
 	for my $mode (qw(kept values)) {
 		my $plan = plan_of($name, $params, $mode);
+		diag(JSON::PP->new->canonical->pretty->encode($plan))
+		    if ($ENV{PLANS} // '') eq $label;
 		my (@bad, %used);
 		for (nodes($plan)) {
 			my ($n) = @$_;
@@ -323,6 +325,9 @@ check('admin list, completed', 'adm_list', [ $co, 'completed', undef,
 check('admin list, the trash too', 'adm_list', [ $co, undef, undef,
     undef, undef, undef, 'include', undef, undef, 10 ],
     indexes => \@company, rows => 10);
+check('admin list, a week', 'adm_list', [ $co, undef, undef, undef,
+    '2026-01-01', '2026-01-08', 'include', undef, undef, 10 ],
+    indexes => \@company);
 check('admin count', 'adm_count_kept', [ $co, undef, 'include' ],
     rows => 1);
 check('admin stats', 'adm_stats', [ $co ],

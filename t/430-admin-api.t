@@ -185,6 +185,19 @@ is_deeply(ids('?from=9999-12-31T23:59:59.999999%2B15:59'), [],
     'the largest offset PostgreSQL takes is taken');
 is_deeply(ids('?from=2025-03-02&status=processing'), [],
     'no row matches: empty list');
+# With to, one row a page: the cursor goes on below to, to the end.
+{
+	my ($q, @got, $cur) = ('?to=2025-03-01T00:00:00Z&limit=1');
+	for (1 .. 10) {
+		my $j = admin_list($q . ($cur ? "&cursor=$cur" : ''))->{json};
+		push @got, map { $_->{id} } @{ $j->{recordings} // [] };
+		last unless $cur = $j->{next_cursor};
+	}
+	is_deeply([sort @got], ids('?to=2025-03-01T00:00:00Z'),
+	    'to and the cursor: page by page, the same rows');
+	is(scalar @got, scalar @{ ids('?to=2025-03-01T00:00:00Z') },
+	    '... each once');
+}
 
 # 5. Filters, bad values: 400 naming the parameter.
 for my $bad (['status=bogus', 'status'], ['status=', 'status'],
