@@ -257,7 +257,7 @@ sql("INSERT INTO $T.pm_meeting_recordings (room_code, meeting_id, "
     . 'FROM generate_series(1, 10005) g');
 my $all = sql("SELECT count(*) FROM $T.pm_meeting_recordings WHERE "
     . "company_id = '$co' AND deleted_at IS NULL");
-my $j = list('adm', 'scope=company&room_code=big&limit=200');
+$j = list('adm', 'scope=company&room_code=big&limit=200');
 is($j->{total}, 10000, 'a room of 10,005: total 10,000');
 ok(JSON::PP::is_bool($j->{total_exact}) && !$j->{total_exact},
     '... with total_exact false');
