@@ -104,8 +104,10 @@ mr_reap_claimed(struct mr_reaper *rp, const struct mr_reap_pass *ps,
 				break;
 			}
 			mr_arena_reset(rp->arena);
-			if ((rc = still_ours(rp, ps, &rows[i], t)) == -1)
+			if ((rc = still_ours(rp, ps, &rows[i], t)) == -1) {
+				release_rest(rp, ps, rows, i + 1, got);
 				return -1;
+			}
 			if (rc == 0)
 				continue;
 			if (ps->item(rp, &rows[i], ps->ctx) == -1) {
