@@ -59,5 +59,13 @@ int	mr_reap_claimed(struct mr_reaper *, const struct mr_reap_pass *,
 
 /* reap_upload.c: the spool file of a recording (in the item arena). */
 char	*mr_reap_spool_path(struct mr_reaper *, const struct mr_recording *);
+/*
+ * reap_upload.c: remove what an attempt at storing a recording that was
+ * never stored may have left (store.h's discard), under the lease; for
+ * a recording that fails for good or goes for good.  Best effort, logged
+ * under pass.
+ */
+void	 mr_reap_discard(struct mr_reaper *, const char *pass,
+	    const struct mr_recording *);
 
 #endif /* MR_REAP_H */

@@ -18,10 +18,15 @@
 #include "mr.h"
 #include "reap.h"
 
-/* Delete the stored object and any spool file of r; 0 or -1. */
+/*
+ * Delete the stored object and any spool file of r; 0 or -1.  A recording
+ * never stored whose egress made a file may have had an upload begun (a
+ * reaper killed, storage down, then the recording failed or was deleted
+ * while it waited): what that attempt left goes too.
+ */
 static int
-delete_files(struct mr_reaper *rp, const struct mr_recording *r,
-    struct mr_err *err)
+delete_files(struct mr_reaper *rp, const char *pass,
+    const struct mr_recording *r, struct mr_err *err)
 {
 	char	*path;
 
@@ -33,7 +38,10 @@ delete_files(struct mr_reaper *rp, const struct mr_recording *r,
 		if (mr_store_del(&rp->store, rp->arena, r->storage_path,
 		    err) == -1)
 			return -1;
-	}
+	} else if (r->egress_status != NULL &&
+	    (strcmp(r->egress_status, "EGRESS_COMPLETE") == 0 ||
+	    strcmp(r->egress_status, "EGRESS_LIMIT_REACHED") == 0))
+		mr_reap_discard(rp, pass, r);
 	path = mr_reap_spool_path(rp, r);
 	if (path != NULL && unlink(path) == -1 && errno != ENOENT)
 		return mr_err_set(err, 500, "io_error", "could not remove "
@@ -52,7 +60,7 @@ end_one(struct mr_reaper *rp, struct mr_recording *r, void *ctx)
 	int				 rc;
 
 	mr_err_clear(&err);
-	if (delete_files(rp, r, &err) == -1) {
+	if (delete_files(rp, ps->name, r, &err) == -1) {
 		rp->failures++;
 		mr_log_warnx("pass=%s rec=%s action=retry_later "
 		    "error=\"%s: %s\"", ps->name, r->id, err.detail, err.cause);

@@ -197,6 +197,13 @@ stored_key(struct mr_reaper *rp, const struct mr_recording *r)
 	    r->audio_only ? "ogg" : "mp4");
 }
 
+/* The name of r's uploads, the same at every attempt (a resume). */
+static char *
+upload_name(struct mr_reaper *rp, const struct mr_recording *r)
+{
+	return mr_printf(rp->arena, "meetrec-%s", r->id);
+}
+
 /*
  * Upload one claimed recording: 0 done, st filled; -1 failed with err
  * set (422 damaged_media when the file is damaged, st->finding saying
@@ -233,7 +240,7 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
 	o.content_type = r->audio_only ? "audio/ogg" : "video/mp4";
 	o.size = sb.st_size;
 	o.sha256_hex = st->sha256;
-	o.upload_id = mr_printf(rp->arena, "meetrec-%s", r->id);
+	o.upload_id = upload_name(rp, r);
 	o.mtime = sb.st_mtime;
 	lease.rp = rp;
 	lease.id = r->id;
@@ -279,35 +286,42 @@ done:
 
 /*
  * What an earlier attempt at r may have left under its key, removed as
- * r is about to fail for good: an attempt killed after its put (or after
- * a multipart upload's first parts) wrote no row, and the spool file,
- * which stays, is what a retry stores.  Only under our lease, renewed
- * first: a reaper that took r over when our lease ran out (a put that
- * stalled) may be storing r at this very key; and before the row says
- * failed, after which an admin's retry may do the same.  Best effort: a
- * failure is logged, and the object stays.
+ * r is about to fail for good or go for good (reap.h): an attempt killed
+ * after its put, or in the middle of a chunked or multipart upload, wrote
+ * no row, and the spool file, which stays, is what a retry stores.  Only
+ * under our lease, renewed first: a reaper that took r over when our
+ * lease ran out (a put that stalled) may be storing r at this very key;
+ * and before the row says failed, after which an admin's retry may do the
+ * same.  Best effort: a failure is logged, and what is there stays.
  */
-static void
-discard_stored(struct mr_reaper *rp, const struct mr_recording *r)
+void
+mr_reap_discard(struct mr_reaper *rp, const char *pass,
+    const struct mr_recording *r)
 {
-	struct mr_err	 err;
-	char		*key;
-	int		 rc;
+	struct mr_store_obj	 o;
+	struct mr_err		 err;
+	int			 rc;
 
 	mr_err_clear(&err);
 	rc = mr_db_reap_renew(rp->db, rp->arena, r->id, rp->owner,
 	    rp->conf->cf_reaper_lease_seconds, &err);
 	if (rc != 1) {
-		mr_log_warnx("pass=upload rec=%s left what an earlier attempt "
-		    "stored: %s", r->id, rc == 0 ? "the lease is lost" :
+		mr_log_warnx("pass=%s rec=%s left what an earlier attempt "
+		    "stored: %s", pass, r->id, rc == 0 ? "the lease is lost" :
 		    err.cause);
 		return;
 	}
-	if ((key = stored_key(rp, r)) == NULL ||
-	    mr_store_discard(&rp->store, rp->arena, key, &err) == -1)
-		mr_log_warnx("pass=upload rec=%s could not remove what an "
-		    "earlier attempt stored at '%s': %s", r->id,
-		    key ? key : "-", err.cause[0] ? err.cause : err.detail);
+	memset(&o, 0, sizeof(o));
+	if ((o.key = stored_key(rp, r)) == NULL ||
+	    (o.upload_id = upload_name(rp, r)) == NULL)
+		rc = mr_err_set(&err, 500, "internal", "out of memory");
+	else
+		rc = mr_store_discard(&rp->store, rp->arena, &o, &err);
+	if (rc == -1)
+		mr_log_warnx("pass=%s rec=%s could not remove what an "
+		    "earlier attempt stored at '%s': %s", pass, r->id,
+		    o.key ? o.key : "-", err.cause[0] ? err.cause :
+		    err.detail);
 }
 
 /*
@@ -323,7 +337,7 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	const char	*why;
 	int		 rc;
 
-	discard_stored(rp, r);
+	mr_reap_discard(rp, "upload", r);
 	why = mr_printf(rp->arena, "The recording's file is damaged: %s "
 	    "It is kept in the spool; to store it as it is, without a "
 	    "duration, retry the recording with {\"accept_as_is\": true} "
@@ -374,7 +388,7 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 		mr_err_clear(&err);
 		/* The attempt that gives up (rp_failed's rule). */
 		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts)
-			discard_stored(rp, &r);
+			mr_reap_discard(rp, "upload", &r);
 		rc = mr_db_reap_failed(rp->db, rp->arena, r.id, rp->owner,
 		    why ? why : "upload failed",
 		    rp->conf->cf_upload_max_attempts,

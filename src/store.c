@@ -66,12 +66,12 @@ mr_store_del(struct mr_store *st, struct mr_arena *a, const char *key,
 }
 
 int
-mr_store_discard(struct mr_store *st, struct mr_arena *a, const char *key,
-    struct mr_err *err)
+mr_store_discard(struct mr_store *st, struct mr_arena *a,
+    const struct mr_store_obj *o, struct mr_err *err)
 {
 	if (st->ops->discard == NULL)
-		return st->ops->del(st, a, key, err);
-	return st->ops->discard(st, a, key, err);
+		return st->ops->del(st, a, o->key, err);
+	return st->ops->discard(st, a, o, err);
 }
 
 char *

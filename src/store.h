@@ -75,12 +75,13 @@ struct mr_store_ops {
 	int	(*del)(struct mr_store *, struct mr_arena *, const char *key,
 		    struct mr_err *);
 	/*
-	 * As del, and also what a put killed half-way left of key (S3's
-	 * unfinished multipart uploads, a local part file); NULL where del
-	 * leaves nothing behind.
+	 * As del of o->key, and also what a put of o killed half-way left
+	 * (S3's unfinished multipart uploads of the key, a local part file,
+	 * Nextcloud's upload folder o->upload_id); NULL where del leaves
+	 * nothing behind.  Only key and upload_id are read.
 	 */
 	int	(*discard)(struct mr_store *, struct mr_arena *,
-		    const char *key, struct mr_err *);
+		    const struct mr_store_obj *, struct mr_err *);
 	/*
 	 * A URL a browser may fetch the object from for ttl seconds (or
 	 * less, where the backend caps it: S3 at 7 days) without other
@@ -120,7 +121,7 @@ int	 mr_store_stat(struct mr_store *, struct mr_arena *, const char *key,
 int	 mr_store_del(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_err *);
 int	 mr_store_discard(struct mr_store *, struct mr_arena *,
-	    const char *key, struct mr_err *);
+	    const struct mr_store_obj *, struct mr_err *);
 char	*mr_store_url(struct mr_store *, struct mr_arena *, const char *key,
 	    int64_t ttl, struct mr_err *);
 int	 mr_store_share(struct mr_store *, struct mr_arena *, const char *key,

@@ -338,19 +338,19 @@ local_del(struct mr_store *st, struct mr_arena *a, const char *key,
 
 /* The file and the part file a put killed halfway left. */
 static int
-local_discard(struct mr_store *st, struct mr_arena *a, const char *key,
-    struct mr_err *err)
+local_discard(struct mr_store *st, struct mr_arena *a,
+    const struct mr_store_obj *o, struct mr_err *err)
 {
 	char	*path, *part;
 
-	if ((path = path_of(st, a, key, err)) == NULL)
+	if ((path = path_of(st, a, o->key, err)) == NULL)
 		return -1;
 	if ((part = part_of(a, path)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if (unlink(part) == -1 && errno != ENOENT)
 		return mr_err_set(err, 500, "io_error", "could not delete "
 		    "'%s': %s", part, strerror(errno));
-	return local_del(st, a, key, err);
+	return local_del(st, a, o->key, err);
 }
 
 const struct mr_store_ops mr_store_local = {

@@ -927,16 +927,16 @@ fail:
 
 /* The key and its unfinished uploads (a put killed half-way). */
 static int
-s3_discard(struct mr_store *st, struct mr_arena *a, const char *key,
-    struct mr_err *err)
+s3_discard(struct mr_store *st, struct mr_arena *a,
+    const struct mr_store_obj *o, struct mr_err *err)
 {
 	struct s3	*s = st->priv;
 	char		*path;
 
-	if ((path = obj_path(s, a, key, err)) == NULL)
+	if ((path = obj_path(s, a, o->key, err)) == NULL)
 		return -1;
-	abort_stale(s, a, path, key);
-	return s3_del(st, a, key, err);
+	abort_stale(s, a, path, o->key);
+	return s3_del(st, a, o->key, err);
 }
 
 static char *

@@ -1297,6 +1297,37 @@ nc_del(struct mr_store *st, struct mr_arena *a, const char *key,
 }
 
 /*
+ * The file, and the upload folder a chunked put of o killed half-way
+ * left (its chunks; Nextcloud would drop it only after a day).  Without
+ * o->upload_id the folder's name depends on the file's size and time,
+ * not known here, and only the file goes.
+ */
+static int
+nc_discard(struct mr_store *st, struct mr_arena *a,
+    const struct mr_store_obj *o, struct mr_err *err)
+{
+	struct nc	*nc = st->priv;
+	const char	*id, *up;
+	long		 status = 0;
+
+	if (nc_del(st, a, o->key, err) == -1)
+		return -1;
+	if (o->upload_id == NULL)
+		return 0;
+	if ((id = upload_id(nc, a, o, err)) == NULL)
+		return -1;
+	if ((up = mkurl(a, nc->uploads, id, NULL, 0)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (simple(nc, "DELETE", up, NULL, &status, err) == -1)
+		return -1;
+	if (status == 405 || status == 409)
+		return mr_err_set(err, 502, "storage_error", "The storage "
+		    "server answered HTTP %ld to deleting the upload folder "
+		    "'%s'.", status, id);
+	return 0;
+}
+
+/*
  * ocs.meta.statuscode, ocs.meta.message and (when data is not NULL)
  * ocs.data of an OCS answer; -1 when it is not one.  *data may be NULL.
  */
@@ -1691,6 +1722,7 @@ const struct mr_store_ops mr_store_nextcloud = {
 	.put = nc_put,
 	.stat = nc_stat,
 	.del = nc_del,
+	.discard = nc_discard,
 	.url = nc_url,
 	.share = nc_share,
 };

@@ -72,6 +72,48 @@ my ($share) = grep { $_->{shareWith} eq 'alice' }
 ok($share, "shared with the recorder's account, alice");
 is($share->{permissions}, 1, 'read-only') if $share;
 
+# 2. An upload cut off half-way leaves its chunks in its upload folder
+# (the next attempt goes on from them).  A recording that then fails for
+# good, its file found damaged, leaves nothing on Nextcloud: the folder
+# goes with it.  So does one deleted while it waited, once purged.
+sub half_uploaded {
+	$s->standin(POST => '/_standin/mode', { mdat_bytes => 300000 });
+	my $id = record();
+	$s->standin(POST => '/_standin/reset');
+	$nc->faults({ fail_chunk_puts_after => 2 });
+	my $r = $s->reaper('--pass', 'upload');
+	$nc->faults({});
+	is($r->{rc}, 1, 'the upload fails half-way');
+	my @chunks = glob $nc->upload_dir("meetrec-$id") . '/0*';
+	ok(@chunks >= 2, scalar(@chunks) . ' chunks are left in its upload '
+	    . 'folder');
+	like(row($id), qr/^processing\|\|\|1$/, 'still processing');
+	return $id;
+}
+my $damaged = half_uploaded();
+my $dspool = $s->config->{spool_dir} . "/$damaged.mp4";
+truncate($dspool, 5000) or die "truncate $dspool: $!";
+$s->pg->psql("UPDATE $T SET next_attempt_at = now() WHERE id = '$damaged'");
+$r = $s->reaper('--pass', 'upload');
+like(row($damaged), qr/^failed\|\|\|/, 'the damaged file fails it');
+ok(-s $dspool, 'its spool file is kept');
+ok(!-e $nc->upload_dir("meetrec-$damaged"),
+    'the chunks of the earlier attempt are gone from Nextcloud');
+
+my $trashed = half_uploaded();
+$s->api(DELETE => "/api/recordings/$trashed", token => $tok);
+$s->pg->psql("UPDATE $T SET deleted_at = now() - interval '400 days' "
+    . "WHERE id = '$trashed'");
+$r = $s->reaper('--pass', 'purge');
+is($r->{rc}, 0, 'the purge pass runs') or diag($r->{err});
+is($s->pg->psql("SELECT count(*) FROM $T WHERE id = '$trashed'"), 0,
+    'the deleted recording is purged');
+ok(!-e $nc->upload_dir("meetrec-$trashed"),
+    'and the chunks of its upload with it');
+my @left = grep { -f } glob $nc->root . '/uploads/*/*/*';
+is(scalar @left, 0, 'nothing is left in any upload folder')
+    or diag(join "\n", @left);
+
 $s->finish;
 $nc->stop;
 done_testing();
