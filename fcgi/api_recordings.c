@@ -437,6 +437,31 @@ mr_api_recording_stop(struct mr_ctx *cx)
 	    "stored when LiveKit has finished it.");
 }
 
+/*
+ * allowed_viewers as r's details show it to the user of cx: whole to the
+ * owner and the company's admins, who decide it; any other viewer sees
+ * only whether it names them, not who else was given the recording.
+ */
+static struct json_object *
+shown_viewers(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	const struct mr_user	*u = &cx->cx_user;
+	struct json_object	*a, *id;
+
+	if (mr_api_may_manage(u, r))
+		return mr_api_viewers(r->allowed_viewers);
+	if ((a = json_object_new_array()) == NULL ||
+	    !in_array(r->allowed_viewers, u->id))
+		return a;
+	if ((id = json_object_new_string(u->id)) == NULL ||
+	    json_object_array_add(a, id) == -1) {
+		json_object_put(id);
+		json_object_put(a);
+		return NULL;
+	}
+	return a;
+}
+
 int
 mr_api_recording_get(struct mr_ctx *cx)
 {
@@ -448,7 +473,7 @@ mr_api_recording_get(struct mr_ctx *cx)
 		return -1;
 	if ((w = mr_jw_new(cx->cx_arena)) == NULL ||
 	    (viewers = mr_json_own(cx->cx_arena,
-	    mr_api_viewers(r.allowed_viewers))) == NULL)
+	    shown_viewers(cx, &r))) == NULL)
 		return mr_api_oom(cx);
 	mr_jw_open(w, NULL, '{');
 	mr_recinfo_write(cx, w, &r);

@@ -15,6 +15,7 @@ my $s = Meetrec::Test::Stack->new;
 
 my ($co, $other_co) = (uuid(), uuid());
 my ($host, $peer, $admin, $stranger, $viewer) = map { uuid() } 1 .. 5;
+my $peer2 = uuid();	# given the recording, never asks
 my %tok = (
 	host => $s->token(user => $host, company => $co, username => 'host'),
 	peer => $s->token(user => $peer, company => $co, username => 'peer'),
@@ -192,8 +193,22 @@ is($list->{json}{total}, 2, 'the company admin sees both');
 is(call('host', PUT => "/api/recordings/$id/access",
     { allowed_viewers => [$viewer] })->{status}, 200,
     'the owner shares it with one viewer');
-is(call('viewer', GET => "/api/recordings/$id")->{status}, 200,
-    'a listed viewer may read');
+is(call('host', PUT => "/api/recordings/$id/access",
+    { allowed_viewers => [$viewer, $peer2] })->{status}, 200,
+    'the owner shares it with two viewers');
+my $seen = call('viewer', GET => "/api/recordings/$id");
+is($seen->{status}, 200, 'a listed viewer may read');
+is_deeply($seen->{json}{allowed_viewers}, [$viewer],
+    'a viewer sees itself in allowed_viewers, not who else was given it');
+is_deeply([ sort @{ call('host', GET => "/api/recordings/$id")
+    ->{json}{allowed_viewers} } ], [ sort $viewer, $peer2 ],
+    'the owner sees every viewer');
+is_deeply([ sort @{ call('admin', GET => "/api/recordings/$id")
+    ->{json}{allowed_viewers} } ], [ sort $viewer, $peer2 ],
+    'so does an admin of the company');
+is(call('host', PUT => "/api/recordings/$id/access",
+    { allowed_viewers => [$viewer] })->{status}, 200,
+    'the owner keeps one viewer');
 is(call('peer', GET => "/api/recordings/$id")->{status}, 403,
     'an unlisted peer still may not');
 $list = call('viewer', GET => '/api/recordings/?scope=shared');
@@ -201,8 +216,10 @@ is($list->{json}{total}, 1, 'scope=shared shows it to the viewer');
 is($list->{json}{recordings}[0]{id}, $id, 'the shared one');
 is(call('host', PUT => "/api/recordings/$id/access", { is_public => \1 })
     ->{status}, 200, 'the owner makes it public to the company');
-is(call('peer', GET => "/api/recordings/$id")->{status}, 200,
-    'public: anyone of the company may read');
+my $pub = call('peer', GET => "/api/recordings/$id");
+is($pub->{status}, 200, 'public: anyone of the company may read');
+is_deeply($pub->{json}{allowed_viewers}, [],
+    'but not whom it was given to');
 is(call('stranger', GET => "/api/recordings/$id")->{status}, 404,
     'public is not public to another company');
 
