@@ -26,6 +26,13 @@ mr_lk_status_final(enum mr_lk_status s)
 	    s == MR_LK_ABORTED || s == MR_LK_LIMIT_REACHED;
 }
 
+int
+mr_lk_wrote_file(const char *name)
+{
+	return name != NULL && (strcmp(name, "EGRESS_COMPLETE") == 0 ||
+	    strcmp(name, "EGRESS_LIMIT_REACHED") == 0);
+}
+
 const char *
 mr_lk_status_name(enum mr_lk_status s)
 {

@@ -55,6 +55,8 @@ struct mr_lk_start {
 
 /* Is status final (COMPLETE, FAILED, ABORTED, LIMIT_REACHED)? */
 int	mr_lk_status_final(enum mr_lk_status);
+/* Did an egress whose status is this name end with its file written? */
+int	mr_lk_wrote_file(const char *);
 enum mr_lk_status mr_lk_status_parse(struct json_object *);
 const char *mr_lk_status_name(enum mr_lk_status);
 

@@ -15,6 +15,7 @@
 #include "mr.h"
 #include "conf.h"
 #include "db.h"
+#include "livekit.h"
 #include "manage.h"
 #include "model.h"
 #include "probe.h"
@@ -101,9 +102,7 @@ mr_manage_retry(struct mr_db *db, struct mr_arena *a,
 	if (strcmp(r.status, "failed") != 0)
 		return mr_err_set(err, 409, "not_failed",
 		    "The recording is %s, not failed.", r.status);
-	if (r.egress_status == NULL ||
-	    (strcmp(r.egress_status, "EGRESS_COMPLETE") != 0 &&
-	    strcmp(r.egress_status, "EGRESS_LIMIT_REACHED") != 0))
+	if (!mr_lk_wrote_file(r.egress_status))
 		return mr_err_set(err, 409, "nothing_to_retry",
 		    "The recording failed before LiveKit wrote a file (%s); "
 		    "there is nothing to upload.", r.egress_status ?

@@ -38,9 +38,7 @@ delete_files(struct mr_reaper *rp, const char *pass,
 		if (mr_store_del(&rp->store, rp->arena, r->storage_path,
 		    err) == -1)
 			return -1;
-	} else if (r->egress_status != NULL &&
-	    (strcmp(r->egress_status, "EGRESS_COMPLETE") == 0 ||
-	    strcmp(r->egress_status, "EGRESS_LIMIT_REACHED") == 0))
+	} else if (mr_lk_wrote_file(r->egress_status))
 		mr_reap_discard(rp, pass, r);
 	path = mr_reap_spool_path(rp, r);
 	if (path != NULL && unlink(path) == -1 && errno != ENOENT)

@@ -1278,22 +1278,32 @@ nc_stat(struct mr_store *st, struct mr_arena *a, const char *key,
 	return stat_url(nc, a, url, sb, err);
 }
 
+/* DELETE url, naming what in the error; what is not there is deleted. */
+static int
+delete_url(struct nc *nc, const char *url, const char *what,
+    struct mr_err *err)
+{
+	long	 status = 0;
+
+	if (simple(nc, "DELETE", url, NULL, &status, err) == -1)
+		return -1;
+	if (status == 405 || status == 409)
+		return mr_err_set(err, 502, "storage_error", "The storage "
+		    "server answered HTTP %ld to deleting %s.", status,
+		    what != NULL ? what : "a file");
+	return 0;
+}
+
 static int
 nc_del(struct mr_store *st, struct mr_arena *a, const char *key,
     struct mr_err *err)
 {
 	struct nc	*nc = st->priv;
 	char		*url;
-	long		 status = 0;
 
 	if ((url = file_url(nc, a, key, err)) == NULL)
 		return -1;
-	if (simple(nc, "DELETE", url, NULL, &status, err) == -1)
-		return -1;
-	if (status == 405 || status == 409)
-		return mr_err_set(err, 502, "storage_error", "The storage "
-		    "server answered HTTP %ld to deleting '%s'.", status, key);
-	return 0;
+	return delete_url(nc, url, mr_printf(a, "'%s'", key), err);
 }
 
 /*
@@ -1308,7 +1318,6 @@ nc_discard(struct mr_store *st, struct mr_arena *a,
 {
 	struct nc	*nc = st->priv;
 	const char	*id, *up;
-	long		 status = 0;
 
 	if (nc_del(st, a, o->key, err) == -1)
 		return -1;
@@ -1318,13 +1327,8 @@ nc_discard(struct mr_store *st, struct mr_arena *a,
 		return -1;
 	if ((up = mkurl(a, nc->uploads, id, NULL, 0)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	if (simple(nc, "DELETE", up, NULL, &status, err) == -1)
-		return -1;
-	if (status == 405 || status == 409)
-		return mr_err_set(err, 502, "storage_error", "The storage "
-		    "server answered HTTP %ld to deleting the upload folder "
-		    "'%s'.", status, id);
-	return 0;
+	return delete_url(nc, up, mr_printf(a, "the upload folder '%s'", id),
+	    err);
 }
 
 /*

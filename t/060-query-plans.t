@@ -142,10 +142,7 @@ sub plan_of {
 	    . "PREPARE s AS $st->{sql};\nBEGIN;\n$warm"
 	    . "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE s$args;\n"
 	    . "ROLLBACK;\n");
-	my $j = JSON::PP::decode_json($out)->[0];
-	$j->{Plan}{'meetrec planned'} = ($j->{Planning}{'Shared Hit Blocks'}
-	    // 0) + ($j->{Planning}{'Shared Read Blocks'} // 0);
-	return $j->{Plan};
+	return JSON::PP::decode_json($out)->[0]{Plan};
 }
 
 # Every node of a plan, with the path of node types above it.
