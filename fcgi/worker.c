@@ -153,7 +153,8 @@ mr_worker_env_init(struct mr_env *env, struct mr_conf *conf)
 	memset(env, 0, sizeof(*env));
 	env->conf = conf;
 	env->listen_fd = -1;
-	if ((env->db = mr_db_new(conf->cf_database_url)) == NULL)
+	if ((env->db = mr_db_new(conf->cf_database_url,
+	    (int)conf->cf_database_prepared_statements)) == NULL)
 		return -1;
 	env->lk.url = conf->cf_livekit_url;
 	env->lk.key = conf->cf_livekit_api_key;

@@ -90,7 +90,8 @@ mr_admin_connect(const struct mr_conf *conf)
 	struct mr_err	 err;
 
 	mr_err_clear(&err);
-	if ((db = mr_db_new(conf->cf_database_url)) == NULL)
+	if ((db = mr_db_new(conf->cf_database_url,
+	    (int)conf->cf_database_prepared_statements)) == NULL)
 		mr_fatalx("out of memory");
 	if (mr_db_connect(db, &err) == -1)
 		mr_fatalx("%s", err.cause);

@@ -351,21 +351,28 @@ done:
 }
 
 static void
-check_database_url(struct mr_check *ck)
+check_conninfo(struct mr_check *ck, const char *key, const char *value)
 {
 	PQconninfoOption	*opts;
 	char			*msg = NULL;
 
-	if (ck->conf->cf_database_url == NULL)
+	if (value == NULL)
 		return;
-	if ((opts = PQconninfoParse(ck->conf->cf_database_url, &msg)) ==
-	    NULL) {
-		mr_check_problem(ck, "database_url", "not a libpq connection "
-		    "string: %s", msg ? msg : "out of memory");
+	if ((opts = PQconninfoParse(value, &msg)) == NULL) {
+		mr_check_problem(ck, key, "not a libpq connection string: %s",
+		    msg ? msg : "out of memory");
 		PQfreemem(msg);
 		return;
 	}
 	PQconninfoFree(opts);
+}
+
+static void
+check_database_url(struct mr_check *ck)
+{
+	check_conninfo(ck, "database_url", ck->conf->cf_database_url);
+	check_conninfo(ck, "database_listen_url",
+	    ck->conf->cf_database_listen_url);
 }
 
 static void

@@ -42,6 +42,102 @@ why(const struct mr_err *err)
 	return err->cause[0] != '\0' ? err->cause : err->detail;
 }
 
+/* The server process answering on c, 0 when it would not say. */
+static long
+backend_pid(PGconn *c)
+{
+	PGresult	*res;
+	long		 pid = 0;
+
+	res = PQexec(c, "SELECT pg_backend_pid()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		pid = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return pid;
+}
+
+/*
+ * Does conninfo reach PostgreSQL through a pooler that hands each
+ * transaction to any server connection (PgBouncer in transaction or
+ * statement mode)?  Two connections stay open and ask in turn which
+ * server process answers them: straight to PostgreSQL, or through a
+ * pooler in session mode, each keeps its own; such a pooler gives the
+ * second the process the first has just let go.  1 yes, 0 no (or it
+ * could not tell), -1 not reachable.
+ */
+static int
+pooled(const char *conninfo)
+{
+	PGconn		*c[2];
+	long		 pid[2];
+	int		 rc = 0;
+
+	c[0] = PQconnectdb(conninfo);
+	c[1] = PQconnectdb(conninfo);
+	if (PQstatus(c[0]) != CONNECTION_OK || PQstatus(c[1]) !=
+	    CONNECTION_OK) {
+		rc = -1;
+		goto done;
+	}
+	for (int i = 0; i < 4 && rc == 0; i++) {
+		pid[0] = backend_pid(c[0]);
+		pid[1] = backend_pid(c[1]);
+		if (pid[0] != 0 && pid[0] == pid[1])
+			rc = 1;
+	}
+done:
+	PQfinish(c[0]);
+	PQfinish(c[1]);
+	return rc;
+}
+
+/*
+ * Through a pooler in transaction mode: named prepared statements and a
+ * LISTEN need what it does not keep, a server connection of their own.
+ * Returns whether database_url is pooled.
+ */
+static int
+check_pooler(struct mr_check *ck)
+{
+	const struct mr_conf	*c = ck->conf;
+	int			 p, lp;
+
+	if ((p = pooled(c->cf_database_url)) == 1) {
+		if (c->cf_database_prepared_statements)
+			mr_check_problem(ck, "database_prepared_statements",
+			    "database_url reaches PostgreSQL through a pooler "
+			    "in transaction mode (two connections were "
+			    "answered by one server process), where a "
+			    "statement prepared in one transaction is gone "
+			    "in the next: set database_prepared_statements "
+			    "= 0");
+		else
+			mr_check_note("database_url reaches PostgreSQL "
+			    "through a pooler in transaction mode, and "
+			    "database_prepared_statements = 0");
+	}
+	if (c->cf_database_listen_url != NULL) {
+		if ((lp = pooled(c->cf_database_listen_url)) == -1)
+			mr_check_problem(ck, "database_listen_url", "could not "
+			    "connect to PostgreSQL");
+		else if (lp == 1)
+			mr_check_problem(ck, "database_listen_url", "goes "
+			    "through a pooler in transaction mode, which drops "
+			    "what a LISTEN hears: name PostgreSQL itself (or a "
+			    "pool in session mode)");
+		else
+			mr_check_note("the watching reaper listens for "
+			    "uploads on database_listen_url");
+	} else if (p == 1 || !c->cf_database_prepared_statements)
+		mr_check_warn(ck, "database_listen_url", "not set, and "
+		    "database_url %s: a watching reaper polls for uploads "
+		    "every few seconds instead of hearing of them at once; "
+		    "set it to a direct connection to PostgreSQL",
+		    p == 1 ? "goes through a pooler" :
+		    "is used without prepared statements");
+	return p == 1;
+}
+
 static void
 check_database(struct mr_check *ck, struct mr_arena *a)
 {
@@ -55,7 +151,8 @@ check_database(struct mr_check *ck, struct mr_arena *a)
 
 	if (c->cf_database_url == NULL)
 		return;
-	if ((db = mr_db_new(c->cf_database_url)) == NULL)
+	if ((db = mr_db_new(c->cf_database_url,
+	    (int)c->cf_database_prepared_statements)) == NULL)
 		mr_fatalx("out of memory");
 	mr_err_clear(&err);
 	if (mr_db_connect(db, &err) == -1) {
@@ -76,6 +173,9 @@ check_database(struct mr_check *ck, struct mr_arena *a)
 	else
 		mr_check_note("PostgreSQL lets meetrec in, and every migration "
 		    "is applied");
+	/* The pooler's clients are not PostgreSQL's connections. */
+	if (check_pooler(ck))
+		goto done;
 
 	/* Every worker keeps one connection; so do a reaper and we. */
 	max = mr_conf_pm(c) == MR_PM_STATIC ? c->cf_fcgi_workers :

@@ -46,6 +46,8 @@ struct confkey {
 
 static const struct confkey keys[] = {
 	S(database_url,		F_REQUIRED | F_SECRET, NULL),
+	I(database_prepared_statements, 0, "1", 0, 1),
+	S(database_listen_url,	F_SECRET, NULL),
 	S(fcgi_socket,		F_REQUIRED, MR_RUNDIR "/fcgi.sock"),
 	I(fcgi_workers,		0, "4", 1, 256),
 	I(fcgi_max_requests,	0, "10000", 1, INT64_MAX),

@@ -36,6 +36,8 @@ struct mr_conf {
 	int	*cf_lines;		/* per key: its line in cf_path, 0 a
 					   default, -1 the environment */
 	char	*cf_database_url;
+	int64_t	 cf_database_prepared_statements; /* 0: unnamed only */
+	char	*cf_database_listen_url; /* the watching reaper's LISTEN */
 	char	*cf_fcgi_socket;
 	int64_t	 cf_fcgi_workers;
 	int64_t	 cf_fcgi_max_requests;

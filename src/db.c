@@ -6,6 +6,15 @@
  * meetrec-admin can run migrations before any table exists) and prepared
  * again after a reconnect.  Every PGresult handed out is owned by an
  * arena.
+ *
+ * Without prepared statements (database_prepared_statements = 0) each
+ * one goes as an unnamed statement with its parameters, parsed and
+ * planned for each run: what a pooler that hands a client's transactions
+ * to any server connection (PgBouncer in transaction mode) allows, since
+ * a named statement lives on the server connection it was prepared on.
+ * A connection that meets such a pooler anyway (a statement prepared
+ * here is unknown there, or one of the same name is already there)
+ * changes to unnamed statements for good, and says so.
  */
 #include "config.h"
 
@@ -59,6 +68,7 @@ mr_db_stmt_at(size_t i)
 struct mr_db {
 	char		*conninfo;
 	PGconn		*conn;
+	int		 unnamed;		/* no prepared statements */
 	int		 intx;			/* inside BEGIN ... COMMIT */
 	unsigned	 generation;		/* connections made so far */
 	char		 sqlstate[6];
@@ -66,12 +76,13 @@ struct mr_db {
 };
 
 struct mr_db *
-mr_db_new(const char *conninfo)
+mr_db_new(const char *conninfo, int prepared)
 {
 	struct mr_db	*db;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
+	db->unnamed = !prepared;
 	if ((db->conninfo = strdup(conninfo)) == NULL) {
 		free(db);
 		return NULL;
@@ -94,6 +105,12 @@ PGconn *
 mr_db_conn(struct mr_db *db)
 {
 	return db->conn;
+}
+
+int
+mr_db_prepared(const struct mr_db *db)
+{
+	return !db->unnamed;
 }
 
 const char *
@@ -195,11 +212,42 @@ result_err(struct mr_db *db, PGresult *res, struct mr_err *err)
 	if (state != NULL && strcmp(state, "23505") == 0)
 		return mr_err_set(err, 409, "conflict",
 		    "The request conflicts with the current state.");
+	/* A pooler's refusal of a named statement (exec_once) passes. */
 	if (state == NULL || strncmp(state, "08", 2) == 0 ||
-	    strcmp(state, "57P01") == 0 || PQstatus(db->conn) != CONNECTION_OK)
+	    strcmp(state, "57P01") == 0 || strcmp(state, "26000") == 0 ||
+	    strcmp(state, "42P05") == 0 || PQstatus(db->conn) != CONNECTION_OK)
 		return mr_err_set(err, 503, "db_unavailable",
 		    "The database is not available right now.");
 	return mr_err_set(err, 500, "internal", "Internal error.");
+}
+
+/*
+ * Did the server answer a named statement as only a pooler that shares
+ * server connections between clients makes it answer: the statement we
+ * prepared is not there (26000), or another client's of the same name is
+ * (42P05)?  Either way nothing ran.
+ */
+static int
+pooler_refused(PGresult *res)
+{
+	const char	*state;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR ||
+	    (state = PQresultErrorField(res, PG_DIAG_SQLSTATE)) == NULL)
+		return 0;
+	return strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0;
+}
+
+static void
+go_unnamed(struct mr_db *db, PGresult *res)
+{
+	mr_log_warnx("postgres: %.*s: database_url seems to reach PostgreSQL "
+	    "through a pooler in transaction mode; this connection sends "
+	    "unnamed statements from now on (set "
+	    "database_prepared_statements = 0)",
+	    (int)strcspn(PQresultErrorMessage(res), "\n"),
+	    PQresultErrorMessage(res));
+	db->unnamed = 1;
 }
 
 /*
@@ -218,19 +266,41 @@ exec_once(struct mr_db *db, size_t t, size_t i, const char *const *params,
 		*lost = 1;
 		return NULL;
 	}
-	if (!db->prepared[t][i]) {
+	if (!db->unnamed && !db->prepared[t][i]) {
 		/* A PREPARE changes no data: it may always be repeated. */
 		res = PQprepare(db->conn, s->name, s->sql, s->nparams, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			*lost = PQstatus(db->conn) != CONNECTION_OK;
-			return res;
+			if (!pooler_refused(res))
+				return res;
+			go_unnamed(db, res);
+			/* A transaction the error ended: its caller's to retry. */
+			if (db->intx)
+				return res;
+			PQclear(res);
+		} else {
+			PQclear(res);
+			db->prepared[t][i] = 1;
 		}
-		PQclear(res);
-		db->prepared[t][i] = 1;
 	}
 	*sent = 1;
-	res = PQexecPrepared(db->conn, s->name, s->nparams, params, NULL, NULL,
-	    0);
+	if (db->unnamed)
+		res = PQexecParams(db->conn, s->sql, s->nparams, NULL, params,
+		    NULL, NULL, 0);
+	else {
+		res = PQexecPrepared(db->conn, s->name, s->nparams, params,
+		    NULL, NULL, 0);
+		/* Refused before it ran: outside a transaction, once more. */
+		if (pooler_refused(res)) {
+			go_unnamed(db, res);
+			if (db->intx)
+				goto out;
+			PQclear(res);
+			res = PQexecParams(db->conn, s->sql, s->nparams, NULL,
+			    params, NULL, NULL, 0);
+		}
+	}
+out:
 	if (PQstatus(db->conn) != CONNECTION_OK)
 		*lost = 1;
 	return res;

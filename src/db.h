@@ -38,7 +38,12 @@ struct mr_db;
 const struct mr_db_stmt	*mr_db_stmt_at(size_t);
 
 /* db.c */
-struct mr_db	*mr_db_new(const char *conninfo);
+/*
+ * prepared: 1 names each statement and prepares it once per connection,
+ * 0 sends it unnamed every time (database_prepared_statements).
+ */
+struct mr_db	*mr_db_new(const char *conninfo, int prepared);
+int		 mr_db_prepared(const struct mr_db *);
 void		 mr_db_free(struct mr_db *);
 int		 mr_db_connect(struct mr_db *, struct mr_err *);
 int		 mr_db_ping(struct mr_db *, struct mr_err *);

@@ -27,6 +27,7 @@
 #define ITEM_ARENA	(16 * 1024 * 1024)
 #define BATCH_ARENA	(4 * 1024 * 1024)	/* a batch of rows */
 #define WATCH_SWEEP_S	30	/* full passes at least this often */
+#define WATCH_POLL_S	5	/* the upload pass, when nothing notifies */
 
 volatile sig_atomic_t mr_reap_stopping;
 
@@ -105,15 +106,15 @@ run_passes(struct mr_reaper *rp, unsigned mask, int limit)
 
 /* Wait for a NOTIFY on meetrec_upload or the timeout; 1 notified. */
 static int
-wait_notify(struct mr_reaper *rp, int timeout_ms)
+wait_notify(struct mr_db *db, int timeout_ms)
 {
-	PGconn		*c = mr_db_conn(rp->db);
+	PGconn		*c = mr_db_conn(db);
 	PGnotify	*nf;
 	struct pollfd	 pfd;
 	int		 got = 0;
 
 	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		poll(NULL, 0, 1000);
+		poll(NULL, 0, timeout_ms);
 		return 0;
 	}
 	pfd.fd = PQsocket(c);
@@ -127,46 +128,96 @@ wait_notify(struct mr_reaper *rp, int timeout_ms)
 	return got;
 }
 
+/* (Re)connect ldb when it is down and LISTEN there; 0 listening. */
 static int
-listen_upload(struct mr_reaper *rp)
+listen_upload(struct mr_db *ldb)
 {
 	struct mr_err	 err;
 
 	mr_err_clear(&err);
-	if (mr_db_simple(rp->db, "LISTEN meetrec_upload", &err) == -1) {
-		mr_log_warnx("could not listen for uploads: %s", err.cause);
+	if (mr_db_ping(ldb, &err) == -1 ||
+	    mr_db_simple(ldb, "LISTEN meetrec_upload", &err) == -1) {
+		mr_log_warnx("could not listen for uploads: %s",
+		    err.cause[0] ? err.cause : err.detail);
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Where the watch hears of uploads: a connection of its own to
+ * database_listen_url; else the connection of the passes, unless that
+ * goes through a pooler (no prepared statements), which would hand the
+ * LISTEN to a server connection other clients use next and drop what it
+ * hears: then it polls.
+ */
+static struct mr_db *
+listen_db(struct mr_reaper *rp)
+{
+	struct mr_db	*ldb;
+
+	if (rp->conf->cf_database_listen_url != NULL) {
+		if ((ldb = mr_db_new(rp->conf->cf_database_listen_url, 0)) ==
+		    NULL)
+			mr_fatalx("out of memory");
+		mr_log_info("listening for uploads on database_listen_url");
+		return ldb;
+	}
+	if (mr_db_prepared(rp->db))
+		return rp->db;
+	mr_log_info("database_prepared_statements = 0 and no "
+	    "database_listen_url: polling for uploads every %d s",
+	    WATCH_POLL_S);
+	return NULL;
+}
+
 static void
 watch(struct mr_reaper *rp, unsigned mask, int limit)
 {
-	struct mr_err	 err;
+	struct mr_db	*ldb;
 	unsigned	 listened = 0;	/* connection we LISTEN on, 0 none */
-	int64_t		 last = 0;
+	int64_t		 last = 0, polled;
+	int		 woken;
 
+	ldb = listen_db(rp);
+	polled = mr_now_ms();
 	while (!mr_reap_stopping) {
+		woken = 0;
 		/*
 		 * A LISTEN belongs to one connection: after any reconnect (a
-		 * pass may have made one) it must be issued again.
+		 * pass may have made one) it must be issued again, and what
+		 * was queued meanwhile is picked up at once.
 		 */
-		if (listened == 0 || listened != mr_db_generation(rp->db) ||
-		    PQstatus(mr_db_conn(rp->db)) != CONNECTION_OK) {
+		if (ldb != NULL && (listened == 0 ||
+		    listened != mr_db_generation(ldb) ||
+		    PQstatus(mr_db_conn(ldb)) != CONNECTION_OK)) {
 			listened = 0;
-			mr_err_clear(&err);
-			if (mr_db_ping(rp->db, &err) == 0 &&
-			    listen_upload(rp) == 0)
-				listened = mr_db_generation(rp->db);
+			if (listen_upload(ldb) == 0) {
+				listened = mr_db_generation(ldb);
+				woken = last != 0;
+			}
 		}
 		if (mr_now_ms() - last >= WATCH_SWEEP_S * 1000) {
 			run_passes(rp, mask, limit);
-			last = mr_now_ms();
+			last = polled = mr_now_ms();
 		}
-		if (wait_notify(rp, 1000) && (mask & 1u))
+		if (ldb != NULL) {
+			if (wait_notify(ldb, 1000)) {
+				mr_log_debug("woken by a notification");
+				woken = 1;
+			}
+		} else {
+			poll(NULL, 0, 1000);
+			if (mr_now_ms() - polled >= WATCH_POLL_S * 1000) {
+				polled = mr_now_ms();
+				woken = 1;
+			}
+		}
+		if (woken && (mask & 1u) && !mr_reap_stopping)
 			run_passes(rp, 1u, limit);
 	}
+	if (ldb != rp->db)
+		mr_db_free(ldb);
 }
 
 static unsigned
@@ -272,7 +323,8 @@ main(int argc, char *argv[])
 	if (mr_httpc_global_init() == -1 ||
 	    (rp.arena = mr_arena_new(ITEM_ARENA)) == NULL ||
 	    (rp.batch = mr_arena_new(BATCH_ARENA)) == NULL ||
-	    (rp.db = mr_db_new(rp.conf->cf_database_url)) == NULL)
+	    (rp.db = mr_db_new(rp.conf->cf_database_url,
+	    (int)rp.conf->cf_database_prepared_statements)) == NULL)
 		mr_fatalx("out of memory");
 	if (mr_store_open(&rp.store, rp.conf, &err) == -1) {
 		fprintf(stderr, "meetrec-reaper: storage: %s%s%s\n",

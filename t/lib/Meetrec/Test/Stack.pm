@@ -58,6 +58,7 @@ use Meetrec::Test::Util qw(src_root build_root free_port http uuid
 use Meetrec::Test::OpenAPI;
 use Meetrec::Test::Pg;
 use Meetrec::Test::PgProxy;
+use Meetrec::Test::PgBouncer;
 use Meetrec::Test::Nginx;
 
 # Keys written to meetrec.conf, in this order (conf.c refuses unknown
@@ -230,6 +231,12 @@ sub skip_unless {
 #					connection after a commit
 #					(no_standin: livekit_url points at a
 #					closed port)
+#   pgbouncer => N			the programs reach PostgreSQL
+#					through Debian's PgBouncer in
+#					transaction mode with N server
+#					connections ($s->pgbouncer:
+#					Meetrec::Test::PgBouncer); the
+#					test sets the database_* keys
 #   listen_port => N			fixed nginx port (else a free one)
 #   standin_port => N			fixed stand-in port (persistent)
 #   fixture_mp4 => FILE			the stand-in copies FILE as each
@@ -376,6 +383,15 @@ sub _bring_up {
 		    to => $self->{pg}->sockdir, log => "$d/log/pgproxy.log");
 		$self->{pgproxy}->start;
 	}
+	if ($o->{pgbouncer}) {
+		$self->{pgbouncer} = Meetrec::Test::PgBouncer->new(
+		    dir => $self->_short_dir . '/pgbouncer',
+		    to => $self->{pg}->sockdir, db => $self->{pg}->dbname,
+		    user => $Meetrec::Test::Pg::ROLE,
+		    log => "$d/log/pgbouncer.log",
+		    pool_size => $o->{pgbouncer});
+		$self->{pgbouncer}->start;
+	}
 
 	# 3. Secrets and the stand-in.
 	my $cfg;
@@ -435,6 +451,7 @@ sub _default_conf {
 		database_url      => $self->{pgproxy}
 		    ? $self->{pgproxy}->conninfo($self->{pg}->dbname,
 			$self->{pg}->conninfo =~ /\buser=(\S+)/)
+		    : $self->{pgbouncer} ? $self->{pgbouncer}->conninfo
 		    : $self->{pg}->conninfo,
 		fcgi_socket       => $self->_socket_path,
 		($test ? (fcgi_pm => 'static') : ()),
@@ -662,6 +679,7 @@ sub _start_nginx {
 sub dir        { return $_[0]{dir} }
 sub pg         { return $_[0]{pg} }
 sub pgproxy    { return $_[0]{pgproxy} }
+sub pgbouncer  { return $_[0]{pgbouncer} }
 sub nginx      { return $_[0]{nginx} }
 sub pool       { return $_[0]{pool} }
 sub standin_proc { return $_[0]{standin} }
@@ -949,6 +967,7 @@ sub shutdown {
 	}
 	watch("127.0.0.1:$self->{port}") if $self->{openapi};
 	$self->{pgproxy}->stop if $self->{pgproxy};
+	$self->{pgbouncer}->stop if $self->{pgbouncer};
 	if ($self->{pg}) {
 		if ($o{quick}) {
 			$self->{pg}->abort;
