@@ -124,6 +124,30 @@ is($m0->{meetrec_recordings_trashed}, 0, 'trashed at 0');
 is($m0->{$_}, 0, "$_ at 0") for qw(meetrec_upload_bytes_total
     meetrec_uploads_total meetrec_upload_failures_total);
 
+# Several API hosts on one database: each host's own figures, and the
+# database's once.
+my $hostm = parse($s->api(GET => '/metrics?scope=host')->{body});
+ok(exists $hostm->{meetrec_pool_workers}, 'scope=host: the pool figures');
+ok(req($hostm, 'metrics', 'GET', 200) > 0, '... and request counters');
+is(scalar(grep { /^meetrec_(?:recordings|database_up|reaper_|upload)/ }
+    keys %$hostm), 0, '... and nothing read from PostgreSQL');
+my $db = parse($s->api(GET => '/metrics?scope=database')->{body});
+is($db->{meetrec_database_up}, 1, 'scope=database: database_up');
+ok(exists $db->{meetrec_recordings_trashed}, '... the recordings');
+is(scalar(grep { /^meetrec_(?:http_|pool_)/ } keys %$db), 0,
+    '... and no figure of this host');
+my %whole = map { s/\{.*//r => 1 } grep { !/^#/ }
+    keys %{ parse($s->api(GET => '/metrics')->{body}) };
+my %parts = map { s/\{.*//r => 1 } grep { !/^#/ } keys(%$hostm), keys(%$db);
+is_deeply([ sort keys %parts ], [ sort keys %whole ],
+    'the two together hold every family of the whole');
+for my $q ('scope=all', 'scope=', 'scope=host&scope=host') {
+	my $x = $s->api(GET => "/metrics?$q");
+	is($x->{status}, 400, "?$q: 400");
+	is($x->{json}{code}, 'invalid_query', '... invalid_query');
+}
+ok($strict_ok, 'the scoped scrapes are well formed');
+
 # 2. Many requests through three workers that recycle every 15 requests:
 # not one is lost.
 my $p0 = scrape();
