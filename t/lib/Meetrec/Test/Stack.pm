@@ -237,6 +237,14 @@ sub skip_unless {
 #					connections ($s->pgbouncer:
 #					Meetrec::Test::PgBouncer); the
 #					test sets the database_* keys
+#   share_with => $stack		another API host of that stack:
+#					its own pool and nginx, sharing
+#					the other's PostgreSQL, stand-in,
+#					folders and config (conf overrides
+#					apply); the other stops them
+#   webhook_url => URL			where the stand-in sends webhooks
+#					(else this stack's nginx), e.g. a
+#					balancer in front of several hosts
 #   listen_port => N			fixed nginx port (else a free one)
 #   standin_port => N			fixed stand-in port (persistent)
 #   fixture_mp4 => FILE			the stand-in copies FILE as each
@@ -255,7 +263,8 @@ sub new {
 		company  => uuid(),
 		finished => 0,
 	}, $class;
-	$self->{name} = $o{name} // (basename($0) =~ s/\.t\z//r);
+	$self->{name} = $o{name} // (basename($0) =~ s/\.t\z//r)
+	    . ($o{share_with} ? '-b' : '');
 	if ($o{persistent_dir}) {
 		$self->{persistent} = 1;
 		$self->{dir} = File::Spec->rel2abs($o{persistent_dir});
@@ -359,6 +368,7 @@ sub _bring_up {
 	# 1. Ports.  nginx's first: the stand-in's webhook URL needs it.
 	$self->{port} = $o->{listen_port} // free_port();
 	$self->_watch_answers unless $self->{persistent} || $o->{no_nginx};
+	return $self->_bring_up_host($o->{share_with}) if $o->{share_with};
 
 	# 2. PostgreSQL.
 	my $sockdir;
@@ -438,6 +448,29 @@ sub _bring_up {
 	# 6. The pool, then nginx in front of it.
 	$self->start_pool unless $o->{no_pool};
 	$self->_start_nginx unless $o->{no_nginx};
+	return;
+}
+
+# Another API host of stack $o: the same database and folders, its own
+# socket, pid file, pool and nginx.
+sub _bring_up_host {
+	my ($self, $o) = @_;
+	my $d = $self->{dir};
+	$self->{pg} = $o->{pg};
+	$self->{pg_shared} = 1;
+	$self->{conf_path} = "$d/meetrec.conf";
+	my %cfg = (%{ $o->{config} }, fcgi_socket => $self->_socket_path,
+	    pid_file => "$d/run/meetrec-fcgi.pid");
+	my $extra = $self->{o}{conf} // {};
+	for my $k (keys %$extra) {
+		if (defined $extra->{$k}) { $cfg{$k} = $extra->{$k} }
+		else { delete $cfg{$k} }
+	}
+	$self->{$_} = $o->{$_} for qw(lk_key lk_secret lk_port company);
+	$self->{config} = \%cfg;
+	$self->_write_conf(\%cfg);
+	$self->start_pool unless $self->{o}{no_pool};
+	$self->_start_nginx unless $self->{o}{no_nginx};
 	return;
 }
 
@@ -526,7 +559,8 @@ sub _start_standin {
 	my $pf = "$d/run/standin.port";
 	unlink $pf;
 	my $node = _node() or croak 'Stack: node not found';
-	my $url = "http://127.0.0.1:$self->{port}/api/livekit/webhook";
+	my $url = $self->{o}{webhook_url}
+	    // "http://127.0.0.1:$self->{port}/api/livekit/webhook";
 	my $p = spawn('standin', [ $node,
 	    node_script('t/livekit/standin.mjs', 't/livekit'),
 	    '--port', $port || 0, '--port-file', $pf,
@@ -968,7 +1002,7 @@ sub shutdown {
 	watch("127.0.0.1:$self->{port}") if $self->{openapi};
 	$self->{pgproxy}->stop if $self->{pgproxy};
 	$self->{pgbouncer}->stop if $self->{pgbouncer};
-	if ($self->{pg}) {
+	if ($self->{pg} && !$self->{pg_shared}) {
 		if ($o{quick}) {
 			$self->{pg}->abort;
 		} else {
