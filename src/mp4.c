@@ -21,7 +21,7 @@
 #define UNKNOWN64	UINT64_MAX	/* an all-ones duration: not known */
 
 struct mp4 {
-	int		 fd;
+	const struct mr_src *src;
 	unsigned	 nboxes;
 	int		 moov;		/* seen, to refuse a second one */
 	int		 mvhd;
@@ -115,7 +115,7 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 			return mr_probe_unreadable(m->err, "Truncated box header at "
 			    "offset %llu in %s.", (unsigned long long)off,
 			    parent);
-		if (mr_probe_read(m->fd, (off_t)off, h, 8, m->err) == -1)
+		if (mr_src_read(m->src, (off_t)off, h, 8, m->err) == -1)
 			return -1;
 		type_str(b.type, h + 4);
 		size = be32(h);
@@ -125,7 +125,7 @@ walk(struct mp4 *m, uint64_t off, uint64_t end, const struct box_handler *tab,
 				return mr_probe_unreadable(m->err, "Truncated largesize "
 				    "of box '%s' at offset %llu in %s.", b.type,
 				    (unsigned long long)off, parent);
-			if (mr_probe_read(m->fd, (off_t)off + 8, h + 8, 8,
+			if (mr_src_read(m->src, (off_t)off + 8, h + 8, 8,
 			    m->err) == -1)
 				return -1;
 			size = be64(h + 8);
@@ -204,7 +204,7 @@ read_mvhd(struct mp4 *m, const struct box *b)
 	if (len < 4)
 		return mr_probe_unreadable(m->err, "The mvhd box is too short (%llu "
 		    "bytes).", (unsigned long long)len);
-	if (mr_probe_read(m->fd, (off_t)b->data, p, 4, m->err) == -1)
+	if (mr_src_read(m->src, (off_t)b->data, p, 4, m->err) == -1)
 		return -1;
 	if (p[0] > 1)
 		return mr_probe_unreadable(m->err, "Unsupported mvhd version %u.",
@@ -213,7 +213,7 @@ read_mvhd(struct mp4 *m, const struct box *b)
 	if (len < need)
 		return mr_probe_unreadable(m->err, "The mvhd box is too short (%llu "
 		    "bytes) for version %u.", (unsigned long long)len, p[0]);
-	if (mr_probe_read(m->fd, (off_t)b->data + 4, p + 4, need - 4,
+	if (mr_src_read(m->src, (off_t)b->data + 4, p + 4, need - 4,
 	    m->err) == -1)
 		return -1;
 	if (p[0] == 0) {
@@ -247,7 +247,7 @@ read_mehd(struct mp4 *m, const struct box *b)
 	if (len < 4)
 		return mr_probe_unreadable(m->err, "The mehd box is too short (%llu "
 		    "bytes).", (unsigned long long)len);
-	if (mr_probe_read(m->fd, (off_t)b->data, p, 4, m->err) == -1)
+	if (mr_src_read(m->src, (off_t)b->data, p, 4, m->err) == -1)
 		return -1;
 	if (p[0] > 1)
 		return mr_probe_unreadable(m->err, "Unsupported mehd version %u.",
@@ -256,7 +256,7 @@ read_mehd(struct mp4 *m, const struct box *b)
 	if (len < need)
 		return mr_probe_unreadable(m->err, "The mehd box is too short (%llu "
 		    "bytes) for version %u.", (unsigned long long)len, p[0]);
-	if (mr_probe_read(m->fd, (off_t)b->data + 4, p + 4, need - 4,
+	if (mr_src_read(m->src, (off_t)b->data + 4, p + 4, need - 4,
 	    m->err) == -1)
 		return -1;
 	if (p[0] == 0) {
@@ -274,14 +274,25 @@ read_mehd(struct mp4 *m, const struct box *b)
 int
 mr_mp4_duration(int fd, double *seconds, struct mr_err *err)
 {
+	struct mr_src	 src;
+
+	if (mr_src_fd(&src, &fd, err) == -1)
+		return -1;
+	return mr_mp4_duration_src(&src, seconds, err);
+}
+
+int
+mr_mp4_duration_src(const struct mr_src *src, double *seconds,
+    struct mr_err *err)
+{
 	struct mp4	 m;
-	uint64_t	 size, dur;
+	uint64_t	 size = src->size, dur;
 
 	memset(&m, 0, sizeof(m));
-	m.fd = fd;
+	m.src = src;
 	m.err = err;
-	if (mr_probe_size(fd, &size, err) == -1)
-		return -1;
+	if (size == 0)
+		return mr_probe_unreadable(err, "The file is empty.");
 	if (walk(&m, 0, size, top_boxes, MR_NELEM(top_boxes),
 	    "the file") == -1)
 		return -1;

@@ -292,6 +292,17 @@ gap(struct mr_err *err, uint64_t from, uint64_t to, uint64_t size,
 int
 mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 {
+	struct mr_src	 src;
+
+	if (mr_src_fd(&src, &fd, err) == -1)
+		return -1;
+	return mr_ogg_duration_src(&src, seconds, err);
+}
+
+int
+mr_ogg_duration_src(const struct mr_src *src, double *seconds,
+    struct mr_err *err)
+{
 	struct page	 pg;
 	struct streams	 st;
 	unsigned char	*buf = NULL, *q;
@@ -303,8 +314,8 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 	unsigned	 badcrc = 0;
 	int		 found = 0;
 
-	if (mr_probe_size(fd, &size, err) == -1)
-		return -1;
+	if ((size = src->size) == 0)
+		return mr_probe_unreadable(err, "The file is empty.");
 	/* One buffer for the first pages, then for the window at the end. */
 	n = size < MR_OGG_WINDOW ? size : MR_OGG_WINDOW;
 	if ((buf = malloc(n)) == NULL) {
@@ -312,7 +323,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 		goto fail;
 	}
 	n = size < PAGE_MAX ? size : PAGE_MAX;
-	if (mr_probe_read(fd, 0, buf, n, err) == -1)
+	if (mr_src_read(src, 0, buf, n, err) == -1)
 		goto fail;
 	if ((why = page_parse(buf, n, &pg, &budget)) != NULL) {
 		mr_probe_unreadable(err, "The first Ogg page is unreadable: %s.", why);
@@ -344,7 +355,7 @@ mr_ogg_duration(int fd, double *seconds, struct mr_err *err)
 			if (p < filled) {
 				n = filled - lo > MR_OGG_CHUNK ?
 				    MR_OGG_CHUNK : filled - lo;
-				if (mr_probe_read(fd, (off_t)(filled - n),
+				if (mr_src_read(src, (off_t)(filled - n),
 				    buf + (filled - n - lo), n, err) == -1)
 					goto fail;
 				filled -= n;

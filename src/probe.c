@@ -79,22 +79,62 @@ mr_probe_size(int fd, uint64_t *size, struct mr_err *err)
 	return 0;
 }
 
+static int
+fd_read(void *arg, off_t off, void *buf, size_t len, struct mr_err *err)
+{
+	return mr_probe_read(*(int *)arg, off, buf, len, err);
+}
+
+int
+mr_src_fd(struct mr_src *src, int *fdp, struct mr_err *err)
+{
+	memset(src, 0, sizeof(*src));
+	if (mr_probe_size(*fdp, &src->size, err) == -1)
+		return -1;
+	src->read = fd_read;
+	src->arg = fdp;
+	return 0;
+}
+
+int
+mr_src_read(const struct mr_src *src, off_t off, void *buf, size_t len,
+    struct mr_err *err)
+{
+	if (off < 0 || (uint64_t)off > src->size ||
+	    len > src->size - (uint64_t)off)
+		return mr_probe_unreadable(err, "The file ended at offset %llu "
+		    "while it was being read.",
+		    (unsigned long long)src->size);
+	return src->read(src->arg, off, buf, len, err);
+}
+
+int
+mr_probe_duration_src(const struct mr_src *src, double *seconds,
+    struct mr_err *err)
+{
+	unsigned char	 h[8];
+	uint64_t	 size = src->size;
+
+	if (size == 0)
+		return mr_probe_unreadable(err, "The file is empty.");
+	if (size >= 4) {
+		if (mr_src_read(src, 0, h, size >= 8 ? 8 : 4, err) == -1)
+			return -1;
+		if (memcmp(h, "OggS", 4) == 0)
+			return mr_ogg_duration_src(src, seconds, err);
+		if (size >= 8 && (memcmp(h + 4, "ftyp", 4) == 0 ||
+		    memcmp(h + 4, "moov", 4) == 0))
+			return mr_mp4_duration_src(src, seconds, err);
+	}
+	return mr_probe_unreadable(err, "The file is neither MP4 nor Ogg.");
+}
+
 int
 mr_probe_duration(int fd, double *seconds, struct mr_err *err)
 {
-	unsigned char	 h[8];
-	uint64_t	 size;
+	struct mr_src	 src;
 
-	if (mr_probe_size(fd, &size, err) == -1)
+	if (mr_src_fd(&src, &fd, err) == -1)
 		return -1;
-	if (size >= 4) {
-		if (mr_probe_read(fd, 0, h, size >= 8 ? 8 : 4, err) == -1)
-			return -1;
-		if (memcmp(h, "OggS", 4) == 0)
-			return mr_ogg_duration(fd, seconds, err);
-		if (size >= 8 && (memcmp(h + 4, "ftyp", 4) == 0 ||
-		    memcmp(h + 4, "moov", 4) == 0))
-			return mr_mp4_duration(fd, seconds, err);
-	}
-	return mr_probe_unreadable(err, "The file is neither MP4 nor Ogg.");
+	return mr_probe_duration_src(&src, seconds, err);
 }

@@ -7,8 +7,9 @@
  * file the probe cannot read to its end (cut short, damaged) has no
  * duration: 422, never the duration of what it still holds.
  *
- * Every probe reads with pread(2) only: the file offset of fd is left
- * where it was, nothing is mapped, and the bytes read are bounded (box
+ * Every probe reads through a struct mr_src, of a file with pread(2)
+ * only: the file offset of fd is left where it was, nothing is mapped,
+ * and the bytes read are bounded (box
  * headers and one small payload for MP4; the first pages and at most
  * MR_OGG_WINDOW bytes at the end for Ogg) whatever the size of the file.
  * They do not allocate from an arena and do not block on the network.
@@ -24,7 +25,33 @@
 
 #include "mr.h"
 
+/*
+ * Where a probe reads: exactly len bytes at off, or -1 with err (422
+ * "unreadable_media" when the source ends first, 500 or 502 when a read
+ * fails).  size is the whole source's, known before it is read: a file's
+ * from fstat(2), an object's from its store.  mr_src_fd() makes one of a
+ * file descriptor, read with pread(2); reap_incoming.c one of an object
+ * in S3, read with ranged GETs.
+ */
+struct mr_src {
+	int		(*read)(void *arg, off_t off, void *buf, size_t len,
+			    struct mr_err *err);
+	void		*arg;
+	uint64_t	 size;
+};
+
 /* probe.c */
+
+/*
+ * A source reading the regular file open on fd (*fdp must outlive it):
+ * 0, or -1 as mr_probe_size().
+ */
+int	mr_src_fd(struct mr_src *, int *fdp, struct mr_err *err);
+int	mr_src_read(const struct mr_src *, off_t off, void *buf, size_t len,
+	    struct mr_err *err);
+/* As mr_probe_duration(), from a source; an empty one is 422. */
+int	mr_probe_duration_src(const struct mr_src *, double *seconds,
+	    struct mr_err *err);
 
 /*
  * Pick the probe by magic bytes: an "ftyp" or "moov" box first means
@@ -68,6 +95,8 @@ int	mr_probe_unreadable(struct mr_err *err, const char *fmt, ...)
  * than MR_MP4_MAX_BOXES boxes, ...) or 500 "io_error".
  */
 int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
+int	mr_mp4_duration_src(const struct mr_src *, double *seconds,
+	    struct mr_err *err);
 
 /* ogg.c */
 
@@ -95,5 +124,7 @@ int	mr_mp4_duration(int fd, double *seconds, struct mr_err *err);
  * the window buffer cannot be allocated.
  */
 int	mr_ogg_duration(int fd, double *seconds, struct mr_err *err);
+int	mr_ogg_duration_src(const struct mr_src *, double *seconds,
+	    struct mr_err *err);
 
 #endif /* MR_PROBE_H */
