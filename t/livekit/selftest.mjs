@@ -10,6 +10,7 @@
 
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import {
   AccessToken, WebhookReceiver, EgressClient, EncodedFileOutput, EncodedFileType, EgressStatus,
 } from 'livekit-server-sdk';
+import { s3Location } from './standin.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const KEY = 'selftest-key';
@@ -451,6 +453,60 @@ async function main() {
   ok(receivedFor(egRev).map((h) => h.event).join(',') === 'egress_started,egress_ended,egress_updated,egress_updated',
     'reverse mode: held updates are not dropped as stale when released', (await webhooksOf(egRev)).map((w) => [w.event, w.dropped]));
   await ctl('reset', {});
+
+  // S3 targets, without an S3 server (t/216-standin-s3-upload.t has one). The location
+  // as livekit/storage builds it (its location_test.go cases), then as egress 1.12 did.
+  const loc = [
+    [{ bucket: 'mybucket' }, 'foo.mp4', 'https://mybucket.s3.amazonaws.com/foo.mp4'],
+    [{ bucket: 'mybucket', endpoint: 's3.example.com' }, 'foo.mp4', 'https://mybucket.s3.example.com/foo.mp4'],
+    [{ bucket: 'mybucket', endpoint: 'https://s3.example.com' }, 'foo.mp4', 'https://mybucket.s3.example.com/foo.mp4'],
+    [{ bucket: 'mybucket', endpoint: 'http://s3.example.com' }, 'foo.mp4', 'https://mybucket.s3.example.com/foo.mp4'],
+    [{ bucket: 'mybucket' }, 'a/b/c.mp4', 'https://mybucket.s3.amazonaws.com/a/b/c.mp4'],
+    [{ bucket: 'mybucket' }, '/foo.mp4', 'https://mybucket.s3.amazonaws.com/foo.mp4'],
+    [{ bucket: 'mybucket' }, 'folder/my file.mp4', 'https://mybucket.s3.amazonaws.com/folder/my%20file.mp4'],
+    [{ bucket: 'mybucket' }, 'café/résumé.mp4', 'https://mybucket.s3.amazonaws.com/caf%C3%A9/r%C3%A9sum%C3%A9.mp4'],
+    [{ bucket: 'mybucket', forcePathStyle: true }, 'foo.mp4', 'https://s3.amazonaws.com/mybucket/foo.mp4'],
+    [{ bucket: 'mybucket', endpoint: 'https://minio.example.com', forcePathStyle: true }, 'foo.mp4', 'https://minio.example.com/mybucket/foo.mp4'],
+    [{ bucket: 'mybucket', forcePathStyle: true }, 'a/b/c.mp4', 'https://s3.amazonaws.com/mybucket/a/b/c.mp4'],
+    [{ bucket: 'mybucket', forcePathStyle: true }, '/foo.mp4', 'https://s3.amazonaws.com/mybucket/foo.mp4'],
+    [{ bucket: 'b', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true }, 'rec/x.mp4', 'https://127.0.0.1:9000/b/rec/x.mp4'],
+  ];
+  const badLoc = loc.filter(([c, k, want]) => s3Location(c, k) !== want).map(([c, k, want]) => [c, k, want, s3Location(c, k)]);
+  ok(badLoc.length === 0, 's3Location: https, scheme dropped, path or virtual-host style, escaped (livekit/storage cases)', badLoc);
+  const old = [
+    [{ bucket: 'b', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true }, 'rec/x.mp4', 'http://127.0.0.1:9000/b/rec/x.mp4'],
+    [{ bucket: 'b', endpoint: 'minio:9000', forcePathStyle: true }, 'rec/x.mp4', 'https://minio:9000/b/rec/x.mp4'],
+    [{ bucket: 'b' }, 'rec/x.mp4', 'https://b.s3.amazonaws.com/rec/x.mp4'],
+  ];
+  const badOld = old.filter(([c, k, want]) => s3Location(c, k, 'as_endpoint') !== want).map(([c, k, want]) => [want, s3Location(c, k, 'as_endpoint')]);
+  ok(badOld.length === 0, 's3Location as_endpoint: the endpoint as given (egress 1.12)', badOld);
+
+  // Start: the secrets are redacted in the echo; no endpoint is refused.
+  const down = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+  const s3t = { accessKey: 'AKSELF', secret: 'self/secret+1', sessionToken: 'tok', region: 'us-east-1', endpoint: `http://127.0.0.1:${down}`, bucket: 'b', forcePathStyle: true };
+  const s3Body = (room, s3) => ({ roomName: room, fileOutputs: [{ fileType: 'MP4', filepath: 'rec/s3.mp4', disableManifest: true, s3 }] });
+  r = await twirp('StartRoomCompositeEgress', s3Body('room10', { ...s3t, endpoint: '' }));
+  ok(r.status === 400 && r.json?.code === 'invalid_argument' && /s3\.endpoint/.test(r.json.msg), 's3 without an endpoint: 400 invalid_argument', r);
+  r = await twirp('StartRoomCompositeEgress', s3Body('room10', s3t));
+  const egS3 = r.json?.egress_id;
+  const echo = r.json?.room_composite?.file_outputs?.[0]?.s3;
+  ok(r.status === 200 && echo?.access_key === '{access_key}' && echo.secret === '{secret}' && echo.session_token === '{session_token}' &&
+     echo.endpoint === s3t.endpoint && !r.text.includes('self/secret') && r.json.file_results[0].filename === 'rec/s3.mp4',
+    's3 target: Start echoes the request with its secrets redacted', r.json);
+  r = await ctl('s3_next', { fail: 'nope' });
+  ok(r.status === 400, 's3_next: an unknown fault is refused', r);
+  await waitIdle();
+  await twirp('StopEgress', { egressId: egS3 });
+  await waitIdle();
+  const s3Ended = receivedFor(egS3).find((h) => h.event === 'egress_ended')?.ev?.egressInfo;
+  ok(s3Ended?.status === EgressStatus.EGRESS_FAILED && s3Ended.errorCode === 400 &&
+     /^S3 upload failed: operation error S3: PutObject, exceeded maximum number of attempts, 5, .*request send failed, .*ECONNREFUSED/.test(s3Ended.error) &&
+     !s3Ended.fileResults[0].location && s3Ended.fileResults[0].size === 0n, 'S3 endpoint down: FAILED "S3 upload failed: ...", 400, no location', s3Ended?.error);
+  const up = (await ctl('uploads')).json.uploads.find((u) => u.egress_id === egS3);
+  ok(up?.status === 'failed' && up.key === 'rec/s3.mp4' && up.size > 0 && up.sent_bytes === 0 &&
+     !fs.readdirSync(os.tmpdir()).some((f) => f.startsWith(`standin-${egS3}-`)), '/_standin/uploads records it; the temp file is gone', up);
 
   // The SDK's own EgressClient reads the snake_case replies.
   const client = new EgressClient(base, KEY, SECRET);

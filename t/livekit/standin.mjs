@@ -11,14 +11,19 @@
 //     the LiveKit server signs them (AccessToken with a `sha256` claim, no "Bearer"),
 //     delivered through one FIFO queue per egress with LiveKit's retry policy;
 //   * the output file: a small structurally valid MP4 (ftyp/moov/mvhd/mdat) or Ogg Opus
-//     stream whose encoded duration equals the egress's recorded length.
+//     stream whose encoded duration equals the egress's recorded length, written to the
+//     file path, or, for an output with an `s3` target, uploaded once at the end with the
+//     AWS SDK (one PutObject up to 5 MiB, a multipart upload above), reported as egress
+//     reports it.
 // Plus a control API under /_standin/ so tests can inject failures and inspect traffic.
 //
 // Facts it follows are in shared/protocols/livekit.md (§1 API, §2 errors, §4 webhooks,
-// §5 SDK, §6 files). See README.md next to this file for the CLI and the control API.
+// §5 SDK, §6 files, §6a S3 upload). See README.md next to this file for the CLI and the control API.
 
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -40,6 +45,14 @@ import {
   WebhookEvent, // the protocol class: the SDK's subclass loses `event` (livekit.md §5a)
 } from '@livekit/protocol';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  S3Client,
+  PutObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  AbortMultipartUploadCommand,
+} from '@aws-sdk/client-s3';
 
 // ---------------------------------------------------------------------------
 // Small helpers
@@ -261,6 +274,199 @@ async function writeOgg(file, durationMs, { partial }) {
 }
 
 // ---------------------------------------------------------------------------
+// S3 upload, as egress's uploader does it (livekit.md §6a)
+// ---------------------------------------------------------------------------
+
+// The AWS SDK for Go's upload manager, which livekit/storage uses: a file of up to one
+// part goes up in one PutObject, a larger one in 5 MiB parts, five at a time, and a
+// failed multipart upload is aborted. Egress allows each request 5 attempts.
+const S3_PART_SIZE = 5 * 1024 * 1024;
+const S3_CONCURRENCY = 5;
+const S3_MAX_ATTEMPTS = 5;
+
+// The Content-Type egress uploads with: the output type's MIME type.
+const S3_CONTENT_TYPE = { [EncodedFileType.MP4]: 'video/mp4', [EncodedFileType.OGG]: 'audio/ogg' };
+
+// The SDK warns once per process, on stderr, that later releases will need a newer Node;
+// the pinned release works, and the notice would only clutter every test's log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Go's url.URL path escaping: letters, digits, "-_.~" and "$&+,/:;=@" stay as they
+// are, every other byte of the UTF-8 text becomes %XX.
+function goEscapePath(p) {
+  let out = '';
+  for (const b of Buffer.from(p, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9\-_.~$&+,/:;=@]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+// The `location` egress reports for an object uploaded to bucket/key (livekit/storage
+// s3.go). "https" (egress 1.14 on): always https, the endpoint's scheme dropped, path
+// style https://<endpoint>/<bucket>/<key> or virtual host https://<bucket>.<endpoint>/<key>,
+// the path cleaned and escaped. "as_endpoint" (egress 1.12 and before): path style is
+// <endpoint as given>/<bucket>/<key> (https:// added only when it has no scheme),
+// virtual host https://<bucket>.<endpoint as given>/<key>, nothing escaped.
+export function s3Location({ endpoint, bucket, forcePathStyle }, key, style = 'https') {
+  let ep = endpoint || 's3.amazonaws.com';
+  if (style === 'as_endpoint') {
+    if (!forcePathStyle) return `https://${bucket}.${ep}/${key}`;
+    if (!ep.startsWith('http')) ep = `https://${ep}`;
+    return `${ep}/${bucket}/${key}`;
+  }
+  if (ep.startsWith('https://')) ep = ep.slice('https://'.length);
+  if (ep.startsWith('http://')) ep = ep.slice('http://'.length);
+  let host = `${bucket}.${ep}`;
+  let p = key;
+  if (forcePathStyle) {
+    host = ep;
+    p = path.posix.join(bucket, key).replace(/(.)\/+$/, '$1');
+  }
+  p = goEscapePath(p);
+  if (p !== '' && !p.startsWith('/')) p = `/${p}`;
+  return `https://${host}${p}`;
+}
+
+// A failed upload: `message` is what the Go SDK's error would say, `status` the HTTP
+// status S3 answered (0: none, e.g. the connection failed).
+class S3UploadError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// The Go SDK's text for operation `op` failing with the JS SDK's error `e`: the
+// operation, the attempts when retries ran out, the HTTP status, S3's error code and
+// message, or the connection error when nothing answered.
+function s3OpError(op, e) {
+  const md = e?.$metadata;
+  if (!md) return new S3UploadError(String(e?.message ?? e), 0);
+  const status = md.httpStatusCode ?? 0;
+  const tries = md.attempts > 1 ? `exceeded maximum number of attempts, ${md.attempts}, ` : '';
+  const head = `operation error S3: ${op}, ${tries}https response error StatusCode: ${status}, ` +
+    `RequestID: ${status ? md.requestId ?? '' : ''}, HostID: ${status ? md.extendedRequestId ?? '' : ''}, `;
+  if (status) return new S3UploadError(`${head}api error ${e.name}: ${e.message}`, status);
+  return new S3UploadError(`${head}request send failed, ${e.message}`, 0);
+}
+
+// A client for the request's target, configured as livekit/storage configures the Go
+// SDK: the request's region (us-east-1 when empty), endpoint and path style, its static
+// keys, 5 attempts, checksums only where S3 requires them (for S3-compatible servers).
+// The default credential chain is never used: a request without keys fails to upload.
+function s3Client(conf, { endpoint = conf.endpoint, secret = conf.secret } = {}) {
+  return new S3Client({
+    region: conf.region || 'us-east-1',
+    endpoint,
+    forcePathStyle: conf.forcePathStyle,
+    credentials: async () => {
+      if (!conf.accessKey || !secret) throw new Error('no access key and secret in the request (this stand-in never looks for others)');
+      return { accessKeyId: conf.accessKey, secretAccessKey: secret, sessionToken: conf.sessionToken || undefined };
+    },
+    maxAttempts: S3_MAX_ATTEMPTS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+// Reads `len` bytes at `off` from an open file.
+async function readAt(fh, off, len) {
+  const b = Buffer.alloc(len);
+  for (let got = 0; got < len;) {
+    const { bytesRead } = await fh.read(b, got, len - got, off + got);
+    if (bytesRead <= 0) throw new Error(`unexpected end of file at byte ${off + got}`);
+    got += bytesRead;
+  }
+  return b;
+}
+
+// Uploads the first `bytes` bytes of `file` as the Go upload manager does, with the
+// PutObject fields in `input` (Bucket, Key, ContentType, ...). Notes what happened in
+// `rec` (multipart, upload_id, parts, sent_bytes, aborted). Throws S3UploadError.
+async function s3UploadFile(client, input, file, bytes, rec) {
+  const fh = await fsp.open(file, 'r');
+  try {
+    if (bytes <= S3_PART_SIZE) {
+      const body = await readAt(fh, 0, bytes);
+      try {
+        await client.send(new PutObjectCommand({ ...input, Body: body }));
+      } catch (e) {
+        throw s3OpError('PutObject', e);
+      }
+      rec.parts = 1;
+      rec.sent_bytes = bytes;
+      return;
+    }
+    rec.multipart = true;
+    let created;
+    try {
+      created = await client.send(new CreateMultipartUploadCommand(input));
+    } catch (e) {
+      throw s3OpError('CreateMultipartUpload', e);
+    }
+    const { Bucket, Key } = input;
+    const UploadId = created.UploadId;
+    rec.upload_id = UploadId;
+    const nParts = Math.ceil(bytes / S3_PART_SIZE);
+    const done = [];
+    let failure = null;
+    let next = 1;
+    const worker = async () => {
+      while (!failure && next <= nParts) {
+        const PartNumber = next++;
+        const off = (PartNumber - 1) * S3_PART_SIZE;
+        const len = Math.min(S3_PART_SIZE, bytes - off);
+        try {
+          const Body = await readAt(fh, off, len);
+          const r = await client.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body }));
+          done.push({ ETag: r.ETag, PartNumber });
+          rec.sent_bytes += len;
+        } catch (e) {
+          failure ??= s3OpError('UploadPart', e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(S3_CONCURRENCY, nParts) }, worker));
+    if (!failure) {
+      done.sort((a, b) => a.PartNumber - b.PartNumber);
+      try {
+        await client.send(new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: done } }));
+      } catch (e) {
+        failure = s3OpError('CompleteMultipartUpload', e);
+      }
+    }
+    rec.parts = done.length;
+    if (failure) {
+      try {
+        await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
+        rec.aborted = true;
+      } catch {
+        // the manager ignores a failed abort too
+      }
+      throw new S3UploadError(`upload multipart failed, upload id: ${UploadId}, cause: ${failure.message}`, failure.status);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+// A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+async function closedPort() {
+  const srv = net.createServer();
+  await new Promise((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+async function sha256File(file) {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk);
+  return h.digest('hex');
+}
+
+// ---------------------------------------------------------------------------
 // Settings ("mode") that tests change through /_standin/mode
 // ---------------------------------------------------------------------------
 
@@ -289,6 +495,7 @@ function defaultMode() {
     webhook_url: null, // null: the --webhook-url given on the command line
     mp4_layout: 'moov_first', // moov_first | moov_last
     mdat_bytes: 4096, // size of the generated MP4's mdat payload
+    s3_location: 'https', // https | as_endpoint: how an S3 upload's location is written (s3Location)
   };
 }
 
@@ -303,6 +510,7 @@ function checkModeValue(key, v) {
     case 'webhooks': return oneOf('normal', 'duplicate', 'reverse', 'drop');
     case 'end_status': return oneOf(...FINAL_STATUSES);
     case 'mp4_layout': return oneOf('moov_first', 'moov_last');
+    case 's3_location': return oneOf('https', 'as_endpoint');
     case 'refuse_code': return Object.hasOwn(TWIRP_HTTP, v) ? null : `${key} must be a Twirp error code`;
     case 'stop_refuse_code': return v === null || Object.hasOwn(TWIRP_HTTP, v) ? null : `${key} must be a Twirp error code or null`;
     case 'refuse_msg': return typeof v === 'string' ? null : `${key} must be a string`;
@@ -336,6 +544,8 @@ export class StandIn {
     // What each egress wrote: egressId -> { egress_id, path, size, sha256, status, partial },
     // kept when the egress is forgotten, so a test can check stored bytes against it.
     this.files = new Map();
+    this.uploads = []; // every S3 upload (see uploadOutput)
+    this.s3Next = null; // a fault armed for the next S3 upload: {fail} or {truncate}
     this.rooms = new Map(); // room name -> RM_ id
     this.requests = []; // every Twirp request
     this.webhooks = []; // every webhook send (one entry per delivery, retries inside)
@@ -485,8 +695,20 @@ export class StandIn {
     const out = req.fileOutputs[0] ?? (req.output.case === 'file' ? req.output.value : null);
     if (!out) throw new TwirpError('invalid_argument', 'request has missing or invalid field: output');
     if (!out.filepath) throw new TwirpError('invalid_argument', 'request has missing or invalid field: filepath');
-    if (out.output.case) {
-      throw new TwirpError('invalid_argument', `request has missing or invalid field: ${out.output.case} (this stand-in writes local files only)`);
+    // An upload target: s3 only. Egress checks nothing about it at Start (no request to
+    // the bucket while an endpoint or region is given): a wrong key, secret or bucket
+    // shows only when the file is uploaded at the end (livekit.md §6a).
+    if (out.output.case && out.output.case !== 's3') {
+      throw new TwirpError('invalid_argument', `request has missing or invalid field: ${out.output.case} (this stand-in uploads to s3 only)`);
+    }
+    if (out.output.case === 's3') {
+      const s3 = out.output.value;
+      if (!s3.endpoint) {
+        throw new TwirpError('invalid_argument', 'request has missing or invalid field: s3.endpoint (this stand-in never uploads to AWS itself)');
+      }
+      if (s3.assumeRoleArn || s3.proxy) {
+        throw new TwirpError('invalid_argument', `request has missing or invalid field: s3.${s3.assumeRoleArn ? 'assume_role_arn' : 'proxy'} (not supported by this stand-in)`);
+      }
     }
     let fileType = out.fileType;
     if (fileType === EncodedFileType.DEFAULT_FILETYPE) fileType = req.audioOnly ? EncodedFileType.OGG : EncodedFileType.MP4;
@@ -541,6 +763,16 @@ export class StandIn {
     const filename = templateFilepath(out.filepath, req.roomName, roomId, ext);
     const now = nowNs();
     const file = new FileInfo({ filename });
+    // The echo of the request has its secrets replaced, as egress does (RedactEncodedOutputs).
+    const echo = req.clone();
+    for (const o of [...(echo.fileOutputs.length === 1 ? echo.fileOutputs : []), echo.output.case === 'file' ? echo.output.value : null]) {
+      const s3 = o?.output.case === 's3' ? o.output.value : null;
+      if (!s3) continue;
+      if (s3.accessKey) s3.accessKey = '{access_key}';
+      if (s3.secret) s3.secret = '{secret}';
+      if (s3.assumeRoleExternalId) s3.assumeRoleExternalId = '{external_id}';
+      if (s3.sessionToken) s3.sessionToken = '{session_token}';
+    }
     const info = new EgressInfo({
       egressId: newId('EG_'),
       roomId,
@@ -549,12 +781,13 @@ export class StandIn {
       status: EgressStatus.EGRESS_STARTING,
       startedAt: now,
       updatedAt: now,
-      request: { case: 'roomComposite', value: req },
+      request: { case: 'roomComposite', value: echo },
       fileResults: [file],
       // egress still fills the legacy `file` result when the only output is a file
       result: { case: 'file', value: file },
     });
-    const eg = { info, file, filename, fileType, activeAt: null, activeTimer: null, ending: false };
+    const s3 = out.output.case === 's3' ? out.output.value : null; // the upload target, secrets and all
+    const eg = { info, file, filename, fileType, s3, activeAt: null, activeTimer: null, ending: false };
     this.egresses.set(info.egressId, eg);
     return eg;
   }
@@ -621,32 +854,45 @@ export class StandIn {
       file.duration = endedAt - fileStart;
       const durationMs = Math.max(1000, Number(file.duration / 1_000_000n));
       const partial = final === EgressStatus.EGRESS_FAILED;
-      try {
-        const size = await this.writeOutput(eg, durationMs, partial);
-        file.size = BigInt(size);
-        file.location = path.resolve(eg.filename);
-      } catch (e) {
-        // Reported as egress reports a failed upload: FAILED, code 400, no location.
-        this.log(`error writing ${eg.filename}: ${e.message}`);
-        final = EgressStatus.EGRESS_FAILED;
-        statusStr = 'EGRESS_FAILED';
-        info.error = `Local upload failed: ${e.message}`;
-        info.errorCode = 400;
-      }
-      if (info.error) {
-        // the write failed; error set above
-      } else if (final === EgressStatus.EGRESS_FAILED) {
+      if (final === EgressStatus.EGRESS_FAILED) {
         info.error = 'pipeline frozen';
         info.errorCode = 500;
       } else if (final === EgressStatus.EGRESS_LIMIT_REACHED) {
         info.error = 'Session limit reached';
         info.errorCode = 413;
       }
+      if (eg.s3) {
+        // A failed upload fails the egress unless it had failed already, with code 400, and
+        // leaves size 0 and no location (egress pipeline/controller.go, sink/file.go).
+        const up = await this.uploadOutput(eg, durationMs, partial);
+        if (up.error && final !== EgressStatus.EGRESS_FAILED) {
+          final = EgressStatus.EGRESS_FAILED;
+          statusStr = 'EGRESS_FAILED';
+          info.error = up.error;
+          info.errorCode = 400;
+        } else if (!up.error) {
+          file.size = BigInt(up.size);
+          file.location = up.location;
+        }
+      } else {
+        try {
+          const size = await this.writeOutput(eg, durationMs, partial);
+          file.size = BigInt(size);
+          file.location = path.resolve(eg.filename);
+        } catch (e) {
+          // Reported as egress reports a failed upload: FAILED, code 400, no location.
+          this.log(`error writing ${eg.filename}: ${e.message}`);
+          final = EgressStatus.EGRESS_FAILED;
+          statusStr = 'EGRESS_FAILED';
+          info.error = `Local upload failed: ${e.message}`;
+          info.errorCode = 400;
+        }
+      }
     }
     info.status = final;
     info.endedAt = endedAt;
     info.updatedAt = endedAt;
-    await this.noteFile(eg, statusStr);
+    if (!eg.s3) await this.noteFile(eg, statusStr);
     this.log(`egress ended id=${info.egressId} status=${statusStr} size=${file.size} location=${file.location}`);
     return this.enqueueWebhook(eg, 'egress_ended');
   }
@@ -670,9 +916,8 @@ export class StandIn {
     });
   }
 
-  // Writes the output file; returns the number of bytes written.
-  async writeOutput(eg, durationMs, partial) {
-    const dest = path.resolve(eg.filename);
+  // Writes the output file (to its file path, or to `dest`); returns the number of bytes written.
+  async writeOutput(eg, durationMs, partial, dest = path.resolve(eg.filename)) {
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     if (eg.fileType === EncodedFileType.OGG) {
       await writeOgg(dest, durationMs, { partial });
@@ -682,6 +927,64 @@ export class StandIn {
       await writeMp4(dest, durationMs, { mdatBytes: this.mode.mdat_bytes, layout: this.mode.mp4_layout, partial });
     }
     return (await fsp.stat(dest)).size;
+  }
+
+  // An output with an s3 target: the file is written to a temp file (egress writes to
+  // its tmp dir), uploaded once to bucket/<filename>, and the temp file deleted. Returns
+  // {size, location}, or {error} with egress's text. Each upload is recorded in
+  // this.uploads; a fault armed with /_standin/s3_next applies to this upload only.
+  async uploadOutput(eg, durationMs, partial) {
+    const conf = eg.s3;
+    const fault = this.s3Next;
+    this.s3Next = null;
+    const key = eg.filename;
+    const bucket = fault?.fail === 'bucket' ? `${conf.bucket}-missing-${randomBytes(4).toString('hex')}` : conf.bucket;
+    const rec = {
+      egress_id: eg.info.egressId, room_name: eg.info.roomName, endpoint: conf.endpoint, bucket, key,
+      status: null, error: null, location: null, size: 0, sha256: null, sent_bytes: 0,
+      multipart: false, upload_id: null, parts: 0, aborted: false, fault,
+      started_at: new Date().toISOString(), ended_at: null,
+    };
+    this.uploads.push(rec);
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), `standin-${eg.info.egressId}-`));
+    let client = null;
+    try {
+      const tmp = path.join(dir, path.basename(key));
+      const size = await this.writeOutput(eg, durationMs, partial, tmp);
+      rec.size = size;
+      rec.sha256 = await sha256File(tmp);
+      const target = {};
+      if (fault?.fail === 'credentials') target.secret = `${conf.secret}-wrong`;
+      if (fault?.fail === 'endpoint') target.endpoint = `http://127.0.0.1:${await closedPort()}`;
+      client = s3Client(conf, target);
+      const input = {
+        Bucket: bucket, Key: key, ContentType: S3_CONTENT_TYPE[eg.fileType],
+        ContentDisposition: conf.contentDisposition || 'inline',
+      };
+      if (Object.keys(conf.metadata).length) input.Metadata = { ...conf.metadata };
+      if (conf.tagging) input.Tagging = conf.tagging;
+      // A truncating fault sends the start of the file only; the size reported stays whole.
+      const bytes = fault?.truncate === undefined ? size : Math.min(fault.truncate, size);
+      this.log(`s3 upload egress=${rec.egress_id} bucket=${bucket} key=${key} bytes=${bytes}` +
+        `${fault ? ` fault=${JSON.stringify(fault)}` : ''}`);
+      await s3UploadFile(client, input, tmp, bytes, rec);
+      rec.status = 'ok';
+      rec.location = s3Location(conf, key, this.mode.s3_location);
+      return { size, location: rec.location };
+    } catch (e) {
+      // errors.ErrUploadFailed("S3", err); storage wraps an error that has an HTTP status
+      // as "Err: <error>, Status Code: <status>".
+      const text = e instanceof S3UploadError && e.status ? `Err: ${e.message}, Status Code: ${e.status}` : e.message;
+      rec.status = 'failed';
+      rec.error = `S3 upload failed: ${text}`;
+      return { error: rec.error };
+    } finally {
+      client?.destroy();
+      await fsp.rm(dir, { recursive: true, force: true });
+      rec.ended_at = new Date().toISOString();
+      this.log(`s3 upload egress=${rec.egress_id} ${rec.status} sent=${rec.sent_bytes} parts=${rec.parts}` +
+        `${rec.error ? ` error=${JSON.stringify(rec.error)}` : ` location=${rec.location}`}`);
+    }
   }
 
   // ---- ListEgress -------------------------------------------------------------
@@ -857,6 +1160,7 @@ export class StandIn {
 
   reset() {
     this.mode = defaultMode();
+    this.s3Next = null;
   }
 }
 
@@ -1069,6 +1373,24 @@ async function control(si, method, name, bodyText) {
       return [200, { requests: si.requests }];
     case 'GET files':
       return [200, { files: [...si.files.values()] }];
+    case 'GET uploads':
+      return [200, { uploads: si.uploads }];
+    case 'GET s3_next':
+      return [200, { next: si.s3Next }];
+    case 'POST s3_next': { // arms a fault for the next S3 upload; {} disarms
+      const keys = Object.keys(body);
+      if (keys.length > 1 || keys.some((k) => k !== 'fail' && k !== 'truncate')) {
+        return [400, { error: 'give one of "fail" or "truncate" (or nothing, to disarm)' }];
+      }
+      if ('fail' in body && !['credentials', 'bucket', 'endpoint'].includes(body.fail)) {
+        return [400, { error: 'fail must be one of credentials, bucket, endpoint' }];
+      }
+      if ('truncate' in body && !(Number.isInteger(body.truncate) && body.truncate >= 0)) {
+        return [400, { error: 'truncate must be a non-negative integer (bytes sent)' }];
+      }
+      si.s3Next = keys.length ? { ...body } : null;
+      return [200, { next: si.s3Next }];
+    }
     case 'GET webhooks':
       return [200, { webhooks: si.webhooks }];
     case 'POST resend':

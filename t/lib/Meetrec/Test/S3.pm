@@ -24,8 +24,10 @@ use strict;
 use warnings;
 
 use Carp qw(croak);
+use Digest::SHA qw(hmac_sha256 hmac_sha256_hex sha256_hex);
 use Fcntl qw(:flock);
 use File::Path qw(make_path);
+use POSIX qw(strftime);
 
 use Meetrec::Test::Stack ();
 use Meetrec::Test::Proc qw(spawn wait_for run_cmd);
@@ -169,5 +171,40 @@ sub stall_part {
 }
 
 sub log { return slurp("$_[0]{dir}/s3server.log") }
+
+# get_object($key, method => 'GET') - bucket/$key read through the
+# server's S3 API, path style, signed with SigV4 in headers as a client
+# signs it; returns what Meetrec::Test::Util::http returns (status,
+# headers, body).  method => 'HEAD' for the headers alone.
+sub get_object {
+	my ($self, $key, %o) = @_;
+	my $method = $o{method} // 'GET';
+	utf8::encode($key) if utf8::is_utf8($key);
+	# Each segment escaped as SigV4 wants (RFC 3986 unreserved kept).
+	my $path = join '/', '', $self->{bucket}, map {
+		s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ger
+	} split m{/}, $key, -1;
+	my @t = gmtime;
+	my ($date, $stamp) = (strftime('%Y%m%d', @t),
+	    strftime('%Y%m%dT%H%M%SZ', @t));
+	my $host = "127.0.0.1:$self->{port}";
+	my $payload = sha256_hex('');
+	my $signed = 'host;x-amz-content-sha256;x-amz-date';
+	my $creq = join "\n", $method, $path, '', "host:$host",
+	    "x-amz-content-sha256:$payload", "x-amz-date:$stamp", '',
+	    $signed, $payload;
+	my $scope = "$date/$self->{region}/s3/aws4_request";
+	my $sts = join "\n", 'AWS4-HMAC-SHA256', $stamp, $scope,
+	    sha256_hex($creq);
+	my $k = hmac_sha256($date, "AWS4$self->{secret_key}");
+	$k = hmac_sha256($_, $k) for $self->{region}, 's3', 'aws4_request';
+	return http($method, $self->endpoint . $path, { headers => {
+		Authorization => "AWS4-HMAC-SHA256 Credential="
+		    . "$self->{access_key}/$scope, SignedHeaders=$signed, "
+		    . 'Signature=' . hmac_sha256_hex($sts, $k),
+		'x-amz-content-sha256' => $payload,
+		'x-amz-date' => $stamp,
+	} });
+}
 
 1;
