@@ -20,6 +20,7 @@
 #include "manage.h"
 #include "model.h"
 #include "recinfo.h"
+#include "spool.h"
 
 #define LIST_DEFAULT	50
 #define LIST_MAX	200
@@ -252,6 +253,27 @@ mr_api_viewers(const char *arr)
 	return a;
 }
 
+/*
+ * spool_type = s3: Egress uploads the file itself, with meetrec's own
+ * settings for the incoming bucket (each spool_s3_* falls back to its
+ * s3_*); nothing of it comes from the request.
+ */
+static int
+spool_s3(const struct mr_conf *c, struct mr_lk_s3 *s3)
+{
+#define PICK(k)	(c->cf_spool_s3_##k != NULL ? c->cf_spool_s3_##k : \
+	    c->cf_s3_##k)
+	if (c->cf_spool_type == NULL || strcmp(c->cf_spool_type, "s3") != 0)
+		return 0;
+	s3->access_key = PICK(access_key);
+	s3->secret = PICK(secret_key);
+	s3->endpoint = PICK(endpoint);
+	s3->bucket = PICK(bucket);
+	s3->region = PICK(region) != NULL ? PICK(region) : "us-east-1";
+#undef PICK
+	return 1;
+}
+
 int
 mr_api_recordings_start(struct mr_ctx *cx)
 {
@@ -264,6 +286,7 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	struct mr_room		 room;
 	struct mr_rec_new	 nr;
 	struct mr_lk_start	 ls;
+	struct mr_lk_s3		 s3;
 	struct mr_lk_egress	 eg;
 	struct mr_err		 lkerr;
 	const char		*code = NULL, *layout = "grid";
@@ -328,10 +351,12 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	ls.room_name = room.room_code;
 	ls.layout = layout;
 	ls.audio_only = audio;
-	ls.filepath = mr_printf(cx->cx_arena, "%s/%s.%s",
-	    env->conf->cf_spool_dir, id, audio ? "ogg" : "mp4");
+	ls.filepath = mr_spool_egress_path(cx->cx_arena, env->conf, id,
+	    audio);
 	if (ls.filepath == NULL)
 		return mr_api_oom(cx);
+	if (spool_s3(env->conf, &s3))
+		ls.s3 = &s3;
 	mr_err_clear(&lkerr);
 	if (mr_lk_start_egress(&env->lk, cx->cx_arena, &ls, &eg,
 	    &lkerr) == -1) {

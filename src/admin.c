@@ -412,7 +412,7 @@ cmd_store(struct mr_conf *conf, int argc, char *argv[])
 		o.content_type = "application/octet-stream";
 		o.upload_id = argc == 6 ? argv[5] : NULL;
 		o.mtime = fsb.st_mtime;
-		if ((rc = mr_store_put(&st, a, fd, &o, &err)) == 0)
+		if ((rc = mr_store_put_fd(&st, a, fd, &o, &err)) == 0)
 			printf("stored %s %lld\n", key, (long long)o.size);
 	} else if (strcmp(op, "stat") == 0 && argc == 3) {
 		if ((rc = mr_store_stat(&st, a, argv[2], &sb, &err)) == 0) {

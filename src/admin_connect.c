@@ -389,7 +389,7 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 	o.content_type = "text/plain";
 	o.mtime = mr_now();
 	mr_err_clear(&err);
-	if (mr_store_put(&st, a, fd, &o, &err) == -1) {
+	if (mr_store_put_fd(&st, a, fd, &o, &err) == -1) {
 		mr_check_problem(ck, storage_key(c, &err), "could not store a "
 		    "probe object in %s storage: %s", c->cf_storage_type,
 		    why(&err));

@@ -73,7 +73,14 @@ static const struct confkey keys[] = {
 	S(livekit_api_secret,	F_REQUIRED | F_SECRET, NULL),
 	I(livekit_timeout_ms,	0, "90000", 100, 600000),
 	I(webhook_leeway,	0, "60", 0, 3600),
-	S(spool_dir,		F_REQUIRED, NULL),
+	S(spool_dir,		0, NULL),
+	S(spool_type,		F_REQUIRED, "local"),
+	S(spool_s3_endpoint,	0, NULL),
+	S(spool_s3_region,	0, NULL),
+	S(spool_s3_bucket,	0, NULL),
+	S(spool_s3_access_key,	0, NULL),
+	S(spool_s3_secret_key,	F_SECRET, NULL),
+	S(spool_s3_prefix,	0, "incoming/"),
 	S(storage_type,		F_REQUIRED, "local"),
 	S(storage_local_dir,	0, NULL),
 	S(public_url,		0, "http://127.0.0.1:8080"),
@@ -463,6 +470,47 @@ check_storage(struct loader *l)
 	    "s3, not '%s'", c->cf_storage_type);
 }
 
+/*
+ * Where Egress leaves the files: a folder (spool_dir), or an incoming
+ * bucket whose settings default to storage's S3 ones, one by one.
+ */
+static int
+check_spool(struct loader *l)
+{
+	static const char *const s3keys[] = { "endpoint", "bucket",
+	    "access_key", "secret_key" };
+	struct mr_conf	*c = l->c;
+	const struct confkey *k;
+	char		 buf[512], name[64];
+
+	if (c->cf_spool_type == NULL)
+		return 0;	/* reported as a missing required key */
+	if (strcmp(c->cf_spool_type, "local") == 0) {
+		if (c->cf_spool_dir == NULL && problem(l,
+		    origin(c, findkey("spool_dir"), buf, sizeof(buf)),
+		    "spool_type is local but 'spool_dir' is not set") == -1)
+			return -1;
+		return 0;
+	}
+	if (strcmp(c->cf_spool_type, "s3") != 0)
+		return problem(l, origin(c, findkey("spool_type"), buf,
+		    sizeof(buf)), "spool_type must be local or s3, not '%s'",
+		    c->cf_spool_type);
+	for (size_t i = 0; i < MR_NELEM(s3keys); i++) {
+		snprintf(name, sizeof(name), "spool_s3_%s", s3keys[i]);
+		if (*strslot(c, findkey(name)) != NULL)
+			continue;
+		snprintf(name, sizeof(name), "s3_%s", s3keys[i]);
+		k = findkey(name);
+		if (*strslot(c, k) == NULL && problem(l,
+		    origin(c, findkey("spool_type"), buf, sizeof(buf)),
+		    "spool_type is s3 but neither 'spool_s3_%s' nor '%s' is "
+		    "set", s3keys[i], name) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* The pool's keys agree with each other (meetrec-fcgi(8), POOL). */
 static int
 check_pool(struct loader *l)
@@ -529,7 +577,8 @@ validate(struct loader *l, const char *path)
 	    problem(l, origin(c, findkey("log_level"), buf, sizeof(buf)),
 	    "log_level must be error, warn, info or debug") == -1)
 		return -1;
-	if (check_storage(l) == -1 || check_pool(l) == -1)
+	if (check_storage(l) == -1 || check_spool(l) == -1 ||
+	    check_pool(l) == -1)
 		return -1;
 	if (c->cf_livekit_url != NULL &&
 	    strncmp(c->cf_livekit_url, "http://", 7) != 0 &&

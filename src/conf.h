@@ -65,6 +65,13 @@ struct mr_conf {
 	int64_t	 cf_livekit_timeout_ms;
 	int64_t	 cf_webhook_leeway;
 	char	*cf_spool_dir;
+	char	*cf_spool_type;		/* local, s3 */
+	char	*cf_spool_s3_endpoint;	/* each NULL: the s3_ one */
+	char	*cf_spool_s3_region;
+	char	*cf_spool_s3_bucket;
+	char	*cf_spool_s3_access_key;
+	char	*cf_spool_s3_secret_key;
+	char	*cf_spool_s3_prefix;
 	char	*cf_storage_type;
 	char	*cf_storage_local_dir;
 	char	*cf_public_url;

@@ -316,7 +316,7 @@ int
 mr_lk_start_egress(const struct mr_lk *lk, struct mr_arena *a,
     const struct mr_lk_start *st, struct mr_lk_egress *e, struct mr_err *err)
 {
-	struct json_object	*body, *outs, *out, *reply;
+	struct json_object	*body, *outs, *out, *up, *reply;
 	int			 rc;
 
 	/* The body the JS SDK sends for {file: ...} (livekit.md 1.3). */
@@ -338,6 +338,23 @@ mr_lk_start_egress(const struct mr_lk *lk, struct mr_arena *a,
 	    json_object_new_string(st->filepath));
 	json_object_object_add(out, "disableManifest",
 	    json_object_new_boolean(1));
+	if (st->s3 != NULL) {
+		/* S3Upload (livekit.md 6a); path style for any service. */
+		up = json_object_new_object();
+		json_object_object_add(up, "accessKey",
+		    json_object_new_string(st->s3->access_key));
+		json_object_object_add(up, "secret",
+		    json_object_new_string(st->s3->secret));
+		json_object_object_add(up, "region",
+		    json_object_new_string(st->s3->region));
+		json_object_object_add(up, "endpoint",
+		    json_object_new_string(st->s3->endpoint));
+		json_object_object_add(up, "bucket",
+		    json_object_new_string(st->s3->bucket));
+		json_object_object_add(up, "forcePathStyle",
+		    json_object_new_boolean(1));
+		json_object_object_add(out, "s3", up);
+	}
 	json_object_array_add(outs, out);
 	json_object_object_add(body, "fileOutputs", outs);
 	if ((rc = twirp(lk, a, "StartRoomCompositeEgress", body, &reply,

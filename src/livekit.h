@@ -46,11 +46,21 @@ struct mr_lk {
 	long		 timeout_ms;
 };
 
+/* Where Egress uploads the file itself (S3Upload), else NULL. */
+struct mr_lk_s3 {
+	const char	*access_key;
+	const char	*secret;
+	const char	*region;
+	const char	*endpoint;
+	const char	*bucket;
+};
+
 struct mr_lk_start {
 	const char	*room_name;
 	const char	*layout;
 	int		 audio_only;
-	const char	*filepath;
+	const char	*filepath;	/* a path, or the key under s3 */
+	const struct mr_lk_s3 *s3;
 };
 
 /* Is status final (COMPLETE, FAILED, ABORTED, LIMIT_REACHED)? */

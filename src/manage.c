@@ -19,6 +19,7 @@
 #include "manage.h"
 #include "model.h"
 #include "probe.h"
+#include "spool.h"
 #include "store.h"
 
 static int
@@ -37,15 +38,14 @@ busy(struct mr_err *err)
 
 /* Is the egress file of r still in the spool, with something in it? */
 static int
-spooled(struct mr_arena *a, const struct mr_conf *conf,
-    const struct mr_recording *r)
+spooled(struct mr_spool *sp, struct mr_arena *a, const struct mr_recording *r)
 {
-	struct stat	 sb;
-	char		*path;
+	struct mr_spool_file	 f;
+	struct mr_err		 err;
 
-	path = mr_spool_path(a, conf->cf_spool_dir, r);
-	return path != NULL && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    sb.st_size > 0;
+	mr_err_clear(&err);
+	return mr_spool_stat(sp, a, r, &f, &err) == 0 && f.exists &&
+	    f.size > 0;
 }
 
 /*
@@ -54,21 +54,19 @@ spooled(struct mr_arena *a, const struct mr_conf *conf,
  * process cannot open or read is left to the reaper to judge.
  */
 static int
-not_damaged(struct mr_arena *a, const struct mr_conf *conf,
+not_damaged(struct mr_spool *sp, struct mr_arena *a,
     const struct mr_recording *r, struct mr_err *err)
 {
-	struct mr_err	 perr;
-	char		*path;
-	double		 secs;
-	int		 fd, rc;
+	struct mr_spool_reader	 rd;
+	struct mr_err		 perr;
+	double			 secs;
+	int			 rc;
 
-	if ((path = mr_spool_path(a, conf->cf_spool_dir, r)) == NULL)
-		return mr_err_set(err, 500, "internal", "Out of memory.");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
 	mr_err_clear(&perr);
-	rc = mr_probe_duration(fd, &secs, &perr);
-	close(fd);
+	if (mr_spool_reader_open(sp, a, r, 64 * 1024, &rd, &perr) == -1)
+		return 0;
+	rc = mr_probe_duration_src(&rd.src, &secs, &perr);
+	mr_spool_reader_close(&rd);
 	if (rc == 0 || perr.status != 422)
 		return 0;
 	return mr_err_set(err, 409, "damaged_media",
@@ -93,6 +91,7 @@ mr_manage_retry(struct mr_db *db, struct mr_arena *a,
     int as_is, struct mr_err *err)
 {
 	struct mr_recording	 r;
+	struct mr_spool		 sp;
 	int			 rc;
 
 	if ((rc = mr_db_rec_get(db, a, id, &r, err)) == -1)
@@ -107,11 +106,17 @@ mr_manage_retry(struct mr_db *db, struct mr_arena *a,
 		    "The recording failed before LiveKit wrote a file (%s); "
 		    "there is nothing to upload.", r.egress_status ?
 		    r.egress_status : "no egress");
-	if (!spooled(a, conf, &r))
+	if (mr_spool_open(&sp, conf, err) == -1)
+		return -1;
+	if (!spooled(&sp, a, &r)) {
+		mr_spool_close(&sp);
 		return mr_err_set(err, 409, "nothing_to_retry",
 		    "The recording's file is no longer in the spool; there is "
 		    "nothing to upload.");
-	if (!as_is && not_damaged(a, conf, &r, err) == -1)
+	}
+	rc = !as_is ? not_damaged(&sp, a, &r, err) : 0;
+	mr_spool_close(&sp);
+	if (rc == -1)
 		return -1;
 	rc = mr_db_admin_retry(db, a, r.id, company, conf->cf_retention_days,
 	    as_is, err);

@@ -15,12 +15,14 @@
 #include "db.h"
 #include "livekit.h"
 #include "model.h"
+#include "spool.h"
 #include "store.h"
 
 struct mr_reaper {
 	struct mr_conf		*conf;
 	struct mr_db		*db;
 	struct mr_store		 store;
+	struct mr_spool		 spool;		/* where Egress leaves files */
 	struct mr_lk		 lk;
 	struct mr_arena		*arena;		/* per item */
 	struct mr_arena		*batch;		/* per claimed batch */

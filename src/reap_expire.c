@@ -28,8 +28,6 @@ static int
 delete_files(struct mr_reaper *rp, const char *pass,
     const struct mr_recording *r, struct mr_err *err)
 {
-	char	*path;
-
 	if (r->storage_path != NULL && r->storage_type != NULL) {
 		if (strcmp(r->storage_type, rp->conf->cf_storage_type) != 0)
 			return mr_err_set(err, 500, "storage_changed",
@@ -40,11 +38,7 @@ delete_files(struct mr_reaper *rp, const char *pass,
 			return -1;
 	} else if (mr_lk_wrote_file(r->egress_status))
 		mr_reap_discard(rp, pass, r);
-	path = mr_reap_spool_path(rp, r);
-	if (path != NULL && unlink(path) == -1 && errno != ENOENT)
-		return mr_err_set(err, 500, "io_error", "could not remove "
-		    "'%s': %s", path, strerror(errno));
-	return 0;
+	return mr_spool_remove(&rp->spool, rp->arena, r, err);
 }
 
 #define BATCH	100	/* rows a claim: each takes a file delete and a row */
@@ -123,54 +117,77 @@ mr_reap_purge(struct mr_reaper *rp, int limit)
 	return n;
 }
 
+struct orphans {
+	struct mr_reaper	*rp;
+	int			 limit;
+	int			 n;		/* reported */
+	int			 seen;
+	int			 failed;	/* a database error */
+};
+
+static int
+orphan_one(void *arg, const char *name, off_t size, int64_t mtime)
+{
+	struct orphans		*o = arg;
+	struct mr_reaper	*rp = o->rp;
+	struct mr_err		 err;
+	char			 id[MR_UUID_STRLEN + 1];
+	const char		*where;
+	int			 rc;
+
+	(void)size;
+	(void)mtime;
+	if (name[0] == '.')
+		return 0;
+	if (o->seen++ >= o->limit * 100)
+		return -1;
+	mr_arena_reset(rp->arena);
+	mr_err_clear(&err);
+	if (strlen(name) >= MR_UUID_STRLEN) {
+		memcpy(id, name, MR_UUID_STRLEN);
+		id[MR_UUID_STRLEN] = '\0';
+	} else
+		id[0] = '\0';
+	rc = mr_uuid_valid(id) ? mr_db_reap_known(rp->db, rp->arena, id,
+	    &err) : 0;
+	if (rc == -1) {
+		o->failed = 1;
+		return -1;
+	}
+	where = rp->spool.s3 ? "incoming" : rp->conf->cf_spool_dir;
+	if (rc == 0 && o->n++ < o->limit)
+		mr_log_warnx("pass=orphans file=%s/%s action=reported "
+		    "reason=no_recording", where, name);
+	/*
+	 * A reaper stopped between "completed" and removing the spool
+	 * file: the recording is stored and verified.
+	 */
+	if (rc == 2 && mr_spool_remove_name(&rp->spool, rp->arena, name,
+	    &err) == 0)
+		mr_log_info("pass=orphans file=%s/%s action=removed "
+		    "reason=already_stored", where, name);
+	return 0;
+}
+
 /*
- * Spool files whose name is not a recording we know.  Reported only:
- * the spool is where nothing may be lost.
+ * Spool files (or incoming objects) whose name is not a recording we
+ * know.  Reported only: the spool is where nothing may be lost.  The
+ * listing lives in the batch arena; each file is looked up in the item
+ * arena.
  */
 int
 mr_reap_orphans(struct mr_reaper *rp, int limit)
 {
-	DIR		*d;
-	struct dirent	*de;
+	struct orphans	 o = { rp, limit, 0, 0, 0 };
 	struct mr_err	 err;
-	char		 id[MR_UUID_STRLEN + 1];
-	int		 n = 0, seen = 0, rc;
 
-	if ((d = opendir(rp->conf->cf_spool_dir)) == NULL) {
-		mr_log_warn("pass=orphans could not open spool '%s'",
-		    rp->conf->cf_spool_dir);
+	mr_err_clear(&err);
+	mr_arena_reset(rp->batch);
+	if (mr_spool_list(&rp->spool, rp->batch, orphan_one, &o, &err) ==
+	    -1) {
+		mr_log_warnx("pass=orphans could not list the spool: %s%s%s",
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL && seen < limit * 100) {
-		if (de->d_name[0] == '.')
-			continue;
-		seen++;
-		mr_arena_reset(rp->arena);
-		mr_err_clear(&err);
-		if (strlen(de->d_name) >= MR_UUID_STRLEN) {
-			memcpy(id, de->d_name, MR_UUID_STRLEN);
-			id[MR_UUID_STRLEN] = '\0';
-		} else
-			id[0] = '\0';
-		rc = mr_uuid_valid(id) ? mr_db_reap_known(rp->db, rp->arena,
-		    id, &err) : 0;
-		if (rc == -1) {
-			closedir(d);
-			return -1;
-		}
-		if (rc == 0 && n++ < limit)
-			mr_log_warnx("pass=orphans file=%s/%s action=reported "
-			    "reason=no_recording", rp->conf->cf_spool_dir,
-			    de->d_name);
-		/*
-		 * A reaper stopped between "completed" and removing the
-		 * spool file: the recording is stored and verified.
-		 */
-		if (rc == 2 && unlinkat(dirfd(d), de->d_name, 0) == 0)
-			mr_log_info("pass=orphans file=%s/%s action=removed "
-			    "reason=already_stored", rp->conf->cf_spool_dir,
-			    de->d_name);
-	}
-	closedir(d);
-	return n;
+	return o.failed ? -1 : o.n;
 }

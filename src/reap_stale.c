@@ -97,18 +97,19 @@ forgotten(struct mr_reaper *rp, const struct mr_recording *r,
     struct mr_err *err)
 {
 	struct mr_lk_egress	 e;
-	struct stat		 sb;
-	char			*path;
+	struct mr_spool_file	 f;
 	int64_t			 now = mr_now(), age, ran;
 	int			 found;
 
 	memset(&e, 0, sizeof(e));
 	e.egress_id = r->egress_id;
 	e.updated_at = now * 1000000000LL;
-	path = mr_reap_spool_path(rp, r);
-	found = path != NULL && stat(path, &sb) == 0;
+	/* An object in the incoming bucket is there once it is whole. */
+	if (mr_spool_stat(&rp->spool, rp->arena, r, &f, err) == -1)
+		return -1;
+	found = f.exists;
 	ran = now - r->started_epoch;
-	if ((!found || sb.st_size == 0) && r->started_epoch > 0 &&
+	if ((!found || f.size == 0) && r->started_epoch > 0 &&
 	    ran < rp->conf->cf_recording_max_seconds +
 	    rp->conf->cf_spool_quiet_seconds) {
 		mr_log_info("pass=stale rec=%s action=wait reason=no_file_yet "
@@ -116,18 +117,18 @@ forgotten(struct mr_reaper *rp, const struct mr_recording *r,
 		    (long long)ran);
 		return 0;
 	}
-	if (found && sb.st_size > 0) {
-		age = now - (int64_t)sb.st_mtime;
+	if (found && f.size > 0) {
+		age = now - f.mtime;
 		if (age < rp->conf->cf_spool_quiet_seconds) {
 			mr_log_info("pass=stale rec=%s action=wait "
 			    "reason=spool_changing age_s=%lld bytes=%lld",
-			    r->id, (long long)age, (long long)sb.st_size);
+			    r->id, (long long)age, (long long)f.size);
 			return 0;
 		}
 		e.status = MR_LK_COMPLETE;
 		e.has_file = 1;
-		e.location = path;
-		e.size = sb.st_size;
+		e.location = f.name;
+		e.size = f.size;
 	} else {
 		e.status = MR_LK_FAILED;
 		e.error = "LiveKit no longer knows the egress and there is "

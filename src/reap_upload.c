@@ -37,6 +37,8 @@
 #include "reap.h"
 
 #define HASH_CHUNK	(1024 * 1024)
+#define PROBE_WINDOW	(64 * 1024)	/* an object's GET, to probe it */
+#define STREAM_WINDOW	(4 * 1024 * 1024) /* an object's GET, to store it */
 
 /* The spool file of r (mr_spool_path), in the item arena. */
 char *
@@ -45,14 +47,14 @@ mr_reap_spool_path(struct mr_reaper *rp, const struct mr_recording *r)
 	return mr_spool_path(rp->arena, rp->conf->cf_spool_dir, r);
 }
 
-/* SHA-256 of the whole file, streamed; hex in the arena. */
+/* SHA-256 of the whole source, streamed; hex in the arena. */
 static char *
-hash_file(struct mr_reaper *rp, int fd, off_t size, struct mr_err *err)
+hash_src(struct mr_reaper *rp, const struct mr_src *src, struct mr_err *err)
 {
 	EVP_MD_CTX	*ctx = NULL;
 	unsigned char	*buf = NULL, md[MR_SHA256_LEN];
-	off_t		 off = 0;
-	ssize_t		 n;
+	uint64_t	 off = 0;
+	size_t		 n;
 	char		*hex = NULL;
 
 	if ((buf = malloc(HASH_CHUNK)) == NULL ||
@@ -61,15 +63,12 @@ hash_file(struct mr_reaper *rp, int fd, off_t size, struct mr_err *err)
 		mr_err_set(err, 500, "internal", "out of memory");
 		goto done;
 	}
-	while (off < size) {
-		n = pread(fd, buf, HASH_CHUNK, off);
-		if (n <= 0) {
-			mr_err_set(err, 500, "io_error", "could not read the "
-			    "spool file: %s", n == 0 ? "it shrank" :
-			    strerror(errno));
+	while (off < src->size) {
+		n = src->size - off < HASH_CHUNK ? (size_t)(src->size - off) :
+		    HASH_CHUNK;
+		if (mr_store_read(src, (off_t)off, buf, n, err) == -1)
 			goto done;
-		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		EVP_DigestUpdate(ctx, buf, n);
 		off += n;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, NULL) == 1)
@@ -78,6 +77,55 @@ done:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
 	return hex;
+}
+
+/*
+ * A source that hashes what is read through it, for an object streamed
+ * from the incoming bucket to storage in one pass.  The store reads in
+ * order but may read a window again (a resend) or skip what an earlier
+ * attempt stored (a resumed upload): what was hashed is not hashed
+ * again, and a skip is read and hashed before the read past it.
+ */
+struct hashing {
+	struct mr_src		 src;		/* what the store reads */
+	const struct mr_src	*in;
+	EVP_MD_CTX		*ctx;
+	uint64_t		 done;		/* hashed up to here */
+	unsigned char		*gap;		/* HASH_CHUNK, for skips */
+};
+
+static int
+hash_upto(struct hashing *h, uint64_t to, struct mr_err *err)
+{
+	size_t	 n;
+
+	while (h->done < to) {
+		n = to - h->done < HASH_CHUNK ? (size_t)(to - h->done) :
+		    HASH_CHUNK;
+		if (mr_store_read(h->in, (off_t)h->done, h->gap, n, err) == -1)
+			return -1;
+		EVP_DigestUpdate(h->ctx, h->gap, n);
+		h->done += n;
+	}
+	return 0;
+}
+
+static int
+hashing_read(void *arg, off_t off, void *buf, size_t len, struct mr_err *err)
+{
+	struct hashing	*h = arg;
+	uint64_t	 o = (uint64_t)off, end = o + len;
+
+	if (o > h->done && hash_upto(h, o, err) == -1)
+		return -1;
+	if (mr_store_read(h->in, off, buf, len, err) == -1)
+		return -1;
+	if (end > h->done) {
+		EVP_DigestUpdate(h->ctx, (unsigned char *)buf + (h->done - o),
+		    (size_t)(end - h->done));
+		h->done = end;
+	}
+	return 0;
 }
 
 struct lease {
@@ -150,10 +198,12 @@ struct stored {
 	int64_t	 dur_s;		/* whole seconds, -1 when unknown */
 	int64_t	 dur_ms;	/* milliseconds, -1 when unknown */
 	char	*finding;	/* what the probe found wrong, or NULL */
+	uint64_t probe_bytes;	/* an object's bytes read to probe it */
+	const char *how;	/* "copied" inside the service, "streamed" */
 };
 
 /*
- * What the probe says of the file open on fd: 0 with st->dur_s and
+ * What the probe says of the file read through src: 0 with st->dur_s and
  * st->dur_ms set when it read the file to its end.  Otherwise they stay
  * -1 and, for a file it cannot read to its end (422), st->finding holds its
  * words: that is 0 when the row asks to store the file as it is, else -1
@@ -161,14 +211,15 @@ struct stored {
  * for the usual retry.
  */
 static int
-probe(struct mr_reaper *rp, const struct mr_recording *r, int fd,
-    const char *path, struct stored *st, struct mr_err *err)
+probe(struct mr_reaper *rp, const struct mr_recording *r,
+    const struct mr_src *src, const char *path, struct stored *st,
+    struct mr_err *err)
 {
 	struct mr_err	 perr;
 	double		 secs;
 
 	mr_err_clear(&perr);
-	if (mr_probe_duration(fd, &secs, &perr) == 0) {
+	if (mr_probe_duration_src(src, &secs, &perr) == 0) {
 		/* The probes give no negative or endless duration. */
 		if (mr_duration_split(secs, &st->dur_s, &st->dur_ms) == -1)
 			return mr_err_set(err, 500, "internal",
@@ -205,6 +256,120 @@ upload_name(struct mr_reaper *rp, const struct mr_recording *r)
 }
 
 /*
+ * Did the spool file change while it was read and stored?  Bytes written
+ * after the probe, the hash or the store read it are in none of them,
+ * and the spool file goes once the row is completed: store it again, the
+ * next attempt, instead.  A file by its size and modification time (to
+ * the nanosecond), an object by its size and ETag.
+ */
+static int
+spool_changed(struct mr_reaper *rp, const struct mr_recording *r,
+    const struct mr_spool_reader *rd, const struct stat *sb,
+    const struct mr_spool_file *was, struct mr_err *err)
+{
+	struct mr_spool_file	 now;
+	struct stat		 st;
+
+	if (rd->fd != -1) {
+		if (fstat(rd->fd, &st) == -1)
+			return mr_err_set(err, 500, "io_error", "could not stat "
+			    "spool file '%s': %s", was->name, strerror(errno));
+		if (st.st_size == sb->st_size &&
+		    st.st_mtim.tv_sec == sb->st_mtim.tv_sec &&
+		    st.st_mtim.tv_nsec == sb->st_mtim.tv_nsec)
+			return 0;
+		now.size = st.st_size;
+	} else {
+		if (mr_spool_stat(&rp->spool, rp->arena, r, &now, err) == -1)
+			return -1;
+		if (now.exists && now.size == was->size &&
+		    (was->etag == NULL || (now.etag != NULL &&
+		    strcmp(now.etag, was->etag) == 0)))
+			return 0;
+		if (!now.exists)
+			now.size = -1;
+	}
+	mr_err_set(err, 500, "spool_changed", "the spool file changed "
+	    "while it was stored");
+	return mr_err_cause(err, "'%s' was %lld bytes, now %lld", was->name,
+	    (long long)was->size, (long long)now.size);
+}
+
+/*
+ * Store the incoming object of r as o: copied inside the storage
+ * service when it can be (st->sha256 already known), else streamed from
+ * the incoming bucket and hashed on the way (st->sha256 set here).
+ */
+static int
+store_object(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_spool_reader *rd, struct mr_store_obj *o, struct stored *st,
+    struct mr_err *err)
+{
+	struct mr_store_stat	 sb;
+	struct hashing		 h;
+	unsigned char		 md[MR_SHA256_LEN];
+	int			 rc = -1;
+
+	if ((st->sha256 = hash_src(rp, &rd->src, err)) == NULL)
+		return -1;
+	o->sha256_hex = st->sha256;
+	if (mr_spool_copy(&rp->spool, rp->arena, &rp->store, r, o, err) ==
+	    0) {
+		/* A copy is not checked by the store as a put is: check it. */
+		memset(&sb, 0, sizeof(sb));
+		if (mr_store_stat(&rp->store, rp->arena, o->key, &sb, err) ==
+		    -1)
+			return -1;
+		if (!sb.exists || sb.size != o->size)
+			return mr_err_set(err, 502, "storage_error", "the copy "
+			    "of '%s' holds %lld bytes, not %lld", o->key,
+			    (long long)(sb.exists ? sb.size : -1),
+			    (long long)o->size);
+		st->how = "copied";
+		return 0;
+	}
+	if (err->status != 501)
+		return -1;
+	mr_err_clear(err);
+	/*
+	 * Streamed: the hash of the first read is known, and the bytes are
+	 * hashed again on their way so that what was stored is what was
+	 * hashed: an object replaced in between shows as a mismatch.
+	 */
+	memset(&h, 0, sizeof(h));
+	h.in = &rd->src;
+	h.src.read = hashing_read;
+	h.src.arg = &h;
+	h.src.size = rd->src.size;
+	if ((h.gap = malloc(HASH_CHUNK)) == NULL ||
+	    (h.ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(h.ctx, EVP_sha256(), NULL) != 1) {
+		mr_err_set(err, 500, "internal", "out of memory");
+		goto done;
+	}
+	if (mr_store_put(&rp->store, rp->arena, &h.src, o, err) == -1 ||
+	    hash_upto(&h, h.src.size, err) == -1)
+		goto done;
+	if (EVP_DigestFinal_ex(h.ctx, md, NULL) != 1) {
+		mr_err_set(err, 500, "internal", "out of memory");
+		goto done;
+	}
+	if (strcmp(mr_hex(rp->arena, md, sizeof(md)), st->sha256) != 0) {
+		mr_err_set(err, 500, "spool_changed", "the spool file changed "
+		    "while it was stored");
+		mr_err_cause(err, "'%s': the bytes stored are not the bytes "
+		    "hashed", rd->key);
+		goto done;
+	}
+	st->how = "streamed";
+	rc = 0;
+done:
+	EVP_MD_CTX_free(h.ctx);
+	free(h.gap);
+	return rc;
+}
+
+/*
  * Upload one claimed recording: 0 done, st filled; -1 failed with err
  * set (422 damaged_media when the file is damaged, st->finding saying
  * how).
@@ -214,34 +379,50 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
     struct stored *st, struct mr_err *err)
 {
 	struct mr_store_obj	 o;
+	struct mr_spool_reader	 rd;
+	struct mr_spool_file	 was;
 	struct lease		 lease;
-	struct stat		 sb, now;
-	char			*path;
-	int			 fd = -1, rc = -1;
+	struct stat		 sb;
+	int			 rc = -1;
 
 	memset(st, 0, sizeof(*st));
+	memset(&sb, 0, sizeof(sb));
 	st->dur_s = st->dur_ms = -1;
-	if ((path = mr_reap_spool_path(rp, r)) == NULL)
-		return mr_err_set(err, 500, "internal", "out of memory");
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1) {
-		mr_err_set(err, 500, "spool_missing", "could not open spool "
-		    "file '%s': %s", path, strerror(errno));
+	/* The real duration, from the file itself (not FileInfo). */
+	if (mr_spool_stat(&rp->spool, rp->arena, r, &was, err) == -1)
+		return -1;
+	if (!was.exists)
+		return mr_err_set(err, 500, "spool_missing", "could not open "
+		    "spool file '%s': %s", was.name, strerror(ENOENT));
+	if (mr_spool_reader_open(&rp->spool, rp->arena, r, PROBE_WINDOW, &rd,
+	    err) == -1) {
+		err->status = 500;
+		return -1;
+	}
+	if (rd.fd != -1 && fstat(rd.fd, &sb) == -1) {
+		mr_err_set(err, 500, "io_error", "could not stat spool file "
+		    "'%s': %s", was.name, strerror(errno));
 		goto done;
 	}
-	/* The real duration, from the file itself (not FileInfo). */
-	if (probe(rp, r, fd, path, st, err) == -1)
-		goto done;
-	if ((st->sha256 = hash_file(rp, fd, sb.st_size, err)) == NULL)
-		goto done;
+	was.size = (off_t)rd.src.size;
+	rc = probe(rp, r, &rd.src, was.name, st, err);
+	st->probe_bytes = rd.fetched;
+	mr_spool_reader_close(&rd);
+	if (rc == -1)
+		return -1;
+	rc = -1;
+	if (mr_spool_reader_open(&rp->spool, rp->arena, r, STREAM_WINDOW, &rd,
+	    err) == -1) {
+		err->status = 500;
+		return -1;
+	}
 	memset(&o, 0, sizeof(o));
 	st->key = stored_key(rp, r);
 	o.key = st->key;
 	o.content_type = r->audio_only ? "audio/ogg" : "video/mp4";
-	o.size = sb.st_size;
-	o.sha256_hex = st->sha256;
+	o.size = (off_t)rd.src.size;
 	o.upload_id = upload_name(rp, r);
-	o.mtime = sb.st_mtime;
+	o.mtime = rd.fd != -1 ? sb.st_mtime : 0;
 	lease.rp = rp;
 	lease.id = r->id;
 	lease.renewed = mr_now();
@@ -251,36 +432,26 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
 		mr_err_set(err, 500, "internal", "out of memory");
 		goto done;
 	}
-	if (mr_store_put(&rp->store, rp->arena, fd, &o, err) == -1)
+	if (rd.fd != -1) {
+		if ((st->sha256 = hash_src(rp, &rd.src, err)) == NULL)
+			goto done;
+		o.sha256_hex = st->sha256;
+		if (mr_store_put(&rp->store, rp->arena, &rd.src, &o, err) ==
+		    -1)
+			goto done;
+		st->how = "streamed";
+	} else if (store_object(rp, r, &rd, &o, st, err) == -1)
 		goto done;
-	/*
-	 * Bytes written to the file after the probe, the hash or the store
-	 * read it are in none of them, and the spool file goes once the row
-	 * is completed: store it again, the next attempt, instead.
-	 */
-	if (fstat(fd, &now) == -1) {
-		mr_err_set(err, 500, "io_error", "could not stat spool file "
-		    "'%s': %s", path, strerror(errno));
+	if (spool_changed(rp, r, &rd, &sb, &was, err) == -1)
 		goto done;
-	}
-	if (now.st_size != sb.st_size ||
-	    now.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != sb.st_mtim.tv_nsec) {
-		mr_err_set(err, 500, "spool_changed", "the spool file changed "
-		    "while it was stored");
-		mr_err_cause(err, "'%s' was %lld bytes, now %lld", path,
-		    (long long)sb.st_size, (long long)now.st_size);
-		goto done;
-	}
 	/* Share with the recorder's account, where the backend has them. */
 	if (r->recorded_by_name != NULL && mr_store_share(&rp->store,
 	    rp->arena, o.key, r->recorded_by_name, err) == -1)
 		goto done;
-	st->size = sb.st_size;
+	st->size = o.size;
 	rc = 0;
 done:
-	if (fd != -1)
-		close(fd);
+	mr_spool_reader_close(&rd);
 	return rc;
 }
 
@@ -366,7 +537,7 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 	struct mr_recording	 r = *rec;
 	struct stored		 st;
 	struct mr_err		 err;
-	char			*path, dur[32];
+	char			 dur[32];
 	const char		*why;
 	int64_t			 t0;
 	int			 rc, gave_up;
@@ -410,10 +581,10 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 		return 0;
 	}
 	count_upload(rp, st.size, 0);
-	path = mr_reap_spool_path(rp, &r);
-	if (path != NULL && unlink(path) == -1)
-		mr_log_warn("rec=%s could not remove spool file '%s'", r.id,
-		    path);
+	mr_err_clear(&err);
+	if (mr_spool_remove(&rp->spool, rp->arena, &r, &err) == -1)
+		mr_log_warnx("rec=%s could not remove its spool file: %s%s%s",
+		    r.id, err.detail, err.cause[0] ? ": " : "", err.cause);
 	/* The precise duration, in seconds like the rest. */
 	if (st.dur_ms >= 0)
 		snprintf(dur, sizeof(dur), "%lld.%03lld",
@@ -422,10 +593,12 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 	else
 		snprintf(dur, sizeof(dur), "-");
 	mr_log_info("pass=upload rec=%s action=uploaded storage=%s "
-	    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s",
-	    r.id, rp->conf->cf_storage_type, st.key, (long long)st.size, dur,
+	    "path=%s bytes=%lld duration=%s sha256=%s dur_ms=%lld%s "
+	    "spool=%s how=%s probe_bytes=%llu", r.id,
+	    rp->conf->cf_storage_type, st.key, (long long)st.size, dur,
 	    st.sha256, (long long)(mr_now_ms() - t0),
-	    st.finding ? " as_is=1" : "");
+	    st.finding ? " as_is=1" : "", rp->spool.s3 ? "s3" : "local",
+	    st.how ? st.how : "-", (unsigned long long)st.probe_bytes);
 	return 0;
 }
 

@@ -220,6 +220,31 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 		mr_db_free(ldb);
 }
 
+/*
+ * The most this process has had resident, in KiB: VmHWM, which begins
+ * anew at exec.  getrusage's ru_maxrss does not: it keeps the peak of the
+ * image the process ran before (a script that started us), so it is only
+ * the fallback.
+ */
+static long
+peak_rss_kb(void)
+{
+	struct rusage	 ru;
+	char		 line[128];
+	FILE		*f;
+	long		 kb = -1;
+
+	if ((f = fopen("/proc/self/status", "re")) != NULL) {
+		while (kb == -1 && fgets(line, sizeof(line), f) != NULL)
+			if (strncmp(line, "VmHWM:", 6) == 0)
+				kb = strtol(line + 6, NULL, 10);
+		fclose(f);
+	}
+	if (kb <= 0 && getrusage(RUSAGE_SELF, &ru) == 0)
+		kb = ru.ru_maxrss;
+	return kb;
+}
+
 static unsigned
 parse_passes(const char *arg)
 {
@@ -259,7 +284,6 @@ main(int argc, char *argv[])
 	struct mr_reaper	 rp;
 	struct sigaction	 sa;
 	struct mr_err		 err;
-	struct rusage		 ru;
 	const char		*path = NULL;
 	char			 errbuf[512] = "", host[64];
 	unsigned		 mask = (1u << MR_NELEM(passes)) - 1;
@@ -332,6 +356,12 @@ main(int argc, char *argv[])
 		rc = 2;
 		goto done;
 	}
+	if (mr_spool_open(&rp.spool, rp.conf, &err) == -1) {
+		fprintf(stderr, "meetrec-reaper: spool: %s%s%s\n",
+		    err.detail, err.cause[0] ? ": " : "", err.cause);
+		rc = 2;
+		goto done;
+	}
 	rp.lk.url = rp.conf->cf_livekit_url;
 	rp.lk.key = rp.conf->cf_livekit_api_key;
 	rp.lk.secret = rp.conf->cf_livekit_api_secret;
@@ -352,9 +382,9 @@ main(int argc, char *argv[])
 	if (rp.failures > 0)
 		rc = 1;
 done:
-	getrusage(RUSAGE_SELF, &ru);
 	mr_log_info("reaper stopped failures=%d peak_rss_kb=%ld", rp.failures,
-	    ru.ru_maxrss);
+	    peak_rss_kb());
+	mr_spool_close(&rp.spool);
 	mr_store_close(&rp.store);
 	mr_db_free(rp.db);
 	mr_arena_free(rp.arena);

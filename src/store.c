@@ -44,10 +44,44 @@ mr_store_close(struct mr_store *st)
 }
 
 int
-mr_store_put(struct mr_store *st, struct mr_arena *a, int fd,
+mr_store_put(struct mr_store *st, struct mr_arena *a,
+    const struct mr_src *src, const struct mr_store_obj *o,
+    struct mr_err *err)
+{
+	return st->ops->put(st, a, src, o, err);
+}
+
+int
+mr_store_put_fd(struct mr_store *st, struct mr_arena *a, int fd,
     const struct mr_store_obj *o, struct mr_err *err)
 {
-	return st->ops->put(st, a, fd, o, err);
+	struct mr_src	 src;
+	int		 fdv = fd;
+
+	if (mr_src_fd(&src, &fdv, err) == -1) {
+		if (err->status == 422) {
+			mr_err_cause(err, "%s", err->detail);
+			mr_err_set(err, 500, "io_error", "Could not read the "
+			    "file being stored.");
+		}
+		return -1;
+	}
+	return st->ops->put(st, a, &src, o, err);
+}
+
+int
+mr_store_read(const struct mr_src *src, off_t off, void *buf, size_t len,
+    struct mr_err *err)
+{
+	if (mr_src_read(src, off, buf, len, err) == 0)
+		return 0;
+	if (err->status == 422) {
+		mr_err_cause(err, "%s", err->detail);
+		mr_err_set(err, 500, "io_error", "Could not read the file "
+		    "being stored: it ended at offset %lld or before.",
+		    (long long)off);
+	}
+	return -1;
 }
 
 int

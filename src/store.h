@@ -4,8 +4,9 @@
  * backend per file (store_local.c, store_webdav.c, store_s3.c).  Callers
  * go through mr_store_*() and never know which backend answers.
  *
- * Every upload streams from a file descriptor with pread(2), a bounded
- * window at a time: memory stays flat whatever the file size.  Every call
+ * Every upload streams from a source (struct mr_src: a spool file read
+ * with pread(2), or an object read with ranged GETs), a bounded window at
+ * a time: memory stays flat whatever the size.  Every call
  * blocks (network or disk) and reports failures in err: 502/504 for an
  * unreachable or refusing backend (worth a retry), 4xx for a request the
  * backend will never accept (not worth one), 500 for local trouble.
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 
 #include "mr.h"
+#include "probe.h"
 
 struct mr_conf;
 struct mr_recording;
@@ -29,14 +31,16 @@ struct mr_store_obj {
 					   prefix */
 	const char	*content_type;	/* "video/mp4", "audio/ogg"; NULL
 					   is application/octet-stream */
-	off_t		 size;		/* bytes to send from fd, from 0 */
+	off_t		 size;		/* bytes to send from the source,
+					   from 0 */
 	const char	*sha256_hex;	/* of the whole file, or NULL */
 	const char	*upload_id;	/* stable per recording, for resume
 					   where the backend names uploads
 					   (Nextcloud): "meetrec-<uuid>" */
 	int64_t		 mtime;		/* Unix seconds, or 0 */
 	/*
-	 * Called as the upload reads its way through fd, with the offset
+	 * Called as the upload reads its way through the source, with the
+	 * offset
 	 * reached; returning -1 gives the upload up (err 409
 	 * "upload_cancelled").  The reaper renews its lease here, so a long
 	 * upload keeps its claim.  NULL for none.
@@ -63,12 +67,14 @@ struct mr_store_ops {
 	int	(*open)(struct mr_store *, struct mr_err *);
 	void	(*close)(struct mr_store *);
 	/*
-	 * Store size bytes of fd under key, replacing what is there, and
+	 * Store size bytes of src under key, replacing what is there, and
 	 * verify the stored size before returning 0.  Must be safe to call
-	 * again after a failure or a crash (resume or restart).
+	 * again after a failure or a crash (resume or restart).  Reads go
+	 * through mr_store_read().
 	 */
-	int	(*put)(struct mr_store *, struct mr_arena *, int fd,
-		    const struct mr_store_obj *, struct mr_err *);
+	int	(*put)(struct mr_store *, struct mr_arena *,
+		    const struct mr_src *src, const struct mr_store_obj *,
+		    struct mr_err *);
 	int	(*stat)(struct mr_store *, struct mr_arena *, const char *key,
 		    struct mr_store_stat *, struct mr_err *);
 	/* Deleting what is not there succeeds. */
@@ -97,6 +103,21 @@ struct mr_store_ops {
 	 */
 	int	(*share)(struct mr_store *, struct mr_arena *, const char *key,
 		    const char *user, struct mr_err *);
+	/*
+	 * The incoming objects of a spool in S3 (spool.c); NULL where the
+	 * backend has none.  read: exactly len bytes of key from off (422
+	 * when the object is shorter).  list: every key under sub with its
+	 * size.  copy: key of from stored here as o->key inside the
+	 * service, or 501 copy_unsupported (then stream it).
+	 */
+	int	(*read)(struct mr_store *, struct mr_arena *, const char *key,
+		    off_t off, void *buf, size_t len, struct mr_err *);
+	int	(*list)(struct mr_store *, struct mr_arena *, const char *sub,
+		    int (*fn)(void *, const char *key, off_t size), void *arg,
+		    struct mr_err *);
+	int	(*copy)(struct mr_store *, struct mr_arena *,
+		    struct mr_store *from, const char *key,
+		    const struct mr_store_obj *o, struct mr_err *);
 };
 
 struct mr_store {
@@ -114,8 +135,19 @@ extern const struct mr_store_ops mr_store_s3;
 int	 mr_store_open(struct mr_store *, const struct mr_conf *,
 	    struct mr_err *);
 void	 mr_store_close(struct mr_store *);
-int	 mr_store_put(struct mr_store *, struct mr_arena *, int fd,
+int	 mr_store_put(struct mr_store *, struct mr_arena *,
+	    const struct mr_src *, const struct mr_store_obj *,
+	    struct mr_err *);
+/* As mr_store_put(), from the regular file open on fd. */
+int	 mr_store_put_fd(struct mr_store *, struct mr_arena *, int fd,
 	    const struct mr_store_obj *, struct mr_err *);
+/*
+ * A backend's read of what it stores: as mr_src_read(), but a source that
+ * ends early is 500 "io_error" (it changed under the upload, a local
+ * trouble worth a retry), never the probe's 422.
+ */
+int	 mr_store_read(const struct mr_src *, off_t off, void *buf,
+	    size_t len, struct mr_err *);
 int	 mr_store_stat(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_store_stat *, struct mr_err *);
 int	 mr_store_del(struct mr_store *, struct mr_arena *, const char *key,

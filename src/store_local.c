@@ -199,7 +199,7 @@ fsync_dir(const char *dir)
 }
 
 static int
-local_put(struct mr_store *st, struct mr_arena *a, int fd,
+local_put(struct mr_store *st, struct mr_arena *a, const struct mr_src *src,
     const struct mr_store_obj *o, struct mr_err *err)
 {
 	char		*path, *tmp = NULL, *dir, *buf = NULL;
@@ -250,13 +250,9 @@ local_put(struct mr_store *st, struct mr_arena *a, int fd,
 		size_t want = (size_t)(o->size - off) < COPY_CHUNK ?
 		    (size_t)(o->size - off) : COPY_CHUNK;
 
-		if ((n = pread(fd, buf, want, off)) <= 0) {
-			mr_err_set(err, 500, "io_error", "could not read the "
-			    "spool file at %lld: %s", (long long)off,
-			    n == 0 ? "unexpected end of file" :
-			    strerror(errno));
+		if (mr_store_read(src, off, buf, want, err) == -1)
 			goto fail;
-		}
+		n = (ssize_t)want;
 		for (ssize_t done = 0; done < n; done += w)
 			if ((w = write(out, buf + done, (size_t)(n - done))) ==
 			    -1) {

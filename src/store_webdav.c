@@ -18,7 +18,7 @@
  * /remote.php/direct/<token> URL anyone may fetch.  A plain WebDAV server
  * has no oc:fileid and no OCS: then there is no link, and no error.
  *
- * Bodies are read from the descriptor with pread(2) straight into
+ * Bodies are read from the source (a file: pread(2)) straight into
  * libcurl's upload buffer: memory stays flat whatever the file size.
  * Answers are capped, and PROPFIND answers are parsed with libxml2 by
  * namespace URI and local name, never by prefix, with no network access
@@ -85,7 +85,8 @@ struct rq {
 	const char	*hdr[8];	/* extra headers, NULL-terminated */
 	const char	*body;		/* PROPFIND/POST body, or NULL */
 	size_t		 bodylen;
-	int		 fd;		/* upload len bytes from off, or -1 */
+	const struct mr_src *src;	/* upload len bytes from off, or
+					   NULL */
 	off_t		 off;
 	off_t		 len;
 	long		 timeout_ms;
@@ -98,7 +99,9 @@ struct rq {
 	size_t		 got;
 	int		 too_big;
 	off_t		 pos;
-	int		 rderr;		/* errno of a failed pread, or -1 */
+	int		 rderr;		/* 0 a failed read (srcerr says
+					   why), ECANCELED, or -1 */
+	struct mr_err	 srcerr;
 	int		(*progress)(void *, off_t);
 	void		*progress_arg;
 	char		 excerpt[EXCERPT_LEN + 1];
@@ -251,14 +254,14 @@ source(char *p, size_t size, size_t nmemb, void *arg)
 		want = (size_t)(r->len - r->pos);
 	if (want == 0)
 		return 0;
-	do
-		n = pread(r->fd, p, want, r->off + r->pos);
-	while (n == -1 && errno == EINTR);
-	if (n <= 0) {
-		/* A spool file shorter than announced is a local error. */
-		r->rderr = n == 0 ? 0 : errno;
+	mr_err_clear(&r->srcerr);
+	if (mr_store_read(r->src, r->off + r->pos, p, want, &r->srcerr) ==
+	    -1) {
+		/* A source that cannot be read is a local error. */
+		r->rderr = 0;
 		return CURL_READFUNC_ABORT;
 	}
+	n = (ssize_t)want;
 	r->pos += n;
 	if (r->progress != NULL &&
 	    r->progress(r->progress_arg, r->off + r->pos) == -1) {
@@ -296,7 +299,7 @@ rq_init(struct rq *r, const char *method, const char *url)
 	memset(r, 0, sizeof(*r));
 	r->method = method;
 	r->url = url;
-	r->fd = -1;
+	r->src = NULL;
 	r->rderr = -1;
 	r->cap = BODY_MAX;
 	mr_buf_init(&r->resp, BODY_MAX);
@@ -356,7 +359,7 @@ do_rq(struct nc *nc, struct rq *r, struct mr_err *err)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-	if (r->fd != -1) {
+	if (r->src != NULL) {
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, source);
 		curl_easy_setopt(c, CURLOPT_READDATA, r);
@@ -388,11 +391,8 @@ do_rq(struct nc *nc, struct rq *r, struct mr_err *err)
 	if (r->rderr == ECANCELED)
 		return MR_STORE_CANCELLED(err);
 	if (r->rderr != -1) {
-		mr_err_cause(err, "pread at %lld: %s", (long long)(r->off +
-		    r->pos), r->rderr ? strerror(r->rderr) :
-		    "unexpected end of file");
-		return mr_err_set(err, 500, "io_error", "Could not read the "
-		    "file being stored.");
+		*err = r->srcerr;
+		return -1;
 	}
 	mr_err_cause(err, "%s %s: %s", r->method, r->url,
 	    ebuf[0] ? ebuf : curl_easy_strerror(cc));
@@ -808,7 +808,7 @@ meta_headers(struct mr_arena *a, const struct mr_store_obj *o,
 }
 
 static int
-put_single(struct nc *nc, struct mr_arena *a, int fd,
+put_single(struct nc *nc, struct mr_arena *a, const struct mr_src *src,
     const struct mr_store_obj *o, const char *dst, struct mr_err *err)
 {
 	struct rq	 r;
@@ -828,7 +828,7 @@ put_single(struct nc *nc, struct mr_arena *a, int fd,
 		r.hdr[i++] = mtime;
 	if (*sum)
 		r.hdr[i++] = sum;
-	r.fd = fd;
+	r.src = src;
 	r.progress = o->progress;
 	r.progress_arg = o->progress_arg;
 	r.off = 0;
@@ -991,8 +991,8 @@ prepare_upload(struct nc *nc, struct mr_arena *a, struct plan *p,
  * Sets *restart on 412 (the server lost the upload's metadata).
  */
 static int
-put_chunk(struct nc *nc, struct mr_arena *a, int fd, struct plan *p,
-    const struct mr_store_obj *o, long num, int *restart,
+put_chunk(struct nc *nc, struct mr_arena *a, const struct mr_src *src,
+    struct plan *p, const struct mr_store_obj *o, long num, int *restart,
     struct mr_err *err)
 {
 	struct rq	 r;
@@ -1007,7 +1007,7 @@ put_chunk(struct nc *nc, struct mr_arena *a, int fd, struct plan *p,
 	r.hdr[0] = p->dest_hdr;
 	r.hdr[1] = p->total_hdr;
 	r.hdr[2] = "Content-Type: application/octet-stream";
-	r.fd = fd;
+	r.src = src;
 	r.progress = o->progress;
 	r.progress_arg = o->progress_arg;
 	r.off = (off_t)(num - 1) * p->cs;
@@ -1157,7 +1157,7 @@ assemble(struct nc *nc, struct mr_arena *a, struct plan *p,
 
 /* One pass of chunked upload v2; *restart asks for a fresh folder. */
 static int
-put_chunked_once(struct nc *nc, struct mr_arena *a, int fd,
+put_chunked_once(struct nc *nc, struct mr_arena *a, const struct mr_src *src,
     struct plan *p, const struct mr_store_obj *o, int *restart,
     struct mr_err *err)
 {
@@ -1168,7 +1168,7 @@ put_chunked_once(struct nc *nc, struct mr_arena *a, int fd,
 	for (long num = 1; num <= p->nchunks; num++) {
 		if (p->have[num - 1])
 			continue;
-		if (put_chunk(nc, a, fd, p, o, num, restart, err) == -1)
+		if (put_chunk(nc, a, src, p, o, num, restart, err) == -1)
 			return -1;
 		sent++;
 	}
@@ -1178,7 +1178,7 @@ put_chunked_once(struct nc *nc, struct mr_arena *a, int fd,
 }
 
 static int
-put_chunked(struct nc *nc, struct mr_arena *a, int fd,
+put_chunked(struct nc *nc, struct mr_arena *a, const struct mr_src *src,
     const struct mr_store_obj *o, const char *dst, struct mr_err *err)
 {
 	struct plan	 p;
@@ -1201,7 +1201,7 @@ put_chunked(struct nc *nc, struct mr_arena *a, int fd,
 	    (long long)o->size)) == NULL ||
 	    (p.have = mr_alloc(a, (size_t)p.nchunks)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	if (put_chunked_once(nc, a, fd, &p, o, &restart, err) == 0)
+	if (put_chunked_once(nc, a, src, &p, o, &restart, err) == 0)
 		return 0;
 	if (!restart)
 		return -1;
@@ -1212,7 +1212,7 @@ put_chunked(struct nc *nc, struct mr_arena *a, int fd,
 	restart = 0;
 	if (simple(nc, "DELETE", p.up, NULL, &status, err) == -1)
 		return -1;
-	return put_chunked_once(nc, a, fd, &p, o, &restart, err);
+	return put_chunked_once(nc, a, src, &p, o, &restart, err);
 }
 
 /* folder/key's parent, relative to the files root ("" for none). */
@@ -1244,7 +1244,7 @@ file_url(struct nc *nc, struct mr_arena *a, const char *key,
 }
 
 static int
-nc_put(struct mr_store *st, struct mr_arena *a, int fd,
+nc_put(struct mr_store *st, struct mr_arena *a, const struct mr_src *src,
     const struct mr_store_obj *o, struct mr_err *err)
 {
 	struct nc	*nc = st->priv;
@@ -1259,9 +1259,9 @@ nc_put(struct mr_store *st, struct mr_arena *a, int fd,
 	if (ensure_dirs(nc, a, dir, err) == -1)
 		return -1;
 	if (o->size > nc->threshold && o->size > 0) {
-		if (put_chunked(nc, a, fd, o, dst, err) == -1)
+		if (put_chunked(nc, a, src, o, dst, err) == -1)
 			return -1;
-	} else if (put_single(nc, a, fd, o, dst, err) == -1)
+	} else if (put_single(nc, a, src, o, dst, err) == -1)
 		return -1;
 	return verify(nc, a, dst, o, err);
 }

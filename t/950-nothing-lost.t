@@ -486,9 +486,14 @@ sub check {
 		if ($want eq 'failed') {
 			push @problems, "$id: failed without a last_error"
 			    unless length $r->{error};
+			# A file cut short names its damage, unless the
+			# egress itself failed (its webhook lost, the row
+			# still processing when the file was cut): then
+			# its reason is the egress's.
 			push @problems, "$id: failed ($how), last_error "
 			    . "does not name the damage: $r->{error}"
 			    if $truncated{$id}
+			    && !($e && $e->{status} =~ /FAILED|ABORTED/)
 			    && $r->{error} !~ /damag|truncat|unreadable|cut/i;
 			my $keep = $truncated{$id}
 			    // ($e && $e->{size} > 0 ? $e->{sha256} : undef);

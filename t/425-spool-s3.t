@@ -1,0 +1,165 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+# spool_type = s3: no shared disk.  meetrec asks Egress (the stand-in,
+# which uploads with the AWS SDK as Egress does) to upload the file itself
+# to the incoming prefix of an S3 bucket, named by the recording's id,
+# with meetrec's own credentials.  The reaper probes the object with
+# ranged reads, hashes it, stores it (copied inside the service when the
+# store is the same S3, else streamed: into Nextcloud, a local folder),
+# and removes the incoming object.  A truncated object is never
+# completed; an incoming object no recording owns is reported.
+use strict;
+use warnings;
+use Test::More;
+use Digest::SHA qw(sha256_hex);
+use Time::HiRes qw(sleep);
+use Meetrec::Test::Stack;
+use Meetrec::Test::S3;
+use Meetrec::Test::Nextcloud;
+use Meetrec::Test::Util qw(uuid slurp);
+
+Meetrec::Test::Stack::require_prereqs();
+Meetrec::Test::S3::require_prereqs();
+Meetrec::Test::Stack::skip_unless(
+    Meetrec::Test::Nextcloud::prereqs_missing('ncserver'));
+my $T = 'project_management.pm_meeting_recordings';
+
+my $tmp = Meetrec::Test::Stack::_check_root() . '/425-spool-s3-bucket';
+my $s3 = Meetrec::Test::S3->new(dir => $tmp, bucket => 'meetrec');
+my %spool = (spool_type => 's3', spool_s3_prefix => 'incoming/',
+    spool_dir => undef);
+my %spool_own = (%spool, spool_s3_endpoint => $s3->endpoint,
+    spool_s3_bucket => $s3->bucket, spool_s3_access_key => $s3->access_key,
+    spool_s3_secret_key => $s3->secret_key,
+    spool_s3_region => $s3->conf->{s3_region});
+
+sub row {
+	my ($s, $id) = @_;
+	my $l = $s->pg->psql("SELECT concat_ws('|', status, coalesce("
+	    . "storage_path, ''), coalesce(file_size_bytes::text, ''), "
+	    . "coalesce(checksum_sha256, ''), coalesce(duration_ms::text, ''), "
+	    . "coalesce(last_error, '')) FROM $T WHERE id = '$id'");
+	my %r;
+	@r{qw(status path size sha ms error)} = split /\|/, $l, 6;
+	return \%r;
+}
+
+my $n = 0;
+sub record {
+	my ($s, $tok, $host, %o) = @_;
+	my $code = 'sp' . ++$n;
+	$s->room(code => $code, name => "Spool $n", host => $host,
+	    company => $o{company});
+	my $r = $s->api(POST => '/api/recordings/start', token => $tok,
+	    json => { room_code => $code });
+	is($r->{status}, 201, "start $code") or diag($r->{body});
+	my $id = $r->{json}{recording_id};
+	$s->standin_idle;
+	$s->standin(POST => 's3_next', $o{fault}) if $o{fault};
+	sleep 1.2;
+	$r = $s->api(POST => "/api/recordings/$id/stop", token => $tok);
+	is($r->{status}, 202, "stop $code");
+	$s->standin_idle;
+	return $id;
+}
+
+# The upload the stand-in made for recording $id: its key, size, sha256.
+sub upload_of {
+	my ($s, $id) = @_;
+	my $u = $s->standin(GET => 'uploads')->{json}{uploads} // [];
+	my ($x) = grep { ($_->{key} // '') =~ /\Q$id\E/ } @$u;
+	return $x // {};
+}
+
+# One stack per final store; the same bucket for the incoming objects.
+for my $final (qw(s3 local nextcloud)) {
+	my ($s, $nc);
+	if ($final eq 'nextcloud') {
+		($s, $nc) = Meetrec::Test::Nextcloud->with_stack(
+		    stack => { name => "425-spool-s3-$final" },
+		    conf => { %spool_own }, sharees => ['host']);
+	} else {
+		$s = Meetrec::Test::Stack->new(name => "425-spool-s3-$final",
+		    conf => { $final eq 's3' ? (storage_type => 's3',
+			%{ $s3->conf }, s3_prefix => 'rec/', %spool) :
+			%spool_own });
+	}
+	my ($co, $host) = (uuid(), uuid());
+	my $tok = $s->token(user => $host, company => $co, username => 'host');
+	note("final store: $final");
+
+	# Start asked Egress to upload to the incoming prefix, itself.
+	my $id = record($s, $tok, $host, company => $co);
+	my $up = upload_of($s, $id);
+	is($up->{key}, "incoming/$id.mp4",
+	    "$final: Egress uploaded to incoming/<id>.mp4");
+	is($up->{status}, 'ok', "$final: ... and the upload went through");
+	is($up->{endpoint}, $s3->endpoint, "$final: to meetrec's endpoint");
+	my $in = $s3->get_object("incoming/$id.mp4");
+	is($in->{status}, 200, "$final: the incoming object is there");
+	is(sha256_hex($in->{body}), $up->{sha256},
+	    "$final: ... with what Egress wrote");
+	is(row($s, $id)->{status}, 'processing', "$final: processing");
+
+	my $r = $s->reaper;
+	is($r->{rc}, 0, "$final: the reaper stores it") or diag($r->{err});
+	my ($how) = $r->{err} =~ /rec=\Q$id\E action=uploaded .* how=(\w+)/;
+	my ($pb) = $r->{err} =~ /rec=\Q$id\E action=uploaded .* probe_bytes=(\d+)/;
+	is($how, $final eq 's3' ? 'copied' : 'streamed',
+	    "$final: " . ($final eq 's3' ? 'copied inside S3' : 'streamed'));
+	ok(defined $pb && $pb > 0 && $pb <= 2 * 65536,
+	    "$final: probed with ranged reads (" . ($pb // '?') . ' bytes)');
+	my $row = row($s, $id);
+	is($row->{status}, 'completed', "$final: completed");
+	is($row->{sha}, $up->{sha256}, "$final: the SHA-256 of the bytes");
+	is($row->{size}, $up->{size}, "$final: the size");
+	ok($row->{ms} >= 1000 && $row->{ms} < 30000,
+	    "$final: the duration read from the object ($row->{ms} ms)");
+	is($s3->get_object("incoming/$id.mp4", method => 'HEAD')->{status},
+	    404, "$final: the incoming object is removed");
+	my $bytes;
+	if ($final eq 's3') {
+		$bytes = $s3->get_object("rec/$row->{path}")->{body};
+	} elsif ($final eq 'local') {
+		$bytes = slurp($s->config->{storage_local_dir} . "/$row->{path}");
+	} else {
+		$bytes = slurp($nc->file_path("Recordings/$row->{path}"));
+	}
+	is(sha256_hex($bytes // ''), $up->{sha256},
+	    "$final: the stored bytes are Egress's");
+	$r = $s->api(GET => "/api/recordings/$id/download", token => $tok);
+	is($r->{status} == 302 ? 200 : $r->{status}, 200,
+	    "$final: it downloads");
+
+	if ($final eq 'local') {
+		# A truncated object: Egress says COMPLETE with the whole
+		# size, S3 holds a part.  Never completed.
+		my $bad = record($s, $tok, $host, company => $co,
+		    fault => { truncate => 3000 });
+		my $obj = $s3->get_object("incoming/$bad.mp4");
+		is(length($obj->{body} // ''), 3000, 'a truncated object');
+		$r = $s->reaper;
+		$row = row($s, $bad);
+		is($row->{status}, 'failed', 'the truncated object fails')
+		    or diag($r->{err});
+		like($row->{error}, qr/damaged/, '... as damaged');
+		is($s3->get_object("incoming/$bad.mp4", method => 'HEAD')
+		    ->{status}, 200, '... and the object is kept');
+
+		# An object no recording owns: reported, kept.
+		my $stray = uuid();
+		is($s3->get_object("incoming/$stray.mp4", method => 'PUT')
+		    ->{status}, 200, 'an object of no recording');
+		$r = $s->reaper('--pass', 'orphans');
+		like($r->{err}, qr{pass=orphans file=incoming/\Q$stray\E\.mp4 action=reported reason=no_recording},
+		    '... is reported') or diag($r->{err});
+		unlike($r->{err}, qr{file=incoming/\Q$bad\E}, '... and only it');
+		is($s3->get_object("incoming/$stray.mp4", method => 'HEAD')
+		    ->{status}, 200, '... and kept');
+	}
+	$s->finish;
+	$nc->stop if $nc;
+}
+
+$s3->stop;
+done_testing();
