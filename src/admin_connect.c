@@ -30,6 +30,7 @@
 #include "db.h"
 #include "httpc.h"
 #include "livekit.h"
+#include "spool.h"
 #include "store.h"
 
 #define CHECK_ARENA	(1024 * 1024)
@@ -434,6 +435,89 @@ done:
 		mr_store_close(&st);
 }
 
+static int
+listed_one(void *arg, const char *name, off_t size, int64_t mtime)
+{
+	(void)name;
+	(void)size;
+	(void)mtime;
+	(*(int *)arg)++;
+	return -1;	/* one is enough */
+}
+
+/*
+ * spool_type = s3: the reapers must be able to put (as Egress does), get
+ * with a Range, list and delete under the incoming prefix with the key
+ * pair meetrec gives Egress.
+ */
+static void
+check_incoming(struct mr_check *ck, struct mr_arena *a)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_spool		 sp;
+	struct mr_store_obj	 o;
+	struct mr_err		 err;
+	unsigned char		 rnd[8];
+	char			*key, body[96], back[96];
+	const char		*blame;
+	size_t			 len;
+	int			 fd = -1, seen = 0, before = ck->problems;
+
+	if (c->cf_spool_type == NULL || strcmp(c->cf_spool_type, "s3") != 0)
+		return;
+	mr_err_clear(&err);
+	if (mr_spool_open(&sp, c, &err) == -1) {
+		mr_check_problem(ck, "spool_s3_endpoint", "could not open the "
+		    "incoming bucket: %s", why(&err));
+		return;
+	}
+	mr_random_bytes(rnd, sizeof(rnd));
+	key = mr_printf(a, "meetrec-check-%s.txt", mr_hex(a, rnd,
+	    sizeof(rnd)));
+	len = (size_t)snprintf(body, sizeof(body), "meetrec-admin "
+	    "check-config probe %s\n", key ? key : "");
+	if (key == NULL || len >= sizeof(back) || (fd = memfd_create(
+	    "meetrec-probe", MFD_CLOEXEC)) == -1 ||
+	    write(fd, body, len) != (ssize_t)len)
+		mr_fatalx("could not make the probe object");
+	memset(&o, 0, sizeof(o));
+	o.key = key;
+	o.size = (off_t)len;
+	o.content_type = "text/plain";
+	mr_err_clear(&err);
+	blame = "spool_s3_bucket";
+	if (mr_store_put_fd(&sp.in, a, fd, &o, &err) == -1) {
+		if (err.code != NULL && strcmp(err.code, "storage_auth") == 0)
+			blame = "spool_s3_secret_key";
+		mr_check_problem(ck, blame, "could not put a probe object "
+		    "in the incoming bucket, as Egress must: %s", why(&err));
+		goto done;
+	}
+	mr_err_clear(&err);
+	if (sp.in.ops->read(&sp.in, a, key, 1, back, len - 1, &err) == -1)
+		mr_check_problem(ck, blame, "could not read the probe object "
+		    "%s back with a ranged GET: %s", key, why(&err));
+	else if (memcmp(back, body + 1, len - 1) != 0)
+		mr_check_problem(ck, blame, "the probe object %s came back "
+		    "different", key);
+	mr_err_clear(&err);
+	if (mr_spool_list(&sp, a, listed_one, &seen, &err) == -1 ||
+	    seen == 0)
+		mr_check_problem(ck, blame, "could not list the incoming "
+		    "objects (the orphans pass does): %s", err.status ?
+		    why(&err) : "the probe object is not listed");
+	mr_err_clear(&err);
+	if (mr_store_del(&sp.in, a, key, &err) == -1)
+		mr_check_problem(ck, blame, "could not delete the probe "
+		    "object %s: %s", key, why(&err));
+	else if (ck->problems == before)
+		mr_check_note("incoming bucket: a probe object was put, read "
+		    "back with a ranged GET, listed and deleted");
+done:
+	close(fd);
+	mr_spool_close(&sp);
+}
+
 static void
 check_livekit(struct mr_check *ck, struct mr_arena *a)
 {
@@ -485,6 +569,7 @@ mr_check_connect(struct mr_check *ck)
 	check_database(ck, a);
 	mr_arena_reset(a);
 	check_storage(ck, a);
+	check_incoming(ck, a);
 	mr_arena_reset(a);
 	check_livekit(ck, a);
 	mr_arena_free(a);

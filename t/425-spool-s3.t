@@ -16,6 +16,7 @@ use Time::HiRes qw(sleep);
 use Meetrec::Test::Stack;
 use Meetrec::Test::S3;
 use Meetrec::Test::Nextcloud;
+use Meetrec::Test::Proc ();
 use Meetrec::Test::Util qw(uuid slurp);
 
 Meetrec::Test::Stack::require_prereqs();
@@ -132,6 +133,27 @@ for my $final (qw(s3 local nextcloud)) {
 	    "$final: it downloads");
 
 	if ($final eq 'local') {
+		# check-config --connect tries the incoming bucket as
+		# Egress and the reapers use it.
+		my $c = $s->admin_run('check-config', '--connect');
+		is($c->{rc}, 0, 'check-config --connect passes')
+		    or diag("$c->{out}$c->{err}");
+		like("$c->{out}$c->{err}", qr/incoming bucket: a probe object was put, read back with a ranged GET, listed and deleted/,
+		    '... having tried the incoming bucket');
+		my %bad = %{ Meetrec::Test::Stack::parse_conf($s->conf_path) };
+		$bad{spool_s3_secret_key} = 'not-the-secret';
+		my $bp = $s->dir . '/bad.conf';
+		open(my $fh, '>', $bp) or die "$bp: $!";
+		chmod 0600, $bp;
+		print {$fh} map { "$_ = $bad{$_}\n" } sort keys %bad;
+		close $fh;
+		$c = Meetrec::Test::Proc::run_cmd([
+		    Meetrec::Test::Stack::admin_bin(), '--config', $bp,
+		    'check-config', '--connect' ], timeout => 60);
+		isnt($c->{rc}, 0, 'a wrong spool_s3_secret_key fails it');
+		like("$c->{out}$c->{err}", qr/spool_s3_secret_key.*could not put a probe object in the incoming bucket/s,
+		    '... naming the key') or diag("$c->{out}$c->{err}");
+
 		# A truncated object: Egress says COMPLETE with the whole
 		# size, S3 holds a part.  Never completed.
 		my $bad = record($s, $tok, $host, company => $co,
