@@ -440,8 +440,11 @@ upload(struct mr_reaper *rp, const struct mr_recording *r,
 		    -1)
 			goto done;
 		st->how = "streamed";
-	} else if (store_object(rp, r, &rd, &o, st, err) == -1)
-		goto done;
+	} else {
+		o.src_etag = was.etag;
+		if (store_object(rp, r, &rd, &o, st, err) == -1)
+			goto done;
+	}
 	if (spool_changed(rp, r, &rd, &sb, &was, err) == -1)
 		goto done;
 	/* Share with the recorder's account, where the backend has them. */

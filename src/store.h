@@ -38,6 +38,9 @@ struct mr_store_obj {
 					   where the backend names uploads
 					   (Nextcloud): "meetrec-<uuid>" */
 	int64_t		 mtime;		/* Unix seconds, or 0 */
+	const char	*src_etag;	/* copy: the ETag the source must
+					   still have (the one hashed), or
+					   NULL */
 	/*
 	 * Called as the upload reads its way through the source, with the
 	 * offset

@@ -79,6 +79,7 @@ struct req {
 	const char	*meta_sha256;	/* x-amz-meta-sha256, or NULL */
 	const char	*range;		/* Range, or NULL */
 	const char	*copy_source;	/* x-amz-copy-source, or NULL */
+	const char	*copy_if_match;	/* its ETag must be this, or NULL */
 	const char	*body;		/* POST body, or NULL */
 	size_t		 bodylen;
 	long		 timeout_ms;
@@ -392,7 +393,9 @@ s3_do(struct s3 *s, struct req *rq, struct resp *rs, struct mr_err *err)
 	    NULL) ||
 	    (rq->copy_source != NULL && (add_header(&hl, "x-amz-copy-source",
 	    rq->copy_source) == NULL || add_header(&hl,
-	    "x-amz-metadata-directive", "REPLACE") == NULL))) {
+	    "x-amz-metadata-directive", "REPLACE") == NULL)) ||
+	    (rq->copy_if_match != NULL && add_header(&hl,
+	    "x-amz-copy-source-if-match", rq->copy_if_match) == NULL)) {
 		mr_err_set(err, 500, "internal", "Out of memory.");
 		goto fail;
 	}
@@ -1172,6 +1175,10 @@ s3_copy(struct mr_store *st, struct mr_arena *a, struct mr_store *from,
 	resp_init(&rs);
 	req_init(&rq, "PUT", path, NULL, MR_S3_EMPTY_SHA256);
 	rq.copy_source = fpath;
+	/* What was hashed is what is copied, or the copy is refused (412). */
+	if (o->src_etag != NULL && *o->src_etag != '\0' &&
+	    strpbrk(o->src_etag, "\r\n") == NULL)
+		rq.copy_if_match = o->src_etag;
 	rq.content_type = o->content_type;
 	rq.meta_sha256 = sum;
 	rq.len = 0;

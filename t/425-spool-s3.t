@@ -168,6 +168,48 @@ for my $final (qw(s3 local nextcloud)) {
 		is($s3->get_object("incoming/$bad.mp4", method => 'HEAD')
 		    ->{status}, 200, '... and the object is kept');
 
+		# LiveKit forgot the egress, its webhooks lost: the bucket
+		# decides.  An object is there only once whole: taken at
+		# once, where a file would wait for spool_quiet_seconds.
+		my $age = sub { $s->pg->psql("UPDATE $T SET created_at = "
+		    . "created_at - interval '1 hour', egress_seen_at = "
+		    . "now() - interval '1 hour', next_attempt_at = NULL "
+		    . "WHERE id = '$_[0]'") };
+		$s->standin(POST => 'mode', { webhooks => 'drop' });
+		$s->room(code => 'lost1', name => 'Lost 1', host => $host,
+		    company => $co);
+		$r = $s->api(POST => '/api/recordings/start', token => $tok,
+		    json => { room_code => 'lost1' });
+		my ($lost, $eg) = @{ $r->{json} }{qw(recording_id egress_id)};
+		sleep 1.2;
+		$s->standin(POST => 'end', { egress_id => $eg });
+		$s->standin(POST => 'forget', { egress_id => $eg });
+		$age->($lost);
+		$r = $s->reaper('--pass', 'stale,upload');
+		like($r->{err}, qr/rec=\Q$lost\E action=process_spool/,
+		    'LiveKit forgot the egress: its object is taken at once')
+		    or diag($r->{err});
+		is(row($s, $lost)->{status}, 'completed', '... and stored');
+		is($s3->get_object("incoming/$lost.mp4", method => 'HEAD')
+		    ->{status}, 404, '... and removed from the bucket');
+		# Forgotten while it ran, no object ever came, and it is
+		# past recording_max_seconds: failed, as with no file.
+		$s->room(code => 'lost2', name => 'Lost 2', host => $host,
+		    company => $co);
+		$r = $s->api(POST => '/api/recordings/start', token => $tok,
+		    json => { room_code => 'lost2' });
+		my ($gone, $eg2) = @{ $r->{json} }{qw(recording_id egress_id)};
+		$s->standin(POST => 'forget', { egress_id => $eg2 });
+		$s->pg->psql("UPDATE $T SET started_at = now() - interval "
+		    . "'2 days' WHERE id = '$gone'");
+		$age->($gone);
+		$r = $s->reaper('--pass', 'stale');
+		like($r->{err}, qr/rec=\Q$gone\E action=failed reason=egress_unknown/,
+		    'no object, LiveKit forgot it, past its maximum: failed')
+		    or diag($r->{err});
+		like(row($s, $gone)->{error}, qr/no file/, '... saying so');
+		$s->standin(POST => 'reset');
+
 		# An object no recording owns: reported, kept.
 		my $stray = uuid();
 		is($s3->get_object("incoming/$stray.mp4", method => 'PUT')
