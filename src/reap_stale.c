@@ -104,9 +104,18 @@ forgotten(struct mr_reaper *rp, const struct mr_recording *r,
 	memset(&e, 0, sizeof(e));
 	e.egress_id = r->egress_id;
 	e.updated_at = now * 1000000000LL;
-	/* An object in the incoming bucket is there once it is whole. */
-	if (mr_spool_stat(&rp->spool, rp->arena, r, &f, err) == -1)
-		return -1;
+	/*
+	 * An object in the incoming bucket is there once it is whole.  A
+	 * spool that cannot be asked now (the bucket unreachable) leaves
+	 * the row for a later pass: only a database error ends the pass.
+	 */
+	if (mr_spool_stat(&rp->spool, rp->arena, r, &f, err) == -1) {
+		mr_log_warnx("pass=stale rec=%s action=wait reason=spool_error "
+		    "error=\"%s%s%s\"", r->id, err->detail,
+		    err->cause[0] ? ": " : "", err->cause);
+		mr_err_clear(err);
+		return 0;
+	}
 	found = f.exists;
 	ran = now - r->started_epoch;
 	if ((!found || f.size == 0) && r->started_epoch > 0 &&
