@@ -320,6 +320,9 @@ my %not_api = (
 	    . 'LiveKit\'s word that the egress is ending or gone (202)',
 	migrate => 'meetrec-admin migrate',
 	spool_missing => 'the reaper',
+	copy_unsupported => 'the reaper streams what it cannot copy inside '
+	    . 'the storage',
+	invalid_name => 'the orphans pass removes spool files by name',
 	storage_changed => 'the reaper',
 	room_busy => 'meetrec-admin room del',
 	room_has_recordings => 'meetrec-admin room del',
