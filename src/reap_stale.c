@@ -9,7 +9,8 @@
  * is looked up by egress id: what LiveKit says is applied exactly as a
  * webhook would be (db_webhook.c), under a synthetic event id so a repeat
  * changes nothing.  An egress that ran past recording_max_seconds is
- * stopped.  One LiveKit no longer knows (it deletes an ended egress 24 h
+ * stopped, and so is one LiveKit still records for a row we stopped (a
+ * stop whose StopEgress was never sent).  One LiveKit no longer knows (it deletes an ended egress 24 h
  * after the end, and loses every egress with its store) falls back to
  * the spool: no file fails the recording once it cannot be running any
  * more (past recording_max_seconds and spool_quiet_seconds); a file is
@@ -173,6 +174,24 @@ active(struct mr_reaper *rp, const struct mr_recording *r,
 	if (mr_lk_status_final(items[0].status)) {
 		mr_log_info("pass=stale rec=%s action=caught_up egress=%s "
 		    "status=%s", r->id, r->egress_id, items[0].status_name);
+		return 0;
+	}
+	/*
+	 * Stopped by us (processing), yet LiveKit still records: the stop
+	 * was accepted and the process that was to send StopEgress died
+	 * (a host killed mid-request); the client's next stop finds the
+	 * row processing and changes nothing.  Send it now.  A second
+	 * StopEgress of an egress already ending is only refused.
+	 */
+	if (strcmp(r->status, "processing") == 0 &&
+	    (items[0].status == MR_LK_ACTIVE ||
+	    items[0].status == MR_LK_STARTING)) {
+		if (mr_lk_stop_egress(&rp->lk, rp->arena, r->egress_id, &st,
+		    err) == -1 && !mr_lk_answered(err))
+			return -1;
+		mr_err_clear(err);
+		mr_log_info("pass=stale rec=%s action=stopped reason=stop_lost "
+		    "egress=%s", r->id, r->egress_id);
 		return 0;
 	}
 	/* Still running: stop it if it has run too long. */

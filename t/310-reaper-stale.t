@@ -7,6 +7,7 @@
 use strict;
 use warnings;
 use Test::More;
+use JSON::PP ();
 use Time::HiRes qw(sleep);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Util qw(uuid slurp spew src_root);
@@ -96,6 +97,32 @@ is(st($long), 'processing|EGRESS_COMPLETE', 'then ended as usual');
 my $reqs = $s->standin(GET => '/_standin/requests')->{json};
 ok((grep { $_->{method} eq 'StopEgress' } @{ $reqs->{requests} // $reqs }),
     'LiveKit got a StopEgress');
+
+# 4b. A stop accepted by a host that died before it sent StopEgress: the
+# row says processing, LiveKit still records, and the client's next stop
+# finds it stopping already.  The stale pass sends the stop.
+$s->standin(POST => '/_standin/reset');
+$c = room();
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $c });
+my $half = $r->{json}{recording_id};
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+$s->pg->psql("UPDATE $T SET status = 'processing', ended_at = now() "
+    . "WHERE id = '$half'");
+is($s->api(POST => "/api/recordings/$half/stop", token => $tok)->{status},
+    202, 'a second stop: already stopping');
+$eg = $s->pg->psql("SELECT egress_id FROM $T WHERE id = '$half'");
+$reqs = $s->standin(GET => '/_standin/requests')->{json};
+is(scalar(grep { $_->{method} eq 'StopEgress' && (ref $_->{body}
+    ? JSON::PP->new->canonical->encode($_->{body}) : $_->{body} // '')
+    =~ /\Q$eg\E/ } @{ $reqs->{requests} // $reqs }), 0,
+    '... and LiveKit heard no stop');
+age($half);
+$r = $s->reaper('--pass', 'stale');
+like($r->{err}, qr/rec=\Q$half\E action=stopped reason=stop_lost/,
+    'the stale pass sends the stop that was lost') or diag($r->{err});
+$s->standin(POST => '/_standin/wait', { idle => \1 });
+is(st($half), 'processing|EGRESS_COMPLETE', 'and the egress ends');
 
 # 5. LiveKit forgot the egress (24 h after it ended): the spool decides,
 # once the file has not changed for spool_quiet_seconds (300 by default).

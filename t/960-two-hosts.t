@@ -37,7 +37,8 @@ my $bport = free_port();
 my $a = Meetrec::Test::Stack->new(workers => 3,
     webhook_url => "http://127.0.0.1:$bport/api/livekit/webhook",
     conf => { public_url => "http://127.0.0.1:$bport",
-	reaper_lease_seconds => 10, upload_backoff_seconds => 2 });
+	reaper_lease_seconds => 10, upload_backoff_seconds => 2,
+	stale_pending_seconds => 10 });
 my $b = Meetrec::Test::Stack->new(share_with => $a, workers => 3);
 my $bal = Meetrec::Test::Balancer->new(prefix => $a->dir . '/balancer',
     port => $bport, hosts => [ $a->port, $b->port ]);
