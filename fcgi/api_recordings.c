@@ -433,10 +433,27 @@ mr_api_recording_stop(struct mr_ctx *cx)
 	if (rc == -1)
 		return -1;
 	if (rc == 0) {
-		/* A second stop of the same recording changes nothing. */
-		if (mr_api_same(r.status, "processing"))
+		/*
+		 * A second stop of the same recording changes nothing, but
+		 * for an egress LiveKit has not reported ending: the first
+		 * stop's StopEgress may never have gone out (its host died
+		 * in between), so it goes again; LiveKit only refuses it
+		 * for an egress already ending.
+		 */
+		if (mr_api_same(r.status, "processing")) {
+			if (r.egress_id != NULL && r.egress_status != NULL &&
+			    (strcmp(r.egress_status, "EGRESS_ACTIVE") == 0 ||
+			    strcmp(r.egress_status, "EGRESS_STARTING") == 0)) {
+				mr_err_clear(&lkerr);
+				if (mr_lk_stop_egress(&env->lk, cx->cx_arena,
+				    r.egress_id, &eg, &lkerr) == -1)
+					mr_log_warnx("req=%s rec=%s stop egress "
+					    "again failed: %s", cx->cx_req.rq_id,
+					    r.id, lkerr.cause);
+			}
 			return stopped(cx, r.id, "Recording is already "
 			    "stopping.");
+		}
 		return mr_err_set(&cx->cx_err, 409, "not_recording",
 		    "The recording is %s, not recording.", r.status);
 	}

@@ -99,30 +99,45 @@ ok((grep { $_->{method} eq 'StopEgress' } @{ $reqs->{requests} // $reqs }),
     'LiveKit got a StopEgress');
 
 # 4b. A stop accepted by a host that died before it sent StopEgress: the
-# row says processing, LiveKit still records, and the client's next stop
-# finds it stopping already.  The stale pass sends the stop.
+# row says processing and LiveKit still records.  Pressing stop again
+# sends it; left alone, the stale pass sends it.
 $s->standin(POST => '/_standin/reset');
-$c = room();
-$r = $s->api(POST => '/api/recordings/start', token => $tok,
-    json => { room_code => $c });
-my $half = $r->{json}{recording_id};
+sub stops_of {
+	my ($egress) = @_;
+	my $q = $s->standin(GET => '/_standin/requests')->{json};
+	return scalar grep { $_->{method} eq 'StopEgress' && (ref $_->{body}
+	    ? JSON::PP->new->canonical->encode($_->{body})
+	    : $_->{body} // '') =~ /\Q$egress\E/ } @{ $q->{requests} // $q };
+}
+my @half;
+for (1 .. 2) {
+	$c = room();
+	$r = $s->api(POST => '/api/recordings/start', token => $tok,
+	    json => { room_code => $c });
+	push @half, $r->{json}{recording_id};
+	$s->standin(POST => '/_standin/wait', { idle => \1 });
+	$s->pg->psql("UPDATE $T SET status = 'processing', ended_at = now() "
+	    . "WHERE id = '$half[-1]'");
+}
+my ($again, $left) = @half;
+my ($eg1, $eg2) = map { $s->pg->psql("SELECT egress_id FROM $T WHERE "
+    . "id = '$_'") } @half;
+is(stops_of($eg1) + stops_of($eg2), 0, 'stops accepted, LiveKit heard none');
+is($s->api(POST => "/api/recordings/$again/stop", token => $tok)->{status},
+    202, 'stop pressed again: already stopping');
+is(stops_of($eg1), 1, '... and the StopEgress goes out this time');
 $s->standin(POST => '/_standin/wait', { idle => \1 });
-$s->pg->psql("UPDATE $T SET status = 'processing', ended_at = now() "
-    . "WHERE id = '$half'");
-is($s->api(POST => "/api/recordings/$half/stop", token => $tok)->{status},
-    202, 'a second stop: already stopping');
-$eg = $s->pg->psql("SELECT egress_id FROM $T WHERE id = '$half'");
-$reqs = $s->standin(GET => '/_standin/requests')->{json};
-is(scalar(grep { $_->{method} eq 'StopEgress' && (ref $_->{body}
-    ? JSON::PP->new->canonical->encode($_->{body}) : $_->{body} // '')
-    =~ /\Q$eg\E/ } @{ $reqs->{requests} // $reqs }), 0,
-    '... and LiveKit heard no stop');
-age($half);
+is(st($again), 'processing|EGRESS_COMPLETE', '... and the egress ends');
+is($s->api(POST => "/api/recordings/$again/stop", token => $tok)->{status},
+    202, 'once more: 202');
+is(stops_of($eg1), 1, '... but an egress that ended is not stopped again');
+age($left);
 $r = $s->reaper('--pass', 'stale');
-like($r->{err}, qr/rec=\Q$half\E action=stopped reason=stop_lost/,
-    'the stale pass sends the stop that was lost') or diag($r->{err});
+like($r->{err}, qr/rec=\Q$left\E action=stopped reason=stop_lost/,
+    'left alone, the stale pass sends the stop that was lost')
+    or diag($r->{err});
 $s->standin(POST => '/_standin/wait', { idle => \1 });
-is(st($half), 'processing|EGRESS_COMPLETE', 'and the egress ends');
+is(st($left), 'processing|EGRESS_COMPLETE', '... and the egress ends');
 
 # 5. LiveKit forgot the egress (24 h after it ended): the spool decides,
 # once the file has not changed for spool_quiet_seconds (300 by default).
