@@ -7,6 +7,7 @@
 #       [--high 64] [--workers 2] [--nginx-workers auto] [--warmup 1]
 #       [--timeout 10] [--soak N] [--baselines DIR] [--no-seed]
 #       [--no-floor] [--no-install] [--only REGEX] [--results FILE]
+#       [--pgbouncer N] [--unprepared]
 #
 # One private stack (Meetrec::Test::Stack: PostgreSQL, the pool, nginx
 # with the project's configuration, the LiveKit stand-in) under
@@ -31,6 +32,11 @@
 # follows the workers' RSS.  The table goes to stdout and, with the
 # machine, the versions, the settings and the goals check, to
 # bench/RESULTS.md (--results FILE elsewhere, --results - nowhere).
+# --pgbouncer N puts Debian's PgBouncer in transaction mode, with N
+# server connections, between meetrec and PostgreSQL
+# (database_prepared_statements = 0, as meetrec.conf(5) says for it);
+# --unprepared sets that alone, straight to PostgreSQL, to tell the cost
+# of planning every statement from the cost of the pooler.
 # Everything started is stopped by pid at the end, on an error and on
 # Ctrl-C.
 use strict;
@@ -65,7 +71,7 @@ sub usage {
 GetOptions(\%o, 'duration=i', 'threads=i', 'connections=i', 'high=i',
     'workers=i', 'nginx-workers=s', 'warmup=i', 'timeout=i', 'soak=i',
     'baselines=s', 'no-seed', 'no-floor', 'no-install', 'only=s',
-    'results=s')
+    'results=s', 'pgbouncer=i', 'unprepared')
     && !@ARGV or usage();
 $o{duration} > 0 && $o{connections} > 0 && $o{workers} > 0 or usage();
 $| = 1;
@@ -131,7 +137,10 @@ note("starting meetrec's stack ($o{workers} workers)");
 my $MAXREQ = 1_000_000_000 + 2 * $o{soak};
 my $s = Meetrec::Test::Stack->new(name => 'bench', workers => $o{workers},
     max_requests => $MAXREQ, nginx_workers => $o{'nginx-workers'},
-    conf => { log_level => 'warn', download_url_ttl => 86400 });
+    $o{pgbouncer} ? (pgbouncer => $o{pgbouncer}) : (),
+    conf => { log_level => 'warn', download_url_ttl => 86400,
+	$o{pgbouncer} || $o{unprepared} ?
+	(database_prepared_statements => 0) : () });
 my $dir = $s->dir . '/judge';
 make_path($dir);
 
