@@ -255,22 +255,21 @@ mr_api_viewers(const char *arr)
 
 /*
  * spool_type = s3: Egress uploads the file itself, with meetrec's own
- * settings for the incoming bucket (each spool_s3_* falls back to its
- * s3_*); nothing of it comes from the request.
+ * settings for the incoming bucket (spool.h); nothing of it comes from
+ * the request.  The strings are conf's, which outlives the request.
  */
 static int
-spool_s3(const struct mr_conf *c, struct mr_lk_s3 *s3)
+spool_s3(const struct mr_conf *conf, struct mr_lk_s3 *s3)
 {
-#define PICK(k)	(c->cf_spool_s3_##k != NULL ? c->cf_spool_s3_##k : \
-	    c->cf_s3_##k)
-	if (c->cf_spool_type == NULL || strcmp(c->cf_spool_type, "s3") != 0)
+	struct mr_conf	 c;
+
+	if (!mr_spool_s3_conf(conf, &c))
 		return 0;
-	s3->access_key = PICK(access_key);
-	s3->secret = PICK(secret_key);
-	s3->endpoint = PICK(endpoint);
-	s3->bucket = PICK(bucket);
-	s3->region = PICK(region) != NULL ? PICK(region) : "us-east-1";
-#undef PICK
+	s3->access_key = c.cf_s3_access_key;
+	s3->secret = c.cf_s3_secret_key;
+	s3->endpoint = c.cf_s3_endpoint;
+	s3->bucket = c.cf_s3_bucket;
+	s3->region = c.cf_s3_region != NULL ? c.cf_s3_region : "us-east-1";
 	return 1;
 }
 

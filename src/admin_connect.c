@@ -343,6 +343,35 @@ read_back(struct mr_check *ck, struct mr_store *st, struct mr_arena *a,
 	return rs.len == len && memcmp(rs.body, want, len) == 0;
 }
 
+/*
+ * A small probe object under a key of no recording, in a memfd: o filled,
+ * the bytes in body (at most bodylen), their length in *len; the fd.
+ */
+static int
+probe_object(struct mr_arena *a, struct mr_store_obj *o, char *body,
+    size_t bodylen, size_t *len)
+{
+	unsigned char	 rnd[8];
+	char		*key;
+	int		 fd;
+
+	mr_random_bytes(rnd, sizeof(rnd));
+	key = mr_printf(a, "meetrec-check-%s.txt", mr_hex(a, rnd,
+	    sizeof(rnd)));
+	*len = (size_t)snprintf(body, bodylen, "meetrec-admin check-config "
+	    "probe %s\n", key ? key : "");
+	if (key == NULL || *len >= bodylen || (fd = memfd_create(
+	    "meetrec-probe", MFD_CLOEXEC)) == -1 ||
+	    write(fd, body, *len) != (ssize_t)*len)
+		mr_fatalx("could not make the probe object");
+	memset(o, 0, sizeof(*o));
+	o->key = key;
+	o->size = (off_t)*len;
+	o->content_type = "text/plain";
+	o->mtime = mr_now();
+	return fd;
+}
+
 static void
 check_storage(struct mr_check *ck, struct mr_arena *a)
 {
@@ -352,8 +381,8 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 	struct mr_store_stat	 sb;
 	struct mr_err		 err;
 	struct stat		 dsb;
-	unsigned char		 rnd[8];
-	char			*key, body[128], why_not[512];
+	const char		*key;
+	char			 body[128], why_not[512];
 	size_t			 len;
 	int			 fd = -1, opened = 0, rc, before = ck->problems;
 
@@ -376,19 +405,8 @@ check_storage(struct mr_check *ck, struct mr_arena *a)
 		return;
 	}
 	opened = 1;
-	mr_random_bytes(rnd, sizeof(rnd));
-	key = mr_printf(a, "meetrec-check-%s.txt", mr_hex(a, rnd,
-	    sizeof(rnd)));
-	len = (size_t)snprintf(body, sizeof(body), "meetrec-admin "
-	    "check-config probe %s\n", key ? key : "");
-	if (key == NULL || (fd = memfd_create("meetrec-probe", MFD_CLOEXEC))
-	    == -1 || write(fd, body, len) != (ssize_t)len)
-		mr_fatalx("could not make the probe object");
-	memset(&o, 0, sizeof(o));
-	o.key = key;
-	o.size = (off_t)len;
-	o.content_type = "text/plain";
-	o.mtime = mr_now();
+	fd = probe_object(a, &o, body, sizeof(body), &len);
+	key = o.key;
 	mr_err_clear(&err);
 	if (mr_store_put_fd(&st, a, fd, &o, &err) == -1) {
 		mr_check_problem(ck, storage_key(c, &err), "could not store a "
@@ -457,9 +475,8 @@ check_incoming(struct mr_check *ck, struct mr_arena *a)
 	struct mr_spool		 sp;
 	struct mr_store_obj	 o;
 	struct mr_err		 err;
-	unsigned char		 rnd[8];
-	char			*key, body[96], back[96];
-	const char		*blame;
+	char			 body[96], back[96];
+	const char		*key, *blame;
 	size_t			 len;
 	int			 fd = -1, seen = 0, before = ck->problems;
 
@@ -471,19 +488,8 @@ check_incoming(struct mr_check *ck, struct mr_arena *a)
 		    "incoming bucket: %s", why(&err));
 		return;
 	}
-	mr_random_bytes(rnd, sizeof(rnd));
-	key = mr_printf(a, "meetrec-check-%s.txt", mr_hex(a, rnd,
-	    sizeof(rnd)));
-	len = (size_t)snprintf(body, sizeof(body), "meetrec-admin "
-	    "check-config probe %s\n", key ? key : "");
-	if (key == NULL || len >= sizeof(back) || (fd = memfd_create(
-	    "meetrec-probe", MFD_CLOEXEC)) == -1 ||
-	    write(fd, body, len) != (ssize_t)len)
-		mr_fatalx("could not make the probe object");
-	memset(&o, 0, sizeof(o));
-	o.key = key;
-	o.size = (off_t)len;
-	o.content_type = "text/plain";
+	fd = probe_object(a, &o, body, sizeof(body), &len);
+	key = o.key;
 	mr_err_clear(&err);
 	blame = "spool_s3_bucket";
 	if (mr_store_put_fd(&sp.in, a, fd, &o, &err) == -1) {

@@ -39,6 +39,26 @@ prefix_folder(struct mr_arena *a, const char *pfx)
 }
 
 int
+mr_spool_s3_conf(const struct mr_conf *conf, struct mr_conf *c)
+{
+	if (conf->cf_spool_type == NULL ||
+	    strcmp(conf->cf_spool_type, "s3") != 0)
+		return 0;
+	*c = *conf;
+#define SPOOL_S3(k) \
+	if (conf->cf_spool_s3_##k != NULL) \
+		c->cf_s3_##k = conf->cf_spool_s3_##k
+	SPOOL_S3(endpoint);
+	SPOOL_S3(region);
+	SPOOL_S3(bucket);
+	SPOOL_S3(access_key);
+	SPOOL_S3(secret_key);
+#undef SPOOL_S3
+	c->cf_s3_prefix = conf->cf_spool_s3_prefix;
+	return 1;
+}
+
+int
 mr_spool_open(struct mr_spool *sp, const struct mr_conf *conf,
     struct mr_err *err)
 {
@@ -54,19 +74,8 @@ mr_spool_open(struct mr_spool *sp, const struct mr_conf *conf,
 		return mr_err_set(err, 500, "config", "spool_type must be "
 		    "local or s3, not '%.32s'", conf->cf_spool_type);
 	sp->s3 = 1;
-	/* The S3 backend, on the spool's settings (each falls back). */
-	*c = *conf;
+	mr_spool_s3_conf(conf, c);
 	c->cf_storage_type = s3;
-#define SPOOL_S3(k) \
-	if (conf->cf_spool_s3_##k != NULL) \
-		c->cf_s3_##k = conf->cf_spool_s3_##k
-	SPOOL_S3(endpoint);
-	SPOOL_S3(region);
-	SPOOL_S3(bucket);
-	SPOOL_S3(access_key);
-	SPOOL_S3(secret_key);
-#undef SPOOL_S3
-	c->cf_s3_prefix = conf->cf_spool_s3_prefix;
 	if (mr_store_open(&sp->in, c, err) == -1) {
 		mr_err_cause(err, "spool_s3");
 		mr_store_close(&sp->in);
@@ -303,7 +312,6 @@ mr_spool_list(struct mr_spool *sp, struct mr_arena *a,
 	struct dirent	*de;
 	struct stat	 st;
 	DIR		*d;
-	int		 rc = 0;
 
 	if (sp->s3)
 		return sp->in.ops->list(&sp->in, a, "", list_object, &la, err);
@@ -320,7 +328,7 @@ mr_spool_list(struct mr_spool *sp, struct mr_arena *a,
 			break;
 	}
 	closedir(d);
-	return rc;
+	return 0;
 }
 
 int

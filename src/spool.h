@@ -54,7 +54,13 @@ struct mr_spool_reader {
 	unsigned	 gets;		/* s3: how many */
 };
 
-/* spool_type = s3: the key of recording id under spool_s3_prefix. */
+/*
+ * spool_type = s3: 1 and c a copy of conf whose s3_* keys are the
+ * incoming bucket's (each spool_s3_* set, else its s3_*; s3_prefix is
+ * spool_s3_prefix); 0 for a local spool.  The Start request and the
+ * reapers read the bucket through this one derivation.
+ */
+int	 mr_spool_s3_conf(const struct mr_conf *, struct mr_conf *c);
 int	 mr_spool_open(struct mr_spool *, const struct mr_conf *,
 	    struct mr_err *);
 void	 mr_spool_close(struct mr_spool *);

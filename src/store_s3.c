@@ -1097,18 +1097,12 @@ s3_list(struct mr_store *st, struct mr_arena *a, const char *sub,
 			    "sent a list meetrec cannot read.");
 			goto done;
 		}
-		more = 0;
-		tok = NULL;
+		k = xml_child(a, root, "IsTruncated");
+		more = k != NULL && strcmp(k, "true") == 0;
+		k = xml_child(a, root, "NextContinuationToken");
+		tok = k != NULL ? mr_s3_uri_encode(a, k, 0) : NULL;
 		for (n = root->children; n != NULL; n = n->next) {
-			if (s3_elem(n, "IsTruncated")) {
-				k = xml_child(a, root, "IsTruncated");
-				more = k != NULL && strcmp(k, "true") == 0;
-			} else if (s3_elem(n, "NextContinuationToken")) {
-				k = xml_child(a, root,
-				    "NextContinuationToken");
-				tok = k != NULL ? mr_s3_uri_encode(a, k, 0) :
-				    NULL;
-			} else if (s3_elem(n, "Contents") &&
+			if (s3_elem(n, "Contents") &&
 			    (k = xml_child(a, n, "Key")) != NULL &&
 			    strlen(k) > plen &&
 			    strncmp(k, s->prefix, plen) == 0 &&
