@@ -201,7 +201,8 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 			run_passes(rp, mask, limit);
 			last = polled = mr_now_ms();
 		}
-		if (ldb != NULL) {
+		/* Not listening (none, or its connection down): poll. */
+		if (listened != 0) {
 			if (wait_notify(ldb, 1000)) {
 				mr_log_debug("woken by a notification");
 				woken = 1;
@@ -210,6 +211,8 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 			poll(NULL, 0, 1000);
 			if (mr_now_ms() - polled >= WATCH_POLL_S * 1000) {
 				polled = mr_now_ms();
+				mr_log_debug("not listening: the upload pass, "
+				    "polled");
 				woken = 1;
 			}
 		}

@@ -136,6 +136,25 @@ $w->stop(sig => 'TERM', timeout => 30);
 is($w->exit_code, 0, 'the listening reaper exits 0');
 $s->forget_reaper($w);
 
+# 4b. A database_listen_url that does not answer: the reaper says so
+# and polls, and the upload does not wait for the next full sweep.
+$s->reconfigure(database_listen_url => 'host=' . $s->dir
+    . '/no-such-socket dbname=meetrec user=meetrec');
+$w = $s->start_reaper(name => 'reaper-deaf');
+$s->wait_log('reaper-deaf', qr/could not listen for uploads/);
+$s->wait_log('reaper-deaf', qr/pass=orphans done/, 30);
+my $id5 = record();
+ok(wait_status($id5, 'completed'), 'the deaf reaper completed it too');
+$log = $s->log('reaper-deaf');
+($after) = $log =~ /pass=orphans done[^\n]*\n(.*)\z/s;
+like($after // '', qr/not listening: the upload pass, polled.*?pass=upload rec=\Q$id5\E action=uploaded/s,
+    'by polling');
+unlike($after // '', qr/pass=stale/, '... not by a later sweep');
+$w->stop(sig => 'TERM', timeout => 30);
+is($w->exit_code, 0, 'the deaf reaper exits 0');
+$s->forget_reaper($w);
+$s->reconfigure(database_listen_url => $pg->conninfo);
+
 # 5. check-config --connect.
 sub check_with {
 	my (%kv) = @_;
