@@ -9,11 +9,7 @@
  */
 #include "config.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mr.h"
 #include "reap.h"

@@ -22,10 +22,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "mr.h"
 #include "reap.h"
