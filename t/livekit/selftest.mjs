@@ -18,7 +18,9 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   AccessToken, WebhookReceiver, EgressClient, EncodedFileOutput, EncodedFileType, EgressStatus,
+  RoomServiceClient,
 } from 'livekit-server-sdk';
+import { DataPacket_Kind, DisconnectReason, ParticipantInfo_Kind, ParticipantInfo_State } from '@livekit/protocol';
 import { s3Location } from './standin.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -62,6 +64,7 @@ const hookServer = http.createServer((req, res) => {
       const ev = await receiver.receive(body, req.headers.authorization);
       Object.assign(rec, {
         ok: true, event: ev.event, id: ev.id, egressId: ev.egressInfo?.egressId,
+        roomName: ev.room?.name, identity: ev.participant?.identity,
         status: ev.egressInfo ? EgressStatus[ev.egressInfo.status] : undefined, ev,
       });
       res.writeHead(200).end('ok');
@@ -96,11 +99,11 @@ async function token(grant = { roomRecord: true }, { key = KEY, secret = SECRET 
 }
 
 // Raw Twirp call; returns { status, ctype, text, json }.
-async function twirp(method, body, { auth, ctype = 'application/json' } = {}) {
+async function twirp(method, body, { auth, ctype = 'application/json', service = 'Egress' } = {}) {
   if (auth === undefined) auth = `Bearer ${await token()}`;
   const headers = { 'Content-Type': ctype };
   if (auth !== null) headers.Authorization = auth;
-  const r = await fetch(`${base}/twirp/livekit.Egress/${method}`, {
+  const r = await fetch(`${base}/twirp/livekit.${service}/${method}`, {
     method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await r.text();
@@ -109,15 +112,23 @@ async function twirp(method, body, { auth, ctype = 'application/json' } = {}) {
   return { status: r.status, ctype: r.headers.get('content-type'), text, json };
 }
 
-async function ctl(name, body) {
-  const r = await fetch(`${base}/_standin/${name}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
+async function ctl(name, body, method) {
+  const r = await fetch(`${base}/_standin/${name}`, body === undefined ? { method: method ?? 'GET' } : {
+    method: method ?? 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
   return { status: r.status, json: await r.json() };
 }
 const waitIdle = () => ctl('wait', { idle: true });
 const webhooksOf = async (egressId) => (await ctl('webhooks')).json.webhooks.filter((w) => w.egress_id === egressId);
 const receivedFor = (egressId) => received.filter((r) => r.egressId === egressId);
+// Room and participant events of room `name` (not its egress events), as "event:identity".
+const roomEvents = (name) => received.filter((r) => r.roomName === name && !r.egressId)
+  .map((r) => (r.identity ? `${r.event}:${r.identity}` : r.event));
+// A RoomService call (raw fetch) with a roomAdmin token for `room` unless `auth` is given.
+async function roomCall(method, body, opts = {}) {
+  const auth = 'auth' in opts ? opts.auth : `Bearer ${await token({ roomAdmin: true, room: opts.room ?? body.room })}`;
+  return twirp(method, body, { ...opts, auth, service: 'RoomService' });
+}
 
 function startBody(room, file, extra = {}) {
   return { roomName: room, layout: 'grid', fileOutputs: [{ fileType: file.endsWith('.ogg') ? 'OGG' : 'MP4', filepath: file }], ...extra };
@@ -518,6 +529,178 @@ async function main() {
   const stopped = await client.stopEgress(info.egressId);
   ok(list.length === 1 && stopped.status === EgressStatus.EGRESS_ENDING, 'SDK EgressClient: List and Stop');
   await waitIdle();
+
+  // ---- Rooms: participants, room webhooks, RoomService -----------------------------------
+  await ctl('reset', {});
+  await ctl('mode', fast);
+  const join = (room, body) => ctl(`rooms/${encodeURIComponent(room)}/join`, body);
+  const leave = (room, body) => ctl(`rooms/${encodeURIComponent(room)}/leave`, body);
+  const finish = (room, body = {}) => ctl(`rooms/${encodeURIComponent(room)}/finish`, body);
+  r = await join('meet1', { identity: 'alice', name: 'Alice', metadata: '{"role":"host"}', attributes: { team: 'a' } });
+  ok(r.status === 200 && /^PA_[2-9A-HJ-NP-Za-km-z]{12}$/.test(r.json.sid) && r.json.identity === 'alice' && r.json.state === 'ACTIVE' &&
+     /^\d+$/.test(r.json.joinedAt) && r.json.joinedAtMs.startsWith(r.json.joinedAt) && r.json.permission?.canPublish === true &&
+     !('kind' in r.json), 'join: the participant, camelCase, ACTIVE, PA_ sid, joinedAt s and ms', r.json);
+  const aliceSid = r.json.sid;
+  await join('meet1', { identity: 'bob' });
+  await join('meet1', { identity: 'carol', kind: 'sip' });
+  r = await join('meet1', { identity: 'dave', bogus: 1 });
+  ok(r.status === 400, 'join: an unknown key is refused', r.json);
+  r = await join('meet1', { identity: 'dave', kind: 'ROBOT' });
+  ok(r.status === 400, 'join: an unknown kind is refused', r.json);
+  await waitIdle();
+  ok(roomEvents('meet1').join(',') === 'room_started,participant_joined:alice,participant_joined:bob,participant_joined:carol',
+    'room_started first, then participant_joined in join order', roomEvents('meet1'));
+  const joinedEv = received.find((h) => h.event === 'participant_joined' && h.identity === 'alice')?.ev;
+  ok(joinedEv?.participant?.sid === aliceSid && joinedEv.participant.name === 'Alice' && joinedEv.participant.metadata === '{"role":"host"}' &&
+     joinedEv.participant.state === ParticipantInfo_State.ACTIVE && joinedEv.participant.attributes.team === 'a' &&
+     /^RM_/.test(joinedEv.room?.sid) && joinedEv.room.name === 'meet1' && joinedEv.room.emptyTimeout === 300 && /^EV_/.test(joinedEv.id),
+  'participant_joined: the participant and the full room, verified by the SDK', joinedEv?.toJson());
+  const startedBody = JSON.parse(received.find((h) => h.event === 'room_started' && h.roomName === 'meet1')?.body || '{}');
+  ok(!('participant' in startedBody) && !('egressInfo' in startedBody) && startedBody.room?.sid === joinedEv?.room?.sid &&
+     /^\d+$/.test(startedBody.room.creationTime) && Array.isArray(startedBody.room.enabledCodecs) && /^\d+$/.test(startedBody.createdAt),
+  'room_started: room only (sid, creationTime, codecs), id and createdAt', startedBody);
+
+  // The egress of a played room joins it as a hidden EGRESS participant.
+  r = await twirp('StartRoomCompositeEgress', startBody('meet1', path.join(TMP, 'meet1.mp4')));
+  const egMeet = r.json?.egress_id;
+  await waitIdle();
+  const egJoined = received.find((h) => h.event === 'participant_joined' && h.identity === egMeet)?.ev;
+  ok(egJoined?.participant?.kind === ParticipantInfo_Kind.EGRESS && egJoined.participant.permission?.hidden === true &&
+     egJoined.participant.permission.recorder === true && egJoined.participant.permission.canPublish === false &&
+     egJoined.room.activeRecording === true && egJoined.room.numParticipants === 3,
+  'egress Start: participant_joined with identity = egress id, kind EGRESS, hidden recorder; room activeRecording', egJoined?.toJson());
+
+  // RoomService through the SDK's own client.
+  const rsc = new RoomServiceClient(base, KEY, SECRET);
+  const plist = await rsc.listParticipants('meet1');
+  ok(plist.map((p) => p.identity).join(',') === `alice,bob,carol,${egMeet}` && plist[2].kind === ParticipantInfo_Kind.SIP,
+    'SDK listParticipants: everyone in the room, the egress too', plist.map((p) => p.identity));
+  const upd = await rsc.updateRoomMetadata('meet1', '{"recording":true}');
+  ok(upd.metadata === '{"recording":true}' && upd.name === 'meet1' && upd.numParticipants === 3, 'SDK updateRoomMetadata: the Room with its new metadata', upd.toJson());
+  await rsc.sendData('meet1', new TextEncoder().encode('rec on'), DataPacket_Kind.RELIABLE, { destinationIdentities: ['bob'], topic: 'meetrec' });
+  await rsc.sendData('meet1', new TextEncoder().encode('to all'), DataPacket_Kind.LOSSY);
+  let room = (await ctl('rooms/meet1')).json;
+  ok(room.data.length === 2 && room.data[0].text === 'rec on' && room.data[0].topic === 'meetrec' && room.data[0].kind === 'RELIABLE' &&
+     room.data[0].recipients.join(',') === 'bob' && room.data[0].nonce?.length === 24 && room.data[1].kind === 'LOSSY' &&
+     room.data[1].topic === null && room.data[1].recipients.length === 4 && room.metadata === '{"recording":true}',
+  'SDK sendData: recorded with topic, kind, nonce and who receives it', room.data);
+  await waitIdle();
+  ok(!received.some((h) => h.roomName === 'meet1' && !['room_started', 'participant_joined', 'egress_started', 'egress_updated'].includes(h.event)),
+    'UpdateRoomMetadata and SendData send no webhook');
+
+  // Raw calls: the reply as open-source LiveKit writes it, auth, strict parsing, errors.
+  r = await roomCall('UpdateRoomMetadata', { room: 'meet1', metadata: 'v2' });
+  ok(r.status === 200 && r.json.metadata === 'v2' && r.json.version === null && r.json.num_participants === 3 &&
+     r.json.active_recording === true && r.json.departure_timeout === 20 && Array.isArray(r.json.enabled_codecs),
+  'UpdateRoomMetadata raw: snake_case Room, every field, version null', r.json);
+  r = await roomCall('ListParticipants', { room: 'meet1' });
+  ok(r.status === 200 && r.json.participants[0].joined_at_ms && r.json.participants[0].permission.can_publish === true &&
+     r.json.participants[3].kind === 'EGRESS' && r.json.participants[0].state === 'ACTIVE', 'ListParticipants raw: snake_case ParticipantInfo', r.json);
+  r = await roomCall('SendData', { room: 'meet1', data: 'aGk', destination_identities: ['alice', 'nobody'] });
+  room = (await ctl('rooms/meet1')).json;
+  ok(r.status === 200 && r.text === '{}' && room.data[2].text === 'hi' && room.data[2].recipients.join(',') === 'alice',
+    'SendData raw: snake_case keys and unpadded base64 accepted, reply {}', [r, room.data[2]]);
+  const nonce = Buffer.alloc(16, 7).toString('base64');
+  await roomCall('SendData', { room: 'meet1', data: 'aGk=', nonce });
+  await roomCall('SendData', { room: 'meet1', data: 'aGk=', nonce });
+  room = (await ctl('rooms/meet1')).json;
+  ok(room.data[3].duplicate === false && room.data[4].duplicate === true && room.data[4].recipients.length === 0,
+    'SendData: a repeated nonce is dropped (200, nobody receives it)', room.data.slice(3));
+  r = await roomCall('SendData', { room: 'meet1', data: 'aGk=', nonce: 'AAEC' });
+  ok(r.status === 400 && r.json?.code === 'invalid_argument' && r.json.msg === 'nonce should be 16-bytes or not present, got: 3 bytes',
+    'SendData: a nonce of 3 bytes: 400 invalid_argument', r);
+  r = await roomCall('SendData', { room: 'meet1', data: '***' });
+  ok(r.status === 400 && r.json?.code === 'malformed', 'SendData: data that is not base64: 400 malformed', r);
+  r = await roomCall('UpdateRoomMetadata', { room: 'meet1', metadata: 'x', extra: 1 });
+  ok(r.status === 400 && r.json?.code === 'malformed' && /extra/.test(r.json.msg), 'RoomService: an unknown key: 400 malformed', r);
+  r = await roomCall('UpdateRoomMetadata', { room: 'meet1', metadata: 'x' }, { auth: `Bearer ${await token({ roomAdmin: true, room: 'other' })}` });
+  ok(r.status === 401 && r.json?.code === 'unauthenticated' && r.json.msg === 'permissions denied', 'token for another room: 401 unauthenticated', r);
+  r = await roomCall('ListParticipants', { room: 'meet1' }, { auth: `Bearer ${await token({ roomRecord: true, room: 'meet1' })}` });
+  ok(r.status === 401 && r.json?.code === 'unauthenticated', 'token without roomAdmin: 401 unauthenticated', r);
+  r = await roomCall('ListParticipants', { room: 'meet1' }, { auth: `Bearer ${await token({ roomAdmin: true, room: 'meet1' }, { secret: 'forged' })}` });
+  ok(r.status === 401 && r.json === null && /invalid authorization token/.test(r.text), 'forged token: 401 plain text', r);
+  r = await roomCall('ListParticipants', { room: 'meet1' }, { auth: null });
+  ok(r.status === 401 && r.json?.code === 'unauthenticated', 'no token: 401 unauthenticated', r);
+  await ctl('mode', { max_metadata_size: 8 });
+  r = await roomCall('UpdateRoomMetadata', { room: 'meet1', metadata: '123456789' }, { auth: null });
+  ok(r.status === 400 && r.json?.code === 'invalid_argument' && r.json.msg === 'metadata size exceeds limits 8' &&
+     r.json.meta?.argument === 'metadata size exceeds limits', 'metadata over the limit: 400 invalid_argument, checked before auth', r);
+  await ctl('mode', { max_metadata_size: 512 * 1024 });
+  r = await roomCall('UpdateRoomMetadata', { room: 'nosuch', metadata: 'x' });
+  ok(r.status === 404 && r.json?.code === 'not_found' && r.json.msg === 'requested room does not exist', 'UpdateRoomMetadata unknown room: 404', r);
+  r = await roomCall('ListParticipants', { room: 'nosuch' });
+  ok(r.status === 200 && r.text === '{"participants":[]}', 'ListParticipants unknown room: empty list', r.text);
+  r = await roomCall('SendData', { room: 'nosuch', data: 'aGk=' });
+  ok(r.status === 503 && r.json?.code === 'unavailable' && r.json.msg === 'no response from servers', 'SendData unknown room: 503 unavailable', r);
+  r = await roomCall('RemoveParticipant', { room: 'meet1', identity: 'bob' });
+  ok(r.status === 404 && r.json?.code === 'bad_route', 'RoomService method not played: 404 bad_route', r);
+  const calls = (await ctl('room_calls')).json.room_calls;
+  const c0 = calls.find((c) => c.method === 'UpdateRoomMetadata' && c.status === 200);
+  ok(calls.length >= 17 && c0?.video?.roomAdmin === true && c0.room === 'meet1' && c0.request.metadata && c0.auth_ok === true &&
+     c0.answer?.name === 'meet1' && calls.some((c) => c.status === 401 && c.auth_ok === false),
+  '/_standin/room_calls records method, request, grants, status and answer', calls.slice(0, 2));
+  r = await ctl('room_calls', undefined, 'DELETE');
+  ok(r.status === 200 && (await ctl('room_calls')).json.room_calls.length === 0, 'DELETE /_standin/room_calls clears them');
+
+  // Leave, a duplicate identity, a connection that never became active.
+  r = await leave('meet1', { identity: 'bob' });
+  ok(r.status === 200 && r.json.state === 'DISCONNECTED' && r.json.disconnectReason === 'CLIENT_INITIATED', 'leave: DISCONNECTED, CLIENT_INITIATED', r.json);
+  r = await leave('meet1', { identity: 'bob' });
+  ok(r.status === 404, 'leave: someone not in the room: 404', r.json);
+  await join('meet1', { identity: 'alice', name: 'Alice again' });
+  await join('meet1', { identity: 'erin', connect: false });
+  await leave('meet1', { identity: 'erin' });
+  await waitIdle();
+  ok(roomEvents('meet1').slice(5).join(',') === 'participant_left:bob,participant_left:alice,participant_joined:alice,participant_connection_aborted:erin',
+    'leave; the same identity again (DUPLICATE_IDENTITY); a connection that never got ACTIVE', roomEvents('meet1'));
+  const dup = received.find((h) => h.event === 'participant_left' && h.identity === 'alice')?.ev?.participant;
+  ok(dup?.disconnectReason === DisconnectReason.DUPLICATE_IDENTITY && dup.sid === aliceSid, 'the replaced participant left with DUPLICATE_IDENTITY', dup?.toJson());
+
+  // finish: everyone still there leaves (ROOM_CLOSED), then room_finished; the egress ends.
+  r = await finish('meet1');
+  ok(r.status === 200 && r.json.left.map((p) => p.identity).join(',') === `carol,${egMeet},alice` && r.json.ended_egresses[0] === egMeet &&
+     r.json.left.every((p) => p.disconnectReason === 'ROOM_CLOSED') && r.json.room.finished === true, 'finish: who left, and the egress ended', r.json);
+  await waitIdle();
+  ok(roomEvents('meet1').slice(9).join(',') === `participant_left:carol,participant_left:${egMeet},participant_left:alice,room_finished`,
+    'finish: participant_left for each (ROOM_CLOSED), then room_finished', roomEvents('meet1'));
+  const fin = received.find((h) => h.event === 'room_finished' && h.roomName === 'meet1')?.ev;
+  ok(fin?.room?.sid === joinedEv?.room?.sid && fin.room.numParticipants === 0 && fin.room.metadata === 'v2', 'room_finished: the room, emptied', fin?.toJson());
+  const egEnd = receivedFor(egMeet).find((h) => h.event === 'egress_ended')?.ev?.egressInfo;
+  ok(egEnd?.status === EgressStatus.EGRESS_COMPLETE && egEnd.details === 'End reason: Source closed', 'the egress ended: Source closed', egEnd?.toJson());
+  r = await finish('meet1');
+  ok(r.status === 404, 'finish: a room that is not open: 404', r.json);
+  r = await roomCall('SendData', { room: 'meet1', data: 'aGk=' });
+  ok(r.status === 503, 'SendData after the room finished: 503', r);
+
+  // A room made by an egress Start stays silent until someone joins; then room_started
+  // (a new sid), the egress, then the participant.
+  r = await twirp('StartRoomCompositeEgress', startBody('meet2', path.join(TMP, 'meet2.mp4')));
+  const egMeet2 = r.json?.egress_id;
+  await waitIdle();
+  ok(roomEvents('meet2').length === 0, 'egress Start in a room nobody opened: no room webhooks');
+  await join('meet2', { identity: 'frank' });
+  await waitIdle();
+  ok(roomEvents('meet2').join(',') === `room_started,participant_joined:${egMeet2},participant_joined:frank`,
+    'the first join: room_started, the egress, the participant', roomEvents('meet2'));
+  await twirp('StopEgress', { egressId: egMeet2 });
+  await waitIdle();
+  ok(roomEvents('meet2').slice(3).join(',') === `participant_left:${egMeet2}`, 'StopEgress: the egress leaves the room', roomEvents('meet2'));
+
+  // departure_timeout_ms: the room finishes by itself after the last one left.
+  await ctl('mode', { departure_timeout_ms: 50 });
+  await leave('meet2', { identity: 'frank' });
+  await sleep(300);
+  await waitIdle();
+  ok(roomEvents('meet2').slice(4).join(',') === 'participant_left:frank,room_finished', 'departure_timeout_ms: room_finished by itself', roomEvents('meet2'));
+  r = await ctl('mode', { egress_participant: 'yes' });
+  ok(r.status === 400, 'egress_participant must be a boolean', r.json);
+  await ctl('mode', { strict_rooms: true });
+  r = await twirp('StartRoomCompositeEgress', startBody('meet3', path.join(TMP, 'meet3.mp4')));
+  ok(r.status === 404 && r.json?.code === 'not_found', 'strict_rooms: Start in a room nobody opened: 404', r);
+  await ctl('reset', {});
+  const rooms = (await ctl('rooms')).json.rooms;
+  ok(rooms.filter((x) => x.name === 'meet1').length === 1 && rooms.find((x) => x.name === 'meet2')?.finished === true,
+    '/_standin/rooms lists every room, finished ones too', rooms.map((x) => [x.name, x.finished]));
 
   // Logs of requests and webhooks.
   const reqs = (await ctl('requests')).json.requests;

@@ -15,10 +15,18 @@
 //     file path, or, for an output with an `s3` target, uploaded once at the end with the
 //     AWS SDK (one PutObject up to 5 MiB, a multipart upload above), reported as egress
 //     reports it.
+//   * rooms played by the tests (/_standin/rooms/<room>/join, /leave, /finish): room_started,
+//     participant_joined, participant_left (participant_connection_aborted), room_finished,
+//     on one queue per room, signed like the egress webhooks; the recorder of a room
+//     composite egress joins a played room as a hidden participant of kind EGRESS;
+//   * the RoomService Twirp methods meetrec uses (UpdateRoomMetadata, SendData,
+//     ListParticipants), parsed as strictly, checked for roomAdmin on the request's room
+//     where LiveKit checks it, and answered as open-source LiveKit answers.
 // Plus a control API under /_standin/ so tests can inject failures and inspect traffic.
 //
 // Facts it follows are in shared/protocols/livekit.md (§1 API, §2 errors, §4 webhooks,
-// §5 SDK, §6 files, §6a S3 upload). See README.md next to this file for the CLI and the control API.
+// §5 SDK, §6 files, §6a S3 upload) and doc/livekit-rooms.md (rooms, participants,
+// RoomService). See README.md next to this file for the CLI and the control API.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -32,6 +40,9 @@ import { pathToFileURL } from 'node:url';
 
 import { AccessToken, TokenVerifier } from 'livekit-server-sdk';
 import {
+  Codec,
+  DataPacket_Kind,
+  DisconnectReason,
   EgressInfo,
   EgressStatus,
   EgressSourceType,
@@ -39,9 +50,18 @@ import {
   FileInfo,
   ListEgressRequest,
   ListEgressResponse,
+  ListParticipantsRequest,
+  ListParticipantsResponse,
+  ParticipantInfo,
+  ParticipantInfo_Kind,
+  ParticipantInfo_State,
+  ParticipantPermission,
   Room,
   RoomCompositeEgressRequest,
+  SendDataRequest,
+  SendDataResponse,
   StopEgressRequest,
+  UpdateRoomMetadataRequest,
   WebhookEvent, // the protocol class: the SDK's subclass loses `event` (livekit.md §5a)
 } from '@livekit/protocol';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -496,6 +516,12 @@ function defaultMode() {
     mp4_layout: 'moov_first', // moov_first | moov_last
     mdat_bytes: 4096, // size of the generated MP4's mdat payload
     s3_location: 'https', // https | as_endpoint: how an S3 upload's location is written (s3Location)
+    // Rooms (livekit-rooms.md):
+    egress_participant: true, // an egress in a played room joins it as a participant of kind EGRESS
+    strict_rooms: false, // true: Start in a room nobody opened is 404, as LiveKit; false: the room is made silently
+    max_metadata_size: 512 * 1024, // LiveKit's limit.max_metadata_size (0: no limit)
+    room_rpc_missing_delay_ms: 0, // SendData to a room no node hosts: LiveKit answers 503 after ~15 s
+    departure_timeout_ms: null, // after the last participant left, the room finishes by itself (null: never)
   };
 }
 
@@ -522,7 +548,11 @@ function checkModeValue(key, v) {
     case 'mdat_bytes': return isInt(v) && v <= 0xffffffff - 8 ? null : `${key} must be an integer in 0..2^32-9`;
     case 'retry_delays_ms': return Array.isArray(v) && v.every(isInt) ? null : `${key} must be an array of non-negative integers`;
     case 'missing_rooms': return Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : `${key} must be an array of strings`;
-    case 'webhook_before_reply': return typeof v === 'boolean' ? null : `${key} must be a boolean`;
+    case 'webhook_before_reply': case 'egress_participant': case 'strict_rooms':
+      return typeof v === 'boolean' ? null : `${key} must be a boolean`;
+    case 'max_metadata_size': case 'room_rpc_missing_delay_ms':
+      return isInt(v) ? null : `${key} must be a non-negative integer`;
+    case 'departure_timeout_ms': return v === null || isInt(v) ? null : `${key} must be a non-negative integer or null`;
     default: return `unknown setting "${key}"`;
   }
 }
@@ -546,12 +576,15 @@ export class StandIn {
     this.files = new Map();
     this.uploads = []; // every S3 upload (see uploadOutput)
     this.s3Next = null; // a fault armed for the next S3 upload: {fail} or {truncate}
-    this.rooms = new Map(); // room name -> RM_ id
+    this.rooms = new Map(); // room name -> the open room (see openRoom)
+    this.roomHistory = []; // every room ever opened, finished ones too, in order
+    this.roomCalls = []; // every RoomService call (GET /_standin/room_calls)
     this.requests = []; // every Twirp request
     this.webhooks = []; // every webhook send (one entry per delivery, retries inside)
-    this.queues = new Map(); // egressId -> { jobs: [], running: bool }
+    this.queues = new Map(); // egress id, or room:<name> -> { jobs: [], running: bool }
     this.held = new Map(); // egressId -> held egress_updated jobs ("reverse" mode)
     this.timers = new Set(); // pending internal timers (count as "busy" for /wait)
+    this.roomTimers = new Set(); // rooms waiting out departure_timeout_ms (not "busy" for /wait)
     this.busy = 0; // in-progress background tasks (ending an egress, ...)
   }
 
@@ -598,11 +631,7 @@ export class StandIn {
   shutdown() {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-  }
-
-  roomId(name) {
-    if (!this.rooms.has(name)) this.rooms.set(name, newId('RM_'));
-    return this.rooms.get(name);
+    for (const room of [...this.roomTimers]) this.cancelDeparture(room);
   }
 
   // ---- Twirp ---------------------------------------------------------------
@@ -630,21 +659,28 @@ export class StandIn {
       }
     }
     rec.claims = claims;
-    rec.auth_ok = claims?.video?.roomRecord === true;
 
-    // 2. Twirp routing: POST only, /twirp/livekit.Egress/<Method>, JSON content type.
+    // 2. Twirp routing: POST only, /twirp/livekit.<Service>/<Method>, JSON content type.
     const url = new URL(req.url, 'http://x');
     const route = `${req.method} ${url.pathname}`;
     if (req.method !== 'POST') {
       throw new TwirpError('bad_route', `unsupported method "${req.method}" (only POST is allowed)`, { twirp_invalid_route: route });
     }
-    const m = /^\/twirp\/livekit\.Egress\/([A-Za-z]+)$/.exec(url.pathname);
-    const handlers = {
-      StartRoomCompositeEgress: [RoomCompositeEgressRequest, (msg, after) => this.startRoomComposite(msg, after)],
-      StopEgress: [StopEgressRequest, (msg, after) => this.stopEgress(msg, after)],
-      ListEgress: [ListEgressRequest, (msg) => this.listEgress(msg)],
+    const m = /^\/twirp\/livekit\.(Egress|RoomService)\/([A-Za-z]+)$/.exec(url.pathname);
+    const services = {
+      Egress: {
+        StartRoomCompositeEgress: [RoomCompositeEgressRequest, (msg, after) => this.startRoomComposite(msg, after)],
+        StopEgress: [StopEgressRequest, (msg, after) => this.stopEgress(msg, after)],
+        ListEgress: [ListEgressRequest, (msg) => this.listEgress(msg)],
+      },
+      RoomService: {
+        UpdateRoomMetadata: [UpdateRoomMetadataRequest, (msg) => this.updateRoomMetadata(msg, claims)],
+        SendData: [SendDataRequest, (msg) => this.sendData(msg, claims)],
+        ListParticipants: [ListParticipantsRequest, (msg) => this.listParticipants(msg, claims)],
+      },
     };
-    if (!m || !Object.hasOwn(handlers, m[1])) {
+    const handlers = m ? services[m[1]] : null;
+    if (!m || !Object.hasOwn(handlers, m[2])) {
       throw new TwirpError('bad_route', `no handler for path "${url.pathname}"`, { twirp_invalid_route: route });
     }
     const ctype = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
@@ -653,7 +689,7 @@ export class StandIn {
     }
 
     // 3. Strict decoding with LiveKit's own message class.
-    const [Msg, handle] = handlers[m[1]];
+    const [Msg, handle] = handlers[m[2]];
     let msg;
     try {
       msg = Msg.fromJsonString(bodyText);
@@ -662,8 +698,15 @@ export class StandIn {
     }
     rec.parsed = msg.toJson();
 
-    // 4. Every Egress method needs the roomRecord grant (EnsureRecordPermission).
-    if (!rec.auth_ok) throw new TwirpError('unauthenticated', 'permissions denied');
+    if (m[1] === 'Egress') {
+      // 4. Every Egress method needs the roomRecord grant (EnsureRecordPermission).
+      rec.auth_ok = claims?.video?.roomRecord === true;
+      if (!rec.auth_ok) throw new TwirpError('unauthenticated', 'permissions denied');
+    } else {
+      // 4. RoomService methods check roomAdmin for the request's room themselves
+      //    (EnsureAdminPermission), each at its own point (livekit-rooms.md §3).
+      rec.auth_ok = hasRoomAdmin(claims, msg.room);
+    }
 
     const reply = await handle(msg, after);
     if (reply.lost === 'reset') return { reset: true };
@@ -676,7 +719,7 @@ export class StandIn {
   async startRoomComposite(req, after) {
     const mode = this.mode;
     // The server loads the room before anything else.
-    if (!req.roomName || mode.missing_rooms.includes(req.roomName)) {
+    if (!req.roomName || mode.missing_rooms.includes(req.roomName) || (mode.strict_rooms && !this.rooms.has(req.roomName))) {
       throw new TwirpError('not_found', 'requested room does not exist');
     }
     if (mode.start === 'refuse') {
@@ -729,8 +772,12 @@ export class StandIn {
     this.log(`egress created id=${eg.info.egressId} room=${req.roomName} file=${eg.filename}`);
     if (mode.webhook_before_reply) {
       await Promise.all(this.enqueueWebhook(eg, 'egress_started').map((j) => j.done));
+      this.egressJoins(eg);
     } else {
-      after(() => this.enqueueWebhook(eg, 'egress_started')); // once the reply is sent
+      after(() => { // once the reply is sent
+        this.enqueueWebhook(eg, 'egress_started');
+        this.egressJoins(eg);
+      });
     }
     this.scheduleActive(eg);
     // The egress runs, but meetrec never gets LiveKit's answer: the
@@ -758,7 +805,9 @@ export class StandIn {
 
   // Builds and stores the egress record.
   createEgress(req, out, fileType) {
-    const roomId = this.roomId(req.roomName);
+    // A room nobody opened is made silently (no room webhooks): the egress-only tests.
+    const room = this.rooms.get(req.roomName) ?? this.openRoom(req.roomName, { implicit: true });
+    const roomId = room.sid;
     const ext = fileType === EncodedFileType.OGG ? '.ogg' : '.mp4';
     const filename = templateFilepath(out.filepath, req.roomName, roomId, ext);
     const now = nowNs();
@@ -787,7 +836,7 @@ export class StandIn {
       result: { case: 'file', value: file },
     });
     const s3 = out.output.case === 's3' ? out.output.value : null; // the upload target, secrets and all
-    const eg = { info, file, filename, fileType, s3, activeAt: null, activeTimer: null, ending: false };
+    const eg = { info, file, filename, fileType, s3, activeAt: null, activeTimer: null, ending: false, room, participant: null };
     this.egresses.set(info.egressId, eg);
     return eg;
   }
@@ -835,6 +884,7 @@ export class StandIn {
   }
 
   async finalize(eg, statusStr) {
+    this.egressLeaves(eg); // the recorder leaves the room as its pipeline stops
     const info = eg.info;
     const file = eg.file;
     const endedAt = nowNs();
@@ -1004,13 +1054,389 @@ export class StandIn {
     return snake(new ListEgressResponse({ items }));
   }
 
+  // ---- Rooms --------------------------------------------------------------------
+  //
+  // What LiveKit does with rooms and participants, as far as meetrec sees it
+  // (livekit-rooms.md): room_started when a room is made, participant_joined when a
+  // participant becomes ACTIVE, participant_left (participant_connection_aborted if it
+  // never got there) when it goes, and on closing every participant still in the room
+  // leaves, then room_finished. All of a room's events share one queue (the room name).
+
+  // Opens a room. `implicit`: made silently by an egress Start in a room nobody opened
+  // (the egress-only tests): no room webhooks until a participant joins it.
+  openRoom(name, { implicit = false } = {}) {
+    const now = Date.now();
+    const room = {
+      sid: newId('RM_'),
+      name,
+      metadata: '',
+      creationTime: BigInt(Math.floor(now / 1000)),
+      creationTimeMs: BigInt(now),
+      turnPassword: newId('') + newId(''), // a random string, as utils.RandomSecret
+      createdAt: new Date(now).toISOString(),
+      live: false,
+      finished: false,
+      finishedAt: null,
+      participants: new Map(), // identity -> ParticipantInfo, in join order
+      connected: new Set(), // sids of participants that became ACTIVE (participant_joined sent)
+      left: [], // ParticipantInfo JSON of those who left, in order, with left_at
+      data: [], // SendData messages
+      metadataUpdates: [], // UpdateRoomMetadata calls that changed it
+      nonces: [], // the last 100 SendData nonces (LiveKit's UserPacketDeduper)
+      departureTimer: null,
+      closing: false,
+    };
+    this.rooms.set(name, room);
+    this.roomHistory.push(room);
+    this.log(`room opened name=${name} sid=${room.sid}${implicit ? ' (implicit, silent)' : ''}`);
+    if (!implicit) this.makeLive(room);
+    return room;
+  }
+
+  // The room becomes a played one: room_started, then the egresses recording it join
+  // (they would have been in it already).
+  makeLive(room) {
+    if (room.live) return;
+    room.live = true;
+    this.enqueueRoomEvent('room_started', room);
+    for (const eg of this.egresses.values()) {
+      if (eg.room === room) this.egressJoins(eg);
+    }
+  }
+
+  // LiveKit's room.ToProto(): the server's room defaults, counts without the dependent
+  // participants (egress, agent), activeRecording while a recorder is in the room.
+  roomProto(room) {
+    let num = 0;
+    let pubs = 0;
+    let recording = false;
+    for (const p of room.participants.values()) {
+      if (!isDependent(p)) num++;
+      if (p.isPublisher) pubs++;
+      if (isRecorder(p)) recording = true;
+    }
+    return new Room({
+      sid: room.sid,
+      name: room.name,
+      emptyTimeout: 300,
+      departureTimeout: 20,
+      creationTime: room.creationTime,
+      creationTimeMs: room.creationTimeMs,
+      turnPassword: room.turnPassword,
+      enabledCodecs: DEFAULT_CODECS.map((mime) => new Codec({ mime })),
+      metadata: room.metadata,
+      numParticipants: num,
+      numPublishers: pubs,
+      activeRecording: recording,
+    });
+  }
+
+  // A new participant as the server describes it (participant.ToProto()).
+  newParticipant({ identity, name = '', metadata = '', kind = ParticipantInfo_Kind.STANDARD, attributes = {}, permission, publisher = false }) {
+    const now = Date.now();
+    return new ParticipantInfo({
+      sid: newId('PA_'),
+      identity,
+      name,
+      state: ParticipantInfo_State.JOINED,
+      metadata,
+      joinedAt: BigInt(Math.floor(now / 1000)),
+      joinedAtMs: BigInt(now),
+      version: 1,
+      permission,
+      isPublisher: publisher,
+      kind,
+      attributes,
+    });
+  }
+
+  // Puts `info` in the room; `connect`: it becomes ACTIVE, and participant_joined goes out.
+  addParticipant(room, info, connect) {
+    const old = room.participants.get(info.identity);
+    if (old) this.removeParticipant(room, old, DisconnectReason.DUPLICATE_IDENTITY);
+    this.cancelDeparture(room);
+    room.participants.set(info.identity, info);
+    if (connect) {
+      info.state = ParticipantInfo_State.ACTIVE;
+      info.version += 1;
+      room.connected.add(info.sid);
+      if (room.live) this.enqueueRoomEvent('participant_joined', room, info);
+    }
+    return info;
+  }
+
+  // Takes `info` out of the room with `reason`: participant_left, or
+  // participant_connection_aborted when it never became ACTIVE.
+  removeParticipant(room, info, reason) {
+    room.participants.delete(info.identity);
+    const wasConnected = room.connected.delete(info.sid);
+    info.state = ParticipantInfo_State.DISCONNECTED;
+    info.disconnectReason = reason;
+    info.version += 1;
+    room.left.push({ ...info.toJson(), left_at: new Date().toISOString() });
+    if (room.live) this.enqueueRoomEvent(wasConnected ? 'participant_left' : 'participant_connection_aborted', room, info);
+    for (const eg of this.egresses.values()) if (eg.participant === info) eg.participant = null;
+    this.scheduleDeparture(room);
+    return info;
+  }
+
+  // departure_timeout_ms after the last non-dependent participant left, the room closes.
+  scheduleDeparture(room) {
+    const ms = this.mode.departure_timeout_ms;
+    if (ms === null || room.finished || room.closing || !room.live) return;
+    if ([...room.participants.values()].some((p) => !isDependent(p))) return;
+    this.cancelDeparture(room);
+    room.departureTimer = setTimeout(() => {
+      room.departureTimer = null;
+      this.roomTimers.delete(room);
+      if (!room.finished) this.finishRoom(room, { reason: DisconnectReason.ROOM_CLOSED });
+    }, ms);
+    this.roomTimers.add(room);
+  }
+  cancelDeparture(room) {
+    if (room.departureTimer) clearTimeout(room.departureTimer);
+    room.departureTimer = null;
+    this.roomTimers.delete(room);
+  }
+
+  // The room closes: everyone still in it leaves (`reason`: ROOM_CLOSED when it emptied,
+  // ROOM_DELETED for DeleteRoom), then room_finished. The egresses recording it lose their
+  // source and end ("End reason: Source closed") unless `endEgresses` is false.
+  finishRoom(room, { reason = DisconnectReason.ROOM_CLOSED, endEgresses = true } = {}) {
+    room.closing = true;
+    this.cancelDeparture(room);
+    const left = [];
+    for (const info of [...room.participants.values()]) left.push(this.removeParticipant(room, info, reason).toJson());
+    room.finished = true;
+    room.finishedAt = new Date().toISOString();
+    if (this.rooms.get(room.name) === room) this.rooms.delete(room.name);
+    if (room.live) this.enqueueRoomEvent('room_finished', room);
+    const ended = [];
+    if (endEgresses) {
+      for (const eg of this.egresses.values()) {
+        if (eg.room !== room || eg.ending) continue;
+        ended.push(eg.info.egressId);
+        this.endEgress(eg, { details: 'End reason: Source closed', status: this.mode.end_status })();
+      }
+    }
+    this.log(`room finished name=${room.name} sid=${room.sid} left=${left.length} egresses_ended=${ended.length}`);
+    return { left, ended };
+  }
+
+  // A room composite egress in a played room joins it as a hidden recorder of kind EGRESS
+  // whose identity is the egress id (livekit/protocol egress/token.go).
+  egressJoins(eg) {
+    const room = eg.room;
+    if (!this.mode.egress_participant || !room.live || room.finished || eg.participant || eg.ending) return;
+    const info = this.newParticipant({
+      identity: eg.info.egressId,
+      kind: ParticipantInfo_Kind.EGRESS,
+      permission: new ParticipantPermission({ canSubscribe: true, canPublish: false, canPublishData: false, hidden: true, recorder: true }),
+    });
+    eg.participant = this.addParticipant(room, info, true);
+  }
+  egressLeaves(eg) {
+    const info = eg.participant;
+    if (info && eg.room.participants.get(info.identity) === info) {
+      this.removeParticipant(eg.room, info, DisconnectReason.CLIENT_INITIATED);
+    }
+    eg.participant = null;
+  }
+
+  // What the control API shows of a room.
+  roomJson(room) {
+    return {
+      name: room.name,
+      sid: room.sid,
+      live: room.live,
+      finished: room.finished,
+      created_at: room.createdAt,
+      finished_at: room.finishedAt,
+      metadata: room.metadata,
+      room: this.roomProto(room).toJson(), // as the webhooks carry it
+      participants: [...room.participants.values()].map((p) => p.toJson()),
+      left: room.left,
+      data: room.data,
+      metadata_updates: room.metadataUpdates,
+    };
+  }
+
+  // POST /_standin/rooms/<room>/join
+  joinFromControl(name, body) {
+    const err = checkKeys(body, ['identity', 'name', 'metadata', 'kind', 'attributes', 'permission', 'publisher', 'connect']);
+    if (err) return [400, { error: err }];
+    if (typeof body.identity !== 'string' || body.identity === '') return [400, { error: 'identity must be a non-empty string' }];
+    for (const k of ['name', 'metadata']) {
+      if (k in body && typeof body[k] !== 'string') return [400, { error: `${k} must be a string` }];
+    }
+    for (const k of ['publisher', 'connect']) {
+      if (k in body && typeof body[k] !== 'boolean') return [400, { error: `${k} must be a boolean` }];
+    }
+    let kind = ParticipantInfo_Kind.STANDARD;
+    if ('kind' in body) {
+      kind = typeof body.kind === 'string' ? ParticipantInfo_Kind[body.kind.toUpperCase()] : undefined;
+      if (typeof kind !== 'number') return [400, { error: `kind must be one of ${enumNames(ParticipantInfo_Kind).join(', ')}` }];
+    }
+    const attributes = body.attributes ?? {};
+    if (typeof attributes !== 'object' || Array.isArray(attributes) || attributes === null ||
+        Object.values(attributes).some((v) => typeof v !== 'string')) {
+      return [400, { error: 'attributes must be an object of strings' }];
+    }
+    const dependent = kind === ParticipantInfo_Kind.EGRESS;
+    let permission;
+    try {
+      permission = 'permission' in body ? ParticipantPermission.fromJson(body.permission)
+        : new ParticipantPermission(dependent ? { canSubscribe: true, hidden: true, recorder: true }
+          : { canSubscribe: true, canPublish: true, canPublishData: true });
+    } catch (e) {
+      return [400, { error: `permission: ${e.message}` }];
+    }
+    const room = this.rooms.get(name) ?? this.openRoom(name);
+    this.makeLive(room);
+    const info = this.newParticipant({
+      identity: body.identity, name: body.name, metadata: body.metadata, kind, attributes, permission, publisher: body.publisher,
+    });
+    this.addParticipant(room, info, body.connect !== false);
+    this.log(`room join room=${name} identity=${info.identity} sid=${info.sid} state=${ParticipantInfo_State[info.state]}`);
+    return [200, info.toJson()];
+  }
+
+  // POST /_standin/rooms/<room>/leave
+  leaveFromControl(name, body) {
+    const err = checkKeys(body, ['identity', 'reason']);
+    if (err) return [400, { error: err }];
+    if (typeof body.identity !== 'string') return [400, { error: 'identity must be a string' }];
+    let reason = DisconnectReason.CLIENT_INITIATED;
+    if ('reason' in body) {
+      reason = typeof body.reason === 'string' ? DisconnectReason[body.reason] : undefined;
+      if (typeof reason !== 'number') return [400, { error: `reason must be one of ${enumNames(DisconnectReason).join(', ')}` }];
+    }
+    const room = this.rooms.get(name);
+    const info = room?.participants.get(body.identity);
+    if (!info) return [404, { error: `no participant "${body.identity}" in room "${name}"` }];
+    this.removeParticipant(room, info, reason);
+    this.log(`room leave room=${name} identity=${info.identity} reason=${DisconnectReason[reason]}`);
+    return [200, info.toJson()];
+  }
+
+  // POST /_standin/rooms/<room>/finish
+  finishFromControl(name, body) {
+    const err = checkKeys(body, ['reason', 'end_egresses']);
+    if (err) return [400, { error: err }];
+    const reasons = { ROOM_CLOSED: DisconnectReason.ROOM_CLOSED, ROOM_DELETED: DisconnectReason.ROOM_DELETED };
+    const reason = reasons[body.reason ?? 'ROOM_CLOSED'];
+    if (reason === undefined) return [400, { error: 'reason must be ROOM_CLOSED or ROOM_DELETED' }];
+    if ('end_egresses' in body && typeof body.end_egresses !== 'boolean') return [400, { error: 'end_egresses must be a boolean' }];
+    const room = this.rooms.get(name);
+    if (!room) return [404, { error: `no open room "${name}"` }];
+    const { left, ended } = this.finishRoom(room, { reason, endEgresses: body.end_egresses !== false });
+    return [200, { room: this.roomJson(room), left, ended_egresses: ended }];
+  }
+
+  // ---- RoomService ---------------------------------------------------------------
+
+  // UpdateRoomMetadata: the size limit first, then roomAdmin, then the room must exist.
+  // No webhook: the participants get a RoomUpdate over their signal connection.
+  async updateRoomMetadata(req, claims) {
+    const max = this.mode.max_metadata_size;
+    if (max && Buffer.byteLength(req.metadata, 'utf8') > max) {
+      throw new TwirpError('invalid_argument', `metadata size exceeds limits ${max}`, { argument: 'metadata size exceeds limits' });
+    }
+    ensureRoomAdmin(claims, req.room);
+    const room = this.rooms.get(req.room);
+    if (!room) throw new TwirpError('not_found', 'requested room does not exist');
+    room.metadata = req.metadata;
+    room.metadataUpdates.push({
+      at: new Date().toISOString(), metadata: req.metadata, recipients: [...room.participants.keys()],
+    });
+    return goJson(this.roomProto(room));
+  }
+
+  // SendData: roomAdmin, the nonce's length, then the node hosting the room delivers it to
+  // every participant (or to destinationIdentities / destinationSids). A room that no node
+  // hosts: nobody answers the internal request, 503 "no response from servers".
+  async sendData(req, claims) {
+    ensureRoomAdmin(claims, req.room);
+    if (req.nonce.length !== 0 && req.nonce.length !== 16) {
+      throw new TwirpError('invalid_argument', `nonce should be 16-bytes or not present, got: ${req.nonce.length} bytes`);
+    }
+    const room = this.rooms.get(req.room);
+    if (!room) {
+      if (this.mode.room_rpc_missing_delay_ms) await this.busySleep(this.mode.room_rpc_missing_delay_ms);
+      throw new TwirpError('unavailable', 'no response from servers');
+    }
+    const nonce = Buffer.from(req.nonce).toString('hex');
+    const duplicate = nonce !== '' && room.nonces.includes(nonce);
+    if (nonce !== '' && !duplicate) {
+      room.nonces.push(nonce);
+      if (room.nonces.length > 100) room.nonces.shift();
+    }
+    const ids = req.destinationIdentities;
+    const sids = req.destinationSids;
+    const recipients = duplicate ? [] : [...room.participants.values()]
+      .filter((p) => (ids.length === 0 && sids.length === 0) || ids.includes(p.identity) || sids.includes(p.sid))
+      .map((p) => p.identity);
+    const data = Buffer.from(req.data);
+    let text = null;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    } catch {
+      // not UTF-8: base64 only
+    }
+    room.data.push({
+      index: room.data.length,
+      at: new Date().toISOString(),
+      kind: DataPacket_Kind[req.kind] ?? String(req.kind),
+      topic: req.topic ?? null,
+      data: data.toString('base64'),
+      text,
+      destination_identities: [...ids],
+      destination_sids: [...sids],
+      nonce: req.nonce.length ? Buffer.from(req.nonce).toString('base64') : null,
+      duplicate,
+      recipients,
+    });
+    this.log(`room data room=${room.name} bytes=${data.length} kind=${DataPacket_Kind[req.kind]} recipients=${recipients.join(',')}${duplicate ? ' (duplicate nonce, dropped)' : ''}`);
+    return goJson(new SendDataResponse());
+  }
+
+  // ListParticipants: roomAdmin; a room that does not exist is an empty list.
+  async listParticipants(req, claims) {
+    ensureRoomAdmin(claims, req.room);
+    const room = this.rooms.get(req.room);
+    return goJson(new ListParticipantsResponse({ participants: room ? [...room.participants.values()] : [] }));
+  }
+
+  // Notes a RoomService call for GET /_standin/room_calls.
+  noteRoomCall(rec, reply) {
+    let answer = null;
+    try {
+      answer = reply && /json/.test(reply.headers?.['Content-Type'] ?? '') ? JSON.parse(reply.body) : null;
+    } catch {
+      answer = null;
+    }
+    this.roomCalls.push({
+      index: this.roomCalls.length,
+      at: rec.at,
+      method: rec.method,
+      room: rec.parsed?.room ?? null,
+      request: rec.parsed,
+      body: rec.body,
+      auth_ok: rec.auth_ok,
+      identity: rec.claims?.sub ?? null,
+      video: rec.claims?.video ?? null,
+      claims: rec.claims,
+      status: rec.status,
+      code: rec.code,
+      answer: answer ?? (reply ? reply.body : null),
+    });
+  }
+
   // ---- Webhooks -----------------------------------------------------------------
 
   // Queues `event` for an egress, with a snapshot of its current info. Returns the jobs
   // created (two in "duplicate" mode); each job has a `done` promise.
   enqueueWebhook(eg, event) {
-    const mode = this.mode;
-    const egressId = eg.info.egressId;
     const ev = new WebhookEvent({
       event,
       room: new Room({ sid: eg.info.roomId, name: eg.info.roomName }),
@@ -1018,9 +1444,31 @@ export class StandIn {
       id: newId('EV_'),
       createdAt: BigInt(Math.floor(Date.now() / 1000)),
     });
+    return this.enqueueEvent(ev, eg.info.egressId, { egressId: eg.info.egressId, roomName: eg.info.roomName });
+  }
+
+  // Queues a room or participant event: `room` (full Room), `participant` (ParticipantInfo
+  // or null). Room and participant events share one queue per room name, as LiveKit's
+  // EventKey puts them (livekit-rooms.md §1.4).
+  enqueueRoomEvent(event, room, participant = null) {
+    const ev = new WebhookEvent({
+      event,
+      room: this.roomProto(room),
+      participant: participant ? participant.clone() : undefined,
+      id: newId('EV_'),
+      createdAt: BigInt(Math.floor(Date.now() / 1000)),
+    });
+    this.log(`room event ${event} room=${room.name} sid=${room.sid}${participant ? ` participant=${participant.identity}` : ''}`);
+    return this.enqueueEvent(ev, `room:${room.name}`, { roomName: room.name, participantIdentity: participant?.identity ?? null });
+  }
+
+  // Queues a built WebhookEvent on the FIFO queue `key`.
+  enqueueEvent(ev, key, { egressId = null, roomName = null, participantIdentity = null }) {
+    const mode = this.mode;
+    const event = ev.event;
     const body = ev.toJsonString(); // camelCase, zero values omitted: as Go protojson
     const base = {
-      event, egressId, id: ev.id, body,
+      event, egressId, roomName, participantIdentity, id: ev.id, body,
       url: mode.webhook_url ?? this.webhookUrl,
       drop: mode.webhooks === 'drop',
       retryDelays: [...mode.retry_delays_ms],
@@ -1033,28 +1481,28 @@ export class StandIn {
 
     if (event === 'egress_updated' && mode.webhooks === 'reverse') {
       // Hold updates until egress_ended, which then goes out first.
-      if (!this.held.has(egressId)) this.held.set(egressId, []);
-      this.held.get(egressId).push(...jobs);
+      if (!this.held.has(key)) this.held.set(key, []);
+      this.held.get(key).push(...jobs);
       return jobs;
     }
-    this.pushJobs(egressId, jobs);
-    if (event === 'egress_ended' && this.held.has(egressId)) {
-      const held = this.held.get(egressId);
+    this.pushJobs(key, jobs);
+    if (event === 'egress_ended' && this.held.has(key)) {
+      const held = this.held.get(key);
       for (const j of held) j.shared.enqueuedAt = Date.now(); // their queue wait starts now
-      this.pushJobs(egressId, held);
-      this.held.delete(egressId);
+      this.pushJobs(key, held);
+      this.held.delete(key);
     }
     return jobs;
   }
 
-  pushJobs(egressId, jobs) {
-    let q = this.queues.get(egressId);
-    if (!q) this.queues.set(egressId, (q = { jobs: [], running: false }));
+  pushJobs(key, jobs) {
+    let q = this.queues.get(key);
+    if (!q) this.queues.set(key, (q = { jobs: [], running: false }));
     q.jobs.push(...jobs);
     if (!q.running) this.runQueue(q);
   }
 
-  // One worker per egress queue: events for one egress go out in order.
+  // One worker per queue: events for one egress, or for one room, go out in order.
   async runQueue(q) {
     q.running = true;
     try {
@@ -1085,6 +1533,8 @@ export class StandIn {
       index: this.webhooks.length,
       event: shared.event,
       egress_id: shared.egressId,
+      room_name: shared.roomName,
+      participant_identity: shared.participantIdentity,
       id: shared.id,
       body: shared.body,
       authorization: shared.token,
@@ -1106,7 +1556,7 @@ export class StandIn {
       entry.dropped = 'max age';
     }
     if (entry.dropped) {
-      this.log(`webhook #${entry.index} ${entry.event} egress=${entry.egress_id} id=${entry.id} dropped (${entry.dropped})`);
+      this.log(`webhook #${entry.index} ${entry.event} ${whSubject(entry)} id=${entry.id} dropped (${entry.dropped})`);
       return;
     }
     for (let attempt = 0; ; attempt++) {
@@ -1114,7 +1564,7 @@ export class StandIn {
       entry.attempts.push({ at: new Date().toISOString(), status: r.status, error: r.error });
       entry.response_status = r.status;
       entry.response_body = r.body;
-      this.log(`webhook #${entry.index} ${entry.event} egress=${entry.egress_id} id=${entry.id} attempt=${attempt + 1} ` +
+      this.log(`webhook #${entry.index} ${entry.event} ${whSubject(entry)} id=${entry.id} attempt=${attempt + 1} ` +
         (r.error ? `error=${JSON.stringify(r.error)}` : `status=${r.status}`));
       // go-retryablehttp: retry connection errors, 429 and 5xx except 501; all else is final.
       const retry = r.error || r.status === 429 || (r.status >= 500 && r.status !== 501);
@@ -1162,6 +1612,12 @@ export class StandIn {
     this.mode = defaultMode();
     this.s3Next = null;
   }
+}
+
+// What a webhook is about, for the log.
+function whSubject(entry) {
+  if (entry.egress_id) return `egress=${entry.egress_id}`;
+  return `room=${entry.room_name}${entry.participant_identity !== null ? ` participant=${entry.participant_identity}` : ''}`;
 }
 
 // A queued webhook delivery. Two jobs from "duplicate" share `base` (same body and token).
@@ -1212,6 +1668,59 @@ function postWebhook(url, body, token) {
 // Open-source LiveKit's Twirp JSON: proto field names, every field present.
 function snake(msg) {
   return msg.toJsonString({ useProtoFieldName: true, emitDefaultValues: true });
+}
+
+// Open-source LiveKit's Twirp JSON exactly: as snake() and, as Go's protojson does with
+// EmitUnpopulated, an unset message field written as null (protobuf-es leaves it out).
+// Used for the RoomService replies.
+function goJson(msg) {
+  return JSON.stringify(withGoNulls(msg, msg.toJson({ useProtoFieldName: true, emitDefaultValues: true })));
+}
+function withGoNulls(msg, json) {
+  for (const f of msg.getType().fields.list()) {
+    if (f.oneof || f.kind !== 'message') continue;
+    const v = msg[f.localName];
+    const isObj = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+    if (!f.repeated) {
+      if (v === undefined) json[f.name] = null;
+      else if (isObj(json[f.name])) withGoNulls(v, json[f.name]);
+    } else {
+      v.forEach((x, i) => { if (isObj(json[f.name]?.[i])) withGoNulls(x, json[f.name][i]); });
+    }
+  }
+  return json;
+}
+
+// The codecs a room has by default (livekit-server's RoomConfig.EnabledCodecs, pion's names).
+const DEFAULT_CODECS = ['audio/PCMU', 'audio/PCMA', 'audio/opus', 'audio/red', 'video/VP8', 'video/H264',
+  'video/VP9', 'video/AV1', 'video/H265', 'video/rtx'];
+
+// Egress and agent participants are "dependent": they do not count in numParticipants and
+// do not keep a room open (ParticipantImpl.IsDependent, IsRecorder).
+function isDependent(p) {
+  return p.kind === ParticipantInfo_Kind.EGRESS || p.kind === ParticipantInfo_Kind.AGENT ||
+    p.permission?.recorder === true || p.permission?.agent === true;
+}
+function isRecorder(p) {
+  return p.kind === ParticipantInfo_Kind.EGRESS || p.permission?.recorder === true;
+}
+
+// EnsureAdminPermission: video.roomAdmin, and video.room equal to the request's room.
+// LiveKit wraps the failure as Twirp unauthenticated (401), not permission_denied.
+function hasRoomAdmin(claims, room) {
+  return claims?.video?.roomAdmin === true && (claims.video.room ?? '') === room;
+}
+function ensureRoomAdmin(claims, room) {
+  if (!hasRoomAdmin(claims, room)) throw new TwirpError('unauthenticated', 'permissions denied');
+}
+
+// Control API helpers: an unknown key in a body, and an enum's names.
+function checkKeys(body, allowed) {
+  const bad = Object.keys(body).filter((k) => !allowed.includes(k));
+  return bad.length ? `unknown key(s) ${bad.join(', ')}; allowed: ${allowed.join(', ')}` : null;
+}
+function enumNames(e) {
+  return Object.keys(e).filter((k) => Number.isNaN(Number(k)));
 }
 
 function textReply(status, text) {
@@ -1331,6 +1840,7 @@ export function createServer(si) {
         return;
       }
       rec.status = reply.status;
+      if (url.pathname.startsWith('/twirp/livekit.RoomService/')) si.noteRoomCall(rec, reply);
       si.log(`twirp ${req.method} ${url.pathname} -> ${reply.status}${rec.code ? ' ' + rec.code : ''}`);
       send(res, reply);
       for (const fn of afterReply) fn();
@@ -1352,8 +1862,35 @@ async function control(si, method, name, bodyText) {
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return [400, { error: 'body must be a JSON object' }];
   }
+  // Rooms: /_standin/rooms/<room>[/join|/leave|/finish] (the name URL-encoded).
+  const rm = /^rooms\/([^/]+)(?:\/(join|leave|finish))?$/.exec(name);
+  if (rm) {
+    let roomName;
+    try {
+      roomName = decodeURIComponent(rm[1]);
+    } catch {
+      return [400, { error: 'the room name is not valid URL encoding' }];
+    }
+    if (rm[2] && method === 'POST') {
+      if (rm[2] === 'join') return si.joinFromControl(roomName, body);
+      if (rm[2] === 'leave') return si.leaveFromControl(roomName, body);
+      return si.finishFromControl(roomName, body);
+    }
+    if (!rm[2] && method === 'GET') {
+      const room = si.rooms.get(roomName) ?? si.roomHistory.findLast((r) => r.name === roomName);
+      return room ? [200, si.roomJson(room)] : [404, { error: `no room "${roomName}"` }];
+    }
+    return [404, { error: `no control route ${method} ${name}` }];
+  }
   const route = `${method} ${name}`;
   switch (route) {
+    case 'GET rooms':
+      return [200, { rooms: si.roomHistory.map((r) => si.roomJson(r)) }];
+    case 'GET room_calls':
+      return [200, { room_calls: si.roomCalls }];
+    case 'DELETE room_calls':
+      si.roomCalls = [];
+      return [200, { room_calls: [] }];
     case 'GET mode':
       return [200, si.mode];
     case 'POST mode': {
