@@ -99,6 +99,7 @@ admin_info(struct mr_ctx *cx, struct mr_jw *w, const struct mr_admin_rec *a)
 	mr_jw_str(w, "trash_reason", a->trash_reason);
 	mr_jw_int(w, "upload_attempts", r->upload_attempts);
 	mr_jw_str(w, "next_attempt_at", a->next_attempt_at);
+	mr_api_hold_write(w, r);
 	mr_jw_close(w, '}');
 }
 
@@ -183,7 +184,6 @@ mr_api_admin_restore(struct mr_ctx *cx)
 	if (mr_manage_restore(env->db, cx->cx_arena, env->conf, id,
 	    cx->cx_user.company_id, &cx->cx_err) == -1)
 		return -1;
-	mr_api_audit(cx, id, "restore");
 	mr_log_info("req=%s rec=%s action=restore admin=%s",
 	    cx->cx_req.rq_id, id, cx->cx_user.id);
 	if ((o = mr_api_object(cx)) == NULL)

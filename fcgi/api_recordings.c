@@ -104,6 +104,54 @@ mr_api_may_manage(const struct mr_user *u, const struct mr_recording *r)
 	    (mr_api_same(u->id, r->recorded_by) || u->is_admin);
 }
 
+/*
+ * The audit row of a request on recording r (which exists) turned down
+ * with the error in cx: who asked (the caller's company too, when it is
+ * another), what (route and method) and why (status and code).  Once
+ * per user and recording within audit_dedupe_seconds, as for watching:
+ * a client asking again and again writes one row.
+ */
+void
+mr_api_refused(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct json_object	*o;
+	struct mr_audit		 au;
+	struct mr_err		 err;
+
+	if (cx->cx_user.id == NULL || (o = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(o, "route",
+	    json_object_new_string(cx->cx_req.rq_route ?
+	    cx->cx_req.rq_route : ""));
+	json_object_object_add(o, "method",
+	    json_object_new_string(cx->cx_req.rq_method ?
+	    cx->cx_req.rq_method : ""));
+	json_object_object_add(o, "status",
+	    json_object_new_int(cx->cx_err.status));
+	json_object_object_add(o, "code", json_object_new_string(
+	    cx->cx_err.code ? cx->cx_err.code : ""));
+	if (!mr_api_same(cx->cx_user.company_id, r->company_id))
+		json_object_object_add(o, "company_id",
+		    json_object_new_string(cx->cx_user.company_id ?
+		    cx->cx_user.company_id : ""));
+	memset(&au, 0, sizeof(au));
+	au.recording_id = r->id;
+	au.user_id = cx->cx_user.id;
+	au.user_email = cx->cx_user.email;
+	au.action = "refused";
+	au.ip = cx->cx_req.rq_remote_addr;
+	au.agent = cx->cx_req.rq_user_agent;
+	au.detail = mr_json_dump(cx->cx_arena, o);
+	json_object_put(o);
+	if (au.detail == NULL)
+		return;
+	mr_err_clear(&err);
+	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
+	    cx->cx_env->conf->cf_audit_dedupe_seconds, &err) == -1)
+		mr_log_warnx("req=%s could not write access log: %s",
+		    cx->cx_req.rq_id, err.cause);
+}
+
 /* mr_db_rec_get, or one that reads less (mr_db_rec_status). */
 typedef int (*get_fn)(struct mr_db *, struct mr_arena *, const char *,
     struct mr_recording *, struct mr_err *);
@@ -123,9 +171,15 @@ load(struct mr_ctx *cx, struct mr_recording *r, get_fn get)
 	rc = get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
 	if (rc == -1)
 		return -1;
-	if (rc == 0 || !mr_api_same(r->company_id, cx->cx_user.company_id))
+	if (rc == 0)
 		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
 		    "Recording not found.");
+	if (!mr_api_same(r->company_id, cx->cx_user.company_id)) {
+		mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+		mr_api_refused(cx, r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -135,9 +189,12 @@ load_viewable(struct mr_ctx *cx, struct mr_recording *r, get_fn get)
 {
 	if (load(cx, r, get) == -1)
 		return -1;
-	if (!mr_api_is_viewer(&cx->cx_user, r))
-		return mr_err_set(&cx->cx_err, 403, "forbidden",
+	if (!mr_api_is_viewer(&cx->cx_user, r)) {
+		mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "You may not view this recording.");
+		mr_api_refused(cx, r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -163,9 +220,12 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 {
 	if (mr_api_load(cx, r) == -1)
 		return -1;
-	if (!mr_api_may_manage(&cx->cx_user, r))
-		return mr_err_set(&cx->cx_err, 403, "forbidden",
+	if (!mr_api_may_manage(&cx->cx_user, r)) {
+		mr_err_set(&cx->cx_err, 403, "forbidden",
 		    "Only the owner or an admin may %s this recording.", what);
+		mr_api_refused(cx, r);
+		return -1;
+	}
 	return 0;
 }
 
@@ -522,6 +582,11 @@ mr_api_recording_get(struct mr_ctx *cx)
 	mr_jw_str(w, "checksum_sha256", r.checksum_sha256);
 	mr_jw_int(w, "upload_attempts", r.upload_attempts);
 	mr_jw_value(w, "allowed_viewers", viewers);
+	/* Why a recording is held is for its owner and the admins. */
+	if (mr_api_may_manage(&cx->cx_user, &r))
+		mr_api_hold_write(w, &r);
+	else
+		mr_jw_null(w, "legal_hold");
 	if (add_download_url(cx, w, &r) == -1)
 		return mr_api_oom(cx);
 	mr_jw_close(w, '}');
@@ -681,16 +746,21 @@ mr_api_recording_delete(struct mr_ctx *cx)
 		return -1;
 	if (!mr_api_may_manage(&cx->cx_user, &r)) {
 		if (mr_api_is_viewer(&cx->cx_user, &r))
-			return mr_err_set(&cx->cx_err, 403, "forbidden",
+			mr_err_set(&cx->cx_err, 403, "forbidden",
 			    "Only the owner or an admin may delete this "
 			    "recording.");
-		return mr_err_set(&cx->cx_err, 403, "forbidden",
-		    "You may not delete this recording.");
+		else
+			mr_err_set(&cx->cx_err, 403, "forbidden",
+			    "You may not delete this recording.");
+		mr_api_refused(cx, &r);
+		return -1;
 	}
 	if (mr_manage_trash(cx->cx_env->db, cx->cx_arena, &r,
-	    &cx->cx_err) == -1)
+	    &cx->cx_err) == -1) {
+		if (cx->cx_err.status == 409)
+			mr_api_refused(cx, &r);
 		return -1;
-	mr_api_audit(cx, r.id, "delete");
+	}
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
 	/* The seed's answer, word for word, then the recording. */

@@ -120,7 +120,6 @@ mr_api_recording_access(struct mr_ctx *cx)
 	if (rc == 0)
 		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
 		    "Recording not found.");
-	mr_api_audit(cx, r.id, "access");
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recording_id", r.id);
@@ -262,7 +261,6 @@ mr_api_share_create(struct mr_ctx *cx)
 		return -1;
 	if (rc == 0)
 		return too_many(cx, max_active);
-	mr_api_audit_share(cx, r.id, s.id, "share");
 	if ((o = mr_json_own(cx->cx_arena, share_json(&s))) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recording_id", r.id);
@@ -330,7 +328,6 @@ mr_api_share_revoke(struct mr_ctx *cx)
 	if (rc == 0)
 		return mr_err_set(&cx->cx_err, 404, "share_not_found",
 		    "This recording has no such share link.");
-	mr_api_audit_share(cx, r.id, s.id, "share_revoke");
 	if ((o = mr_json_own(cx->cx_arena, share_json(&s))) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "message", "The share link no longer works.");

@@ -126,6 +126,8 @@ int	 mr_api_load_viewable(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,
 	    const char *what);
 void	 mr_api_audit(struct mr_ctx *, const char *id, const char *action);
+void	 mr_api_refused(struct mr_ctx *, const struct mr_recording *);
+void	 mr_api_hold_write(struct mr_jw *, const struct mr_recording *);
 void	 mr_api_audit_share(struct mr_ctx *, const char *id,
 	    const char *share_id, const char *action);
 void	 mr_api_audit_once(struct mr_ctx *, const char *id,
@@ -145,6 +147,8 @@ int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);
 int	mr_resp_jw(struct mr_ctx *, int status, struct mr_jw *);
+int	mr_resp_text(struct mr_ctx *, int status, const char *type,
+	    const char *body, size_t len);
 int	mr_resp_header(struct mr_ctx *, const char *);
 void	mr_resp_send(struct mr_ctx *);
 

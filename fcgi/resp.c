@@ -40,6 +40,18 @@ mr_resp_json(struct mr_ctx *cx, int status, struct json_object *obj)
 	return 0;
 }
 
+/* Answer status with body (len bytes, held by the arena) of type. */
+int
+mr_resp_text(struct mr_ctx *cx, int status, const char *type,
+    const char *body, size_t len)
+{
+	cx->cx_resp.status = status;
+	cx->cx_resp.content_type = type;
+	cx->cx_resp.body = body;
+	cx->cx_resp.bodylen = len;
+	return 0;
+}
+
 /* Answer status with the text of w (json.h), which the arena holds. */
 int
 mr_resp_jw(struct mr_ctx *cx, int status, struct mr_jw *w)

@@ -237,6 +237,7 @@ serve(struct mr_ctx *cx)
 	memset(&cx->cx_resp, 0, sizeof(cx->cx_resp));
 	memset(&cx->cx_user, 0, sizeof(cx->cx_user));
 	cx->cx_rec = NULL;
+	mr_db_set_actor(cx->cx_env->db, NULL);
 	rc = mr_req_read(cx);
 	if (rc == 0)
 		rc = mr_route_dispatch(cx);

@@ -61,6 +61,7 @@ usage_to(FILE *fp, int status)
 	    "  store url KEY [--ttl SECONDS]\n"
 	    "  store share KEY USER\n"
 	    "  stats [--company UUID]\n"
+	    "  audit verify|head [--company UUID]\n"
 	    "The configuration is read from %s,\n"
 	    "unless --config or MEETREC_CONFIG name another file.\n"
 	    "See meetrec-admin(8).\n", MR_CONFFILE);
@@ -83,6 +84,29 @@ mr_admin_when(const char *ts, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Who an admin at the shell is, for the audit rows of the changes made:
+ * no user, no address; the user agent names meetrec-admin and the login
+ * that ran it.  Made once, kept for the program's life.
+ */
+static const char *
+admin_actor(void)
+{
+	static struct mr_arena	*a;
+	static const char	*actor;
+	struct passwd		*pw;
+
+	if (actor != NULL)
+		return actor;
+	pw = getpwuid(geteuid());
+	if ((a = mr_arena_new(4096)) == NULL ||
+	    (actor = mr_db_audit_actor(a, NULL, NULL, NULL,
+	    mr_printf(a, "meetrec-admin (%s)", pw != NULL ? pw->pw_name :
+	    "?"))) == NULL)
+		mr_fatalx("out of memory");
+	return actor;
+}
+
 struct mr_db *
 mr_admin_connect(const struct mr_conf *conf)
 {
@@ -95,6 +119,7 @@ mr_admin_connect(const struct mr_conf *conf)
 		mr_fatalx("out of memory");
 	if (mr_db_connect(db, &err) == -1)
 		mr_fatalx("%s", err.cause);
+	mr_db_set_actor(db, admin_actor());
 	return db;
 }
 
@@ -220,34 +245,6 @@ void
 mr_admin_json_str(struct json_object *o, const char *key, const char *v)
 {
 	json_object_object_add(o, key, v ? json_object_new_string(v) : NULL);
-}
-
-/*
- * The audit row of an admin's action at the shell: no user, no address;
- * the user agent names meetrec-admin and the login that ran it.  One
- * that cannot be written is said, not fatal (the API only logs it).
- */
-int
-mr_admin_audit(struct mr_db *db, struct mr_arena *a, const char *rec_id,
-    const char *share_id, const char *action)
-{
-	struct mr_audit	 au;
-	struct mr_err	 err;
-	struct passwd	*pw = getpwuid(geteuid());
-
-	memset(&au, 0, sizeof(au));
-	au.recording_id = rec_id;
-	au.share_id = share_id;
-	au.action = action;
-	au.agent = mr_printf(a, "meetrec-admin (%s)", pw != NULL ?
-	    pw->pw_name : "?");
-	mr_err_clear(&err);
-	if (mr_db_audit_write(db, a, &au, &err) == -1) {
-		fprintf(stderr, "meetrec-admin: could not write the audit "
-		    "row: %s\n", err.cause[0] ? err.cause : err.detail);
-		return -1;
-	}
-	return 0;
 }
 
 /* A list cut by --limit says how to go on. */
@@ -560,6 +557,8 @@ main(int argc, char *argv[])
 		rc = cmd_store(conf, argc, argv);
 	else if (strcmp(argv[0], "stats") == 0)
 		rc = cmd_stats(conf, argc, argv);
+	else if (strcmp(argv[0], "audit") == 0)
+		rc = mr_admin_audit_cmd(conf, argc, argv);
 	else
 		mr_admin_usage();
 	mr_conf_free(conf);

@@ -44,9 +44,6 @@ int		 mr_admin_fail(const char *what, const struct mr_err *);
 void		 mr_admin_print_json(struct json_object *);
 void		 mr_admin_json_str(struct json_object *, const char *key,
 		    const char *value);
-int		 mr_admin_audit(struct mr_db *, struct mr_arena *,
-		    const char *rec_id, const char *share_id,
-		    const char *action);
 void		 mr_admin_more(const char *what, const char *cursor);
 const char	*mr_admin_when(const char *ts, char *buf, size_t len);
 
@@ -58,5 +55,8 @@ int	mr_admin_shares(struct mr_conf *, int argc, char *argv[]);
 
 /* admin_room.c */
 int	mr_admin_room(struct mr_conf *, int argc, char *argv[]);
+
+/* admin_audit.c */
+int	mr_admin_audit_cmd(struct mr_conf *, int argc, char *argv[]);
 
 #endif /* MR_ADMIN_H */

@@ -364,7 +364,6 @@ rec_restore(struct mr_conf *conf, int argc, char *argv[])
 	if (mr_manage_restore(x.db, x.a, conf, x.id, x.o.company,
 	    &x.err) == -1)
 		return one_close(&x, mr_admin_fail(x.what, &x.err));
-	mr_admin_audit(x.db, x.a, x.id, NULL, "restore");
 	done(&x, NULL, "Recording restored from the trash.");
 	return one_close(&x, 0);
 }
@@ -387,7 +386,6 @@ rec_delete(struct mr_conf *conf, int argc, char *argv[])
 	}
 	if (mr_manage_trash(x.db, x.a, &r, &x.err) == -1)
 		return one_close(&x, mr_admin_fail(x.what, &x.err));
-	mr_admin_audit(x.db, x.a, x.id, NULL, "delete");
 	done(&x, NULL, "Recording moved to the trash.");
 	return one_close(&x, 0);
 }

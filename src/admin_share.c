@@ -190,7 +190,6 @@ share_revoke(struct mr_conf *conf, int argc, char *argv[])
 		    "There is no such share link.");
 		rc = mr_admin_fail("shares revoke", &err);
 	} else {
-		mr_admin_audit(db, a, s.recording_id, s.id, "share_revoke");
 		if (o.json)
 			mr_admin_print_json(share_json(&s));
 		else

@@ -34,6 +34,8 @@ extern const struct mr_db_stmt mr_db_share_stmts[];
 extern const struct mr_db_stmt mr_db_admin_stmts[];
 extern const struct mr_db_stmt mr_db_audit_stmts[];
 extern const struct mr_db_stmt mr_db_limits_stmts[];
+extern const struct mr_db_stmt mr_db_auditlog_stmts[];
+extern const struct mr_db_stmt mr_db_gov_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
@@ -45,6 +47,8 @@ static const struct mr_db_stmt *const tables[] = {
 	mr_db_admin_stmts,
 	mr_db_audit_stmts,
 	mr_db_limits_stmts,
+	mr_db_auditlog_stmts,
+	mr_db_gov_stmts,
 };
 
 #define MAX_STMTS	128
@@ -73,7 +77,27 @@ struct mr_db {
 	unsigned	 generation;		/* connections made so far */
 	char		 sqlstate[6];
 	unsigned char	 prepared[MR_NELEM(tables)][MAX_STMTS];
+	const char	*actor;			/* see mr_db_set_actor */
 };
+
+/*
+ * Who the changes made on db from now on are for: a JSON object
+ * (user_id, email, ip, agent) that the statements which change a
+ * recording or a share link pass on in audit_ctx, for the audit row the
+ * change writes (sql/011_governance.sql).  NULL: the system's own.  The
+ * text is the caller's and must live until it is set again.
+ */
+void
+mr_db_set_actor(struct mr_db *db, const char *json)
+{
+	db->actor = json;
+}
+
+const char *
+mr_db_actor(const struct mr_db *db)
+{
+	return db->actor;
+}
 
 struct mr_db *
 mr_db_new(const char *conninfo, int prepared)

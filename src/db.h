@@ -43,6 +43,8 @@ const struct mr_db_stmt	*mr_db_stmt_at(size_t);
  * 0 sends it unnamed every time (database_prepared_statements).
  */
 struct mr_db	*mr_db_new(const char *conninfo, int prepared);
+void		 mr_db_set_actor(struct mr_db *, const char *json);
+const char	*mr_db_actor(const struct mr_db *);
 int		 mr_db_prepared(const struct mr_db *);
 void		 mr_db_free(struct mr_db *);
 int		 mr_db_connect(struct mr_db *, struct mr_err *);

@@ -22,8 +22,9 @@
 #define LEASE_FREE	"(r.lease_until IS NULL OR r.lease_until < now())"
 /* An expires_at already passed moves to now + $n days (NULL for 0). */
 #define REVIVE(n)	"expires_at = CASE WHEN r.expires_at < now() THEN " \
-			"CASE WHEN " n "::int > 0 THEN now() + " \
-			"make_interval(days => " n "::int) END " \
+			"(SELECT CASE WHEN d > 0 THEN now() + " \
+			"make_interval(days => d) END FROM project_management." \
+			"meetrec_retention_days(r.company_id, " n "::int) d) " \
 			"ELSE r.expires_at END"
 #define UTC(e)		"to_char((" e ") AT TIME ZONE 'UTC', " \
 			"'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
@@ -112,13 +113,13 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "WITH u AS (UPDATE project_management.pm_meeting_recordings r SET "
 	  "status = 'processing', upload_attempts = 0, next_attempt_at = "
 	  "now(), lease_owner = NULL, lease_until = NULL, "
-	  "store_as_is = $4::boolean, " REVIVE("$3") " "
-	  "WHERE r.id = $1::uuid AND "
+	  "store_as_is = $4::boolean, audit_ctx = $5::jsonb, " REVIVE("$3")
+	  " WHERE r.id = $1::uuid AND "
 	  "($2::uuid IS NULL OR r.company_id = $2::uuid) AND "
 	  "r.deleted_at IS NULL AND r.status = 'failed' AND " HAS_FILE " AND "
 	  LEASE_FREE " RETURNING r.id) "
 	  "SELECT pg_notify('meetrec_upload', id::text) FROM u",
-	  4, MR_DB_RESEND },
+	  5, MR_DB_RESEND },
 	/*
 	 * $1 id, $2 company (or NULL), $3 trash days, $4 retention days.
 	 * One row (found in the trash window) with the outcome, or none.
@@ -131,12 +132,13 @@ const struct mr_db_stmt mr_db_admin_stmts[] = {
 	  "r.deleted_at IS NOT NULL AND "
 	  "r.deleted_at > now() - make_interval(days => $3::int) FOR UPDATE), "
 	  "u AS (UPDATE project_management.pm_meeting_recordings r SET "
-	  "deleted_at = NULL, trash_reason = NULL, " REVIVE("$4") " FROM t "
+	  "deleted_at = NULL, trash_reason = NULL, audit_ctx = $5::jsonb, "
+	  REVIVE("$4") " FROM t "
 	  "WHERE r.id = t.id AND t.trash_reason IS DISTINCT FROM 'expired' "
 	  "AND NOT t.busy RETURNING r.id) "
 	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'restored' "
 	  "WHEN t.busy THEN 'busy' ELSE 'file_deleted' END AS outcome FROM t",
-	  4, MR_DB_ONCE },
+	  5, MR_DB_ONCE },
 	/*
 	 * $1 company or NULL for all.  The counts are those kept with the
 	 * rows; the upload queue is read from the indexes that hold it
@@ -278,7 +280,7 @@ mr_db_admin_retry(struct mr_db *db, struct mr_arena *a, const char *id,
     struct mr_err *err)
 {
 	const char	*p[] = { id, company, num(a, retention_days),
-	    as_is ? "true" : "false" };
+	    as_is ? "true" : "false", mr_db_actor(db) };
 	PGresult	*res;
 
 	if ((res = mr_db_exec(db, a, "adm_retry", p, err)) == NULL)
@@ -299,7 +301,7 @@ mr_db_admin_restore(struct mr_db *db, struct mr_arena *a, const char *id,
     const char **outcome, struct mr_err *err)
 {
 	const char	*p[] = { id, company, num(a, trash_days),
-	    num(a, retention_days) };
+	    num(a, retention_days), mr_db_actor(db) };
 	PGresult	*res;
 
 	if ((res = mr_db_exec(db, a, "adm_restore", p, err)) == NULL)

@@ -21,6 +21,7 @@
 #include "mr.h"
 #include "db.h"
 #include "model.h"
+#include "json.h"
 
 #define LOGS	"project_management.pm_recording_access_logs"
 #define MARKS	"project_management.pm_recording_audit_marks"
@@ -28,8 +29,8 @@
 const struct mr_db_stmt mr_db_audit_stmts[] = {
 	{ "audit_write",
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
-	  "ip_address, user_agent, share_id) VALUES ($1::uuid, $2::uuid, $3, "
-	  "$4, $5, $6, $7::uuid)", 7, MR_DB_ONCE },
+	  "ip_address, user_agent, share_id, detail) VALUES ($1::uuid, "
+	  "$2::uuid, $3, $4, $5, $6, $7::uuid, $8::jsonb)", 8, MR_DB_ONCE },
 	/*
 	 * $8 the viewer's mark, $9 the window in seconds.  A live mark is
 	 * found by a read: no row is locked, nothing is written.
@@ -44,9 +45,9 @@ const struct mr_db_stmt mr_db_audit_stmts[] = {
 	  "SET until = excluded.until WHERE k.until <= now() "
 	  "RETURNING recording_id) "
 	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
-	  "ip_address, user_agent, share_id) SELECT m.recording_id, "
-	  "$2::uuid, $3, $4, $5, $6, $7::uuid FROM m RETURNING id",
-	  9, MR_DB_ONCE },
+	  "ip_address, user_agent, share_id, detail) SELECT m.recording_id, "
+	  "$2::uuid, $3, $4, $5, $6, $7::uuid, $10::jsonb FROM m RETURNING id",
+	  10, MR_DB_ONCE },
 	/* Marks that have run out, at most $1 of them. */
 	{ "audit_prune",
 	  "DELETE FROM " MARKS " k USING (SELECT recording_id, action, viewer "
@@ -107,8 +108,9 @@ int
 mr_db_audit_write(struct mr_db *db, struct mr_arena *a,
     const struct mr_audit *au, struct mr_err *err)
 {
-	const char	*p[7];
+	const char	*p[8];
 
+	p[7] = au->detail;
 	if (row_params(a, au, p) == -1)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	return mr_db_exec(db, a, "audit_write", p, err) == NULL ? -1 : 1;
@@ -123,9 +125,10 @@ int
 mr_db_audit_once(struct mr_db *db, struct mr_arena *a,
     const struct mr_audit *au, int64_t window_s, struct mr_err *err)
 {
-	const char	*p[9];
+	const char	*p[10];
 	PGresult	*res;
 
+	p[9] = au->detail;
 	if (row_params(a, au, p) == -1 ||
 	    (p[7] = mr_db_audit_viewer(a, au, p[5])) == NULL ||
 	    (p[8] = mr_printf(a, "%lld", (long long)window_s)) == NULL)
@@ -148,4 +151,40 @@ mr_db_audit_prune(struct mr_db *db, struct mr_arena *a, int64_t limit,
 	if ((res = mr_db_exec(db, a, "audit_prune", p, err)) == NULL)
 		return -1;
 	return (int)mr_db_affected(res);
+}
+
+/*
+ * Who changes what from now on, as the audit rows of the changes name
+ * them (mr_db_set_actor): a JSON object of whichever of user_id, email,
+ * ip and agent are known, each as an audit row keeps it.  In a; NULL out
+ * of memory.
+ */
+char *
+mr_db_audit_actor(struct mr_arena *a, const char *user_id,
+    const char *email, const char *ip, const char *agent)
+{
+	struct json_object	*o;
+	const char		*v[4];
+	static const char *const keys[4] = { "user_id", "email", "ip",
+	    "agent" };
+	char			*s = NULL;
+	size_t			 i;
+
+	v[0] = user_id;
+	v[1] = email != NULL ? mr_utf8_clip(a, email, 255) : NULL;
+	v[2] = ip != NULL ? mr_utf8_clip(a, ip, 64) : NULL;
+	v[3] = agent != NULL ? mr_db_audit_agent(a, agent) : NULL;
+	if ((email != NULL && v[1] == NULL) || (ip != NULL && v[2] == NULL) ||
+	    (agent != NULL && v[3] == NULL))
+		return NULL;
+	if ((o = json_object_new_object()) == NULL)
+		return NULL;
+	for (i = 0; i < MR_NELEM(keys); i++)
+		if (v[i] != NULL && json_object_object_add(o, keys[i],
+		    json_object_new_string(v[i])) != 0)
+			goto out;
+	s = mr_json_dump(a, o);
+out:
+	json_object_put(o);
+	return s;
 }

@@ -67,11 +67,12 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "coalesce(r.egress_seen_at, r.created_at)"), 4, MR_DB_ONCE },
 	{ "rp_claim_expired", CLAIM(
 	  "r.deleted_at IS NULL AND r.expires_at < now() AND "
-	  "r.status IN ('completed', 'failed') AND r.expires_at IS NOT NULL"
-	  AFTER("expires_at"), "r.expires_at", "r.expires_at"),
+	  "r.status IN ('completed', 'failed') AND r.expires_at IS NOT NULL "
+	  "AND r.legal_hold_at IS NULL" AFTER("expires_at"), "r.expires_at", "r.expires_at"),
 	  5, MR_DB_ONCE },
 	{ "rp_claim_purge", CLAIM(
-	  "r.deleted_at < now() - make_interval(secs => $3::int)"
+	  "r.deleted_at < now() - make_interval(secs => $3::int) AND "
+	  "r.deleted_at IS NOT NULL AND r.legal_hold_at IS NULL"
 	  AFTER("deleted_at"), "r.deleted_at", "r.deleted_at"),
 	  5, MR_DB_ONCE },
 	/*
@@ -142,12 +143,12 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "deleted_at = now(), trash_reason = 'expired', lease_owner = NULL, "
 	  "lease_until = NULL "
-	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL",
-	  2, MR_DB_RESEND },
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL "
+	  "AND legal_hold_at IS NULL", 2, MR_DB_RESEND },
 	{ "rp_purge",
 	  "DELETE FROM project_management.pm_meeting_recordings "
-	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL",
-	  2, MR_DB_RESEND },
+	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL "
+	  "AND legal_hold_at IS NULL", 2, MR_DB_RESEND },
 	{ "rp_known",
 	  "SELECT status = 'completed' AND storage_path IS NOT NULL "
 	  "FROM project_management.pm_meeting_recordings "

@@ -158,8 +158,9 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "(room_code, meeting_id, company_id, recorded_by, recorded_by_name, "
 	  "recorded_by_email, layout, audio_only, expires_at) "
 	  "VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7, $8::boolean, "
-	  "CASE WHEN $9::int > 0 THEN now() + make_interval(days => $9::int) "
-	  "END) RETURNING id", 9, MR_DB_ONCE },
+	  "(SELECT CASE WHEN d > 0 THEN now() + make_interval(days => d) END "
+	  "FROM project_management.meetrec_retention_days($3::uuid, $9::int) "
+	  "d)) RETURNING id", 9, MR_DB_ONCE },
 	{ "rec_get",
 	  "SELECT " COLUMNS FROM
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
@@ -183,18 +184,22 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "WHERE id = $1::uuid AND status = 'pending'", 2, MR_DB_RESEND },
 	{ "rec_stop",
 	  "UPDATE project_management.pm_meeting_recordings "
-	  "SET status = 'processing', ended_at = coalesce(ended_at, now()) "
+	  "SET status = 'processing', ended_at = coalesce(ended_at, now()), "
+	  "audit_ctx = $2::jsonb "
 	  "WHERE id = $1::uuid AND status = 'recording' "
-	  "AND deleted_at IS NULL", 1, MR_DB_RESEND },
+	  "AND deleted_at IS NULL", 2, MR_DB_RESEND },
 	/*
 	 * Never a recording that is pending or recording: the caller's
-	 * status may be stale (a Stop undone by rec_unstop meanwhile).
+	 * status may be stale (a Stop undone by rec_unstop meanwhile).  Nor
+	 * one on legal hold.
 	 */
 	{ "rec_trash",
 	  "UPDATE project_management.pm_meeting_recordings "
-	  "SET deleted_at = now(), trash_reason = 'deleted' "
+	  "SET deleted_at = now(), trash_reason = 'deleted', "
+	  "audit_ctx = $2::jsonb "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
-	  "AND status NOT IN ('pending', 'recording')", 1, MR_DB_RESEND },
+	  "AND status NOT IN ('pending', 'recording') "
+	  "AND legal_hold_at IS NULL", 2, MR_DB_RESEND },
 	LIST("mine", PAGE(MINE("$8"), NO_FILTER, TOTAL(USERS("$8", ""), "0")),
 	    TOTAL(USERS("$4", ""), "0"), 1),
 	LIST("mine_status", PAGE(MINE("$8"), STATUS_FILTER,
@@ -242,9 +247,9 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "is_public = coalesce($2::boolean, is_public), "
 	  "allowed_viewers = CASE WHEN $3::uuid[] IS NULL THEN allowed_viewers "
 	  "  ELSE coalesce((SELECT array_agg(DISTINCT v ORDER BY v) "
-	  "  FROM unnest($3::uuid[]) v), '{}') END "
+	  "  FROM unnest($3::uuid[]) v), '{}') END, audit_ctx = $4::jsonb "
 	  "WHERE id = $1::uuid AND deleted_at IS NULL "
-	  "RETURNING is_public, allowed_viewers", 3, MR_DB_RESEND },
+	  "RETURNING is_public, allowed_viewers", 4, MR_DB_RESEND },
 	/* $1 recording, $2/$3 keyset cursor, $4 limit */
 	{ "rec_access_log",
 	  "SELECT id, user_id, user_email, action, ip_address, user_agent, "
@@ -321,6 +326,9 @@ mr_db_rec_fill(struct mr_arena *a, PGresult *res, int i,
 	r->meeting_id = mr_db_val(a, res, i, "meeting_id");
 	r->is_encrypted = mr_db_bool(res, i, "is_encrypted");
 	r->watermark_applied = mr_db_bool(res, i, "watermark_applied");
+	r->legal_hold_reason = mr_db_val(a, res, i, "legal_hold_reason");
+	r->legal_hold_by = mr_db_val(a, res, i, "legal_hold_by");
+	r->legal_hold_at = mr_db_time(a, res, i, "legal_hold_at", NULL);
 }
 
 /* Returns 1 inserted, 0 when the room already has an active recording. */
@@ -414,7 +422,7 @@ int
 mr_db_rec_stop(struct mr_db *db, struct mr_arena *a, const char *id,
     struct mr_err *err)
 {
-	const char	*p[] = { id };
+	const char	*p[] = { id, mr_db_actor(db) };
 
 	return mr_db_change(db, a, "rec_stop", p, err);
 }
@@ -423,7 +431,7 @@ int
 mr_db_rec_trash(struct mr_db *db, struct mr_arena *a, const char *id,
     struct mr_err *err)
 {
-	const char	*p[] = { id };
+	const char	*p[] = { id, mr_db_actor(db) };
 
 	return mr_db_change(db, a, "rec_trash", p, err);
 }
@@ -497,12 +505,13 @@ mr_db_rec_set_access(struct mr_db *db, struct mr_arena *a, const char *id,
     int is_public, const char *viewers, struct mr_recording *r,
     struct mr_err *err)
 {
-	const char	*p[3];
+	const char	*p[4];
 	PGresult	*res;
 
 	p[0] = id;
 	p[1] = is_public < 0 ? NULL : is_public ? "true" : "false";
 	p[2] = viewers;
+	p[3] = mr_db_actor(db);
 	if ((res = mr_db_exec(db, a, "rec_set_access", p, err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0)

@@ -64,10 +64,10 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	{ "share_create",
 	  "INSERT INTO project_management.pm_recording_shares AS s "
 	  "(recording_id, token_sha256, password_hash, created_by, "
-	  "expires_at) SELECT $1::uuid, $2, $3, $4::uuid, "
-	  "now() + make_interval(secs => $5::int) "
+	  "expires_at, audit_ctx) SELECT $1::uuid, $2, $3, $4::uuid, "
+	  "now() + make_interval(secs => $5::int), $7::jsonb "
 	  "WHERE (SELECT count(*) " ACTIVE ") < $6::int "
-	  "RETURNING " SHARE_COLUMNS, 6, MR_DB_ONCE },
+	  "RETURNING " SHARE_COLUMNS, 7, MR_DB_ONCE },
 	/* $1 recording, $2/$3 keyset cursor (created_at, id), $4 limit */
 	{ "share_list",
 	  "SELECT " SHARE_COLUMNS
@@ -82,9 +82,10 @@ const struct mr_db_stmt mr_db_share_stmts[] = {
 	  "WHERE recording_id = $1::uuid", 1, MR_DB_RESEND },
 	{ "share_revoke",
 	  "UPDATE project_management.pm_recording_shares s "
-	  "SET revoked_at = coalesce(s.revoked_at, now()) "
+	  "SET revoked_at = coalesce(s.revoked_at, now()), "
+	  "audit_ctx = $3::jsonb "
 	  "WHERE s.id = $2::uuid AND s.recording_id = $1::uuid "
-	  "RETURNING " SHARE_COLUMNS, 2, MR_DB_RESEND },
+	  "RETURNING " SHARE_COLUMNS, 3, MR_DB_RESEND },
 	/* $1 share id, $2 company or NULL; not of a trashed recording */
 	{ "share_get",
 	  "SELECT " SHARE_COLUMNS
@@ -204,7 +205,7 @@ mr_db_share_create(struct mr_db *db, struct mr_arena *a, const char *rec_id,
     const char *created_by, int64_t expires_in, int64_t max_active,
     struct mr_share *s, struct mr_err *err)
 {
-	const char	*p[6];
+	const char	*p[7];
 	PGresult	*res;
 	int		 rc;
 
@@ -214,6 +215,7 @@ mr_db_share_create(struct mr_db *db, struct mr_arena *a, const char *rec_id,
 	p[3] = created_by;
 	p[4] = mr_printf(a, "%lld", (long long)expires_in);
 	p[5] = mr_printf(a, "%lld", (long long)max_active);
+	p[6] = mr_db_actor(db);
 	if (p[4] == NULL || p[5] == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if (mr_db_begin(db, err) == -1)
@@ -270,7 +272,7 @@ int
 mr_db_share_revoke(struct mr_db *db, struct mr_arena *a, const char *rec_id,
     const char *share_id, struct mr_share *s, struct mr_err *err)
 {
-	const char	*p[2] = { rec_id, share_id };
+	const char	*p[3] = { rec_id, share_id, mr_db_actor(db) };
 
 	return one(db, a, "share_revoke", p, s, NULL, err);
 }

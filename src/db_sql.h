@@ -35,7 +35,8 @@
 	EPOCH("expires_at") ", " EPOCH("created_at") ", " \
 	EPOCH("updated_at") ", " EPOCH("deleted_at") ", " \
 	"rm.name AS meeting_name, rm.created_by AS room_host, " \
-	"r.meeting_id, r.is_encrypted, r.watermark_applied "
+	"r.meeting_id, r.is_encrypted, r.watermark_applied, " \
+	"r.legal_hold_reason, r.legal_hold_by, " EPOCH("legal_hold_at") " "
 
 /*
  * COLUMNS for a list of recordings: what no list item shows (RecordingInfo

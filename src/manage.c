@@ -170,10 +170,21 @@ mr_manage_restore(struct mr_db *db, struct mr_arena *a,
  * Recording r into the trash (hidden at once; the reaper deletes its
  * file after trash_days).  Not while it is pending or recording: the
  * UPDATE decides (rec_trash), not r's status, which a Stop undone since
- * r was read may have made stale.  When it applies to no row, the row
- * read again says why.  0, or -1 with 409 recording_active or 404
+ * r was read may have made stale; nor while it is on legal hold.  When
+ * it applies to no row, the row read again says why.  0, or -1 with 409
+ * legal_hold (naming the hold), 409 recording_active or 404
  * recording_not_found (trashed meanwhile).
  */
+/* 409 legal_hold naming r's hold; -1. */
+int
+mr_manage_held(const struct mr_recording *r, struct mr_err *err)
+{
+	return mr_err_set(err, 409, "legal_hold",
+	    "The recording is on legal hold since %s (%.120s): it cannot "
+	    "be deleted until an admin releases it.", r->legal_hold_at,
+	    r->legal_hold_reason ? r->legal_hold_reason : "no reason given");
+}
+
 int
 mr_manage_trash(struct mr_db *db, struct mr_arena *a,
     const struct mr_recording *r, struct mr_err *err)
@@ -185,6 +196,8 @@ mr_manage_trash(struct mr_db *db, struct mr_arena *a,
 	 * Not applied, yet read neither gone nor active: it was stopped
 	 * between the UPDATE and the read.  Once more, then it was active.
 	 */
+	if (r->legal_hold_at != NULL)
+		return mr_manage_held(r, err);
 	for (tries = 0; tries < 2; tries++) {
 		if ((rc = mr_db_rec_trash(db, a, r->id, err)) != 0)
 			return rc == 1 ? 0 : -1;
@@ -192,6 +205,8 @@ mr_manage_trash(struct mr_db *db, struct mr_arena *a,
 			return -1;
 		if (rc == 0)
 			return not_found(err);
+		if (now.legal_hold_at != NULL)
+			return mr_manage_held(&now, err);
 		if (strcmp(now.status, "pending") == 0 ||
 		    strcmp(now.status, "recording") == 0)
 			break;

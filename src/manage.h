@@ -19,6 +19,7 @@ int	mr_manage_retry(struct mr_db *, struct mr_arena *,
 int	mr_manage_restore(struct mr_db *, struct mr_arena *,
 	    const struct mr_conf *, const char *id, const char *company,
 	    struct mr_err *);
+int	mr_manage_held(const struct mr_recording *, struct mr_err *);
 int	mr_manage_trash(struct mr_db *, struct mr_arena *,
 	    const struct mr_recording *, struct mr_err *);
 

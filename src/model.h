@@ -59,6 +59,47 @@ struct mr_recording {
 	int64_t	 duration_ms;		/* -1 when unknown */
 	int	 is_encrypted;		/* the seed's flags, false so far */
 	int	 watermark_applied;
+	char	*legal_hold_reason;	/* on legal hold: why, or NULL */
+	char	*legal_hold_by;		/* the admin who put it (or NULL) */
+	char	*legal_hold_at;		/* since when (ISO 8601) or NULL */
+};
+
+/* A company's policy (pm_company_policies). */
+struct mr_policy {
+	int64_t	 retention_default_days;	/* -1: meetrec.conf's */
+	int64_t	 retention_max_days;		/* 0: no bound */
+	const char *auto_share;			/* none | participants */
+	char	*updated_at;			/* NULL: never set */
+};
+
+/* What a page of the audit trail is cut to (NULL or 0: any). */
+struct mr_audit_filter {
+	const char	*company;
+	const char	*user;
+	const char	*recording;
+	const char	*action;
+	const char	*from;		/* accessed_at >= from */
+	const char	*to;		/* accessed_at < to */
+	int64_t		 before;	/* seq < before */
+	int64_t		 limit;
+};
+
+/* A row of the audit trail, as text. */
+struct mr_audit_row {
+	int64_t	 seq;
+	char	*id;
+	char	*company_id;
+	char	*recording_id;
+	char	*user_id;
+	char	*user_email;
+	char	*action;
+	char	*ip;
+	char	*agent;
+	char	*share_id;
+	char	*at;
+	char	*detail;	/* JSON text or NULL */
+	char	*prev_hash;
+	char	*row_hash;
 };
 
 struct mr_rec_new {
@@ -207,9 +248,31 @@ struct mr_audit {
 	const char	*action;
 	const char	*ip;
 	const char	*agent;		/* as sent; the row keeps it cut */
+	const char	*detail;	/* JSON text, or NULL */
 };
 
 char	*mr_db_audit_agent(struct mr_arena *, const char *agent);
+int	mr_db_gov_hold(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, const char *reason, const char *user,
+	    const char **outcome, struct mr_err *);
+int	mr_db_gov_release(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, const char **outcome, struct mr_err *);
+int	mr_db_gov_retention(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, const char *expires_at, const char **outcome,
+	    int64_t *max_days, const char **latest, struct mr_err *);
+int	mr_db_gov_holds(struct mr_db *, struct mr_arena *, const char *company,
+	    const char *held_by, const char *room, const char *cursor_at,
+	    const char *cursor_id, int64_t limit, struct mr_recording **out,
+	    int *n, struct mr_err *);
+int	mr_db_gov_policy_get(struct mr_db *, struct mr_arena *,
+	    const char *company, struct mr_policy *, struct mr_err *);
+int	mr_db_gov_policy_set(struct mr_db *, struct mr_arena *,
+	    const char *company, struct mr_policy *, struct mr_err *);
+int	mr_db_gov_audit(struct mr_db *, struct mr_arena *,
+	    const struct mr_audit_filter *, struct mr_audit_row **, int *n,
+	    struct mr_err *);
+char	*mr_db_audit_actor(struct mr_arena *, const char *user_id,
+	    const char *email, const char *ip, const char *agent);
 char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *,
 	    const char *agent);
 int	mr_db_audit_write(struct mr_db *, struct mr_arena *,

@@ -254,8 +254,12 @@ is($s->pg->psql("SELECT count(*) FROM project_management."
     . "pm_recording_access_logs WHERE action = 'view' AND user_id = '$peer'"),
     1, 'one view row for the peer: only the allowed read');
 is($s->pg->psql("SELECT count(*) FROM project_management."
-    . "pm_recording_access_logs WHERE user_id = '$stranger'"), 0,
-    'none for the stranger');
+    . "pm_recording_access_logs WHERE user_id = '$stranger' AND "
+    . "action <> 'refused'"), 0,
+    'none for the stranger but refusals');
+cmp_ok($s->pg->psql("SELECT count(*) FROM project_management."
+    . "pm_recording_access_logs WHERE user_id = '$stranger' AND "
+    . "action = 'refused'"), '>', 0, '... which are audited');
 
 $s->finish;
 done_testing();

@@ -79,7 +79,8 @@ $s->reaper('--pass', 'purge');
 ok(-f "$store/$tpath", 'inside the trash window the file is kept');
 is(q1("SELECT count(*) FROM $T WHERE id = '$trashed'"), 1, 'and the row');
 
-# Past the window: purged, files and audit rows with it.
+# Past the window: purged, files with it; the audit rows stay, and say
+# so.
 $s->api(GET => "/api/recordings/$keep", token => $tok);	# an audit row
 q1("UPDATE $T SET deleted_at = now() - interval '8 days' "
     . "WHERE id IN ('$trashed', '$old')");
@@ -89,10 +90,11 @@ ok(!-e "$store/$tpath", 'its file is deleted');
 is(q1("SELECT count(*) FROM $T WHERE id IN ('$trashed', '$old')"), 0,
     'both rows are gone');
 is(q1("SELECT count(*) FROM project_management.pm_recording_access_logs "
-    . "WHERE recording_id IN ('$trashed', '$old')"), 0,
-    'their audit rows too');
+    . "WHERE recording_id IN ('$trashed', '$old') AND action = 'purge'"), 2,
+    'their audit rows stay, with a purge row each');
 is(q1("SELECT count(*) FROM project_management.pm_recording_access_logs "
-    . "WHERE recording_id = '$keep'"), 1, "others' audit rows stay");
+    . "WHERE recording_id = '$trashed' AND action = 'start'"), 1,
+    '... its start among them');
 
 # A reaper stopped in the middle of a pass (SIGTERM) finishes the row in
 # hand and gives back the rows of its batch it has not started: no lease

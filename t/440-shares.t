@@ -283,7 +283,13 @@ is(api(stranger => PUT => "/api/recordings/$id/access",
     'another company does not see it');
 is(api(anon => PUT => "/api/recordings/$id/access",
     json => { is_public => \1 })->{status}, 401, 'no token: 401');
-is(audit($id), $audit0, 'refused requests write no audit row');
+is(audit($id), $audit0 + 3, 'refused requests write a refused row each '
+    . '(the token-less one none: no one to name)');
+is(sql("SELECT string_agg(DISTINCT action, ',') FROM "
+    . "project_management.pm_recording_access_logs WHERE recording_id = "
+    . "'$id' AND action <> 'view' AND user_id IN ('$viewer', '$peer')"),
+    'refused',
+    '... and nothing else');
 $r = api(host => PUT => "/api/recordings/$id/access",
     json => { allowed_viewers => [uc $viewer, $viewer] });
 is($r->{status}, 200, 'the owner lets the viewer in');
@@ -550,6 +556,9 @@ my %long = (headers => { 'User-Agent' => 'L' x 15000 });
 api(host => GET => "/api/recordings/$id", %long);
 api(host => GET => "/api/recordings/$id/download",
     headers => { %{ $long{headers} }, Range => 'bytes=3-' });
+# A change of who may view writes a row (one that changes nothing, none).
+api(host => PUT => "/api/recordings/$id/access", json => { is_public => \1 },
+    %long);
 api(host => PUT => "/api/recordings/$id/access", json => { is_public => \0 },
     %long);
 $r = api(host => POST => "/api/recordings/$id/shares", json => {}, %long);
@@ -911,6 +920,8 @@ is(api(stranger => GET => "/api/recordings/$id/access-log")->{status}, 404,
     'another company: 404');
 is(api(anon => GET => "/api/recordings/$id/access-log")->{status}, 401,
     'no token: 401');
+# The refusals just above are rows too.
+$total = audit($id);
 my (@all, $cur, $pages);
 do {
 	$r = api(host => GET => "/api/recordings/$id/access-log?limit=7"
