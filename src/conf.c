@@ -73,6 +73,7 @@ static const struct confkey keys[] = {
 	S(livekit_api_secret,	F_REQUIRED | F_SECRET, NULL),
 	I(livekit_timeout_ms,	0, "90000", 100, 600000),
 	I(webhook_leeway,	0, "60", 0, 3600),
+	S(livekit_user_identity, F_REQUIRED, "identity"),
 	S(spool_dir,		0, NULL),
 	S(spool_type,		F_REQUIRED, "local"),
 	S(spool_s3_endpoint,	0, NULL),
@@ -511,6 +512,25 @@ check_spool(struct loader *l)
 	return 0;
 }
 
+/*
+ * Is v a livekit_user_identity: "identity", or "metadata:" and a field
+ * name of 1 to 64 letters, digits, '_', '-' or '.'?  (conf.h)
+ */
+int
+mr_conf_identity_valid(const char *v)
+{
+	size_t	 n;
+
+	if (strcmp(v, "identity") == 0)
+		return 1;
+	if (strncmp(v, "metadata:", 9) != 0)
+		return 0;
+	v += 9;
+	n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.");
+	return n >= 1 && n <= 64 && v[n] == '\0';
+}
+
 /* The pool's keys agree with each other (meetrec-fcgi(8), POOL). */
 static int
 check_pool(struct loader *l)
@@ -579,6 +599,13 @@ validate(struct loader *l, const char *path)
 		return -1;
 	if (check_storage(l) == -1 || check_spool(l) == -1 ||
 	    check_pool(l) == -1)
+		return -1;
+	if (c->cf_livekit_user_identity != NULL &&
+	    !mr_conf_identity_valid(c->cf_livekit_user_identity) &&
+	    problem(l, origin(c, findkey("livekit_user_identity"), buf,
+	    sizeof(buf)), "livekit_user_identity must be identity or "
+	    "metadata:<field> (1 to 64 letters, digits, '_', '-' or '.'), "
+	    "not '%s'", c->cf_livekit_user_identity) == -1)
 		return -1;
 	if (c->cf_livekit_url != NULL &&
 	    strncmp(c->cf_livekit_url, "http://", 7) != 0 &&

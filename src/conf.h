@@ -64,6 +64,7 @@ struct mr_conf {
 	char	*cf_livekit_api_secret;
 	int64_t	 cf_livekit_timeout_ms;
 	int64_t	 cf_webhook_leeway;
+	char	*cf_livekit_user_identity; /* identity, metadata:<field> */
 	char	*cf_spool_dir;
 	char	*cf_spool_type;		/* local, s3 */
 	char	*cf_spool_s3_endpoint;	/* each NULL: the s3_ one */
@@ -143,6 +144,9 @@ const char	*mr_conf_path(const char *arg);
  */
 const char	*mr_conf_where(const struct mr_conf *, const char *key,
 		    char *buf, size_t len);
+
+/* Is v a valid livekit_user_identity (meetrec.conf(5))? */
+int		 mr_conf_identity_valid(const char *v);
 
 enum mr_conf_pm {
 	MR_PM_STATIC,		/* fcgi_workers, always */
