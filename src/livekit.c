@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * livekit.c - the Egress Twirp client and the webhook check (livekit.h).
- * Wire facts: ../shared/protocols/livekit.md sections 1-4.
+ * livekit.c - the Egress and RoomService Twirp clients and the webhook
+ * check (livekit.h).  Wire facts: ../shared/protocols/livekit.md
+ * sections 1-4, and doc/livekit-rooms.md for rooms and participants.
  */
 #include "config.h"
 
@@ -99,9 +100,23 @@ mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e)
 	return 0;
 }
 
+/*
+ * What a call's token grants: Egress needs roomRecord; RoomService
+ * roomList (ListRooms) or roomAdmin for the request's room.
+ */
+struct grant {
+	const char	*service;	/* "Egress", "RoomService" */
+	int		 record;
+	int		 list;
+	const char	*admin_room;	/* roomAdmin for this room, or NULL */
+	long		 min_timeout_ms;
+};
+
+static const struct grant egress_grant = { "Egress", 1, 0, NULL, 0 };
+
 /* A fresh API token for each call, as the SDKs do: 10 minutes. */
 static char *
-api_token(const struct mr_lk *lk, struct mr_arena *a)
+api_token(const struct mr_lk *lk, struct mr_arena *a, const struct grant *g)
 {
 	struct json_object	*p, *video;
 	int64_t			 now = mr_now();
@@ -114,8 +129,18 @@ api_token(const struct mr_lk *lk, struct mr_arena *a)
 	json_object_object_add(p, "nbf", json_object_new_int64(now));
 	json_object_object_add(p, "iat", json_object_new_int64(now));
 	json_object_object_add(p, "exp", json_object_new_int64(now + 600));
-	json_object_object_add(video, "roomRecord",
-	    json_object_new_boolean(1));
+	if (g->record)
+		json_object_object_add(video, "roomRecord",
+		    json_object_new_boolean(1));
+	if (g->list)
+		json_object_object_add(video, "roomList",
+		    json_object_new_boolean(1));
+	if (g->admin_room != NULL) {
+		json_object_object_add(video, "roomAdmin",
+		    json_object_new_boolean(1));
+		json_object_object_add(video, "room",
+		    json_object_new_string(g->admin_room));
+	}
 	json_object_object_add(p, "video", video);
 	tok = mr_jwt_sign_hs256(a, p, (const unsigned char *)lk->secret,
 	    strlen(lk->secret));
@@ -215,8 +240,9 @@ mr_lk_answered(const struct mr_err *err)
 }
 
 /*
- * POST a Twirp method with a JSON body; on a 200 parse the reply object
- * into *out (owned by a).  An error answer is 502 livekit_refused when it
+ * POST a Twirp method of service g->service, with a token granting g,
+ * and a JSON body; on a 200 parse the reply object into *out (owned by
+ * a).  An error answer is 502 livekit_refused when it
  * proves LiveKit did not carry the request out (refusal() above), else
  * 502 livekit_error; either way the cause starts with "twirp <code>"
  * ("twirp -" for a body that is not a Twirp error, such as a proxy's
@@ -225,8 +251,9 @@ mr_lk_answered(const struct mr_err *err)
  * 502 livekit_bad_reply.
  */
 static int
-twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
-    struct json_object *body, struct json_object **out, struct mr_err *err)
+twirp(const struct mr_lk *lk, struct mr_arena *a, const struct grant *g,
+    const char *method, struct json_object *body, struct json_object **out,
+    struct mr_err *err)
 {
 	struct mr_httpc_req	 rq;
 	struct mr_httpc_resp	 rs;
@@ -235,7 +262,7 @@ twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
 	char			*tok, *json;
 	struct mr_err		 perr;
 
-	if ((tok = api_token(lk, a)) == NULL ||
+	if ((tok = api_token(lk, a, g)) == NULL ||
 	    (json = mr_json_dump(a, body)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	hdrs[0] = "Content-Type: application/json";
@@ -244,11 +271,13 @@ twirp(const struct mr_lk *lk, struct mr_arena *a, const char *method,
 	hdrs[3] = NULL;
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "POST";
-	rq.url = mr_printf(a, "%s/twirp/livekit.Egress/%s", lk->url, method);
+	rq.url = mr_printf(a, "%s/twirp/livekit.%s/%s", lk->url, g->service,
+	    method);
 	rq.headers = hdrs;
 	rq.body = json;
 	rq.bodylen = strlen(json);
-	rq.timeout_ms = lk->timeout_ms;
+	rq.timeout_ms = lk->timeout_ms > g->min_timeout_ms ? lk->timeout_ms :
+	    g->min_timeout_ms;
 	if (rq.url == NULL || hdrs[1] == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	if (mr_httpc_do(a, &rq, &rs, err) == -1) {
@@ -357,8 +386,8 @@ mr_lk_start_egress(const struct mr_lk *lk, struct mr_arena *a,
 	}
 	json_object_array_add(outs, out);
 	json_object_object_add(body, "fileOutputs", outs);
-	if ((rc = twirp(lk, a, "StartRoomCompositeEgress", body, &reply,
-	    err)) == -1)
+	if ((rc = twirp(lk, a, &egress_grant, "StartRoomCompositeEgress",
+	    body, &reply, err)) == -1)
 		return -1;
 	return one_egress(reply, e, err);
 }
@@ -373,7 +402,7 @@ mr_lk_stop_egress(const struct mr_lk *lk, struct mr_arena *a,
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	json_object_object_add(body, "egressId",
 	    json_object_new_string(egress_id));
-	if (twirp(lk, a, "StopEgress", body, &reply, err) == -1)
+	if (twirp(lk, a, &egress_grant, "StopEgress", body, &reply, err) == -1)
 		return -1;
 	return one_egress(reply, e, err);
 }
@@ -397,7 +426,7 @@ mr_lk_list_egress(const struct mr_lk *lk, struct mr_arena *a,
 	if (active)
 		json_object_object_add(body, "active",
 		    json_object_new_boolean(1));
-	if (twirp(lk, a, "ListEgress", body, &reply, err) == -1)
+	if (twirp(lk, a, &egress_grant, "ListEgress", body, &reply, err) == -1)
 		return -1;
 	arr = mr_json_get2(reply, "items", NULL);
 	len = arr && json_object_is_type(arr, json_type_array) ?
@@ -410,6 +439,210 @@ mr_lk_list_egress(const struct mr_lk *lk, struct mr_arena *a,
 			return -1;
 	*n = (int)len;
 	return 0;
+}
+
+/* ParticipantInfo.Kind by number (livekit_models.proto). */
+static const char *const kinds[] = {
+	"STANDARD", "INGRESS", "EGRESS", "SIP", "AGENT", NULL, NULL,
+	"CONNECTOR", "BRIDGE"
+};
+
+int
+mr_lk_participant_parse(struct json_object *obj, struct mr_lk_participant *p)
+{
+	struct json_object	*k;
+	int64_t			 s = 0, n;
+
+	memset(p, 0, sizeof(*p));
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return -1;
+	if (mr_json_lk_str(obj, "sid", NULL, &p->sid) != 1 ||
+	    *p->sid == '\0' ||
+	    mr_json_lk_str(obj, "identity", NULL, &p->identity) != 1 ||
+	    *p->identity == '\0')
+		return -1;
+	if (mr_json_lk_str(obj, "name", NULL, &p->name) == -1 ||
+	    mr_json_lk_str(obj, "metadata", NULL, &p->metadata) == -1 ||
+	    mr_json_lk_str(obj, "disconnectReason", "disconnect_reason",
+	    &p->disconnect_reason) == -1 ||
+	    mr_json_lk_int64(obj, "joinedAtMs", "joined_at_ms",
+	    &p->joined_at_ms) == -1 ||
+	    mr_json_lk_int64(obj, "joinedAt", "joined_at", &s) == -1)
+		return -1;
+	/* Older servers send joinedAt (s) alone. */
+	if (p->joined_at_ms <= 0 && s > 0 && s < INT64_MAX / 1000)
+		p->joined_at_ms = s * 1000;
+	/* An enum: by name, by number, or left out for STANDARD (zero). */
+	p->kind = "STANDARD";
+	if ((k = mr_json_get2(obj, "kind", NULL)) != NULL) {
+		if (json_object_is_type(k, json_type_string))
+			p->kind = json_object_get_string(k);
+		else if (json_object_is_type(k, json_type_int)) {
+			n = json_object_get_int64(k);
+			p->kind = n >= 0 && (size_t)n < MR_NELEM(kinds) &&
+			    kinds[n] != NULL ? kinds[n] : "UNKNOWN";
+		} else
+			return -1;
+	}
+	if (*p->kind == '\0' || strlen(p->kind) > 16)
+		return -1;
+	return 0;
+}
+
+int
+mr_lk_room_parse(struct json_object *obj, struct mr_lk_room *r)
+{
+	int64_t	 s = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return -1;
+	if (mr_json_lk_str(obj, "name", NULL, &r->name) != 1 ||
+	    *r->name == '\0' ||
+	    mr_json_lk_str(obj, "sid", NULL, &r->sid) == -1 ||
+	    mr_json_lk_str(obj, "metadata", NULL, &r->metadata) == -1 ||
+	    mr_json_lk_int64(obj, "creationTimeMs", "creation_time_ms",
+	    &r->creation_ms) == -1 ||
+	    mr_json_lk_int64(obj, "creationTime", "creation_time", &s) == -1)
+		return -1;
+	if (r->creation_ms <= 0 && s > 0 && s < INT64_MAX / 1000)
+		r->creation_ms = s * 1000;
+	if (r->metadata == NULL)
+		r->metadata = "";
+	return 0;
+}
+
+/*
+ * RoomService (doc/livekit-rooms.md, 3): ListRooms needs roomList, the
+ * others roomAdmin for the request's room, or LiveKit answers 401
+ * unauthenticated "permissions denied".
+ */
+static void
+room_grant(struct grant *g, const char *room)
+{
+	memset(g, 0, sizeof(*g));
+	g->service = "RoomService";
+	g->admin_room = room;
+	g->list = room == NULL;
+	g->min_timeout_ms = MR_LK_ROOM_TIMEOUT_MS;
+}
+
+static int
+room_bad_reply(struct mr_err *err, const char *method)
+{
+	mr_err_cause(err, "livekit %s: reply does not fit its type", method);
+	return mr_err_set(err, 502, "livekit_bad_reply",
+	    "LiveKit sent a reply meetrec cannot read.");
+}
+
+int
+mr_lk_list_rooms(const struct mr_lk *lk, struct mr_arena *a,
+    const char *room, struct mr_lk_room *r, int *found, struct mr_err *err)
+{
+	struct json_object	*body, *names, *reply, *arr, *it;
+	struct grant		 g;
+	size_t			 i, len;
+
+	*found = 0;
+	room_grant(&g, NULL);
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL ||
+	    (names = json_object_new_array()) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "names", names);
+	json_object_array_add(names, json_object_new_string(room));
+	if (twirp(lk, a, &g, "ListRooms", body, &reply, err) == -1)
+		return -1;
+	arr = mr_json_get2(reply, "rooms", NULL);
+	if (arr != NULL && !json_object_is_type(arr, json_type_array))
+		return room_bad_reply(err, "ListRooms");
+	len = arr != NULL ? json_object_array_length(arr) : 0;
+	for (i = 0; i < len; i++) {
+		it = json_object_array_get_idx(arr, i);
+		if (mr_lk_room_parse(it, r) == -1)
+			return room_bad_reply(err, "ListRooms");
+		if (strcmp(r->name, room) == 0) {
+			*found = 1;
+			return 0;
+		}
+	}
+	memset(r, 0, sizeof(*r));
+	return 0;
+}
+
+int
+mr_lk_list_participants(const struct mr_lk *lk, struct mr_arena *a,
+    const char *room, struct mr_lk_participant **items, int *n,
+    struct mr_err *err)
+{
+	struct json_object	*body, *reply, *arr;
+	struct grant		 g;
+	size_t			 i, len;
+
+	room_grant(&g, room);
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "room", json_object_new_string(room));
+	if (twirp(lk, a, &g, "ListParticipants", body, &reply, err) == -1)
+		return -1;
+	arr = mr_json_get2(reply, "participants", NULL);
+	if (arr != NULL && !json_object_is_type(arr, json_type_array))
+		return room_bad_reply(err, "ListParticipants");
+	len = arr != NULL ? json_object_array_length(arr) : 0;
+	if ((*items = mr_calloc(a, len + 1, sizeof(**items))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < len; i++)
+		if (mr_lk_participant_parse(json_object_array_get_idx(arr, i),
+		    &(*items)[i]) == -1)
+			return room_bad_reply(err, "ListParticipants");
+	*n = (int)len;
+	return 0;
+}
+
+int
+mr_lk_update_room_metadata(const struct mr_lk *lk, struct mr_arena *a,
+    const char *room, const char *metadata, struct mr_err *err)
+{
+	struct json_object	*body, *reply;
+	struct grant		 g;
+
+	room_grant(&g, room);
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "room", json_object_new_string(room));
+	json_object_object_add(body, "metadata",
+	    json_object_new_string(metadata));
+	return twirp(lk, a, &g, "UpdateRoomMetadata", body, &reply, err);
+}
+
+int
+mr_lk_send_data(const struct mr_lk *lk, struct mr_arena *a,
+    const struct mr_lk_data *d, struct mr_err *err)
+{
+	struct json_object	*body, *reply, *to;
+	struct grant		 g;
+	char			*data, *nonce;
+
+	room_grant(&g, d->room);
+	if ((body = mr_json_own(a, json_object_new_object())) == NULL ||
+	    (data = mr_b64_encode(a, d->payload, d->len)) == NULL ||
+	    (nonce = mr_b64_encode(a, d->nonce, sizeof(d->nonce))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	json_object_object_add(body, "room", json_object_new_string(d->room));
+	json_object_object_add(body, "data", json_object_new_string(data));
+	json_object_object_add(body, "kind",
+	    json_object_new_string("RELIABLE"));
+	if (d->topic != NULL)
+		json_object_object_add(body, "topic",
+		    json_object_new_string(d->topic));
+	if (d->identity != NULL) {
+		if ((to = json_object_new_array()) == NULL)
+			return mr_err_set(err, 500, "internal",
+			    "Out of memory.");
+		json_object_object_add(body, "destinationIdentities", to);
+		json_object_array_add(to, json_object_new_string(d->identity));
+	}
+	json_object_object_add(body, "nonce", json_object_new_string(nonce));
+	return twirp(lk, a, &g, "SendData", body, &reply, err);
 }
 
 int

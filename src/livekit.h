@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * livekit.h - LiveKit Egress over Twirp (StartRoomCompositeEgress,
- * StopEgress, ListEgress) and the webhook signature check.  Replies are
- * parsed in both of LiveKit's spellings (snake_case from the open-source
- * server, camelCase from SDKs and webhooks); int64 values may be strings.
+ * StopEgress, ListEgress), the RoomService calls that tell a room it is
+ * recorded (ListRooms, ListParticipants, UpdateRoomMetadata, SendData),
+ * and the webhook signature check.  Replies are parsed in both of
+ * LiveKit's spellings (snake_case from the open-source server, camelCase
+ * from SDKs and webhooks); int64 values may be strings.
  */
 #ifndef MR_LIVEKIT_H
 #define MR_LIVEKIT_H
@@ -63,6 +65,46 @@ struct mr_lk_start {
 	const struct mr_lk_s3 *s3;
 };
 
+/*
+ * A participant (ParticipantInfo), from a webhook or ListParticipants;
+ * the strings point into the JSON it was read from.
+ */
+struct mr_lk_participant {
+	const char	*sid;		/* PA_..., new for every session */
+	const char	*identity;
+	const char	*name;		/* or NULL */
+	const char	*metadata;	/* or NULL */
+	const char	*kind;		/* STANDARD, EGRESS, AGENT, ... */
+	const char	*disconnect_reason;	/* or NULL */
+	int64_t		 joined_at_ms;	/* 0 when not given */
+};
+
+/* A room (Room), from a webhook or ListRooms. */
+struct mr_lk_room {
+	const char	*sid;		/* or NULL */
+	const char	*name;
+	const char	*metadata;	/* "" when it has none */
+	int64_t		 creation_ms;	/* Unix ms; 0 when not given */
+};
+
+/* A data message for SendData, always RELIABLE. */
+struct mr_lk_data {
+	const char		*room;
+	const char		*payload;	/* bytes, sent as base64 */
+	size_t			 len;
+	const char		*topic;		/* or NULL */
+	const char		*identity;	/* the one recipient, or NULL:
+						   everyone in the room */
+	unsigned char		 nonce[16];	/* LiveKit drops a repeat */
+};
+
+/*
+ * RoomService calls are given at least this long: SendData to a room no
+ * node hosts answers 503 only after about 15 s (doc/livekit-rooms.md,
+ * 3.4).
+ */
+#define MR_LK_ROOM_TIMEOUT_MS	20000
+
 /* Is status final (COMPLETE, FAILED, ABORTED, LIMIT_REACHED)? */
 int	mr_lk_status_final(enum mr_lk_status);
 /* Did an egress whose status is this name end with its file written? */
@@ -78,7 +120,18 @@ const char *mr_lk_status_name(enum mr_lk_status);
 int	mr_lk_egress_parse(struct json_object *obj, struct mr_lk_egress *e);
 
 /*
- * Twirp calls.  They block for up to lk->timeout_ms.  Results live in
+ * Parse a ParticipantInfo (either spelling, kind by name or number) into
+ * p; strings point into obj.  Returns 0, or -1 when sid or identity is
+ * missing or empty, or a field is of the wrong type.
+ */
+int	mr_lk_participant_parse(struct json_object *obj,
+	    struct mr_lk_participant *p);
+/* Parse a Room into r; -1 when name is missing or a type is wrong. */
+int	mr_lk_room_parse(struct json_object *obj, struct mr_lk_room *r);
+
+/*
+ * Twirp calls.  They block for up to lk->timeout_ms (RoomService: at
+ * least MR_LK_ROOM_TIMEOUT_MS).  Results live in
  * arena a.  On failure err carries one of:
  *   502 livekit_refused      LiveKit answered a Twirp error that says it
  *                            did not carry the call out (invalid_argument,
@@ -110,6 +163,25 @@ int	mr_lk_stop_egress(const struct mr_lk *, struct mr_arena *a,
 int	mr_lk_list_egress(const struct mr_lk *, struct mr_arena *a,
 	    const char *room_name, const char *egress_id, int active,
 	    struct mr_lk_egress **items, int *n, struct mr_err *err);
+
+/*
+ * RoomService, each with a token granting what LiveKit's RoomService
+ * asks of that method (roomList; roomAdmin for the room).
+ * mr_lk_list_rooms: *found 1 with r filled when LiveKit has the room, 0
+ * when it has none of that name.  mr_lk_list_participants: everyone in
+ * the room, the egress's participant too; none for a room that does
+ * not exist.
+ */
+int	mr_lk_list_rooms(const struct mr_lk *, struct mr_arena *a,
+	    const char *room, struct mr_lk_room *r, int *found,
+	    struct mr_err *err);
+int	mr_lk_list_participants(const struct mr_lk *, struct mr_arena *a,
+	    const char *room, struct mr_lk_participant **items, int *n,
+	    struct mr_err *err);
+int	mr_lk_update_room_metadata(const struct mr_lk *, struct mr_arena *a,
+	    const char *room, const char *metadata, struct mr_err *err);
+int	mr_lk_send_data(const struct mr_lk *, struct mr_arena *a,
+	    const struct mr_lk_data *, struct mr_err *err);
 
 /*
  * Does err prove that LiveKit did not carry the call out

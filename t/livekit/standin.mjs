@@ -20,8 +20,9 @@
 //     on one queue per room, signed like the egress webhooks; the recorder of a room
 //     composite egress joins a played room as a hidden participant of kind EGRESS;
 //   * the RoomService Twirp methods meetrec uses (UpdateRoomMetadata, SendData,
-//     ListParticipants), parsed as strictly, checked for roomAdmin on the request's room
-//     where LiveKit checks it, and answered as open-source LiveKit answers.
+//     ListParticipants, ListRooms), parsed as strictly, checked for roomAdmin on the
+//     request's room (roomList for ListRooms) where LiveKit checks it, and answered as
+//     open-source LiveKit answers.
 // Plus a control API under /_standin/ so tests can inject failures and inspect traffic.
 //
 // Facts it follows are in shared/protocols/livekit.md (§1 API, §2 errors, §4 webhooks,
@@ -52,6 +53,8 @@ import {
   ListEgressResponse,
   ListParticipantsRequest,
   ListParticipantsResponse,
+  ListRoomsRequest,
+  ListRoomsResponse,
   ParticipantInfo,
   ParticipantInfo_Kind,
   ParticipantInfo_State,
@@ -522,6 +525,7 @@ function defaultMode() {
     max_metadata_size: 512 * 1024, // LiveKit's limit.max_metadata_size (0: no limit)
     room_rpc_missing_delay_ms: 0, // SendData to a room no node hosts: LiveKit answers 503 after ~15 s
     departure_timeout_ms: null, // after the last participant left, the room finishes by itself (null: never)
+    rooms_unknown: false, // RoomService answers as for rooms it does not have (their node gone, or closed meanwhile)
   };
 }
 
@@ -548,7 +552,7 @@ function checkModeValue(key, v) {
     case 'mdat_bytes': return isInt(v) && v <= 0xffffffff - 8 ? null : `${key} must be an integer in 0..2^32-9`;
     case 'retry_delays_ms': return Array.isArray(v) && v.every(isInt) ? null : `${key} must be an array of non-negative integers`;
     case 'missing_rooms': return Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : `${key} must be an array of strings`;
-    case 'webhook_before_reply': case 'egress_participant': case 'strict_rooms':
+    case 'webhook_before_reply': case 'egress_participant': case 'strict_rooms': case 'rooms_unknown':
       return typeof v === 'boolean' ? null : `${key} must be a boolean`;
     case 'max_metadata_size': case 'room_rpc_missing_delay_ms':
       return isInt(v) ? null : `${key} must be a non-negative integer`;
@@ -677,6 +681,7 @@ export class StandIn {
         UpdateRoomMetadata: [UpdateRoomMetadataRequest, (msg) => this.updateRoomMetadata(msg, claims)],
         SendData: [SendDataRequest, (msg) => this.sendData(msg, claims)],
         ListParticipants: [ListParticipantsRequest, (msg) => this.listParticipants(msg, claims)],
+        ListRooms: [ListRoomsRequest, (msg) => this.listRooms(msg, claims)],
       },
     };
     const handlers = m ? services[m[1]] : null;
@@ -704,8 +709,9 @@ export class StandIn {
       if (!rec.auth_ok) throw new TwirpError('unauthenticated', 'permissions denied');
     } else {
       // 4. RoomService methods check roomAdmin for the request's room themselves
-      //    (EnsureAdminPermission), each at its own point (livekit-rooms.md §3).
-      rec.auth_ok = hasRoomAdmin(claims, msg.room);
+      //    (EnsureAdminPermission), each at its own point (livekit-rooms.md §3);
+      //    ListRooms checks roomList (EnsureListPermission).
+      rec.auth_ok = m[2] === 'ListRooms' ? claims?.video?.roomList === true : hasRoomAdmin(claims, msg.room);
     }
 
     const reply = await handle(msg, after);
@@ -1343,7 +1349,7 @@ export class StandIn {
       throw new TwirpError('invalid_argument', `metadata size exceeds limits ${max}`, { argument: 'metadata size exceeds limits' });
     }
     ensureRoomAdmin(claims, req.room);
-    const room = this.rooms.get(req.room);
+    const room = this.serviceRoom(req.room);
     if (!room) throw new TwirpError('not_found', 'requested room does not exist');
     room.metadata = req.metadata;
     room.metadataUpdates.push({
@@ -1360,7 +1366,7 @@ export class StandIn {
     if (req.nonce.length !== 0 && req.nonce.length !== 16) {
       throw new TwirpError('invalid_argument', `nonce should be 16-bytes or not present, got: ${req.nonce.length} bytes`);
     }
-    const room = this.rooms.get(req.room);
+    const room = this.serviceRoom(req.room);
     if (!room) {
       if (this.mode.room_rpc_missing_delay_ms) await this.busySleep(this.mode.room_rpc_missing_delay_ms);
       throw new TwirpError('unavailable', 'no response from servers');
@@ -1403,8 +1409,23 @@ export class StandIn {
   // ListParticipants: roomAdmin; a room that does not exist is an empty list.
   async listParticipants(req, claims) {
     ensureRoomAdmin(claims, req.room);
-    const room = this.rooms.get(req.room);
+    const room = this.serviceRoom(req.room);
     return goJson(new ListParticipantsResponse({ participants: room ? [...room.participants.values()] : [] }));
+  }
+
+  // ListRooms: roomList (EnsureListPermission, 401 as above); the open rooms named in
+  // `names` (those that do not exist are left out), or every open room. Rooms as
+  // UpdateRoomMetadata answers them, with their metadata.
+  async listRooms(req, claims) {
+    if (claims?.video?.roomList !== true) throw new TwirpError('unauthenticated', 'permissions denied');
+    const rooms = req.names.length ? req.names.map((n) => this.serviceRoom(n)).filter(Boolean)
+      : this.mode.rooms_unknown ? [] : [...this.rooms.values()];
+    return goJson(new ListRoomsResponse({ rooms: rooms.map((r) => this.roomProto(r)) }));
+  }
+
+  // The open room RoomService finds under that name: none while rooms_unknown is set.
+  serviceRoom(name) {
+    return this.mode.rooms_unknown ? undefined : this.rooms.get(name);
   }
 
   // Notes a RoomService call for GET /_standin/room_calls.
