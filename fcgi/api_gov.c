@@ -389,30 +389,6 @@ mr_api_admin_policy_put(struct mr_ctx *cx)
 	return policy_answer(cx, &p);
 }
 
-/*
- * A field of a CSV line (RFC 4180): quoted when it must be, '"' doubled;
- * a text a spreadsheet would run as a formula gets a leading "'".  -1
- * when the buffer is full.
- */
-static int
-csv_field(struct mr_buf *b, const char *s, int last)
-{
-	int	 rc = 0;
-
-	if (s != NULL && *s != '\0' && strchr("=+-@", *s) != NULL)
-		rc |= mr_buf_adds(b, "'");
-	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
-		rc |= mr_buf_adds(b, "\"");
-		for (; *s != '\0'; s++)
-			rc |= mr_buf_add(b, s, 1) |
-			    (*s == '"' ? mr_buf_add(b, s, 1) : 0);
-		rc |= mr_buf_adds(b, "\"");
-	} else if (s != NULL)
-		rc |= mr_buf_adds(b, s);
-	rc |= mr_buf_adds(b, last ? "\n" : ",");
-	return rc == 0 ? 0 : -1;
-}
-
 static int
 audit_csv(struct mr_ctx *cx, const struct mr_audit_row *rows, int n,
     int64_t next)
@@ -428,20 +404,20 @@ audit_csv(struct mr_ctx *cx, const struct mr_audit_row *rows, int n,
 	    "prev_hash,row_hash\n");
 	for (i = 0; i < n; i++) {
 		snprintf(seq, sizeof(seq), "%lld", (long long)rows[i].seq);
-		rc |= csv_field(&b, seq, 0);
-		rc |= csv_field(&b, rows[i].id, 0);
-		rc |= csv_field(&b, rows[i].at, 0);
-		rc |= csv_field(&b, rows[i].company_id, 0);
-		rc |= csv_field(&b, rows[i].recording_id, 0);
-		rc |= csv_field(&b, rows[i].user_id, 0);
-		rc |= csv_field(&b, rows[i].user_email, 0);
-		rc |= csv_field(&b, rows[i].action, 0);
-		rc |= csv_field(&b, rows[i].ip, 0);
-		rc |= csv_field(&b, rows[i].agent, 0);
-		rc |= csv_field(&b, rows[i].share_id, 0);
-		rc |= csv_field(&b, rows[i].detail, 0);
-		rc |= csv_field(&b, rows[i].prev_hash, 0);
-		rc |= csv_field(&b, rows[i].row_hash, 1);
+		rc |= mr_resp_csv_field(&b, seq, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].id, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].at, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].company_id, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].recording_id, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].user_id, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].user_email, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].action, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].ip, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].agent, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].share_id, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].detail, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].prev_hash, 0);
+		rc |= mr_resp_csv_field(&b, rows[i].row_hash, 1);
 	}
 	body = rc == 0 ? mr_strndup(cx->cx_arena, b.data, b.len) : NULL;
 	mr_buf_free(&b);

@@ -448,6 +448,8 @@ mr_api_recordings_start(struct mr_ctx *cx)
 	if ((rc = mr_db_rec_started(env->db, cx->cx_arena, id, eg.egress_id,
 	    eg.status_name, &cx->cx_err)) == -1)
 		return -1;
+	/* Who is in the room, and telling them (api_ledger.c). */
+	mr_api_ledger_begin(cx, id, room.room_code);
 	if ((o = mr_api_object(cx)) == NULL)
 		return mr_api_oom(cx);
 	mr_api_add_str(o, "recording_id", id);

@@ -4,10 +4,11 @@
  *
  * The signature is checked on the raw bytes before the body is parsed.
  * Then the event is recorded under its id and applied in one transaction
- * (db_webhook.c).  Answers: 200 for an applied, duplicate or ignored
- * event; 401 for a bad signature (LiveKit does not retry a 4xx); 400 for
- * a signed body that is not an event; 503 when the database failed, so
- * LiveKit retries.
+ * (db_webhook.c); room and participant events go to the participants
+ * ledger (api_ledger.c).  Answers: 200 for an applied, duplicate or
+ * ignored event; 401 for a bad signature (LiveKit does not retry a
+ * 4xx); 400 for a signed body that is not an event; 503 when the
+ * database failed, so LiveKit retries.
  */
 #include "config.h"
 
@@ -37,7 +38,7 @@ mr_api_livekit_webhook(struct mr_ctx *cx)
 	struct mr_env		*env = cx->cx_env;
 	struct json_object	*ev, *info;
 	struct mr_lk_egress	 eg;
-	const char		*event = NULL, *id = NULL;
+	const char		*event = NULL, *id = NULL, *result;
 	int64_t			 created = 0;
 	int			 dup, rc;
 
@@ -60,8 +61,13 @@ mr_api_livekit_webhook(struct mr_ctx *cx)
 	if (mr_json_lk_int64(ev, "createdAt", "created_at", &created) == -1)
 		return mr_err_set(&cx->cx_err, 400, "invalid_event",
 		    "The webhook's 'createdAt' is not a number.");
-	if (strncmp(event, "egress_", 7) != 0)
-		return answer(cx, "ignored");
+	if (strncmp(event, "egress_", 7) != 0) {
+		/* Rooms and participants: the ledger's (api_ledger.c). */
+		if (mr_api_ledger_webhook(cx, ev, id, event, created,
+		    &result) == -1)
+			return -1;
+		return answer(cx, result);
+	}
 	info = mr_json_get2(ev, "egressInfo", "egress_info");
 	if (mr_lk_egress_parse(info, &eg) == -1)
 		return mr_err_set(&cx->cx_err, 400, "invalid_event",

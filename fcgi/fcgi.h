@@ -144,12 +144,20 @@ int	 mr_link_check(struct mr_ctx *, const char *kind, const char *subject,
 /* files.c */
 int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 
+/* api_ledger.c: the participants ledger (ledger.h) */
+void	 mr_api_ledger_begin(struct mr_ctx *, const char *rec,
+	    const char *room);
+int	 mr_api_ledger_webhook(struct mr_ctx *, struct json_object *ev,
+	    const char *id, const char *event, int64_t created,
+	    const char **result);
+
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);
 int	mr_resp_jw(struct mr_ctx *, int status, struct mr_jw *);
 int	mr_resp_text(struct mr_ctx *, int status, const char *type,
 	    const char *body, size_t len);
 int	mr_resp_header(struct mr_ctx *, const char *);
+int	mr_resp_csv_field(struct mr_buf *, const char *, int last);
 void	mr_resp_send(struct mr_ctx *);
 
 /* worker.c */

@@ -52,6 +52,30 @@ mr_resp_text(struct mr_ctx *cx, int status, const char *type,
 	return 0;
 }
 
+/*
+ * A field of a CSV line (RFC 4180) into b: quoted when it must be, '"'
+ * doubled; a text a spreadsheet would run as a formula gets a leading
+ * "'".  NULL is an empty field.  -1 when the buffer is full.
+ */
+int
+mr_resp_csv_field(struct mr_buf *b, const char *s, int last)
+{
+	int	 rc = 0;
+
+	if (s != NULL && *s != '\0' && strchr("=+-@", *s) != NULL)
+		rc |= mr_buf_adds(b, "'");
+	if (s != NULL && strpbrk(s, ",\"\r\n") != NULL) {
+		rc |= mr_buf_adds(b, "\"");
+		for (; *s != '\0'; s++)
+			rc |= mr_buf_add(b, s, 1) |
+			    (*s == '"' ? mr_buf_add(b, s, 1) : 0);
+		rc |= mr_buf_adds(b, "\"");
+	} else if (s != NULL)
+		rc |= mr_buf_adds(b, s);
+	rc |= mr_buf_adds(b, last ? "\n" : ",");
+	return rc == 0 ? 0 : -1;
+}
+
 /* Answer status with the text of w (json.h), which the arena holds. */
 int
 mr_resp_jw(struct mr_ctx *cx, int status, struct mr_jw *w)
