@@ -5,7 +5,8 @@
  * JSON or as CSV for auditors) and POST /recordings/{id}/consent (a
  * participant's answer to the recording notice: acknowledge or object).
  * The ledger is filled by the room webhooks (api_webhook.c) and when a
- * recording begins (mr_api_ledger_begin, from the start); see ledger.c.
+ * recording begins (mr_api_ledger_begin, from the start); the room is
+ * told when it stops (mr_api_ledger_end); see ledger.c.
  */
 #include "config.h"
 
@@ -106,6 +107,26 @@ mr_api_ledger_webhook(struct mr_ctx *cx, struct json_object *ev,
 			    err.code : "-", err.cause);
 	}
 	return 0;
+}
+
+/*
+ * Recording r was stopped: its key leaves the room's metadata and the
+ * room is told (ledger.c).  Best effort; the stop goes on.
+ */
+void
+mr_api_ledger_end(struct mr_ctx *cx, const struct mr_recording *r)
+{
+	struct mr_ledger_env	 le;
+	struct mr_ledger_start	 st;
+
+	ledger_env(cx, &le);
+	memset(&st, 0, sizeof(st));
+	st.recording_id = r->id;
+	st.room = r->room_code;
+	st.user_id = r->recorded_by;
+	st.user_name = r->recorded_by_name;
+	st.started_at = r->started_at;
+	mr_ledger_end(&le, cx->cx_arena, &st);
 }
 
 /* Characters (not bytes) of UTF-8 text s. */

@@ -536,6 +536,8 @@ mr_api_recording_stop(struct mr_ctx *cx)
 			return -1;
 		}
 	}
+	/* Its room no longer says it is recorded (api_ledger.c). */
+	mr_api_ledger_end(cx, &r);
 	return stopped(cx, r.id, "Recording is stopping; the file will be "
 	    "stored when LiveKit has finished it.");
 }

@@ -147,6 +147,7 @@ int	 mr_files_serve(struct mr_ctx *, const struct mr_recording *);
 /* api_ledger.c: the participants ledger (ledger.h) */
 void	 mr_api_ledger_begin(struct mr_ctx *, const char *rec,
 	    const char *room);
+void	 mr_api_ledger_end(struct mr_ctx *, const struct mr_recording *);
 int	 mr_api_ledger_webhook(struct mr_ctx *, struct json_object *ev,
 	    const char *id, const char *event, int64_t created,
 	    const char **result);

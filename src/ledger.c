@@ -10,11 +10,13 @@
  * and everyone in the room gets a reliable data message on topic
  * MR_LEDGER_TOPIC saying who started which recording.  Whoever joins
  * while it records gets the same message addressed to them.  Each
- * outcome is written to the ledger with its audit row; a failure never
- * fails the start, and is not retried: it shows in the ledger, and each
- * later joiner is tried on its own.  The notice is "reported, not
- * retried" because what makes it fail (a room LiveKit no longer has,
- * credentials LiveKit refuses) does not mend itself within a meeting.
+ * notice's outcome is written to the ledger with its audit row; a
+ * failure never fails the start, and is not retried: it shows in the
+ * ledger, and each later joiner is tried on its own.  The notice is
+ * "reported, not retried" because what makes it fail (a room LiveKit no
+ * longer has, credentials LiveKit refuses) does not mend itself within
+ * a meeting.  When the recording is stopped, its key leaves the
+ * metadata and the room gets a recording_stopped message, best effort.
  */
 #include "config.h"
 
@@ -153,17 +155,19 @@ notice_object(const struct mr_ledger_env *env, struct mr_arena *a,
 	return o;
 }
 
-/* The data message: the notice with its type; in a, NULL out of memory. */
+/*
+ * The data message: the notice with its type (recording_started,
+ * recording_stopped); in a, NULL out of memory.
+ */
 static char *
-message(struct mr_arena *a, struct json_object *notice)
+message(struct mr_arena *a, const char *type, struct json_object *notice)
 {
 	struct json_object	*m;
 	char			*s;
 
 	if ((m = json_object_new_object()) == NULL)
 		return NULL;
-	json_object_object_add(m, "type",
-	    json_object_new_string("recording_started"));
+	json_object_object_add(m, "type", json_object_new_string(type));
 	json_object_object_foreach(notice, k, v)
 		json_object_object_add(m, k, json_object_get(v));
 	s = mr_json_dump(a, m);
@@ -328,7 +332,7 @@ mr_ledger_begin(const struct mr_ledger_env *env, struct mr_arena *a,
 	d.room = st->room;
 	d.topic = MR_LEDGER_TOPIC;
 	nonce(d.nonce, st->recording_id, NULL);
-	if ((d.payload = message(a, notice)) == NULL)
+	if ((d.payload = message(a, "recording_started", notice)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	d.len = strlen(d.payload);
 	mr_err_clear(&lkerr);
@@ -358,6 +362,57 @@ mr_ledger_begin(const struct mr_ledger_env *env, struct mr_arena *a,
 	    -1 : 0;
 }
 
+void
+mr_ledger_end(const struct mr_ledger_env *env, struct mr_arena *a,
+    const struct mr_ledger_start *st)
+{
+	struct json_object	*md, *key, *id, *notice;
+	struct mr_lk_room	 room;
+	struct mr_lk_data	 d;
+	struct mr_err		 lkerr;
+	char			*meta;
+	int			 found;
+
+	mr_err_clear(&lkerr);
+	if (mr_lk_list_rooms(env->lk, a, st->room, &room, &found,
+	    &lkerr) == -1) {
+		mr_log_warnx("rec=%s ledger: ListRooms failed: %s",
+		    st->recording_id, lkerr.cause);
+		return;
+	}
+	if (!found)
+		return;
+	/* Only this recording's own key, in metadata meetrec can read. */
+	md = *room.metadata != '\0' ? mr_json_parse(a, room.metadata,
+	    strlen(room.metadata), &lkerr) : NULL;
+	if (md != NULL && json_object_object_get_ex(md, "recording", &key) &&
+	    json_object_object_get_ex(key, "recording_id", &id) &&
+	    json_object_is_type(id, json_type_string) &&
+	    strcmp(json_object_get_string(id), st->recording_id) == 0) {
+		json_object_object_del(md, "recording");
+		mr_err_clear(&lkerr);
+		if ((meta = mr_json_dump(a, md)) == NULL ||
+		    mr_lk_update_room_metadata(env->lk, a, st->room, meta,
+		    &lkerr) == -1)
+			mr_log_warnx("rec=%s ledger: UpdateRoomMetadata "
+			    "failed: %s", st->recording_id, lkerr.cause);
+	}
+	if ((notice = notice_object(env, a, st->recording_id, st->room,
+	    st->user_id, st->user_name, st->started_at)) == NULL)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.room = st->room;
+	d.topic = MR_LEDGER_TOPIC;
+	nonce(d.nonce, st->recording_id, "stopped");
+	if ((d.payload = message(a, "recording_stopped", notice)) == NULL)
+		return;
+	d.len = strlen(d.payload);
+	mr_err_clear(&lkerr);
+	if (mr_lk_send_data(env->lk, a, &d, &lkerr) == -1)
+		mr_log_warnx("rec=%s ledger: SendData failed: %s",
+		    st->recording_id, lkerr.cause);
+}
+
 int
 mr_ledger_tell_due(const struct mr_ledger_env *env, struct mr_arena *a,
     const char *rec, const char *room, struct mr_err *err)
@@ -383,7 +438,7 @@ mr_ledger_tell_due(const struct mr_ledger_env *env, struct mr_arena *a,
 		d.topic = MR_LEDGER_TOPIC;
 		d.identity = due[i].identity;
 		nonce(d.nonce, due[i].recording_id, due[i].sid);
-		if ((d.payload = message(a, notice)) == NULL)
+		if ((d.payload = message(a, "recording_started", notice)) == NULL)
 			return mr_err_set(err, 500, "internal",
 			    "Out of memory.");
 		d.len = strlen(d.payload);

@@ -117,6 +117,7 @@ struct mr_ledger_start {
 	const char	*room;
 	const char	*user_id;	/* who started it */
 	const char	*user_name;	/* or NULL */
+	const char	*started_at;	/* mr_ledger_end: when, or NULL */
 };
 
 /* ledger.c */
@@ -149,6 +150,14 @@ int	mr_ledger_event_read(struct mr_arena *a, const char *map,
  */
 int	mr_ledger_begin(const struct mr_ledger_env *, struct mr_arena *a,
 	    const struct mr_ledger_start *, struct mr_err *err);
+/*
+ * Recording st->recording_id was stopped: its key comes out of the
+ * room's metadata (when it is still this recording's) and everyone in
+ * the room gets a message saying so.  Best effort: what fails is
+ * logged, nothing is recorded.  Blocks on LiveKit as mr_ledger_begin.
+ */
+void	mr_ledger_end(const struct mr_ledger_env *, struct mr_arena *a,
+	    const struct mr_ledger_start *);
 /*
  * Send their own data message to the participants of recordings being
  * recorded (of room, or recording rec, either may be NULL) who joined

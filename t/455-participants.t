@@ -339,6 +339,14 @@ $r = $s->api(PUT => '/api/admin/policy', token => $atok,
 is($r->{json}{auto_share}, 'participants', 'the company shares with '
     . 'participants');
 complete($id);
+$room = ctl(GET => "rooms/$ROOM")->{json};
+my $md = json_decode($room->{metadata});
+ok(!exists $md->{recording}, 'stopped: the recording\'s key left the '
+    . 'room\'s metadata');
+is($md->{topic}, 'weekly', '... the application\'s stayed');
+$msg = json_decode(decode_base64($room->{data}[-1]{data}));
+is($msg->{type}, 'recording_stopped', '... and the room was told');
+is($msg->{recording_id}, $id, '... which recording');
 for my $who (qw(alice bob carol)) {
 	is($s->api(GET => "/api/recordings/$id", token => $tk{$who})->{status},
 	    200, "$who may watch it now");
