@@ -21,6 +21,7 @@ use Test::More;
 use Digest::SHA qw(sha256);
 use MIME::Base64 qw(encode_base64 decode_base64);
 use Meetrec::Test::Stack;
+use Meetrec::Test::Proc qw(wait_for);
 use Meetrec::Test::Util qw(uuid http jwt_hs256 json_encode json_decode);
 
 Meetrec::Test::Stack::require_prereqs();
@@ -425,6 +426,54 @@ is(q1("SELECT detail->>'status' FROM $L WHERE recording_id = '$id3' AND "
 is(q1("SELECT status FROM $R WHERE id = '$id3'"), 'recording',
     'the recording records');
 $s->api(POST => "/api/recordings/$id3/stop", token => $tok);
+$s->standin_idle;
+
+# 8. livekit_user_identity = metadata:<field>: the user is a field of the
+# participant's JSON metadata.  check-config refuses a value that is
+# neither form.
+sub reconf {
+	my ($v) = @_;
+	my $re = qr/reloaded configuration|reload refused/;
+	my $n = () = $s->log('pool') =~ /$re/g;
+	$s->reconfigure(livekit_user_identity => $v);
+	wait_for(sub { my $m = () = $s->log('pool') =~ /$re/g; $m > $n },
+	    10, 'meetrec-fcgi to reload');
+}
+reconf('metadata:');
+$r = $s->admin_run('check-config');
+isnt($r->{rc}, 0, 'check-config refuses livekit_user_identity = metadata:');
+like($r->{err} . $r->{out}, qr/livekit_user_identity must be identity or /,
+    '... naming the key');
+reconf('metadata:user_id');
+is($s->admin_run('check-config')->{rc}, 0, '... and takes metadata:user_id');
+my $ROOM4 = 'consent-4';
+$s->room(code => $ROOM4, host => $host, company => $co);
+join_room($ROOM4, identity => 'dave@example', name => 'Dave',
+    metadata => json_encode({ user_id => uc $dave }));
+join_room($ROOM4, identity => $alice, name => 'Alice');
+$s->standin_idle;
+$r = $s->api(POST => '/api/recordings/start', token => $tok,
+    json => { room_code => $ROOM4 });
+is($r->{status}, 201, 'a recording') or diag($r->{body});
+my $id4 = $r->{json}{recording_id};
+$s->standin_idle;
+join_room($ROOM4, identity => 'carol@example', name => 'Carol',
+    metadata => json_encode({ user_id => $carol, team => 'x' }));
+$s->standin_idle;
+%p = map { $_->{identity} => $_ } @{ $s->api(GET =>
+    "/api/recordings/$id4/participants", token => $tok)->{json}
+    {participants} };
+is($p{'dave@example'}{user_id}, $dave,
+    'dave is his metadata\'s user_id (lower case)');
+is($p{'carol@example'}{user_id}, $carol, '... carol, who joined later, too');
+is($p{$alice}{user_id}, undef, 'an identity alone maps to nobody now');
+is($s->api(POST => "/api/recordings/$id4/consent", token => $tk{dave},
+    json => { answer => 'acknowledge' })->{status}, 200,
+    'dave answers');
+is($s->api(POST => "/api/recordings/$id4/consent", token => $tk{alice},
+    json => { answer => 'acknowledge' })->{status}, 403,
+    '... alice may not');
+$s->api(POST => "/api/recordings/$id4/stop", token => $tok);
 $s->standin_idle;
 
 $s->finish;
