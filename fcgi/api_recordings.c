@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "fcgi.h"
+#include "hooks.h"
 #include "json.h"
 #include "manage.h"
 #include "model.h"
@@ -664,6 +665,43 @@ add_download_url(struct mr_ctx *cx, struct mr_jw *w,
 }
 
 /*
+ * A download by a link made for a webhook endpoint (src/reap_hooks.c):
+ * it works while the endpoint exists, is on and is of the recording's
+ * company.
+ */
+static int
+load_by_hook_link(struct mr_ctx *cx, struct mr_recording *r, const char *id,
+    const char *hook, const char *exp, const char *sig)
+{
+	struct mr_hook_ep	 e;
+	char			*who;
+	int			 rc;
+
+	if (!mr_uuid_valid(hook))
+		return mr_err_set(&cx->cx_err, 403, "invalid_link",
+		    "This link is not valid: it was changed or not made here.");
+	if ((who = mr_printf(cx->cx_arena, "%s:h", hook)) == NULL)
+		return mr_api_oom(cx);
+	if (mr_link_check(cx, "download", id, who, exp, sig) == -1)
+		return -1;
+	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+	rc = mr_db_hook_get(cx->cx_env->db, cx->cx_arena, hook, r->company_id,
+	    &e, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || !e.enabled)
+		return mr_err_set(&cx->cx_err, 403, "forbidden",
+		    "The webhook endpoint this link was made for is gone or "
+		    "disabled.");
+	return 0;
+}
+
+/*
  * A download by signed link: the link names the user it was given to;
  * that user must still be a viewer (an owner who took access away ends
  * the links given out before).
@@ -672,10 +710,10 @@ static int
 load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 {
 	static const char *const params[] = {
-		"expires", "user", "admin", "sig", NULL
+		"expires", "user", "admin", "hook", "sig", NULL
 	};
 	const char	*id, *exp = NULL, *user = NULL, *admin = NULL;
-	const char	*sig = NULL;
+	const char	*sig = NULL, *hook = NULL;
 	char		*who;
 	int		 rc;
 
@@ -683,6 +721,7 @@ load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 	    mr_req_query(cx, "expires", &exp) == -1 ||
 	    mr_req_query(cx, "user", &user) == -1 ||
 	    mr_req_query(cx, "admin", &admin) == -1 ||
+	    mr_req_query(cx, "hook", &hook) == -1 ||
 	    mr_req_query(cx, "sig", &sig) == -1)
 		return -1;
 	if (sig == NULL) {
@@ -692,6 +731,8 @@ load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 	}
 	if (mr_req_path_uuid(cx, &id) == -1)
 		return -1;
+	if (hook != NULL && user == NULL && admin == NULL)
+		return load_by_hook_link(cx, r, id, hook, exp, sig);
 	if (user == NULL || !mr_uuid_valid(user) ||
 	    (admin != NULL && strcmp(admin, "1") != 0))
 		return mr_err_set(&cx->cx_err, 403, "invalid_link",

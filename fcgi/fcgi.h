@@ -16,11 +16,11 @@
 #include "db.h"
 #include "json.h"
 #include "jwt.h"
+#include "link.h"
 #include "livekit.h"
 #include "store.h"
 #include "model.h"
 
-#define MR_LINK_KEYLEN	32	/* the key signed links are made with */
 
 struct mr_req {
 	FCGX_Request	*rq_fcgx;
@@ -135,7 +135,6 @@ void	 mr_api_audit_once(struct mr_ctx *, const char *id,
 struct json_object *mr_api_viewers(const char *);
 
 /* link.c: signed links (HMAC-SHA256 with an expiry) */
-int	 mr_link_key(const struct mr_conf *, unsigned char *key);
 char	*mr_link_sign(struct mr_ctx *, const char *kind, const char *subject,
 	    const char *who, int64_t expires);
 int	 mr_link_check(struct mr_ctx *, const char *kind, const char *subject,

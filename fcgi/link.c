@@ -6,8 +6,7 @@
  * who it was given to (who) and when it expires, compared in constant
  * time.  Changing any of them, the expiry included, breaks it.
  *
- * The key is url_signing_secret, or else derived from jwt_secret, so
- * every API host of one installation makes and accepts the same links.
+ * The key and the MAC are src/link.c's, which the reaper shares.
  */
 #include "config.h"
 
@@ -16,32 +15,13 @@
 
 #include "fcgi.h"
 
-#define LABEL	"meetrec signed links v1"
-
-int
-mr_link_key(const struct mr_conf *conf, unsigned char *key)
-{
-	const char	*secret = conf->cf_url_signing_secret != NULL ?
-	    conf->cf_url_signing_secret : conf->cf_jwt_secret;
-
-	if (secret == NULL)
-		return -1;
-	return mr_hmac_sha256(secret, strlen(secret), LABEL, strlen(LABEL),
-	    key);
-}
-
+/* The MAC of a link with the worker's key. */
 static int
 mac(struct mr_ctx *cx, const char *kind, const char *subject,
     const char *who, int64_t expires, unsigned char out[MR_SHA256_LEN])
 {
-	char	*msg;
-
-	msg = mr_printf(cx->cx_arena, "%s\n%s\n%s\n%lld", kind, subject, who,
-	    (long long)expires);
-	if (msg == NULL)
-		return -1;
-	return mr_hmac_sha256(cx->cx_env->linkkey, MR_LINK_KEYLEN, msg,
-	    strlen(msg), out);
+	return mr_link_mac(cx->cx_arena, cx->cx_env->linkkey, kind, subject,
+	    who, expires, out);
 }
 
 /* The signature (base64url) of a link, or NULL. */
@@ -49,11 +29,8 @@ char *
 mr_link_sign(struct mr_ctx *cx, const char *kind, const char *subject,
     const char *who, int64_t expires)
 {
-	unsigned char	 m[MR_SHA256_LEN];
-
-	if (mac(cx, kind, subject, who, expires, m) == -1)
-		return NULL;
-	return mr_b64url_encode(cx->cx_arena, m, sizeof(m));
+	return mr_link_sig(cx->cx_arena, cx->cx_env->linkkey, kind, subject,
+	    who, expires);
 }
 
 /*

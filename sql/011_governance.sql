@@ -201,15 +201,15 @@ BEGIN
 			    USING ERRCODE = 'not_null_violation';
 		END IF;
 	END IF;
-	UPDATE project_management.pm_audit_heads SET seq = seq + 1
-	    WHERE company_id = NEW.company_id RETURNING seq, last_hash
-	    INTO n, h;
+	SELECT seq + 1, last_hash INTO n, h
+	    FROM project_management.pm_audit_heads
+	    WHERE company_id = NEW.company_id FOR UPDATE;
 	IF NOT FOUND THEN
 		INSERT INTO project_management.pm_audit_heads (company_id)
 		    VALUES (NEW.company_id) ON CONFLICT DO NOTHING;
-		UPDATE project_management.pm_audit_heads SET seq = seq + 1
-		    WHERE company_id = NEW.company_id RETURNING seq, last_hash
-		    INTO n, h;
+		SELECT seq + 1, last_hash INTO n, h
+		    FROM project_management.pm_audit_heads
+		    WHERE company_id = NEW.company_id FOR UPDATE;
 	END IF;
 	NEW.accessed_at := now();
 	NEW.seq := n;
@@ -218,8 +218,8 @@ BEGIN
 	    NEW.company_id, NEW.recording_id, NEW.user_id, NEW.user_email,
 	    NEW.action, NEW.ip_address, NEW.user_agent, NEW.share_id,
 	    NEW.accessed_at, NEW.detail, h);
-	UPDATE project_management.pm_audit_heads SET last_hash = NEW.row_hash
-	    WHERE company_id = NEW.company_id;
+	UPDATE project_management.pm_audit_heads SET seq = n,
+	    last_hash = NEW.row_hash WHERE company_id = NEW.company_id;
 	RETURN NEW;
 END;
 $$;
@@ -227,12 +227,13 @@ CREATE TRIGGER meetrec_audit_chain
 	BEFORE INSERT ON project_management.pm_recording_access_logs
 	FOR EACH ROW EXECUTE FUNCTION project_management.meetrec_audit_chain();
 
--- Append-only: no row is changed or removed, and a head only grows.
+-- Append-only: no row is changed or removed, and a head moves on one
+-- row at a time.
 CREATE FUNCTION project_management.meetrec_audit_refuse()
 RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'pm_audit_heads' AND
-	    NEW.company_id = OLD.company_id AND NEW.seq >= OLD.seq THEN
+	    NEW.company_id = OLD.company_id AND NEW.seq = OLD.seq + 1 THEN
 		RETURN NEW;
 	END IF;
 	RAISE EXCEPTION 'meetrec: the audit log is append-only (% on %)',

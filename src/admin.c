@@ -49,6 +49,10 @@ usage_to(FILE *fp, int status)
 	    "  recordings show|restore|delete ID [--company UUID] [--json]\n"
 	    "  recordings retry ID [--accept-as-is] [--company UUID]"
 	    " [--json]\n"
+	    "  recordings hold ID --reason TEXT [--company UUID] [--json]\n"
+	    "  recordings release ID [--company UUID] [--json]\n"
+	    "  recordings holds [--company UUID] [--user UUID] [--room CODE]\n"
+	    "        [--limit N] [--json]\n"
 	    "  shares list RECORDING_ID [--company UUID] [--limit N]\n"
 	    "        [--cursor C] [--json]\n"
 	    "  shares revoke SHARE_ID [--company UUID] [--json]\n"
@@ -61,7 +65,7 @@ usage_to(FILE *fp, int status)
 	    "  store url KEY [--ttl SECONDS]\n"
 	    "  store share KEY USER\n"
 	    "  stats [--company UUID]\n"
-	    "  audit verify|head [--company UUID]\n"
+	    "  audit verify|head [--company UUID] [--json]\n"
 	    "The configuration is read from %s,\n"
 	    "unless --config or MEETREC_CONFIG name another file.\n"
 	    "See meetrec-admin(8).\n", MR_CONFFILE);
@@ -146,6 +150,7 @@ mr_admin_opts(int argc, char *argv[], const char *allowed,
 		{ "to", required_argument, NULL, 't' },
 		{ "trash", required_argument, NULL, 'x' },
 		{ "accept-as-is", no_argument, NULL, 'a' },
+		{ "reason", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int	 ch, date_only;
@@ -215,6 +220,13 @@ mr_admin_opts(int argc, char *argv[], const char *allowed,
 				mr_fatalx("--trash must be exclude, include or "
 				    "only");
 			o->trash = optarg;
+			break;
+		case 'R':
+			if (optarg[strspn(optarg, " \t\r\n")] == '\0' ||
+			    strlen(optarg) > 1000)
+				mr_fatalx("--reason must say why, in 1 to 1000 "
+				    "characters");
+			o->reason = optarg;
 			break;
 		}
 	}

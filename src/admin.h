@@ -33,6 +33,7 @@ struct mr_admin_opts {
 	const char	*to;
 	const char	*trash;
 	int		 as_is;		/* recordings retry --accept-as-is */
+	const char	*reason;	/* recordings hold --reason */
 };
 
 /* admin.c */

@@ -4,7 +4,9 @@
  * what GET /api/admin/recordings, POST .../retry and .../restore and
  * DELETE /api/recordings/{id} do, for one company (--company) or all of
  * them, with the same statements (db_admin.c) and rules (manage.c).
- * restore and delete write the audit row the API writes.
+ * hold, release and holds: the legal holds of /api/admin/.../hold and
+ * /api/admin/holds.  Every change writes the audit row the API's does,
+ * naming meetrec-admin and the login that ran it.
  */
 #include "config.h"
 
@@ -390,6 +392,135 @@ rec_delete(struct mr_conf *conf, int argc, char *argv[])
 	return one_close(&x, 0);
 }
 
+static int
+rec_hold(struct mr_conf *conf, int argc, char *argv[])
+{
+	struct one		 x;
+	struct mr_admin_rec	 ar;
+	const char		*outcome;
+	int			 rc;
+
+	one_open_opts(&x, "recordings hold", "cjR", conf, argc, argv);
+	if (x.o.reason == NULL) {
+		one_close(&x, 2);
+		mr_admin_usage();
+	}
+	rc = mr_db_gov_hold(x.db, x.a, x.id, x.o.company, x.o.reason, NULL,
+	    &outcome, &x.err);
+	if (rc == 0)
+		mr_err_set(&x.err, 404, "recording_not_found",
+		    "Recording not found.");
+	else if (rc == 1 && strcmp(outcome, "busy") == 0)
+		mr_err_set(&x.err, 409, "recording_busy",
+		    "The reaper is deleting this recording's files.");
+	else if (rc == 1 && strcmp(outcome, "already_held") == 0 &&
+	    mr_db_admin_get(x.db, x.a, x.id, x.o.company, &ar, &x.err) == 1)
+		mr_manage_held(&ar.rec, &x.err);
+	if (rc != 1 || strcmp(outcome, "held") != 0)
+		return one_close(&x, mr_admin_fail(x.what, &x.err));
+	done(&x, NULL, "Recording on legal hold: it cannot be deleted, does "
+	    "not expire and is not purged until it is released.");
+	return one_close(&x, 0);
+}
+
+static int
+rec_release(struct mr_conf *conf, int argc, char *argv[])
+{
+	struct one	 x;
+	const char	*outcome;
+	int		 rc;
+
+	one_open(&x, "recordings release", conf, argc, argv);
+	rc = mr_db_gov_release(x.db, x.a, x.id, x.o.company, &outcome,
+	    &x.err);
+	if (rc == 0)
+		mr_err_set(&x.err, 404, "recording_not_found",
+		    "Recording not found.");
+	else if (rc == 1 && strcmp(outcome, "not_held") == 0)
+		mr_err_set(&x.err, 409, "not_held",
+		    "The recording is not on legal hold.");
+	if (rc != 1 || strcmp(outcome, "released") != 0)
+		return one_close(&x, mr_admin_fail(x.what, &x.err));
+	done(&x, NULL, "Legal hold released.");
+	return one_close(&x, 0);
+}
+
+/* Every recording on legal hold, newest hold first, page by page. */
+static int
+rec_holds(struct mr_conf *conf, int argc, char *argv[])
+{
+	struct mr_admin_opts	 o;
+	struct mr_recording	*rows;
+	struct mr_arena		*a;
+	struct mr_db		*db;
+	struct mr_err		 err;
+	struct json_object	*arr = NULL, *h;
+	char			 cat[64] = "", cid[MR_UUID_STRLEN + 1] = "";
+	int64_t			 shown = 0, page;
+	int			 n, i, rc = 0;
+
+	if (mr_admin_opts(argc, argv, "cjlru", &o) != argc)
+		mr_admin_usage();
+	if ((a = mr_arena_new(64 * 1024 * 1024)) == NULL)
+		mr_fatalx("out of memory");
+	db = mr_admin_connect(conf);
+	if (o.json)
+		arr = json_object_new_array();
+	else
+		printf("%-36s  %-36s  %-27s  %-36s  %s\n", "ID", "COMPANY",
+		    "HELD SINCE (UTC)", "HELD BY", "REASON");
+	for (;;) {
+		page = MR_ADMIN_PAGE;
+		if (o.limit > 0 && o.limit - shown < page)
+			page = o.limit - shown;
+		mr_err_clear(&err);
+		if (mr_db_gov_holds(db, a, o.company, o.user, o.room,
+		    cat[0] ? cat : NULL, cid[0] ? cid : NULL, page, &rows, &n,
+		    &err) == -1) {
+			rc = mr_admin_fail("recordings holds", &err);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (arr == NULL) {
+				printf("%-36s  %-36s  %-27s  %-36s  %s\n",
+				    rows[i].id, rows[i].company_id,
+				    rows[i].legal_hold_at, rows[i].legal_hold_by ?
+				    rows[i].legal_hold_by : "meetrec-admin",
+				    rows[i].legal_hold_reason);
+				continue;
+			}
+			h = json_object_new_object();
+			mr_admin_json_str(h, "recording_id", rows[i].id);
+			mr_admin_json_str(h, "company_id", rows[i].company_id);
+			mr_admin_json_str(h, "room_code", rows[i].room_code);
+			mr_admin_json_str(h, "reason",
+			    rows[i].legal_hold_reason);
+			mr_admin_json_str(h, "held_by", rows[i].legal_hold_by);
+			mr_admin_json_str(h, "held_at", rows[i].legal_hold_at);
+			mr_admin_json_str(h, "deleted_at", rows[i].deleted_at);
+			json_object_array_add(arr, h);
+		}
+		shown += n;
+		if (n > 0) {
+			snprintf(cat, sizeof(cat), "%s",
+			    rows[n - 1].legal_hold_at);
+			snprintf(cid, sizeof(cid), "%s", rows[n - 1].id);
+		}
+		mr_arena_reset(a);
+		if (n < page || (o.limit > 0 && shown >= o.limit))
+			break;
+	}
+	if (arr != NULL) {
+		if (rc == 0)
+			mr_admin_print_json(arr);
+		else
+			json_object_put(arr);
+	}
+	mr_db_free(db);
+	mr_arena_free(a);
+	return rc;
+}
+
 int
 mr_admin_recordings(struct mr_conf *conf, int argc, char *argv[])
 {
@@ -399,7 +530,8 @@ mr_admin_recordings(struct mr_conf *conf, int argc, char *argv[])
 	} cmds[] = {
 		{ "list", rec_list }, { "show", rec_show },
 		{ "retry", rec_retry }, { "restore", rec_restore },
-		{ "delete", rec_delete }
+		{ "delete", rec_delete }, { "hold", rec_hold },
+		{ "release", rec_release }, { "holds", rec_holds }
 	};
 
 	if (argc < 2)

@@ -116,6 +116,15 @@ static const struct confkey keys[] = {
 	I(reaper_batch,		0, "50", 1, 100000),
 	I(stale_pending_seconds, 0, "120", 5, 86400),
 	I(spool_quiet_seconds,	0, "300", 0, 86400),
+	I(webhook_timeout_seconds, 0, "15", 1, 300),
+	I(webhook_backoff_seconds, 0, "5", 1, 86400),
+	I(webhook_backoff_max_seconds, 0, "3600", 1, 86400),
+	I(webhook_retry_hours,	0, "72", 1, 8760),
+	I(webhook_disable_after, 0, "30", 1, 100000),
+	I(webhook_allow_private, 0, "0", 0, 1),
+	I(webhook_download_ttl,	0, "86400", 60, 7 * 86400),
+	I(webhook_log_days,	0, "30", 1, 3650),
+	I(webhook_max_endpoints, 0, "20", 1, 1000),
 };
 
 static char **

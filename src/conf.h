@@ -110,6 +110,16 @@ struct mr_conf {
 	int64_t	 cf_reaper_batch;
 	int64_t	 cf_stale_pending_seconds;
 	int64_t	 cf_spool_quiet_seconds;
+	/* Events out (Standard Webhooks): timeouts, retries, limits. */
+	int64_t	 cf_webhook_timeout_seconds;
+	int64_t	 cf_webhook_backoff_seconds;
+	int64_t	 cf_webhook_backoff_max_seconds;
+	int64_t	 cf_webhook_retry_hours;
+	int64_t	 cf_webhook_disable_after;
+	int64_t	 cf_webhook_allow_private;	/* tests, private networks */
+	int64_t	 cf_webhook_download_ttl;
+	int64_t	 cf_webhook_log_days;
+	int64_t	 cf_webhook_max_endpoints;
 };
 
 /*

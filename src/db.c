@@ -37,6 +37,7 @@ extern const struct mr_db_stmt mr_db_limits_stmts[];
 extern const struct mr_db_stmt mr_db_auditlog_stmts[];
 extern const struct mr_db_stmt mr_db_gov_stmts[];
 extern const struct mr_db_stmt mr_db_ledger_stmts[];
+extern const struct mr_db_stmt mr_db_hooks_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
@@ -51,6 +52,7 @@ static const struct mr_db_stmt *const tables[] = {
 	mr_db_auditlog_stmts,
 	mr_db_gov_stmts,
 	mr_db_ledger_stmts,
+	mr_db_hooks_stmts,
 };
 
 #define MAX_STMTS	128

@@ -82,7 +82,8 @@ const struct mr_db_stmt mr_db_gov_stmts[] = {
 	 * keyset cursor (legal_hold_at, id), $6 limit.  Newest hold first.
 	 */
 	{ "gov_holds",
-	  "SELECT " COLUMNS FROM "WHERE r.company_id = $1::uuid AND "
+	  "SELECT " COLUMNS ", r.company_id AS held_company " FROM
+	  "WHERE ($1::uuid IS NULL OR r.company_id = $1::uuid) AND "
 	  "r.legal_hold_at IS NOT NULL AND "
 	  "($2::uuid IS NULL OR r.legal_hold_by = $2::uuid) AND "
 	  "($3::text IS NULL OR r.room_code = $3) AND "

@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <string.h>
 
 #include <curl/curl.h>
@@ -56,6 +60,58 @@ not_sent(CURLcode cc)
 	}
 }
 
+/*
+ * Is sa an address of this host, of a private, shared, link-local,
+ * reserved or multicast network, or unspecified?  IPv4 in IPv6 is
+ * judged as IPv4.
+ */
+static int
+private_addr(const struct sockaddr *sa)
+{
+	const unsigned char	*b;
+	uint32_t		 v4;
+
+	if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr.s6_addr;
+		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) != 0) {
+			/* ::, ::1, fc00::/7, fe80::/10, ff00::/8 */
+			static const unsigned char z[15];
+			if (memcmp(b, z, 15) == 0 && (b[15] == 0 || b[15] == 1))
+				return 1;
+			return (b[0] & 0xfe) == 0xfc || b[0] == 0xff ||
+			    (b[0] == 0xfe && (b[1] & 0xc0) == 0x80);
+		}
+		v4 = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
+		    (uint32_t)b[14] << 8 | b[15];
+	} else if (sa->sa_family == AF_INET)
+		v4 = ntohl(((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr.s_addr);
+	else
+		return 1;
+	return (v4 >> 24) == 0 || (v4 >> 24) == 10 || (v4 >> 24) == 127 ||
+	    (v4 & 0xffc00000) == 0x64400000 ||	/* 100.64/10 */
+	    (v4 & 0xffff0000) == 0xa9fe0000 ||	/* 169.254/16 */
+	    (v4 & 0xfff00000) == 0xac100000 ||	/* 172.16/12 */
+	    (v4 & 0xffff0000) == 0xc0a80000 ||	/* 192.168/16 */
+	    (v4 & 0xfffffe00) == 0xc6120000 ||	/* 198.18/15 */
+	    (v4 >> 28) >= 0xe;			/* multicast, reserved */
+}
+
+/* The socket for a connection, unless public_only forbids where to. */
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *ca)
+{
+	int	*refused = arg;
+
+	(void)purpose;
+	if (private_addr(&ca->addr)) {
+		*refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(ca->family, ca->socktype, ca->protocol);
+}
+
 int
 mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
     struct mr_httpc_resp *rs, struct mr_err *err)
@@ -66,7 +122,7 @@ mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
 	CURLcode		 cc;
 	char			 ebuf[CURL_ERROR_SIZE] = "";
 	char			*ct = NULL;
-	int			 rc = -1;
+	int			 rc = -1, refused = 0;
 
 	mr_buf_init(&body, MR_HTTPC_BODY_MAX);
 	memset(rs, 0, sizeof(*rs));
@@ -98,6 +154,10 @@ mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (rq->public_only) {
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &refused);
+	}
 	if (rq->body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -109,7 +169,8 @@ mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *rq,
 	cc = curl_easy_perform(c);
 	if (cc != CURLE_OK) {
 		mr_err_cause(err, "%s %s: %s", rq->method, rq->url,
-		    ebuf[0] ? ebuf : curl_easy_strerror(cc));
+		    refused ? "the address is a private one" : ebuf[0] ? ebuf :
+		    curl_easy_strerror(cc));
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			mr_err_set(err, 504, "upstream_timeout",
 			    "The upstream service did not answer in time.");

@@ -18,6 +18,7 @@ struct mr_httpc_req {
 	const char		*body;
 	size_t			 bodylen;
 	long			 timeout_ms;
+	int			 public_only;	/* no private address */
 };
 
 struct mr_httpc_resp {
@@ -39,7 +40,9 @@ void	mr_httpc_global_cleanup(void);
  * failed), 504 upstream_timeout when no answer came in time, or 502
  * upstream_no_reply when the connection broke otherwise (reset, empty or
  * cut reply): the server may have got the request.  500 internal when
- * out of memory.
+ * out of memory.  With public_only, an address of this host, of a
+ * private or link-local network or a multicast one is not connected to
+ * (502 upstream_unreachable, "private address"), whatever name led there.
  */
 int	mr_httpc_do(struct mr_arena *a, const struct mr_httpc_req *,
 	    struct mr_httpc_resp *, struct mr_err *err);

@@ -28,6 +28,8 @@
 #define BATCH_ARENA	(4 * 1024 * 1024)	/* a batch of rows */
 #define WATCH_SWEEP_S	30	/* full passes at least this often */
 #define WATCH_POLL_S	5	/* the upload pass, when nothing notifies */
+#define UPLOAD_BIT	(1u << 0)	/* passes[] */
+#define HOOKS_BIT	(1u << 5)
 
 volatile sig_atomic_t mr_reap_stopping;
 
@@ -43,6 +45,7 @@ static const struct passdef passes[] = {
 	{ "expire", mr_reap_expired },
 	{ "purge", mr_reap_purge },
 	{ "orphans", mr_reap_orphans },
+	{ "webhooks", mr_reap_hooks },
 };
 
 static void MR_NORETURN
@@ -52,7 +55,7 @@ usage(int status)
 	    "usage: meetrec-reaper [--config file] (--once | --watch)\n"
 	    "           [--pass name[,name...]] [--limit n] [--syslog]\n"
 	    "       meetrec-reaper --help | --version\n"
-	    "passes: upload, stale, expire, purge, orphans\n"
+	    "passes: upload, stale, expire, purge, orphans, webhooks\n"
 	    "The configuration is read from %s,\n"
 	    "unless --config or MEETREC_CONFIG name another file.\n"
 	    "See meetrec-reaper(8).\n", MR_CONFFILE);
@@ -136,7 +139,8 @@ listen_upload(struct mr_db *ldb)
 
 	mr_err_clear(&err);
 	if (mr_db_ping(ldb, &err) == -1 ||
-	    mr_db_simple(ldb, "LISTEN meetrec_upload", &err) == -1) {
+	    mr_db_simple(ldb, "LISTEN meetrec_upload", &err) == -1 ||
+	    mr_db_simple(ldb, "LISTEN meetrec_hooks", &err) == -1) {
 		mr_log_warnx("could not listen for uploads: %s",
 		    err.cause[0] ? err.cause : err.detail);
 		return -1;
@@ -176,11 +180,11 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 {
 	struct mr_db	*ldb;
 	unsigned	 listened = 0;	/* connection we LISTEN on, 0 none */
-	int64_t		 last = 0, polled;
-	int		 woken;
+	int64_t		 last = 0, polled, hooked;
+	int		 woken, n;
 
 	ldb = listen_db(rp);
-	polled = mr_now_ms();
+	polled = hooked = mr_now_ms();
 	while (!mr_reap_stopping) {
 		woken = 0;
 		/*
@@ -216,8 +220,21 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 				woken = 1;
 			}
 		}
-		if (woken && (mask & 1u) && !mr_reap_stopping)
-			run_passes(rp, 1u, limit);
+		if (woken && (mask & (UPLOAD_BIT | HOOKS_BIT)) &&
+		    !mr_reap_stopping) {
+			run_passes(rp, mask & (UPLOAD_BIT | HOOKS_BIT), limit);
+			hooked = mr_now_ms();
+		}
+		/*
+		 * Deliveries waiting out their backoff come due with no
+		 * notification: look every few seconds, quietly.
+		 */
+		if ((mask & HOOKS_BIT) && !mr_reap_stopping &&
+		    mr_now_ms() - hooked >= WATCH_POLL_S * 1000) {
+			hooked = mr_now_ms();
+			if ((n = mr_reap_hooks(rp, limit)) > 0)
+				mr_log_info("pass=webhooks done items=%d", n);
+		}
 	}
 	if (ldb != rp->db)
 		mr_db_free(ldb);

@@ -215,7 +215,7 @@ sub location {
 
 my %sample = (id => '11111111-2222-4333-8444-555555555555',
     share_id => '66666666-7777-4888-8999-aaaaaaaaaaaa',
-    token => 'T' x 43);
+    token => 'T' x 43, delivery => 42);
 my %reached;
 for my $path (sort keys %{ $doc->{paths} }) {
 	my $item = $doc->{paths}{$path};

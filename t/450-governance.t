@@ -14,7 +14,7 @@ use Test::More;
 use Digest::SHA qw(sha256_hex);
 use Encode qw(encode_utf8);
 use Meetrec::Test::Stack;
-use Meetrec::Test::Util qw(uuid);
+use Meetrec::Test::Util qw(uuid json_decode);
 
 Meetrec::Test::Stack::require_prereqs();
 my $s = Meetrec::Test::Stack->new(conf => { retention_days => 30,
@@ -134,6 +134,32 @@ is(actions($held), 'start,recording,stop,complete,hold,refused,refused,'
     . 'view,retention,release,expire', 'the held one: hold, the two '
     . 'refused deletes, the view, the expiry the test set, release, expiry')
     or diag(actions($held));
+
+# The same at the shell.
+my $cli = completed();
+$r = $s->admin_run('recordings', 'hold', $cli, '--reason', 'Subpoena 12',
+    '--json');
+is($r->{rc}, 0, 'meetrec-admin recordings hold') or diag($r->{err});
+is($s->api(DELETE => "/api/recordings/$cli", token => $tok)->{json}{code},
+    'legal_hold', '... and the API refuses the delete');
+$r = $s->admin_run('recordings', 'hold', $cli, '--reason', 'again');
+is($r->{rc}, 1, 'held twice: exit 1');
+like($r->{err}, qr/Subpoena 12/, '... naming the hold');
+is($s->admin_run('recordings', 'hold', $cli)->{rc}, 2,
+    'without --reason: a usage error');
+$r = $s->admin_run('recordings', 'holds', '--company', $co, '--json');
+my ($h) = grep { $_->{recording_id} eq $cli }
+    @{ json_decode($r->{out}) // [] };
+is($h->{reason}, 'Subpoena 12', 'holds lists it, with the reason');
+is($h->{held_by}, undef, '... held at the shell, by no user');
+like(q1("SELECT user_agent FROM $L WHERE recording_id = '$cli' AND "
+    . "action = 'hold'"), qr/^meetrec-admin \(/,
+    'the hold row names meetrec-admin');
+is(scalar @{ json_decode($s->admin_run('recordings', 'holds', '--company',
+    $co2, '--json')->{out}) }, 0, 'another company has none');
+is($s->admin_run('recordings', 'release', $cli)->{rc}, 0, 'released');
+is($s->admin_run('recordings', 'release', $cli)->{rc}, 1,
+    'released twice: exit 1');
 
 # 2. Retention within the company's bound.
 my $keep = completed();
