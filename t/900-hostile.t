@@ -5,6 +5,7 @@
 use strict;
 use warnings;
 use Test::More;
+use FindBin;
 use Meetrec::Test::Stack;
 use JSON::PP;
 use Meetrec::Test::Util qw(http uuid raw_http);
@@ -269,6 +270,50 @@ is($s->pg->psql("SELECT failed_attempts FROM project_management."
     . "pm_recording_shares"), 0, 'malformed tries are not password tries');
 is($s->pg->psql("SELECT count(*) FROM project_management."
     . "pm_recording_shares"), 1, 'no share row from a refused request');
+# Every documented endpoint that takes a token: a forged one (signed
+# with another secret), an expired one and, where there is a body, one
+# over body_max, each a JSON 4xx before anything is read or written.
+my $doc = JSON::PP->new->decode(do {
+	local $/;
+	open(my $fh, '<', "$FindBin::Bin/../www/openapi.json") or die $!;
+	<$fh>
+});
+my %sample = (id => uuid(), share_id => uuid(), token => 'T' x 43,
+    delivery => 7);
+my $forged = $s->jwt(sub => $host, company_id => $co, _secret => 'x' x 40);
+my $expired = $s->jwt(sub => $host, company_id => $co, exp => time - 3600,
+    iat => time - 7200);
+my $rows = $s->pg->psql("SELECT (SELECT count(*) FROM project_management."
+    . "pm_meeting_recordings) || '/' || (SELECT count(*) FROM "
+    . "project_management.pm_recording_access_logs)");
+for my $path (sort keys %{ $doc->{paths} }) {
+	next unless $path =~ m{^/api/};
+	(my $real = $path) =~ s/\{(\w+)\}/$sample{$1}/g;
+	for my $m (qw(get post put patch delete)) {
+		my $op = $doc->{paths}{$path}{$m} or next;
+		my $sec = $op->{security} // $doc->{security};
+		next unless grep { exists $_->{bearerAuth} } @$sec;
+		next if grep { !%$_ } @$sec;	# a token is optional here
+		my $body = $m =~ /^(?:post|put|patch)$/ ? '{}' : undef;
+		for my $t ([ forged => $forged ], [ expired => $expired ]) {
+			my $r = $s->api(uc $m => $real, token => $t->[1],
+			    defined $body ? (raw => $body, headers =>
+			    { 'Content-Type' => 'application/json' }) : ());
+			check(uc($m) . " $path, $t->[0] token", $r, 401,
+			    'invalid_token');
+		}
+		next unless defined $body;
+		check(uc($m) . " $path, body over body_max", $s->api(uc $m =>
+		    $real, token => $tok, raw => '{"x":"' . ('a' x 70000)
+		    . '"}', headers => { 'Content-Type' =>
+		    'application/json' }), 413, 'body_too_large');
+	}
+}
+is($s->pg->psql("SELECT (SELECT count(*) FROM project_management."
+    . "pm_meeting_recordings) || '/' || (SELECT count(*) FROM "
+    . "project_management.pm_recording_access_logs)"), $rows,
+    'none of them wrote a row');
+
 is_deeply([sort { $a <=> $b } $s->worker_pids], \@workers,
     'still the same workers: none crashed');
 
