@@ -4,7 +4,8 @@
  * "token\nbody": the token and body are checked as the webhook handler
  * does.  When the first byte is even the harness signs the body itself
  * (correct sha256 claim and HMAC), so the event parser behind the
- * signature check is fuzzed as well.
+ * signature check is fuzzed as well: the egress info, and the room and
+ * participant of room events.
  */
 #include "config.h"
 
@@ -46,6 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct mr_lk	 lk = { "http://127.0.0.1:1", KEY, SECRET, 1000 };
 	struct json_object	*ev;
 	struct mr_lk_egress	 eg;
+	struct mr_lk_participant pa;
+	struct mr_lk_room	 rm;
 	struct mr_err		 err;
 	const char		*nl, *body, *tok;
 	size_t			 blen;
@@ -66,9 +69,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tok != NULL && mr_lk_webhook_verify(&lk, a, tok, body, blen, 60,
 	    &err) == 0) {
 		ev = mr_json_parse(a, body, blen, &err);
-		if (ev != NULL)
+		if (ev != NULL) {
 			mr_lk_egress_parse(mr_json_get2(ev, "egressInfo",
 			    "egress_info"), &eg);
+			mr_lk_participant_parse(mr_json_get2(ev,
+			    "participant", "participant"), &pa);
+			mr_lk_room_parse(mr_json_get2(ev, "room", "room"),
+			    &rm);
+		}
 	}
 	mr_arena_reset(a);
 	return 0;
