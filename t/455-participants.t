@@ -354,6 +354,21 @@ for my $who (qw(alice bob carol)) {
 }
 is($s->api(GET => "/api/recordings/$id", token => $tk{dave})->{status},
     403, 'dave, who was not there, may not');
+# The ledger joins the audit trail when the recording ends, and stays
+# when the recording is purged.
+my $ledger = json_decode(q1("SELECT detail FROM $L WHERE recording_id = "
+    . "'$id' AND action = 'ledger'"));
+is_deeply([ sort map { $_->{identity} } @{ $ledger->{participants} } ],
+    [ sort $alice, $bob, 'guest-7', $carol ],
+    'a ledger audit row lists who was in it');
+my %lp = map { $_->{identity} => $_ } @{ $ledger->{participants} };
+is($lp{$bob}{answer}, 'object', '... with their answers');
+ok($lp{$bob}{left_at} && $lp{$carol}{joined_at}, '... and times');
+is($ledger->{notice}{status}, 'sent', '... and the room\'s notice');
+is(q1("SELECT action FROM $L WHERE recording_id = '$id' AND seq > "
+    . "(SELECT seq FROM $L WHERE recording_id = '$id' AND action = "
+    . "'complete') ORDER BY seq LIMIT 1"), 'access',
+    '... after the completion and its auto_share');
 my $acc = json_decode(q1("SELECT detail FROM $L WHERE recording_id = "
     . "'$id' AND action = 'access'"));
 is($acc->{reason}, 'auto_share', 'an access row says why');
