@@ -146,67 +146,73 @@ num(struct mr_arena *a, int64_t v)
 }
 
 /*
- * Put recording id (of company, NULL for any) on legal hold for reason,
- * by user (NULL at the shell).  *outcome: "held", "already_held" or
- * "busy" (a reaper is deleting its files).  1 when the recording exists,
- * 0 when not, -1 error.
+ * Run statement name, whose one row (when the recording exists) says
+ * what became of it in outcome; the row stays in *row for more.  1 with
+ * *outcome set, 0 when the recording does not exist, -1 error.
  */
-int
-mr_db_gov_hold(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *company, const char *reason, const char *user,
-    const char **outcome, struct mr_err *err)
+static int
+outcome(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *const *p, const char **out, PGresult **row,
+    struct mr_err *err)
 {
-	const char	*p[] = { id, company, reason, user, mr_db_actor(db) };
 	PGresult	*res;
 
-	if ((res = mr_db_exec(db, a, "gov_hold", p, err)) == NULL)
+	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
 		return -1;
 	if (PQntuples(res) == 0)
 		return 0;
-	if ((*outcome = mr_db_val(a, res, 0, "outcome")) == NULL)
+	if ((*out = mr_db_val(a, res, 0, "outcome")) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	return 1;
-}
-
-/* The same for the release: *outcome "released" or "not_held". */
-int
-mr_db_gov_release(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *company, const char **outcome, struct mr_err *err)
-{
-	const char	*p[] = { id, company, mr_db_actor(db) };
-	PGresult	*res;
-
-	if ((res = mr_db_exec(db, a, "gov_release", p, err)) == NULL)
-		return -1;
-	if (PQntuples(res) == 0)
-		return 0;
-	if ((*outcome = mr_db_val(a, res, 0, "outcome")) == NULL)
-		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if (row != NULL)
+		*row = res;
 	return 1;
 }
 
 /*
+ * Put recording id (of company, NULL for any) on legal hold for reason,
+ * by user (NULL at the shell).  *out: "held", "already_held" or "busy"
+ * (a reaper is deleting its files).  1 when the recording exists, 0
+ * when not, -1 error.
+ */
+int
+mr_db_gov_hold(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *company, const char *reason, const char *user,
+    const char **out, struct mr_err *err)
+{
+	const char	*p[] = { id, company, reason, user, mr_db_actor(db) };
+
+	return outcome(db, a, "gov_hold", p, out, NULL, err);
+}
+
+/* The same for the release: *out "released" or "not_held". */
+int
+mr_db_gov_release(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *company, const char **out, struct mr_err *err)
+{
+	const char	*p[] = { id, company, mr_db_actor(db) };
+
+	return outcome(db, a, "gov_release", p, out, NULL, err);
+}
+
+/*
  * Set recording id's expires_at (ISO 8601 text; NULL: kept for ever).
- * *outcome: "set", "past", "forever" or "beyond" (refused by the
- * company's bound of *max_days, at the latest *latest) or "busy".  1
- * when the live recording exists, 0 when not, -1 error.
+ * *out: "set", "past", "forever" or "beyond" (refused by the company's
+ * bound of *max_days, at the latest *latest) or "busy".  1 when the
+ * live recording exists, 0 when not, -1 error.
  */
 int
 mr_db_gov_retention(struct mr_db *db, struct mr_arena *a, const char *id,
-    const char *company, const char *expires_at, const char **outcome,
+    const char *company, const char *expires_at, const char **out,
     int64_t *max_days, const char **latest, struct mr_err *err)
 {
 	const char	*p[] = { id, company, expires_at, mr_db_actor(db) };
 	PGresult	*res;
+	int		 rc;
 
-	if ((res = mr_db_exec(db, a, "gov_retention", p, err)) == NULL)
-		return -1;
-	if (PQntuples(res) == 0)
-		return 0;
+	if ((rc = outcome(db, a, "gov_retention", p, out, &res, err)) != 1)
+		return rc;
 	*max_days = mr_db_int(res, 0, "max_days", 0);
 	*latest = mr_db_val(a, res, 0, "latest");
-	if ((*outcome = mr_db_val(a, res, 0, "outcome")) == NULL)
-		return mr_err_set(err, 500, "internal", "Out of memory.");
 	return 1;
 }
 

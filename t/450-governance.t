@@ -32,18 +32,8 @@ my $L = 'project_management.pm_recording_access_logs';
 my $store = $s->config->{storage_local_dir};
 
 sub q1 { $s->pg->psql($_[0]) }
-my $n = 0;
 sub completed {
-	my $code = 'gv' . ++$n;
-	$s->room(code => $code, name => $code, host => $host, company => $co);
-	my $r = $s->api(POST => '/api/recordings/start', token => $tok,
-	    json => { room_code => $code });
-	my $id = $r->{json}{recording_id};
-	$s->standin(POST => '/_standin/wait', { idle => \1 });
-	$s->api(POST => "/api/recordings/$id/stop", token => $tok);
-	$s->standin(POST => '/_standin/wait', { idle => \1 });
-	$s->reaper('--pass', 'upload');
-	return $id;
+	return $s->recorded(token => $tok, host => $host, company => $co);
 }
 sub actions {
 	my ($id) = @_;

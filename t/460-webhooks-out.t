@@ -56,18 +56,8 @@ is($r->{json}{secret}, undef, 'the secret is never shown again');
 is(scalar @{ $s->api(GET => '/api/admin/webhooks', token => $atok)
     ->{json}{webhooks} }, 2, 'both are listed');
 
-my $n = 0;
 sub record {
-	my $code = 'wh' . ++$n;
-	$s->room(code => $code, name => $code, host => $host, company => $co);
-	my $r = $s->api(POST => '/api/recordings/start', token => $tok,
-	    json => { room_code => $code });
-	my $id = $r->{json}{recording_id};
-	$s->standin(POST => '/_standin/wait', { idle => \1 });
-	$s->api(POST => "/api/recordings/$id/stop", token => $tok);
-	$s->standin(POST => '/_standin/wait', { idle => \1 });
-	$s->reaper('--pass', 'upload');
-	return $id;
+	return $s->recorded(token => $tok, host => $host, company => $co);
 }
 my $id = record();
 is(q1("SELECT status FROM $T WHERE id = '$id'"), 'completed', 'a recording');

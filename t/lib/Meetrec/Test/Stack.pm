@@ -944,6 +944,27 @@ sub jwt {
 	return jwt_hs256($secret, \%claims, $header);
 }
 
+# recorded(token => JWT, host => UUID, company => UUID, code => CODE) - a
+# recording made the whole way: a room of its own (code defaults to a
+# random one), started and stopped through the API by token's user (the
+# host), the stand-in idle after each, then one upload pass.  Returns
+# its id; croaks when it did not start.
+sub recorded {
+	my ($self, %a) = @_;
+	my $code = $a{code} // ('rec-' . random_hex(4));
+	$self->room(code => $code, name => $code, host => $a{host},
+	    company => $a{company});
+	my $r = $self->api(POST => '/api/recordings/start', token => $a{token},
+	    json => { room_code => $code });
+	my $id = $r->{json}{recording_id}
+	    or croak "Stack: start in $code: $r->{status} $r->{body}";
+	$self->standin_idle;
+	$self->api(POST => "/api/recordings/$id/stop", token => $a{token});
+	$self->standin_idle;
+	$self->reaper('--pass', 'upload');
+	return $id;
+}
+
 # room(code => CODE, host => UUID, company => UUID, name => NAME) - create
 # a room with meetrec-admin; returns its id.  code defaults to a random
 # one, host to a new UUID, company to $s->company.
