@@ -70,6 +70,7 @@ struct mr_ctx {
 	struct mr_err		 cx_err;
 	struct mr_user		 cx_user;
 	const char		*cx_rec;	/* recording id, for the log */
+	struct mr_actor		 cx_actor;	/* who its changes are for */
 	int			 cx_must_exit;
 };
 

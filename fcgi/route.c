@@ -34,7 +34,6 @@ mr_route_dispatch(struct mr_ctx *cx)
 	const struct mr_route	*r, *match = NULL;
 	int			 known = 0;
 	struct mr_buf		 allow;
-	char			*actor;
 
 	for (size_t i = 0; i < mr_nroutes; i++) {
 		r = &mr_routes[i];
@@ -76,11 +75,12 @@ mr_route_dispatch(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 403, "admin_only",
 		    "Only an admin may do this.");
 	/* The changes this request makes are this user's (audit rows). */
-	if ((actor = mr_db_audit_actor(cx->cx_arena, cx->cx_user.id,
-	    cx->cx_user.email, cx->cx_req.rq_remote_addr,
-	    cx->cx_req.rq_user_agent)) == NULL)
-		return mr_err_set(&cx->cx_err, 500, "internal",
-		    "Out of memory.");
-	mr_db_set_actor(cx->cx_env->db, actor);
+	cx->cx_actor.a = cx->cx_arena;
+	cx->cx_actor.user_id = cx->cx_user.id;
+	cx->cx_actor.email = cx->cx_user.email;
+	cx->cx_actor.ip = cx->cx_req.rq_remote_addr;
+	cx->cx_actor.agent = cx->cx_req.rq_user_agent;
+	cx->cx_actor.json = NULL;
+	mr_db_set_actor(cx->cx_env->db, &cx->cx_actor);
 	return match->fn(cx);
 }

@@ -93,22 +93,20 @@ mr_admin_when(const char *ts, char *buf, size_t len)
  * no user, no address; the user agent names meetrec-admin and the login
  * that ran it.  Made once, kept for the program's life.
  */
-static const char *
+static struct mr_actor *
 admin_actor(void)
 {
-	static struct mr_arena	*a;
-	static const char	*actor;
+	static struct mr_actor	 act;
 	struct passwd		*pw;
 
-	if (actor != NULL)
-		return actor;
+	if (act.a != NULL)
+		return &act;
 	pw = getpwuid(geteuid());
-	if ((a = mr_arena_new(4096)) == NULL ||
-	    (actor = mr_db_audit_actor(a, NULL, NULL, NULL,
-	    mr_printf(a, "meetrec-admin (%s)", pw != NULL ? pw->pw_name :
-	    "?"))) == NULL)
+	if ((act.a = mr_arena_new(4096)) == NULL ||
+	    (act.agent = mr_printf(act.a, "meetrec-admin (%s)", pw != NULL ?
+	    pw->pw_name : "?")) == NULL)
 		mr_fatalx("out of memory");
-	return actor;
+	return &act;
 }
 
 struct mr_db *

@@ -23,6 +23,7 @@
 
 #include "mr.h"
 #include "db.h"
+#include "model.h"
 
 /* The statement tables of the db_*.c files. */
 extern const struct mr_db_stmt mr_db_recording_stmts[];
@@ -81,26 +82,38 @@ struct mr_db {
 	unsigned	 generation;		/* connections made so far */
 	char		 sqlstate[6];
 	unsigned char	 prepared[MR_NELEM(tables)][MAX_STMTS];
-	const char	*actor;			/* see mr_db_set_actor */
+	struct mr_actor	*actor;			/* see mr_db_set_actor */
 };
 
 /*
- * Who the changes made on db from now on are for: a JSON object
- * (user_id, email, ip, agent) that the statements which change a
- * recording or a share link pass on in audit_ctx, for the audit row the
- * change writes (sql/011_governance.sql).  NULL: the system's own.  The
- * text is the caller's and must live until it is set again.
+ * Who the changes made on db from now on are for; NULL: the system's
+ * own.  The statements which change a recording or a share link pass
+ * mr_db_actor() on in audit_ctx, for the audit row the change writes
+ * (sql/011_governance.sql).  act is the caller's and must live until
+ * the actor is set again.
  */
 void
-mr_db_set_actor(struct mr_db *db, const char *json)
+mr_db_set_actor(struct mr_db *db, struct mr_actor *act)
 {
-	db->actor = json;
+	db->actor = act;
 }
 
+/*
+ * The actor as a JSON object of whichever of user_id, email, ip and
+ * agent are known; NULL for the system (or when it cannot be made, out
+ * of memory: the change is then the system's, not refused).
+ */
 const char *
 mr_db_actor(const struct mr_db *db)
 {
-	return db->actor;
+	struct mr_actor	*act = db->actor;
+
+	if (act == NULL)
+		return NULL;
+	if (act->json == NULL)
+		act->json = mr_db_audit_actor(act->a, act->user_id, act->email,
+		    act->ip, act->agent);
+	return act->json;
 }
 
 struct mr_db *

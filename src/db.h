@@ -43,7 +43,22 @@ const struct mr_db_stmt	*mr_db_stmt_at(size_t);
  * 0 sends it unnamed every time (database_prepared_statements).
  */
 struct mr_db	*mr_db_new(const char *conninfo, int prepared);
-void		 mr_db_set_actor(struct mr_db *, const char *json);
+/*
+ * Who the changes made on a connection are for (mr_db_set_actor): the
+ * audit rows of those changes name them.  The JSON the statements pass
+ * (audit_ctx) is made the first time one needs it, in arena a, so a
+ * request that changes nothing pays nothing.
+ */
+struct mr_actor {
+	struct mr_arena	*a;
+	const char	*user_id;
+	const char	*email;
+	const char	*ip;
+	const char	*agent;
+	const char	*json;		/* made once, by mr_db_actor */
+};
+
+void		 mr_db_set_actor(struct mr_db *, struct mr_actor *);
 const char	*mr_db_actor(const struct mr_db *);
 int		 mr_db_prepared(const struct mr_db *);
 void		 mr_db_free(struct mr_db *);
