@@ -100,8 +100,9 @@ mr_db_set_actor(struct mr_db *db, struct mr_actor *act)
 
 /*
  * The actor as a JSON object of whichever of user_id, email, ip and
- * agent are known; NULL for the system (or when it cannot be made, out
- * of memory: the change is then the system's, not refused).
+ * agent are known.  NULL for the system's own changes, and when it
+ * cannot be made (out of memory): the change is then the system's, not
+ * refused.
  */
 const char *
 mr_db_actor(const struct mr_db *db)
