@@ -231,19 +231,21 @@ mr_api_load_owned(struct mr_ctx *cx, struct mr_recording *r,
 }
 
 /*
- * The audit row of the caller's action on recording id (and share link
- * share_id, or NULL); with once, only the first of a viewer's requests
- * for the recording within audit_dedupe_seconds writes it (db_audit.c).
+ * The audit row of the caller's watching of recording id (a view of its
+ * details, a download; through share link share_id, or NULL), once per
+ * viewing: only the first of a viewer's requests for the recording
+ * within audit_dedupe_seconds writes it (db_audit.c), so a player's
+ * Range requests, reloads and a client asking again and again write
+ * one row, and no lock of the company's audit chain is taken for them.
  * One that cannot be written is logged, not fatal.  A HEAD request
  * fetched nothing and writes none.
  */
-static void
-audit(struct mr_ctx *cx, const char *id, const char *share_id,
-    const char *action, int once)
+void
+mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action)
 {
 	struct mr_audit	 au;
 	struct mr_err	 err;
-	int		 rc;
 
 	if (mr_req_head(cx))
 		return;
@@ -256,40 +258,10 @@ audit(struct mr_ctx *cx, const char *id, const char *share_id,
 	au.ip = cx->cx_req.rq_remote_addr;
 	au.agent = cx->cx_req.rq_user_agent;
 	mr_err_clear(&err);
-	if (once)
-		rc = mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
-		    cx->cx_env->conf->cf_audit_dedupe_seconds, &err);
-	else
-		rc = mr_db_audit_write(cx->cx_env->db, cx->cx_arena, &au,
-		    &err);
-	if (rc == -1)
+	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
+	    cx->cx_env->conf->cf_audit_dedupe_seconds, &err) == -1)
 		mr_log_warnx("req=%s could not write access log: %s",
 		    cx->cx_req.rq_id, err.cause);
-}
-
-/* An audit row for the caller's action on recording id (share_id). */
-void
-mr_api_audit_share(struct mr_ctx *cx, const char *id, const char *share_id,
-    const char *action)
-{
-	audit(cx, id, share_id, action, 0);
-}
-
-/*
- * The same for watching (a download), once per viewing: a player's Range
- * requests and a client asking again and again write one row.
- */
-void
-mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
-    const char *action)
-{
-	audit(cx, id, share_id, action, 1);
-}
-
-void
-mr_api_audit(struct mr_ctx *cx, const char *id, const char *action)
-{
-	mr_api_audit_share(cx, id, NULL, action);
 }
 
 struct json_object *
@@ -595,7 +567,7 @@ mr_api_recording_get(struct mr_ctx *cx)
 	if (add_download_url(cx, w, &r) == -1)
 		return mr_api_oom(cx);
 	mr_jw_close(w, '}');
-	mr_api_audit(cx, r.id, "view");
+	mr_api_audit_once(cx, r.id, NULL, "view");
 	return mr_resp_jw(cx, 200, w);
 }
 

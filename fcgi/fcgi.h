@@ -126,11 +126,8 @@ int	 mr_api_load(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_viewable(struct mr_ctx *, struct mr_recording *);
 int	 mr_api_load_owned(struct mr_ctx *, struct mr_recording *,
 	    const char *what);
-void	 mr_api_audit(struct mr_ctx *, const char *id, const char *action);
 void	 mr_api_refused(struct mr_ctx *, const struct mr_recording *);
 void	 mr_api_hold_write(struct mr_jw *, const struct mr_recording *);
-void	 mr_api_audit_share(struct mr_ctx *, const char *id,
-	    const char *share_id, const char *action);
 void	 mr_api_audit_once(struct mr_ctx *, const char *id,
 	    const char *share_id, const char *action);
 struct json_object *mr_api_viewers(const char *);

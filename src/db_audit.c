@@ -27,10 +27,6 @@
 #define MARKS	"project_management.pm_recording_audit_marks"
 
 const struct mr_db_stmt mr_db_audit_stmts[] = {
-	{ "audit_write",
-	  "INSERT INTO " LOGS " (recording_id, user_id, user_email, action, "
-	  "ip_address, user_agent, share_id, detail) VALUES ($1::uuid, "
-	  "$2::uuid, $3, $4, $5, $6, $7::uuid, $8::jsonb)", 8, MR_DB_ONCE },
 	/*
 	 * $8 the viewer's mark, $9 the window in seconds.  A live mark is
 	 * found by a read: no row is locked, nothing is written.
@@ -101,19 +97,6 @@ row_params(struct mr_arena *a, const struct mr_audit *au, const char **p)
 	p[5] = mr_db_audit_agent(a, au->agent);
 	p[6] = au->share_id;
 	return p[5] == NULL ? -1 : 0;
-}
-
-/* Write one audit row; 1, or -1 with err set. */
-int
-mr_db_audit_write(struct mr_db *db, struct mr_arena *a,
-    const struct mr_audit *au, struct mr_err *err)
-{
-	const char	*p[8];
-
-	p[7] = au->detail;
-	if (row_params(a, au, p) == -1)
-		return mr_err_set(err, 500, "internal", "Out of memory.");
-	return mr_db_exec(db, a, "audit_write", p, err) == NULL ? -1 : 1;
 }
 
 /*

@@ -275,8 +275,6 @@ char	*mr_db_audit_actor(struct mr_arena *, const char *user_id,
 	    const char *email, const char *ip, const char *agent);
 char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *,
 	    const char *agent);
-int	mr_db_audit_write(struct mr_db *, struct mr_arena *,
-	    const struct mr_audit *, struct mr_err *);
 int	mr_db_audit_once(struct mr_db *, struct mr_arena *,
 	    const struct mr_audit *, int64_t window_s, struct mr_err *);
 int	mr_db_audit_prune(struct mr_db *, struct mr_arena *, int64_t limit,

@@ -227,8 +227,11 @@ for my $range ('bytes=0-0,0-0', 'bytes=' . join(',', map { "$_-$_" }
 	    "/api/recordings/$rid/download", token => $tok,
 	    headers => { Range => $range }), 416, 'multiple_ranges');
 }
+# A viewer of its own: a view is audited once per viewing.
+my $vtok = $s->token(user => uuid(), company => $co, username => 'agent',
+    role => 'admin');
 my $raw = raw_http($s->port, "GET /api/recordings/$rid HTTP/1.0\r\n"
-    . "Host: localhost\r\nAuthorization: Bearer $tok\r\nUser-Agent: "
+    . "Host: localhost\r\nAuthorization: Bearer $vtok\r\nUser-Agent: "
     . "\xff\x01" . ("\xe9" x 12000) . "\r\n\r\n");
 like($raw // '', qr{^HTTP/1\.\d 200}, 'details with a long non-UTF-8 agent');
 is($s->pg->psql("SELECT octet_length(user_agent) || ' ' || "
