@@ -637,6 +637,28 @@ add_download_url(struct mr_ctx *cx, struct mr_jw *w,
 }
 
 /*
+ * The recording a download link names, once the link (made for who)
+ * checks out; -1 with 403 for a bad or expired link, 404 when the
+ * recording is gone.
+ */
+static int
+link_rec(struct mr_ctx *cx, const char *id, const char *who,
+    const char *exp, const char *sig, struct mr_recording *r)
+{
+	int	 rc;
+
+	if (mr_link_check(cx, "download", id, who, exp, sig) == -1)
+		return -1;
+	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
+		    "Recording not found.");
+	return 0;
+}
+
+/*
  * A download by a link made for a webhook endpoint (src/reap_hooks.c):
  * it works while the endpoint exists, is on and is of the recording's
  * company.
@@ -654,14 +676,8 @@ load_by_hook_link(struct mr_ctx *cx, struct mr_recording *r, const char *id,
 		    "This link is not valid: it was changed or not made here.");
 	if ((who = mr_printf(cx->cx_arena, "%s:h", hook)) == NULL)
 		return mr_api_oom(cx);
-	if (mr_link_check(cx, "download", id, who, exp, sig) == -1)
+	if (link_rec(cx, id, who, exp, sig, r) == -1)
 		return -1;
-	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
-	if (rc == -1)
-		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "Recording not found.");
 	rc = mr_db_hook_get(cx->cx_env->db, cx->cx_arena, hook, r->company_id,
 	    &e, &cx->cx_err);
 	if (rc == -1)
@@ -687,7 +703,6 @@ load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 	const char	*id, *exp = NULL, *user = NULL, *admin = NULL;
 	const char	*sig = NULL, *hook = NULL;
 	char		*who;
-	int		 rc;
 
 	if (mr_req_query_check(cx, params) == -1 ||
 	    mr_req_query(cx, "expires", &exp) == -1 ||
@@ -711,14 +726,8 @@ load_by_link(struct mr_ctx *cx, struct mr_recording *r)
 		    "This link is not valid: it was changed or not made here.");
 	if ((who = link_who(cx, user, admin != NULL)) == NULL)
 		return mr_api_oom(cx);
-	if (mr_link_check(cx, "download", id, who, exp, sig) == -1)
+	if (link_rec(cx, id, who, exp, sig, r) == -1)
 		return -1;
-	rc = mr_db_rec_get(cx->cx_env->db, cx->cx_arena, id, r, &cx->cx_err);
-	if (rc == -1)
-		return -1;
-	if (rc == 0)
-		return mr_err_set(&cx->cx_err, 404, "recording_not_found",
-		    "Recording not found.");
 	cx->cx_user.id = mr_strdup(cx->cx_arena, user);
 	cx->cx_user.company_id = r->company_id;
 	cx->cx_user.is_admin = admin != NULL;
