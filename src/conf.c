@@ -125,6 +125,14 @@ static const struct confkey keys[] = {
 	I(webhook_download_ttl,	0, "86400", 60, 7 * 86400),
 	I(webhook_log_days,	0, "30", 1, 3650),
 	I(webhook_max_endpoints, 0, "20", 1, 1000),
+	S(asr_url,		0, NULL),
+	S(asr_model,		F_REQUIRED, "whisper-1"),
+	S(asr_api_key,		F_SECRET, NULL),
+	S(asr_language,		0, NULL),
+	I(asr_max_bytes,	0, "24000000", 65536, 1073741824),
+	I(asr_timeout_seconds,	0, "600", 5, 7200),
+	I(asr_max_attempts,	0, "8", 1, 1000),
+	I(asr_backoff_seconds,	0, "60", 1, 86400),
 };
 
 static char **

@@ -120,6 +120,15 @@ struct mr_conf {
 	int64_t	 cf_webhook_download_ttl;
 	int64_t	 cf_webhook_log_days;
 	int64_t	 cf_webhook_max_endpoints;
+	/* Transcripts: the speech-to-text server (asr.h); off without a URL. */
+	char	*cf_asr_url;
+	char	*cf_asr_model;
+	char	*cf_asr_api_key;
+	char	*cf_asr_language;	/* ISO 639-1, or NULL: the server's guess */
+	int64_t	 cf_asr_max_bytes;	/* a piece's largest upload */
+	int64_t	 cf_asr_timeout_seconds;
+	int64_t	 cf_asr_max_attempts;
+	int64_t	 cf_asr_backoff_seconds;
 };
 
 /*

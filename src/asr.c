@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: ISC */
+#include "config.h"
+
+#include "asr.h"
