@@ -544,10 +544,13 @@ int
 mr_api_recording_get(struct mr_ctx *cx)
 {
 	struct mr_recording	 r;
+	struct mr_transcript	 t;
 	struct mr_jw		*w;
 	struct json_object	*viewers;
 
-	if (mr_api_load_viewable(cx, &r) == -1)
+	if (mr_api_load_viewable(cx, &r) == -1 ||
+	    mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r.id, &t,
+	    &cx->cx_err) == -1)
 		return -1;
 	if ((w = mr_jw_new(cx->cx_arena)) == NULL ||
 	    (viewers = mr_json_own(cx->cx_arena,
@@ -565,6 +568,9 @@ mr_api_recording_get(struct mr_ctx *cx)
 	else
 		mr_jw_null(w, "legal_hold");
 	if (add_download_url(cx, w, &r) == -1)
+		return mr_api_oom(cx);
+	mr_api_transcript_fields(w, &t);
+	if (mr_api_chapters_write(cx, w, &t) == -1)
 		return mr_api_oom(cx);
 	mr_jw_close(w, '}');
 	mr_api_audit_once(cx, r.id, NULL, "view");
@@ -586,6 +592,8 @@ mr_api_recording_status(struct mr_ctx *cx)
 	mr_jw_str(w, "status", r.status);
 	mr_recinfo_file_fields(w, &r);
 	mr_jw_str(w, "egress_status", r.egress_status);
+	mr_jw_str(w, "transcript_status", r.transcript_status != NULL ?
+	    r.transcript_status : "none");
 	mr_jw_close(w, '}');
 	return mr_resp_jw(cx, 200, w);
 }
@@ -815,6 +823,11 @@ mr_api_recordings_list(struct mr_ctx *cx)
 	int			 exact;
 	int			 n, i, rc;
 
+	/* A search of what was said: api_transcript.c. */
+	if ((rc = mr_req_query(cx, "q", &v)) == -1)
+		return -1;
+	if (rc == 1)
+		return mr_api_recordings_search(cx);
 	memset(&f, 0, sizeof(f));
 	f.company_id = cx->cx_user.company_id;
 	f.user_id = cx->cx_user.id;

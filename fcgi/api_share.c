@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "fcgi.h"
+#include "model.h"
 #include "json.h"
 #include "recinfo.h"
 
@@ -511,14 +512,29 @@ file_url(struct mr_ctx *cx, struct shared *sh, int absolute)
 	    (long long)exp, sig);
 }
 
+/* The signed link of the shared recording's captions, as file_url's. */
+static char *
+captions_url(struct mr_ctx *cx, const char *file_url)
+{
+	const char	*q;
+
+	if ((q = strchr(file_url, '?')) == NULL)
+		return NULL;
+	return mr_printf(cx->cx_arena, "%.*s/captions.vtt%s",
+	    (int)(q - file_url - strlen("/file")), file_url, q);
+}
+
 /* The shared recording: counted, audited, then a player page or JSON. */
 static int
 show(struct mr_ctx *cx, struct shared *sh)
 {
 	struct mr_recording	*r = &sh->r;
+	struct mr_transcript	 t;
 	struct mr_jw		*w;
 	const char		*title;
+	const char		*track;
 	char			*url, *body, dur[48];
+	char			*curl = NULL;
 	int			 rc;
 
 	if (!mr_api_same(r->status, "completed"))
@@ -536,6 +552,12 @@ show(struct mr_ctx *cx, struct shared *sh)
 		    "This share link no longer works.", 0);
 	if ((url = file_url(cx, sh, !sh->html)) == NULL)
 		return mr_api_oom(cx);
+	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r->id, &t,
+	    &cx->cx_err) == -1)
+		return -1;
+	if (mr_api_same(t.status, "done") &&
+	    (curl = captions_url(cx, url)) == NULL)
+		return mr_api_oom(cx);
 	title = r->meeting_name ? r->meeting_name : r->room_code;
 	if (!sh->html) {
 		if ((w = mr_jw_new(cx->cx_arena)) == NULL)
@@ -550,6 +572,9 @@ show(struct mr_ctx *cx, struct shared *sh)
 		mr_recinfo_file_fields(w, r);
 		mr_jw_close(w, '}');
 		mr_jw_str(w, "file_url", url);
+		mr_jw_str(w, "captions_url", curl);
+		if (mr_api_chapters_write(cx, w, &t) == -1)
+			return mr_api_oom(cx);
 		mr_jw_str(w, "expires_at", sh->s.expires_at);
 		mr_jw_close(w, '}');
 		return mr_resp_jw(cx, 200, w);
@@ -559,14 +584,19 @@ show(struct mr_ctx *cx, struct shared *sh)
 		snprintf(dur, sizeof(dur), " &middot; %lld:%02d",
 		    (long long)(r->duration_seconds / 60),
 		    (int)(r->duration_seconds % 60));
+	track = curl == NULL ? "" : mr_printf(cx->cx_arena, "<track "
+	    "kind=\"captions\" label=\"Transcript\" src=\"%s\" default>",
+	    esc(cx, curl));
+	if (track == NULL)
+		return mr_api_oom(cx);
 	body = mr_printf(cx->cx_arena,
 	    "<p class=\"meta\">Recorded %s%s%s%s</p>\n"
 	    "<%s id=\"player\" controls preload=\"metadata\" src=\"%s\">"
-	    "</%s>\n<p><a id=\"download\" href=\"%s\" download>Download"
+	    "%s</%s>\n<p><a id=\"download\" href=\"%s\" download>Download"
 	    "</a> &middot; this link works until %s.</p>\n",
 	    esc(cx, r->started_at ? r->started_at : r->created_at),
 	    r->recorded_by_name ? " by " : "", esc(cx, r->recorded_by_name),
-	    dur, r->audio_only ? "audio" : "video", esc(cx, url),
+	    dur, r->audio_only ? "audio" : "video", esc(cx, url), track,
 	    r->audio_only ? "audio" : "video", esc(cx, url),
 	    esc(cx, sh->s.expires_at));
 	if (body == NULL)
@@ -654,6 +684,26 @@ mr_api_share_unlock(struct mr_ctx *cx)
 		    "The password is wrong.", 1);
 	}
 	return show(cx, &sh);
+}
+
+/* The captions of a shared recording, with the player's signed link. */
+int
+mr_api_share_captions(struct mr_ctx *cx)
+{
+	static const char *const params[] = { "expires", "sig", NULL };
+	struct shared	 sh;
+	const char	*exp = NULL, *sig = NULL;
+	int		 rc;
+
+	if ((rc = find(cx, &sh)) != 1)
+		return rc;
+	if (mr_req_query_check(cx, params) == -1 ||
+	    mr_req_query(cx, "expires", &exp) == -1 ||
+	    mr_req_query(cx, "sig", &sig) == -1 ||
+	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1 ||
+	    mr_api_captions_send(cx, sh.r.id) == -1)
+		return -1;
+	return 0;
 }
 
 int

@@ -149,6 +149,15 @@ int	 mr_api_ledger_webhook(struct mr_ctx *, struct json_object *ev,
 	    const char *id, const char *event, int64_t created,
 	    const char **result);
 
+/* api_transcript.c: transcripts, captions, search */
+struct mr_transcript;
+void	 mr_api_transcript_fields(struct mr_jw *,
+	    const struct mr_transcript *);
+int	 mr_api_chapters_write(struct mr_ctx *, struct mr_jw *,
+	    const struct mr_transcript *);
+int	 mr_api_captions_send(struct mr_ctx *, const char *id);
+int	 mr_api_recordings_search(struct mr_ctx *);
+
 /* resp.c */
 int	mr_resp_json(struct mr_ctx *, int status, struct json_object *);
 int	mr_resp_jw(struct mr_ctx *, int status, struct mr_jw *);

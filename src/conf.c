@@ -133,6 +133,7 @@ static const struct confkey keys[] = {
 	I(asr_timeout_seconds,	0, "600", 5, 7200),
 	I(asr_max_attempts,	0, "8", 1, 1000),
 	I(asr_backoff_seconds,	0, "60", 1, 86400),
+	S(asr_tmp_dir,		0, NULL),
 };
 
 static char **

@@ -129,6 +129,7 @@ struct mr_conf {
 	int64_t	 cf_asr_timeout_seconds;
 	int64_t	 cf_asr_max_attempts;
 	int64_t	 cf_asr_backoff_seconds;
+	char	*cf_asr_tmp_dir;	/* pieces; NULL: $TMPDIR or /var/tmp */
 };
 
 /*

@@ -39,6 +39,7 @@ extern const struct mr_db_stmt mr_db_auditlog_stmts[];
 extern const struct mr_db_stmt mr_db_gov_stmts[];
 extern const struct mr_db_stmt mr_db_ledger_stmts[];
 extern const struct mr_db_stmt mr_db_hooks_stmts[];
+extern const struct mr_db_stmt mr_db_transcript_stmts[];
 
 static const struct mr_db_stmt *const tables[] = {
 	mr_db_recording_stmts,
@@ -54,6 +55,7 @@ static const struct mr_db_stmt *const tables[] = {
 	mr_db_gov_stmts,
 	mr_db_ledger_stmts,
 	mr_db_hooks_stmts,
+	mr_db_transcript_stmts,
 };
 
 #define MAX_STMTS	128

@@ -77,10 +77,15 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  5, MR_DB_ONCE },
 	/*
 	 * $6 whole seconds, $9 milliseconds (NULL both when unknown), $8
-	 * what the probe found wrong with a file stored as it is
+	 * what the probe found wrong with a file stored as it is; $10 '1'
+	 * when a transcript is to be made (asr_url is set), in language $11
+	 * (NULL: the server's guess).  The transcript is asked for by the
+	 * statement that completes the recording, so a reaper killed in
+	 * between cannot leave a recording that never gets one.  The
+	 * recording's row comes back when it was changed.
 	 */
 	{ "rp_done",
-	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "WITH u AS (UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'completed', storage_type = $3, storage_path = $4, "
 	  "file_size_bytes = $5::bigint, duration_seconds = $6::int, "
 	  "duration_ms = $9::bigint, "
@@ -89,7 +94,13 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "WHERE id = $1::uuid AND ((lease_owner = $2 AND "
 	  "status = 'processing') OR (status = 'completed' AND "
 	  "lease_owner IS NULL AND storage_path = $4 AND "
-	  "checksum_sha256 = $7))", 9, MR_DB_RESEND },
+	  "checksum_sha256 = $7)) RETURNING id, company_id), "
+	  "t AS (INSERT INTO project_management.pm_recording_transcripts "
+	  "(recording_id, company_id, language, ts_config) "
+	  "SELECT u.id, u.company_id, $11, "
+	  "project_management.meetrec_ts_config($11) FROM u "
+	  "WHERE $10::int = 1 ON CONFLICT (recording_id) DO NOTHING) "
+	  "SELECT u.id FROM u", 11, MR_DB_RESEND },
 	/*
 	 * $3 error, $4 the probe's finding.  Failed at once: retrying will
 	 * not heal the bytes.  Repeated, it matches the row it failed.
@@ -207,13 +218,18 @@ int
 mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
     const char *owner, const char *storage_type, const char *path,
     int64_t size, int64_t dur_s, int64_t dur_ms, const char *sha256,
-    const char *finding, struct mr_err *err)
+    const char *finding, const char *transcribe_lang, int transcribe,
+    struct mr_err *err)
 {
 	const char	*p[] = { id, owner, storage_type, path, num(a, size),
 	    dur_s >= 0 ? num(a, dur_s) : NULL, sha256, finding,
-	    dur_ms >= 0 ? num(a, dur_ms) : NULL };
+	    dur_ms >= 0 ? num(a, dur_ms) : NULL, transcribe ? "1" : "0",
+	    transcribe_lang };
+	PGresult	*res;
 
-	return mr_db_change(db, a, "rp_done", p, err);
+	if ((res = mr_db_exec(db, a, "rp_done", p, err)) == NULL)
+		return -1;
+	return PQntuples(res) > 0;
 }
 
 /*

@@ -168,6 +168,9 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_status",
 	  "SELECT r.id, r.company_id, r.recorded_by, r.is_public, "
 	  "r.allowed_viewers, r.status, r.egress_status, " FILE_COLUMNS
+	  ", (SELECT t.status FROM "
+	  "project_management.pm_recording_transcripts t "
+	  "WHERE t.recording_id = r.id) AS transcript_status "
 	  "FROM project_management.pm_meeting_recordings r "
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
 	{ "rec_started",
@@ -396,6 +399,7 @@ mr_db_rec_status(struct mr_db *db, struct mr_arena *a, const char *id,
 	r->allowed_viewers = mr_db_val(a, res, 0, "allowed_viewers");
 	r->status = mr_db_val(a, res, 0, "status");
 	r->egress_status = mr_db_val(a, res, 0, "egress_status");
+	r->transcript_status = mr_db_val(a, res, 0, "transcript_status");
 	file_fill(r, res, 0);
 	return 1;
 }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,6 +463,21 @@ mr_jw_int(struct mr_jw *w, const char *key, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	jw_add(w, p, (size_t)(d + sizeof(d) - p));
+}
+
+void
+mr_jw_num(struct mr_jw *w, const char *key, double v)
+{
+	char	 d[64];
+	int	 n;
+
+	if (jw_key(w, key) == -1)
+		return;
+	if (!isfinite(v) || (n = snprintf(d, sizeof(d), "%.3f", v)) < 0 ||
+	    (size_t)n >= sizeof(d))
+		jw_add(w, "null", 4);
+	else
+		jw_add(w, d, (size_t)n);
 }
 
 void

@@ -78,6 +78,8 @@ void	mr_jw_open(struct mr_jw *, const char *key, char brace);
 void	mr_jw_close(struct mr_jw *, char brace);
 void	mr_jw_str(struct mr_jw *, const char *key, const char *s);
 void	mr_jw_int(struct mr_jw *, const char *key, int64_t v);
+/* A number with three decimals (times in seconds); null if not finite. */
+void	mr_jw_num(struct mr_jw *, const char *key, double v);
 void	mr_jw_bool(struct mr_jw *, const char *key, int v);
 void	mr_jw_null(struct mr_jw *, const char *key);
 void	mr_jw_value(struct mr_jw *, const char *key, struct json_object *v);

@@ -62,6 +62,8 @@ struct mr_recording {
 	char	*legal_hold_reason;	/* on legal hold: why, or NULL */
 	char	*legal_hold_by;		/* the admin who put it (or NULL) */
 	char	*legal_hold_at;		/* since when (ISO 8601) or NULL */
+	char	*transcript_status;	/* mr_db_rec_status only: pending,
+					   done, failed, or NULL (none) */
 };
 
 /* A company's policy (pm_company_policies). */
@@ -294,7 +296,8 @@ int	mr_db_reap_claim(struct mr_db *, struct mr_arena *, enum mr_claim,
 int	mr_db_reap_done(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *storage_type, const char *path,
 	    int64_t size, int64_t dur_s, int64_t dur_ms, const char *sha256,
-	    const char *finding, struct mr_err *);
+	    const char *finding, const char *transcribe_lang, int transcribe,
+	    struct mr_err *);
 int	mr_db_reap_damaged(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, const char *error, const char *finding,
 	    struct mr_err *);
@@ -368,5 +371,93 @@ int	mr_db_admin_restore(struct mr_db *, struct mr_arena *, const char *id,
 	    const char **outcome, struct mr_err *);
 int	mr_db_admin_stats(struct mr_db *, struct mr_arena *,
 	    const char *company, struct mr_admin_stats *, struct mr_err *);
+
+/* db_transcript.c: transcripts (sql/015_transcripts.sql) */
+
+struct mr_seg;
+struct mr_chapter;
+
+struct mr_transcript {
+	const char	*status;	/* none, pending, done, failed */
+	int64_t		 attempts;
+	char		*last_error;
+	char		*language;
+	int64_t		 segments;
+	double		 seconds;	/* -1 when unknown */
+	char		*requested_at;	/* ISO 8601 UTC, or NULL */
+	char		*done_at;
+	char		*next_attempt_at;
+	char		*chapters_json;	/* [[start_ms, title], ...] */
+};
+
+/* A transcription the transcribe pass claimed. */
+struct mr_tr_job {
+	char	*recording_id;
+	int64_t	 attempts;
+	char	*language;		/* asked for, or NULL */
+	char	*storage_type;
+	char	*storage_path;
+	int64_t	 size;			/* -1 when unknown */
+	char	*room_code;
+};
+
+struct mr_tr_query {
+	const char	*company_id;
+	const char	*user_id;
+	int		 is_admin;
+	const char	*words;
+	const char	*language;	/* asr_language, or NULL */
+	int64_t		 limit;
+	int64_t		 offset;
+};
+
+struct mr_tr_hit {
+	char	*recording_id;
+	int64_t	 start_ms;
+	int64_t	 end_ms;
+	char	*text;
+	char	*marked;		/* text, matches between \x01 and
+					   \x02 */
+	double	 rank;
+	char	*room_code;
+	char	*recorded_by_name;
+	char	*meeting_name;
+	char	*started_at;
+};
+
+/* 1 asked, 0 a transcription of it is under way, -1 error. */
+int	mr_db_tr_request(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *company, const char *user, const char *lang,
+	    struct mr_err *);
+/* 1 found, 0 none (t->status "none"), -1 error. */
+int	mr_db_tr_get(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_transcript *, struct mr_err *);
+int	mr_db_tr_segments(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_seg **, size_t *, struct mr_err *);
+/* Rows claimed (in *jobs), or -1. */
+int	mr_db_tr_claim(struct mr_db *, struct mr_arena *, const char *owner,
+	    int64_t lease_s, int max, struct mr_tr_job **, struct mr_err *);
+/* 1 when a transcription waits to be claimed, 0 none, -1 error. */
+int	mr_db_tr_due(struct mr_db *, struct mr_arena *, struct mr_err *);
+/* 1 renewed, 0 the lease was lost, -1 error. */
+int	mr_db_tr_renew(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, int64_t lease_s, struct mr_err *);
+/*
+ * An attempt failed with error: tried again after the backoff (at least
+ * wait_s), unless final or out of attempts (*gave_up).  1 done, 0 the
+ * lease was lost, -1 error.
+ */
+int	mr_db_tr_failed(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, const char *error, int64_t max_attempts,
+	    int64_t backoff_s, int64_t wait_s, int final, int *gave_up,
+	    struct mr_err *);
+/* Done: the segments and chapters replace the old.  1, 0 lease lost. */
+int	mr_db_tr_save(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, const char *lang, double seconds,
+	    const struct mr_seg *, size_t, const struct mr_chapter *, size_t,
+	    struct mr_err *);
+int	mr_db_tr_search(struct mr_db *, struct mr_arena *,
+	    const struct mr_tr_query *, struct mr_tr_hit **, int *,
+	    struct mr_err *);
 
 #endif /* MR_MODEL_H */

@@ -40,6 +40,7 @@ int	mr_reap_expired(struct mr_reaper *, int limit);
 int	mr_reap_purge(struct mr_reaper *, int limit);
 int	mr_reap_orphans(struct mr_reaper *, int limit);
 int	mr_reap_hooks(struct mr_reaper *, int limit);
+int	mr_reap_transcribe(struct mr_reaper *, int limit);
 
 /*
  * reap_batch.c: a leased pass.  item handles one claimed row (the item

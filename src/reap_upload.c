@@ -575,7 +575,8 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 	}
 	rc = mr_db_reap_done(rp->db, rp->arena, r.id, rp->owner,
 	    rp->conf->cf_storage_type, st.key, (int64_t)st.size, st.dur_s,
-	    st.dur_ms, st.sha256, st.finding, &err);
+	    st.dur_ms, st.sha256, st.finding, rp->conf->cf_asr_language,
+	    rp->conf->cf_asr_url != NULL, &err);
 	if (rc == -1)
 		return -1;
 	if (rc == 0) {

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -30,6 +32,7 @@
 #define WATCH_POLL_S	5	/* the upload pass, when nothing notifies */
 #define UPLOAD_BIT	(1u << 0)	/* passes[] */
 #define HOOKS_BIT	(1u << 5)
+#define TRANSCRIBE_BIT	(1u << 6)
 
 volatile sig_atomic_t mr_reap_stopping;
 
@@ -46,6 +49,21 @@ static const struct passdef passes[] = {
 	{ "purge", mr_reap_purge },
 	{ "orphans", mr_reap_orphans },
 	{ "webhooks", mr_reap_hooks },
+	{ "transcribe", mr_reap_transcribe },
+};
+
+/*
+ * The watch's transcribe pass runs in a process of its own, this program
+ * again (--once --pass transcribe), so that a long meeting or a slow
+ * speech-to-text server holds up no upload, expiry or delivery.  One at
+ * a time, started when a transcription is due.
+ */
+struct trchild {
+	pid_t		 pid;		/* 0: none running */
+	int64_t		 looked;	/* when one was last looked for */
+	const char	*config;	/* --config, or NULL */
+	int		 use_syslog;
+	int64_t		 limit;
 };
 
 static void MR_NORETURN
@@ -55,7 +73,8 @@ usage(int status)
 	    "usage: meetrec-reaper [--config file] (--once | --watch)\n"
 	    "           [--pass name[,name...]] [--limit n] [--syslog]\n"
 	    "       meetrec-reaper --help | --version\n"
-	    "passes: upload, stale, expire, purge, orphans, webhooks\n"
+	    "passes: upload, stale, expire, purge, orphans, webhooks, "
+	    "transcribe\n"
 	    "The configuration is read from %s,\n"
 	    "unless --config or MEETREC_CONFIG name another file.\n"
 	    "See meetrec-reaper(8).\n", MR_CONFFILE);
@@ -175,8 +194,70 @@ listen_db(struct mr_reaper *rp)
 	return NULL;
 }
 
+/* Collect the transcribe process once it has ended. */
 static void
-watch(struct mr_reaper *rp, unsigned mask, int limit)
+tr_collect(struct trchild *c, int block)
+{
+	int	 st;
+
+	if (c->pid <= 0 || waitpid(c->pid, &st, block ? 0 : WNOHANG) !=
+	    c->pid)
+		return;
+	if (WIFEXITED(st) && WEXITSTATUS(st) <= 1)
+		mr_log_debug("pass=transcribe process=%ld ended status=%d",
+		    (long)c->pid, WEXITSTATUS(st));
+	else
+		mr_log_warnx("pass=transcribe process=%ld ended abnormally "
+		    "(status %d)", (long)c->pid, st);
+	c->pid = 0;
+}
+
+/* Start the transcribe process if none runs and one is due. */
+static void
+tr_start(struct mr_reaper *rp, struct trchild *c)
+{
+	struct mr_err	 err;
+	const char	*argv[10];
+	char		 lim[24];
+	pid_t		 pid;
+	int		 i = 0;
+
+	if (c->pid > 0 || rp->conf->cf_asr_url == NULL ||
+	    mr_now_ms() - c->looked < WATCH_POLL_S * 1000)
+		return;
+	c->looked = mr_now_ms();
+	mr_arena_reset(rp->arena);
+	mr_err_clear(&err);
+	if (mr_db_tr_due(rp->db, rp->arena, &err) != 1)
+		return;
+	snprintf(lim, sizeof(lim), "%lld", (long long)c->limit);
+	argv[i++] = "meetrec-reaper";
+	argv[i++] = "--once";
+	argv[i++] = "--pass";
+	argv[i++] = "transcribe";
+	argv[i++] = "--limit";
+	argv[i++] = lim;
+	if (c->config != NULL) {
+		argv[i++] = "--config";
+		argv[i++] = c->config;
+	}
+	if (c->use_syslog)
+		argv[i++] = "--syslog";
+	argv[i] = NULL;
+	if ((pid = fork()) == -1) {
+		mr_log_warn("pass=transcribe could not start a process");
+		return;
+	}
+	if (pid == 0) {
+		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	c->pid = pid;
+	mr_log_info("pass=transcribe process=%ld started", (long)pid);
+}
+
+static void
+watch(struct mr_reaper *rp, unsigned mask, int limit, struct trchild *tc)
 {
 	struct mr_db	*ldb;
 	unsigned	 listened = 0;	/* connection we LISTEN on, 0 none */
@@ -201,8 +282,11 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 				woken = last != 0;
 			}
 		}
+		tr_collect(tc, 0);
+		if (mask & TRANSCRIBE_BIT)
+			tr_start(rp, tc);
 		if (mr_now_ms() - last >= WATCH_SWEEP_S * 1000) {
-			run_passes(rp, mask, limit);
+			run_passes(rp, mask & ~TRANSCRIBE_BIT, limit);
 			last = polled = mr_now_ms();
 		}
 		/* Not listening (none, or its connection down): poll. */
@@ -235,6 +319,10 @@ watch(struct mr_reaper *rp, unsigned mask, int limit)
 			if ((n = mr_reap_hooks(rp, limit)) > 0)
 				mr_log_info("pass=webhooks done items=%d", n);
 		}
+	}
+	if (tc->pid > 0) {
+		kill(tc->pid, SIGTERM);
+		tr_collect(tc, 1);
 	}
 	if (ldb != rp->db)
 		mr_db_free(ldb);
@@ -396,7 +484,13 @@ main(int argc, char *argv[])
 	if (mode == 'o')
 		rc = run_passes(&rp, mask, (int)limit) == -1 ? 1 : 0;
 	else {
-		watch(&rp, mask, (int)limit);
+		struct trchild	 tc;
+
+		memset(&tc, 0, sizeof(tc));
+		tc.config = path;
+		tc.use_syslog = use_syslog;
+		tc.limit = limit;
+		watch(&rp, mask, (int)limit, &tc);
 		rc = 0;
 	}
 	if (rp.failures > 0)

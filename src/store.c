@@ -14,6 +14,8 @@
 #include "model.h"
 #include "store.h"
 
+#define SRC_SCRATCH	(256 * 1024)	/* a read's URL, headers, signature */
+
 static const struct mr_store_ops *const backends[] = {
 	&mr_store_local,
 	&mr_store_nextcloud,
@@ -82,6 +84,46 @@ mr_store_read(const struct mr_src *src, off_t off, void *buf, size_t len,
 		    (long long)off);
 	}
 	return -1;
+}
+
+/* A source's read through the backend, its strings in a scratch arena. */
+static int
+stored_read(void *arg, off_t off, void *buf, size_t len, struct mr_err *err)
+{
+	struct mr_store_src	*ss = arg;
+
+	mr_arena_reset(ss->scratch);
+	if (ss->st->ops->read(ss->st, ss->scratch, ss->key, off, buf, len,
+	    err) == -1)
+		return -1;
+	ss->bytes_read += len;
+	return 0;
+}
+
+int
+mr_store_src_open(struct mr_store *st, const char *key, uint64_t size,
+    struct mr_store_src *ss, struct mr_src *src, struct mr_err *err)
+{
+	memset(ss, 0, sizeof(*ss));
+	memset(src, 0, sizeof(*src));
+	if (st->ops->read == NULL)
+		return mr_err_set(err, 501, "read_unsupported", "Storage "
+		    "type %s cannot read back what it stores.", st->ops->name);
+	if ((ss->scratch = mr_arena_new(SRC_SCRATCH)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	ss->st = st;
+	ss->key = key;
+	src->read = stored_read;
+	src->arg = ss;
+	src->size = size;
+	return 0;
+}
+
+void
+mr_store_src_close(struct mr_store_src *ss)
+{
+	mr_arena_free(ss->scratch);
+	ss->scratch = NULL;
 }
 
 int

@@ -153,6 +153,22 @@ int	 mr_store_read(const struct mr_src *, off_t off, void *buf,
 	    size_t len, struct mr_err *);
 int	 mr_store_stat(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_store_stat *, struct mr_err *);
+/*
+ * A source reading size bytes of what the store keeps at key, through
+ * the backend's read (ranged GETs; pread on local storage), so the
+ * transcribe pass decodes a stored recording without a copy.  ss holds
+ * the source's state and must outlive src; close it after use.  501
+ * "read_unsupported" for a backend without reads.
+ */
+struct mr_store_src {
+	struct mr_store	*st;
+	const char	*key;
+	struct mr_arena	*scratch;	/* each read's strings */
+	uint64_t	 bytes_read;
+};
+int	 mr_store_src_open(struct mr_store *, const char *key, uint64_t size,
+	    struct mr_store_src *, struct mr_src *, struct mr_err *);
+void	 mr_store_src_close(struct mr_store_src *);
 int	 mr_store_del(struct mr_store *, struct mr_arena *, const char *key,
 	    struct mr_err *);
 int	 mr_store_discard(struct mr_store *, struct mr_arena *,

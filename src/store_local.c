@@ -349,6 +349,25 @@ local_discard(struct mr_store *st, struct mr_arena *a,
 	return local_del(st, a, o->key, err);
 }
 
+/* Exactly len bytes of key from off (the transcribe pass's reads). */
+static int
+local_read(struct mr_store *st, struct mr_arena *a, const char *key,
+    off_t off, void *buf, size_t len, struct mr_err *err)
+{
+	char	*path;
+	int	 fd, rc;
+
+	if ((path = path_of(st, a, key, err)) == NULL)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return mr_err_set(err, errno == ENOENT ? 422 : 500,
+		    errno == ENOENT ? "unreadable_media" : "io_error",
+		    "could not open '%s': %s", path, strerror(errno));
+	rc = mr_probe_read(fd, off, buf, len, err);
+	close(fd);
+	return rc;
+}
+
 const struct mr_store_ops mr_store_local = {
 	.name = "local",
 	.open = local_open,
@@ -356,4 +375,5 @@ const struct mr_store_ops mr_store_local = {
 	.stat = local_stat,
 	.del = local_del,
 	.discard = local_discard,
+	.read = local_read,
 };

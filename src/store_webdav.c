@@ -1719,6 +1719,56 @@ fail:
 	return -1;
 }
 
+/*
+ * Exactly len bytes of key from off, with a ranged GET (the transcribe
+ * pass reads a stored recording this way).  A server that ignores the
+ * range is an error: the whole file would come instead.
+ */
+static int
+nc_read(struct mr_store *st, struct mr_arena *a, const char *key, off_t off,
+    void *buf, size_t len, struct mr_err *err)
+{
+	struct nc	*nc = st->priv;
+	struct rq	 r;
+	char		*url, *range;
+	int		 rc = -1;
+
+	if (len == 0)
+		return 0;
+	if ((url = file_url(nc, a, key, err)) == NULL)
+		return -1;
+	if ((range = mr_printf(a, "Range: bytes=%lld-%lld", (long long)off,
+	    (long long)off + (long long)len - 1)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	rq_init(&r, "GET", url);
+	r.hdr[0] = range;
+	r.keep = 1;
+	r.cap = len;
+	r.timeout_ms = nc->timeout_ms;
+	r.stall = 1;
+	if (do_rq(nc, &r, err) == -1)
+		goto done;
+	if (r.status == 416 || r.status == 404) {
+		mr_err_set(err, 422, "unreadable_media", "The stored file "
+		    "ends before byte %lld.", (long long)off + (long long)len);
+		goto done;
+	}
+	if (r.status != 206) {
+		http_fail(&r, "reading a recording", err);
+		goto done;
+	}
+	if (r.resp.len != len) {
+		mr_err_set(err, 502, "storage_error", "The storage server "
+		    "sent %zu bytes of a range of %zu.", r.resp.len, len);
+		goto done;
+	}
+	memcpy(buf, r.resp.data, len);
+	rc = 0;
+done:
+	mr_buf_free(&r.resp);
+	return rc;
+}
+
 const struct mr_store_ops mr_store_nextcloud = {
 	.name = "nextcloud",
 	.open = nc_open,
@@ -1729,4 +1779,5 @@ const struct mr_store_ops mr_store_nextcloud = {
 	.discard = nc_discard,
 	.url = nc_url,
 	.share = nc_share,
+	.read = nc_read,
 };

@@ -580,6 +580,7 @@ export class StandIn {
     this.files = new Map();
     this.uploads = []; // every S3 upload (see uploadOutput)
     this.s3Next = null; // a fault armed for the next S3 upload: {fail} or {truncate}
+    this.outputFile = null; // a file every egress writes as its output, until cleared
     this.rooms = new Map(); // room name -> the open room (see openRoom)
     this.roomHistory = []; // every room ever opened, finished ones too, in order
     this.roomCalls = []; // every RoomService call (GET /_standin/room_calls)
@@ -975,7 +976,9 @@ export class StandIn {
   // Writes the output file (to its file path, or to `dest`); returns the number of bytes written.
   async writeOutput(eg, durationMs, partial, dest = path.resolve(eg.filename)) {
     await fsp.mkdir(path.dirname(dest), { recursive: true });
-    if (eg.fileType === EncodedFileType.OGG) {
+    if (this.outputFile && !partial) {
+      await fsp.copyFile(this.outputFile, dest);
+    } else if (eg.fileType === EncodedFileType.OGG) {
       await writeOgg(dest, durationMs, { partial });
     } else if (this.fixtureMp4 && !partial) {
       await fsp.copyFile(this.fixtureMp4, dest);
@@ -1632,6 +1635,7 @@ export class StandIn {
   reset() {
     this.mode = defaultMode();
     this.s3Next = null;
+    this.outputFile = null;
   }
 }
 
@@ -1948,6 +1952,22 @@ async function control(si, method, name, bodyText) {
       }
       si.s3Next = keys.length ? { ...body } : null;
       return [200, { next: si.s3Next }];
+    }
+    case 'GET output_file':
+      return [200, { path: si.outputFile }];
+    case 'POST output_file': { // {path}: every egress writes a copy of it; {} clears
+      if ('path' in body && body.path !== null) {
+        if (typeof body.path !== 'string' || !path.isAbsolute(body.path)) {
+          return [400, { error: 'path must be an absolute file name' }];
+        }
+        try {
+          fs.accessSync(body.path, fs.constants.R_OK);
+        } catch (e) {
+          return [400, { error: `cannot read ${body.path}: ${e.code}` }];
+        }
+      }
+      si.outputFile = body.path ?? null;
+      return [200, { path: si.outputFile }];
     }
     case 'GET webhooks':
       return [200, { webhooks: si.webhooks }];

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * api_transcript.c - what was said in a recording: its transcript (JSON
+ * or text), its captions (WebVTT), asking for a transcript again, and the
+ * search of what was said across the recordings a user may view
+ * (GET /api/recordings/?q=).  The same rules as the recording's own
+ * decide who may read them; reading a transcript or captions is a view
+ * of the recording, audited once per viewing.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "fcgi.h"
+#include "json.h"
+#include "model.h"
+#include "transcript.h"
+
+#define SEARCH_DEFAULT	20
+#define SEARCH_MAX	100
+#define SEARCH_OFFSET_MAX 1000
+#define WORDS_MAX	256		/* bytes of a search */
+
+/* The transcript's state, for details, status and the transcript. */
+void
+mr_api_transcript_fields(struct mr_jw *w, const struct mr_transcript *t)
+{
+	mr_jw_str(w, "transcript_status", t->status);
+	mr_jw_str(w, "transcript_error", mr_api_same(t->status, "failed") ||
+	    mr_api_same(t->status, "pending") ? t->last_error : NULL);
+	mr_jw_str(w, "transcript_language", t->language);
+}
+
+/*
+ * The chapters of t as [{"start": seconds, "title": ...}]: the JSON
+ * PostgreSQL made ([[start_ms, title], ...]) read back.  -1 on ENOMEM
+ * or a text that is not what tr_get makes.
+ */
+int
+mr_api_chapters_write(struct mr_ctx *cx, struct mr_jw *w,
+    const struct mr_transcript *t)
+{
+	struct json_object	*arr, *c;
+	size_t			 i, n;
+
+	mr_jw_open(w, "chapters", '[');
+	if (t->chapters_json == NULL) {
+		mr_jw_close(w, ']');
+		return 0;
+	}
+	if ((arr = mr_json_own(cx->cx_arena,
+	    json_tokener_parse(t->chapters_json))) == NULL ||
+	    !json_object_is_type(arr, json_type_array))
+		return -1;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(c, json_type_array) ||
+		    json_object_array_length(c) != 2)
+			return -1;
+		mr_jw_open(w, NULL, '{');
+		mr_jw_num(w, "start", (double)json_object_get_int64(
+		    json_object_array_get_idx(c, 0)) / 1000);
+		mr_jw_str(w, "title", json_object_get_string(
+		    json_object_array_get_idx(c, 1)));
+		mr_jw_close(w, '}');
+	}
+	mr_jw_close(w, ']');
+	return 0;
+}
+
+/* The transcript of a recording the caller may view, or 404. */
+static int
+load_done(struct mr_ctx *cx, const char *id, struct mr_transcript *t,
+    struct mr_seg **segs, size_t *n)
+{
+	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, id, t,
+	    &cx->cx_err) == -1)
+		return -1;
+	if (!mr_api_same(t->status, "done"))
+		return mr_err_set(&cx->cx_err, 404, "transcript_not_found",
+		    "This recording has no transcript (transcript_status "
+		    "%s).", t->status);
+	return mr_db_tr_segments(cx->cx_env->db, cx->cx_arena, id, segs, n,
+	    &cx->cx_err);
+}
+
+int
+mr_api_captions_send(struct mr_ctx *cx, const char *id)
+{
+	struct mr_transcript	 t;
+	struct mr_seg		*segs;
+	struct mr_buf		 b;
+	size_t			 n;
+	int			 rc;
+
+	if (load_done(cx, id, &t, &segs, &n) == -1)
+		return -1;
+	mr_buf_init(&b, 64 * 1024 * 1024);
+	if (mr_vtt_write(&b, segs, n) == -1) {
+		mr_buf_free(&b);
+		return mr_api_oom(cx);
+	}
+	rc = mr_resp_text(cx, 200, "text/vtt; charset=utf-8", b.data, b.len);
+	mr_buf_free(&b);
+	return rc;
+}
+
+int
+mr_api_recording_captions(struct mr_ctx *cx)
+{
+	static const char *const none[] = { NULL };
+	struct mr_recording	 r;
+
+	if (mr_req_query_check(cx, none) == -1 ||
+	    mr_api_load_viewable(cx, &r) == -1 ||
+	    mr_api_captions_send(cx, r.id) == -1)
+		return -1;
+	mr_api_audit_once(cx, r.id, NULL, "view");
+	return 0;
+}
+
+int
+mr_api_recording_transcript(struct mr_ctx *cx)
+{
+	static const char *const params[] = { "format", NULL };
+	struct mr_recording	 r;
+	struct mr_transcript	 t;
+	struct mr_seg		*segs = NULL;
+	struct mr_jw		*w;
+	struct mr_buf		 b;
+	const char		*format = "json";
+	size_t			 n = 0, i;
+	int			 rc;
+
+	if (mr_req_query_check(cx, params) == -1 ||
+	    mr_req_query(cx, "format", &format) == -1)
+		return -1;
+	if (strcmp(format, "json") != 0 && strcmp(format, "txt") != 0)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'format' must be json or txt.");
+	if (mr_api_load_viewable(cx, &r) == -1)
+		return -1;
+	if (strcmp(format, "txt") == 0) {
+		if (load_done(cx, r.id, &t, &segs, &n) == -1)
+			return -1;
+		mr_buf_init(&b, 64 * 1024 * 1024);
+		if (mr_transcript_txt(&b, segs, n) == -1) {
+			mr_buf_free(&b);
+			return mr_api_oom(cx);
+		}
+		rc = mr_resp_text(cx, 200, "text/plain; charset=utf-8",
+		    b.data, b.len);
+		mr_buf_free(&b);
+		if (rc == 0)
+			mr_api_audit_once(cx, r.id, NULL, "view");
+		return rc;
+	}
+	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r.id, &t,
+	    &cx->cx_err) == -1)
+		return -1;
+	if (mr_api_same(t.status, "done") && mr_db_tr_segments(
+	    cx->cx_env->db, cx->cx_arena, r.id, &segs, &n, &cx->cx_err) == -1)
+		return -1;
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
+		return mr_api_oom(cx);
+	mr_jw_open(w, NULL, '{');
+	mr_jw_str(w, "recording_id", r.id);
+	mr_api_transcript_fields(w, &t);
+	mr_jw_num(w, "seconds", t.seconds);
+	mr_jw_str(w, "transcribed_at", t.done_at);
+	mr_jw_open(w, "segments", '[');
+	for (i = 0; i < n; i++) {
+		mr_jw_open(w, NULL, '{');
+		mr_jw_num(w, "start", (double)segs[i].start_ms / 1000);
+		mr_jw_num(w, "end", (double)segs[i].end_ms / 1000);
+		mr_jw_str(w, "text", segs[i].text);
+		mr_jw_close(w, '}');
+	}
+	mr_jw_close(w, ']');
+	if (mr_api_chapters_write(cx, w, &t) == -1)
+		return mr_api_oom(cx);
+	mr_jw_close(w, '}');
+	mr_api_audit_once(cx, r.id, NULL, "view");
+	return mr_resp_jw(cx, 200, w);
+}
+
+int
+mr_api_recording_transcribe(struct mr_ctx *cx)
+{
+	static const char *const none[] = { NULL };
+	struct mr_recording	 r;
+	struct mr_jw		*w;
+	int			 rc;
+
+	if (mr_req_query_check(cx, none) == -1 || mr_req_no_fields(cx) == -1 ||
+	    mr_api_load_owned(cx, &r, "transcribe") == -1)
+		return -1;
+	if (cx->cx_env->conf->cf_asr_url == NULL)
+		return mr_err_set(&cx->cx_err, 409, "transcription_off",
+		    "Transcription is not set up here (asr_url).");
+	if (!mr_api_same(r.status, "completed") || r.storage_path == NULL)
+		return mr_err_set(&cx->cx_err, 409, "not_completed",
+		    "Only a completed recording can be transcribed; this one "
+		    "is %s.", r.status);
+	mr_db_set_actor(cx->cx_env->db, &cx->cx_actor);
+	rc = mr_db_tr_request(cx->cx_env->db, cx->cx_arena, r.id,
+	    r.company_id, cx->cx_user.id, cx->cx_env->conf->cf_asr_language,
+	    &cx->cx_err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0)
+		return mr_err_set(&cx->cx_err, 409, "transcription_running",
+		    "This recording is being transcribed right now.");
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
+		return mr_api_oom(cx);
+	mr_jw_open(w, NULL, '{');
+	mr_jw_str(w, "recording_id", r.id);
+	mr_jw_str(w, "transcript_status", "pending");
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 202, w);
+}
+
+/*
+ * The segment's text in pieces, each a match or not: marked holds the
+ * text with each match between \x01 and \x02 (tr_search).  A client
+ * shows them without ever reading markup from the text.
+ */
+static void
+highlight(struct mr_jw *w, struct mr_arena *a, const char *marked)
+{
+	const char	*p = marked, *q;
+	int		 match = 0;
+	char		*part;
+
+	mr_jw_open(w, "highlight", '[');
+	while (*p != '\0') {
+		q = p + strcspn(p, "\x01\x02");
+		if (q > p && (part = mr_strndup(a, p, (size_t)(q - p))) !=
+		    NULL) {
+			mr_jw_open(w, NULL, '{');
+			mr_jw_str(w, "text", part);
+			mr_jw_bool(w, "match", match);
+			mr_jw_close(w, '}');
+		}
+		if (*q == '\0')
+			break;
+		match = *q == '\x01';
+		p = q + 1;
+	}
+	mr_jw_close(w, ']');
+}
+
+/* Well-formed UTF-8, no control characters (RFC 3629). */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	unsigned		 c, n, i;
+
+	while ((c = *p) != '\0') {
+		if (c < 0x20 || c == 0x7f)
+			return 0;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3;
+		else
+			return 0;
+		for (i = 1; i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* GET /api/recordings/?q=: called by the list when q is given. */
+int
+mr_api_recordings_search(struct mr_ctx *cx)
+{
+	static const char *const params[] = {
+		"q", "limit", "offset", NULL
+	};
+	struct mr_tr_query	 q;
+	struct mr_tr_hit	*hits;
+	struct mr_jw		*w;
+	const char		*v;
+	int			 n, i, rc;
+
+	memset(&q, 0, sizeof(q));
+	q.company_id = cx->cx_user.company_id;
+	q.user_id = cx->cx_user.id;
+	q.is_admin = cx->cx_user.is_admin;
+	q.language = cx->cx_env->conf->cf_asr_language;
+	q.limit = SEARCH_DEFAULT;
+	if (mr_req_query_check(cx, params) == -1 ||
+	    mr_req_query(cx, "q", &q.words) == -1)
+		return -1;
+	if (q.words == NULL || q.words[strspn(q.words, " \t")] == '\0' ||
+	    strlen(q.words) > WORDS_MAX || !utf8_ok(q.words))
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'q' must be 1 to %d bytes of UTF-8 "
+		    "words.", WORDS_MAX);
+	if (mr_req_limit(cx, SEARCH_MAX, &q.limit) == -1)
+		return -1;
+	if ((rc = mr_req_query(cx, "offset", &v)) == -1)
+		return -1;
+	if (rc == 1 && mr_parse_int64(v, 0, SEARCH_OFFSET_MAX,
+	    &q.offset) == -1)
+		return mr_err_set(&cx->cx_err, 400, "invalid_query",
+		    "Query parameter 'offset' must be from 0 to %d.",
+		    SEARCH_OFFSET_MAX);
+	/* One more than the page: whether there is a next one. */
+	q.limit++;
+	if (mr_db_tr_search(cx->cx_env->db, cx->cx_arena, &q, &hits, &n,
+	    &cx->cx_err) == -1)
+		return -1;
+	q.limit--;
+	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
+		return mr_api_oom(cx);
+	mr_jw_open(w, NULL, '{');
+	mr_jw_str(w, "q", q.words);
+	mr_jw_open(w, "hits", '[');
+	for (i = 0; i < n && i < q.limit; i++) {
+		mr_jw_open(w, NULL, '{');
+		mr_jw_str(w, "recording_id", hits[i].recording_id);
+		mr_jw_str(w, "room_code", hits[i].room_code);
+		mr_jw_str(w, "meeting_name", hits[i].meeting_name);
+		mr_jw_str(w, "recorded_by_name", hits[i].recorded_by_name);
+		mr_jw_str(w, "started_at", hits[i].started_at);
+		mr_jw_num(w, "start", (double)hits[i].start_ms / 1000);
+		mr_jw_num(w, "end", (double)hits[i].end_ms / 1000);
+		mr_jw_str(w, "text", hits[i].text);
+		highlight(w, cx->cx_arena, hits[i].marked);
+		mr_jw_num(w, "rank", hits[i].rank);
+		mr_jw_close(w, '}');
+	}
+	mr_jw_close(w, ']');
+	mr_jw_int(w, "limit", q.limit);
+	mr_jw_int(w, "offset", q.offset);
+	mr_jw_bool(w, "has_more", n > q.limit);
+	mr_jw_close(w, '}');
+	return mr_resp_jw(cx, 200, w);
+}

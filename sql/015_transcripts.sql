@@ -1,0 +1,96 @@
+-- SPDX-License-Identifier: ISC
+-- 015_transcripts: what was said in a recording.  A completed recording
+-- that a reaper with a speech-to-text server (asr_url) stored gets a
+-- transcript row, pending; the reaper's transcribe pass claims it with a
+-- lease as uploads are claimed, and leaves it done (with its segments
+-- and chapters) or failed (with the reason).  No row: none was asked
+-- for.  Everything goes with the recording when it is purged.
+
+-- The text search configuration for a language as a speech-to-text
+-- server names it: an ISO 639-1 code ("en") or a name ("english",
+-- "English").  'simple' (no stemming, no stop words) for the others.
+CREATE FUNCTION project_management.meetrec_ts_config(lang text)
+RETURNS regconfig LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT (CASE lower(coalesce(lang, ''))
+	    WHEN 'ar' THEN 'arabic' WHEN 'arabic' THEN 'arabic'
+	    WHEN 'ca' THEN 'catalan' WHEN 'catalan' THEN 'catalan'
+	    WHEN 'da' THEN 'danish' WHEN 'danish' THEN 'danish'
+	    WHEN 'nl' THEN 'dutch' WHEN 'dutch' THEN 'dutch'
+	    WHEN 'en' THEN 'english' WHEN 'english' THEN 'english'
+	    WHEN 'fi' THEN 'finnish' WHEN 'finnish' THEN 'finnish'
+	    WHEN 'fr' THEN 'french' WHEN 'french' THEN 'french'
+	    WHEN 'de' THEN 'german' WHEN 'german' THEN 'german'
+	    WHEN 'el' THEN 'greek' WHEN 'greek' THEN 'greek'
+	    WHEN 'hu' THEN 'hungarian' WHEN 'hungarian' THEN 'hungarian'
+	    WHEN 'id' THEN 'indonesian' WHEN 'indonesian' THEN 'indonesian'
+	    WHEN 'ga' THEN 'irish' WHEN 'irish' THEN 'irish'
+	    WHEN 'it' THEN 'italian' WHEN 'italian' THEN 'italian'
+	    WHEN 'lt' THEN 'lithuanian' WHEN 'lithuanian' THEN 'lithuanian'
+	    WHEN 'ne' THEN 'nepali' WHEN 'nepali' THEN 'nepali'
+	    WHEN 'no' THEN 'norwegian' WHEN 'nb' THEN 'norwegian'
+	    WHEN 'nn' THEN 'norwegian' WHEN 'norwegian' THEN 'norwegian'
+	    WHEN 'pt' THEN 'portuguese' WHEN 'portuguese' THEN 'portuguese'
+	    WHEN 'ro' THEN 'romanian' WHEN 'romanian' THEN 'romanian'
+	    WHEN 'ru' THEN 'russian' WHEN 'russian' THEN 'russian'
+	    WHEN 'sr' THEN 'serbian' WHEN 'serbian' THEN 'serbian'
+	    WHEN 'es' THEN 'spanish' WHEN 'spanish' THEN 'spanish'
+	    WHEN 'sv' THEN 'swedish' WHEN 'swedish' THEN 'swedish'
+	    WHEN 'ta' THEN 'tamil' WHEN 'tamil' THEN 'tamil'
+	    WHEN 'tr' THEN 'turkish' WHEN 'turkish' THEN 'turkish'
+	    WHEN 'yi' THEN 'yiddish' WHEN 'yiddish' THEN 'yiddish'
+	    ELSE 'simple' END)::regconfig
+$$;
+
+CREATE TABLE project_management.pm_recording_transcripts (
+	recording_id	uuid PRIMARY KEY REFERENCES
+	    project_management.pm_meeting_recordings (id) ON DELETE CASCADE,
+	company_id	uuid NOT NULL,
+	status		text NOT NULL DEFAULT 'pending'
+	    CHECK (status IN ('pending', 'done', 'failed')),
+	attempts	integer NOT NULL DEFAULT 0,
+	next_attempt_at	timestamptz,
+	lease_owner	text,
+	lease_until	timestamptz,
+	last_error	text,
+	language	text,
+	ts_config	regconfig NOT NULL DEFAULT 'simple',
+	segments	integer NOT NULL DEFAULT 0,
+	seconds		double precision,
+	requested_at	timestamptz NOT NULL DEFAULT now(),
+	requested_by	uuid,
+	done_at		timestamptz
+);
+-- The transcribe pass's claim reads only the rows still to do, in order.
+CREATE INDEX pm_recording_transcripts_todo
+    ON project_management.pm_recording_transcripts
+    (coalesce(next_attempt_at, '-infinity'::timestamptz), requested_at)
+    WHERE status = 'pending';
+
+-- Segments on the recording's timeline, in milliseconds.  tsv is the
+-- text's lexemes in the transcript's configuration, for search.
+CREATE TABLE project_management.pm_transcript_segments (
+	recording_id	uuid NOT NULL REFERENCES
+	    project_management.pm_recording_transcripts (recording_id)
+	    ON DELETE CASCADE,
+	seq		integer NOT NULL,
+	company_id	uuid NOT NULL,
+	start_ms	bigint NOT NULL CHECK (start_ms >= 0),
+	end_ms		bigint NOT NULL CHECK (end_ms >= start_ms),
+	text		text NOT NULL,
+	ts_config	regconfig NOT NULL,
+	tsv		tsvector GENERATED ALWAYS AS
+	    (to_tsvector(ts_config, text)) STORED,
+	PRIMARY KEY (recording_id, seq)
+);
+CREATE INDEX pm_transcript_segments_tsv
+    ON project_management.pm_transcript_segments USING gin (tsv);
+
+CREATE TABLE project_management.pm_transcript_chapters (
+	recording_id	uuid NOT NULL REFERENCES
+	    project_management.pm_recording_transcripts (recording_id)
+	    ON DELETE CASCADE,
+	seq		integer NOT NULL,
+	start_ms	bigint NOT NULL CHECK (start_ms >= 0),
+	title		text NOT NULL,
+	PRIMARY KEY (recording_id, seq)
+);
