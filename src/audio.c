@@ -13,7 +13,10 @@
  *
  * Decoding: packets the decoder refuses are skipped and counted; a file
  * of which nothing decodes is 422, and so is one the demuxer cannot read
- * to its end (a read error other than the end of the file).
+ * to its end (a read error other than the end of the file) or whose
+ * index (MP4's sample table) places audio past the end of the source:
+ * a file cut short.  The samples an MP4 track has past the end its edit
+ * list declares (the last AAC frame's padding) are left out.
  * libswresample turns every frame into 16000 Hz mono signed 16-bit.
  *
  * The timeline: a piece's start is the time of the first decoded frame
@@ -97,6 +100,7 @@ struct cutter {
 	uint64_t	 done;		/* samples of the pieces before */
 	uint64_t	 total;		/* samples taken in */
 	double		 t0;		/* the first frame's time */
+	uint64_t	 limit;		/* samples the track declares */
 	int		 index;
 };
 
@@ -472,6 +476,8 @@ struct job {
 	AVStream		*st;
 	int16_t			*out;
 	int			 out_cap;
+	int16_t			 held[MR_AUDIO_RATE];	/* see take() */
+	size_t			 held_len;
 	int			 have_t0;
 	int			 bad;		/* packets that did not decode */
 };
@@ -565,6 +571,10 @@ open_decoder(struct job *j, struct mr_err *err)
 
 	si = av_find_best_stream(j->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec,
 	    0);
+	if (si == AVERROR_STREAM_NOT_FOUND && j->fmt->nb_streams == 0)
+		return mr_err_set(err, 422, "unreadable_media",
+		    "The recording holds no streams: it is damaged or cut "
+		    "short.");
 	if (si == AVERROR_STREAM_NOT_FOUND)
 		return mr_err_set(err, 422, "unreadable_media",
 		    "The recording has no audio track.");
@@ -598,6 +608,41 @@ open_decoder(struct job *j, struct mr_err *err)
 	    (j->frame = av_frame_alloc()) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
 	return 0;
+}
+
+/*
+ * Resampled samples into the cutter, up to the end the track declares.
+ * Past it they are held back: up to MR_AUDIO_RATE of them are padding
+ * and left out at the end, more mean the declared end was wrong (a
+ * fragmented file's first fragment, say) and everything goes in.
+ */
+static int
+take(struct job *j, const int16_t *s, size_t n, struct mr_err *err)
+{
+	size_t	 k = n;
+
+	if (j->c.limit != UINT64_MAX) {
+		if (j->c.total < j->c.limit && k > j->c.limit - j->c.total)
+			k = (size_t)(j->c.limit - j->c.total);
+		else if (j->c.total >= j->c.limit)
+			k = 0;
+	}
+	if (k > 0 && feed(&j->c, s, k, err) == -1)
+		return -1;
+	s += k;
+	n -= k;
+	if (n == 0)
+		return 0;
+	if (j->held_len + n <= MR_AUDIO_RATE) {
+		memcpy(j->held + j->held_len, s, n * sizeof(int16_t));
+		j->held_len += n;
+		return 0;
+	}
+	j->c.limit = UINT64_MAX;
+	if (feed(&j->c, j->held, j->held_len, err) == -1)
+		return -1;
+	j->held_len = 0;
+	return feed(&j->c, s, n, err);
 }
 
 /*
@@ -641,7 +686,7 @@ resample(struct job *j, const AVFrame *f, struct mr_err *err)
 		if (got < 0)
 			return av_fail(j, got, err,
 			    "The audio could not be resampled.");
-		if (got > 0 && feed(&j->c, j->out, (size_t)got, err) == -1)
+		if (got > 0 && take(j, j->out, (size_t)got, err) == -1)
 			return -1;
 		if (f != NULL || got == 0)
 			return 0;
@@ -682,6 +727,54 @@ setup_swr(struct job *j, const AVFrame *f, struct mr_err *err)
 	return 0;
 }
 
+/*
+ * An MP4 track says how long it is (its edit list): the samples the
+ * last AAC frame has past that end are padding and are left out.
+ */
+static void
+set_limit(struct job *j)
+{
+	double	 end;
+
+	if (strncmp(j->fmt->iformat->name, "mov,", 4) != 0 ||
+	    j->st->duration == AV_NOPTS_VALUE || j->st->duration <= 0)
+		return;
+	end = (double)j->st->duration * av_q2d(j->st->time_base);
+	if (j->st->start_time != AV_NOPTS_VALUE)
+		end += (double)j->st->start_time * av_q2d(j->st->time_base);
+	if (j->fmt->start_time != AV_NOPTS_VALUE)
+		end -= (double)j->fmt->start_time / AV_TIME_BASE;
+	end -= j->c.t0;
+	if (end > 0)
+		j->c.limit = (uint64_t)(end * MR_AUDIO_RATE + 0.5);
+}
+
+/*
+ * A file cut short: the demuxer's index (MP4's sample table) places
+ * audio past the end of the source.
+ */
+static int
+check_index(struct job *j, struct mr_err *err)
+{
+	const AVIndexEntry	*e;
+	int			 i, n;
+
+	n = avformat_index_get_entries_count(j->st);
+	for (i = 0; i < n; i++) {
+		e = avformat_index_get_entry(j->st, i);
+		if (e != NULL && e->size > 0 && e->pos >= 0 &&
+		    (uint64_t)e->pos + (uint64_t)e->size > j->rd.src->size) {
+			mr_err_set(err, 422, "unreadable_media", "The "
+			    "recording is cut short: its audio goes on past "
+			    "the end of the file.");
+			return mr_err_cause(err, "sample %d at %lld, %d bytes, "
+			    "file %llu bytes", i, (long long)e->pos, e->size,
+			    (unsigned long long)j->rd.src->size);
+		}
+	}
+	return 0;
+}
+
 /* Take every frame the decoder has ready. */
 static int
 drain(struct job *j, struct mr_err *err)
@@ -715,6 +808,7 @@ drain(struct job *j, struct mr_err *err)
 				t0 -= (double)j->fmt->start_time / AV_TIME_BASE;
 			j->c.t0 = t0 > 0 ? t0 : 0;
 			j->have_t0 = 1;
+			set_limit(j);
 		}
 		ret = setup_swr(j, j->frame, err);
 		if (ret == 0)
@@ -738,6 +832,7 @@ mr_audio_pieces(const struct mr_src *src, const struct mr_audio_opts *opts,
 	j.rd.src = src;
 	j.c.fn = fn;
 	j.c.arg = arg;
+	j.c.limit = UINT64_MAX;
 	av_quiet();
 	if (cutter_init(&j.c, opts, err) == -1)
 		goto done;
@@ -745,7 +840,8 @@ mr_audio_pieces(const struct mr_src *src, const struct mr_audio_opts *opts,
 		mr_err_set(err, 422, "unreadable_media", "The file is empty.");
 		goto done;
 	}
-	if (open_input(&j, err) == -1 || open_decoder(&j, err) == -1)
+	if (open_input(&j, err) == -1 || open_decoder(&j, err) == -1 ||
+	    check_index(&j, err) == -1)
 		goto done;
 
 	for (;;) {
