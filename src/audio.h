@@ -22,6 +22,8 @@
 
 #define MR_AUDIO_RATE		16000	/* samples a second, mono */
 #define MR_AUDIO_WAV_HEADER	44	/* bytes before the samples */
+#define MR_AUDIO_QUIET_MAX	300	/* seconds: a longer quiet_window
+					   is cut to this */
 
 /* One piece, handed to the caller while its file exists. */
 struct mr_audio_piece {
@@ -35,7 +37,8 @@ struct mr_audio_piece {
 
 struct mr_audio_opts {
 	const char	*tmpdir;	/* where pieces are written */
-	uint64_t	 max_bytes;	/* a piece's largest size */
+	uint64_t	 max_bytes;	/* a piece's largest size, at least
+					   44 + 640 (20 ms) */
 	double		 quiet_window;	/* seconds before the limit searched
 					   for the quietest moment; 0 is
 					   the default (30) */
@@ -52,7 +55,9 @@ struct mr_audio_stats {
  * returns 0 to go on, or -1 with err set to stop (its error is
  * returned).  Returns 0, or -1 with err: 422 "unreadable_media" (no
  * audio track, a stream that cannot be decoded), 500 "io_error" (the
- * temporary files), or the source's own error.  stats may be NULL.
+ * temporary files), 500 "internal" (out of memory, max_bytes too small),
+ * or the source's own error.  stats may be NULL; it is filled on
+ * failure too, with what was done until then.
  */
 int	mr_audio_pieces(const struct mr_src *src,
 	    const struct mr_audio_opts *opts,
