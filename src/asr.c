@@ -94,8 +94,53 @@ trimmed(struct mr_arena *a, const char *s, size_t len)
 	return mr_strndup(a, s, len);
 }
 
-int
-mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
+/*
+ * Is s[0..len) UTF-8 as RFC 3629 has it (no overlong forms, no
+ * surrogates, nothing past U+10FFFF) and free of NUL bytes?  json-c lets
+ * encoded surrogates by, and "\u0000" would cut a C string short.
+ */
+static int
+utf8_valid(const char *str, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i = 0, n, k;
+	uint32_t		 c;
+
+	while (i < len) {
+		if (s[i] == 0)
+			return 0;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
+			n = 1;
+			c = s[i] & 0x1f;
+		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
+			n = 2;
+			c = s[i] & 0x0f;
+		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
+			n = 3;
+			c = s[i] & 0x07;
+		} else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+read_answer(struct mr_arena *a, const char *body, size_t len,
     struct mr_asr_result *res, struct mr_err *err)
 {
 	struct json_object	*root, *v, *segs, *seg;
@@ -124,7 +169,9 @@ mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
 	if (json_object_object_get_ex(root, "language", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) > LANG_MAX)
+		    json_object_get_string_len(v) > LANG_MAX ||
+		    !utf8_valid(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v)))
 			return bad_answer(err, "its language is not a short "
 			    "string");
 		res->language = trimmed(a, json_object_get_string(v),
@@ -147,6 +194,9 @@ mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
 			    "text");
 		if (json_object_get_string_len(v) > ALLTEXT_MAX)
 			return bad_answer(err, "its text is too long");
+		if (!utf8_valid(json_object_get_string(v),
+		    (size_t)json_object_get_string_len(v)))
+			return bad_answer(err, "its text is not UTF-8");
 		text = trimmed(a, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v));
 		if (text == NULL)
@@ -189,6 +239,8 @@ mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
 		slen = (size_t)json_object_get_string_len(v);
 		if (slen > TEXT_MAX)
 			return bad_answer(err, "a segment's text is too long");
+		if (!utf8_valid(s, slen))
+			return bad_answer(err, "a segment's text is not UTF-8");
 		if ((text = trimmed(a, s, slen)) == NULL)
 			goto oom;
 		if (*text == '\0')
@@ -200,8 +252,18 @@ mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
 	}
 	return 0;
 oom:
-	memset(res, 0, sizeof(*res));
 	return mr_err_set(err, 500, "internal", "Out of memory.");
+}
+
+int
+mr_asr_parse(struct mr_arena *a, const char *body, size_t len,
+    struct mr_asr_result *res, struct mr_err *err)
+{
+	if (read_answer(a, body, len, res, err) == -1) {
+		memset(res, 0, sizeof(*res));
+		return -1;
+	}
+	return 0;
 }
 
 /*
