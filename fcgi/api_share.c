@@ -555,8 +555,7 @@ show(struct mr_ctx *cx, struct shared *sh)
 	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r->id, &t,
 	    &cx->cx_err) == -1)
 		return -1;
-	if (mr_api_same(t.status, "done") &&
-	    (curl = captions_url(cx, url)) == NULL)
+	if (t.done_at != NULL && (curl = captions_url(cx, url)) == NULL)
 		return mr_api_oom(cx);
 	title = r->meeting_name ? r->meeting_name : r->room_code;
 	if (!sh->html) {

@@ -77,7 +77,8 @@ load_done(struct mr_ctx *cx, const char *id, struct mr_transcript *t,
 	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, id, t,
 	    &cx->cx_err) == -1)
 		return -1;
-	if (!mr_api_same(t->status, "done"))
+	/* One asked for again stays readable until the new one is done. */
+	if (t->done_at == NULL)
 		return mr_err_set(&cx->cx_err, 404, "transcript_not_found",
 		    "This recording has no transcript (transcript_status "
 		    "%s).", t->status);
@@ -159,7 +160,7 @@ mr_api_recording_transcript(struct mr_ctx *cx)
 	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r.id, &t,
 	    &cx->cx_err) == -1)
 		return -1;
-	if (mr_api_same(t.status, "done") && mr_db_tr_segments(
+	if (t.done_at != NULL && mr_db_tr_segments(
 	    cx->cx_env->db, cx->cx_arena, r.id, &segs, &n, &cx->cx_err) == -1)
 		return -1;
 	if ((w = mr_jw_new(cx->cx_arena)) == NULL)
