@@ -326,6 +326,11 @@ my %not_api = (
 	storage_changed => 'the reaper',
 	room_busy => 'meetrec-admin room del',
 	room_has_recordings => 'meetrec-admin room del',
+	asr_bad_answer => 'the transcribe pass: transcript_error',
+	asr_rate_limited => 'the transcribe pass: transcript_error',
+	asr_too_large => 'the transcribe pass: transcript_error',
+	asr_unavailable => 'the transcribe pass: transcript_error',
+	read_unsupported => 'the transcribe pass reads stored recordings',
 );
 my %cli_only = map { $_ => 1 } grep {
 	my $c = $_;
