@@ -56,9 +56,11 @@ $s->standin(POST => '/_standin/wait', { idle => \1 });
 $r = $s->api(GET => "/api/recordings/$id/status", token => $tok);
 is($r->{status}, 200, 'status answers');
 is_deeply([sort keys %{ $r->{json} }], [sort qw(recording_id status
-    file_size_bytes duration_seconds duration_ms egress_status)],
+    file_size_bytes duration_seconds duration_ms egress_status
+    transcript_status)],
     'status fields');
 is($r->{json}{status}, 'recording', 'still recording');
+is($r->{json}{transcript_status}, 'none', 'no transcript while recording');
 is($r->{json}{egress_status}, 'EGRESS_ACTIVE',
     'egress_updated webhook applied');
 
