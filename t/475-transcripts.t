@@ -1,0 +1,387 @@
+#!/usr/bin/perl
+# SPDX-License-Identifier: ISC
+#
+# 475-transcripts.t - record, stop, completed, transcribed, searched, the
+# whole way with real parts: espeak-ng speaks known sentences, mkspeech
+# places them at known times in a meeting (MP4 with video, and an
+# audio-only Ogg/Opus), the LiveKit stand-in writes that file as the
+# egress output, the reaper stores it and its transcribe pass reads it
+# back from storage, cuts it into pieces and sends them to the
+# speech-to-text stand-in (t/asr), which "hears" each sentence by its
+# audio and answers verbose_json with times inside the piece.  So every
+# time the API answers went through the cutting and the offsets.
+#
+# Then: the transcript (JSON and text), the captions checked by a real
+# WebVTT parser (t/vtt, W3C's), the chapters, search (a word said at
+# 1:42 found at 1:42, and only by those who may view the recording), the
+# share link's captions, asking again, and a server that fails: 500 and
+# 429 retried within the pass, down (the attempt ends and backs off), a
+# 413 (failed for good with the reason), and a slow server holding up
+# nothing else of a watching reaper.
+use strict;
+use warnings;
+use Test::More;
+use File::Path qw(make_path remove_tree);
+use Time::HiRes qw(sleep time);
+use Meetrec::Test::Stack;
+use Meetrec::Test::Asr;
+use Meetrec::Test::Proc qw(run_cmd wait_for);
+use Meetrec::Test::Util qw(build_root json_decode uuid http slurp);
+
+my $b = build_root();
+my $mkspeech = "$b/t/unit/mkspeech";
+my ($espeak) = grep { -x $_ && !-d $_ } map { "$_/espeak-ng" }
+    split /:/, $ENV{PATH} // '';
+Meetrec::Test::Stack::skip_unless(
+    Meetrec::Test::Stack::prereqs_missing(),
+    Meetrec::Test::Asr::prereqs_missing(),
+    Meetrec::Test::Stack::node_missing('t/vtt/validate.mjs', 't/vtt',
+	'webvtt-parser'),
+    (-x $mkspeech ? () : "$mkspeech is not built (make check builds it)"),
+    ($espeak ? () : 'espeak-ng is not installed'));
+
+my $dir = ($ENV{MEETREC_TEST_TMPDIR} // "$b/t/tmp_check")
+    . '/475-transcripts-media';
+remove_tree($dir) if -e $dir;
+make_path($dir);
+
+# The meeting: when each sentence is said (seconds), and what.  The
+# lengths differ, so the stand-in tells them apart by their sound.
+my @said = (
+	[ 4, 'Good morning everyone and welcome to the quarterly planning '
+	    . 'meeting of the whole team.' ],
+	[ 31, 'The marketing budget grows next year.' ],
+	[ 58, 'Please send me the revised figures before Friday afternoon so '
+	    . 'that finance can check them.' ],
+	[ 102, 'The giraffe project ships in March.' ],
+	[ 128, 'Thank you all for coming today, and see you next week at the '
+	    . 'same time in this room.' ],
+);
+my $LENGTH = 150;
+my $TOL = 0.6;			# seconds between said and found
+
+my @script;
+my $i = 0;
+for my $s (@said) {
+	my $wav = "$dir/s" . ++$i . '.wav';
+	my $r = run_cmd([ $espeak, '-v', 'en', '-w', $wav, $s->[1] ],
+	    timeout => 60);
+	BAIL_OUT("espeak-ng: $r->{err}") unless $r->{rc} == 0 && -s $wav;
+	push @script, { text => $s->[1], wav => $wav };
+}
+
+sub meeting_file {
+	my ($out, @extra) = @_;
+	my $r = run_cmd([ $mkspeech, '--out', $out, '--duration', $LENGTH,
+	    @extra, map { ('--at', $said[$_][0], $script[$_]{wav}) }
+	    0 .. $#said ], timeout => 300);
+	BAIL_OUT("mkspeech $out: $r->{err}") unless $r->{rc} == 0 && -s $out;
+	return $out;
+}
+my $mp4 = meeting_file("$dir/meeting.mp4", '--video');
+my $ogg = meeting_file("$dir/meeting.ogg");
+
+my $asr = Meetrec::Test::Asr->new(dir => "$dir/asr");
+$asr->script(\@script);
+# About 31 s of audio a piece: a meeting of 150 s is cut four times.
+my $s = Meetrec::Test::Stack->new(conf => {
+	asr_url => $asr->url,
+	asr_language => 'en',
+	asr_max_bytes => 1_000_000,
+	asr_backoff_seconds => 1,
+	asr_max_attempts => 3,
+	asr_timeout_seconds => 5,
+});
+my ($co, $host, $viewer, $stranger) = (uuid(), uuid(), uuid(), uuid());
+my $tok = $s->token(user => $host, company => $co, username => 'host');
+my $vtok = $s->token(user => $viewer, company => $co, username => 'viewer');
+my $stok = $s->token(user => $stranger, company => $co,
+    username => 'stranger');
+my $atok = $s->token(user => uuid(), company => $co, role => 'admin');
+my $otok = $s->token(user => uuid(), company => uuid(), role => 'admin');
+
+sub tr_row {
+	my ($id) = @_;
+	my $line = $s->pg->psql("SELECT concat_ws('|', status, attempts, "
+	    . "coalesce(last_error, ''), next_attempt_at > now()) FROM "
+	    . 'project_management.pm_recording_transcripts '
+	    . "WHERE recording_id = '$id'");
+	my %r;
+	@r{qw(status attempts error later)} = split /\|/, $line, 4;
+	return \%r;
+}
+
+sub record {
+	my ($file, %o) = @_;
+	$s->standin(POST => 'output_file', { path => $file });
+	my $code = 'tr-' . int(rand(1e9));
+	$s->room(code => $code, name => $o{name} // 'Planning', host => $host,
+	    company => $co);
+	my $r = $s->api(POST => '/api/recordings/start', token => $tok,
+	    json => { room_code => $code,
+	    ($o{audio_only} ? (audio_only => JSON::PP::true()) : ()) });
+	is($r->{status}, 201, "start in $code") or diag($r->{body});
+	my $id = $r->{json}{recording_id};
+	$s->standin_idle;
+	$s->api(POST => "/api/recordings/$id/stop", token => $tok);
+	$s->standin_idle;
+	return $id;
+}
+
+sub transcribe_pass {
+	my $r = $s->reaper('--pass', 'transcribe');
+	return $r;
+}
+
+# The segment said at $t (seconds) in $segs, or undef.
+sub near {
+	my ($segs, $t) = @_;
+	my ($best) = sort { abs($a->{start} - $t) <=> abs($b->{start} - $t) }
+	    @$segs;
+	return $best && abs($best->{start} - $t) <= $TOL ? $best : undef;
+}
+
+# ---- 1. the whole way, MP4 -------------------------------------------
+my $id = record($mp4);
+$s->reaper('--pass', 'upload');
+my $r = $s->api(GET => "/api/recordings/$id/status", token => $tok);
+is($r->{json}{status}, 'completed', 'the recording completed');
+is($r->{json}{transcript_status}, 'pending',
+    'completing it asked for its transcript');
+is(tr_row($id)->{status}, 'pending', 'a pending transcript row');
+
+$r = $s->api(GET => "/api/recordings/$id/captions.vtt", token => $tok);
+is($r->{status}, 404, 'no captions before the transcript');
+is($r->{json}{code}, 'transcript_not_found', '... transcript_not_found');
+
+$r = transcribe_pass();
+is($r->{rc}, 0, 'the transcribe pass ran') or diag($r->{err});
+like($r->{err}, qr/pass=transcribe rec=$id action=done .*pieces=([5-9])/,
+    'it sent the meeting in several pieces');
+my @reqs = @{ $asr->requests };
+ok(@reqs >= 5, scalar(@reqs) . ' requests reached the server');
+ok(!(grep { $_->{bytes} > 1_000_000 + 4096 } @reqs),
+    'none larger than asr_max_bytes and its form');
+is_deeply([ sort { $a cmp $b } keys %{ { map { (($_->{wav}{rate} // 0)
+    . '/' . ($_->{wav}{channels} // 0)) => 1 } @reqs } } ], [ '16000/1' ],
+    'every piece 16 kHz mono WAV');
+is($reqs[0]{fields}{response_format}, 'verbose_json', 'verbose_json');
+is($reqs[0]{fields}{language}, 'en', 'asr_language sent');
+
+$r = $s->api(GET => "/api/recordings/$id/status", token => $tok);
+is($r->{json}{transcript_status}, 'done', 'status: done');
+
+$r = $s->api(GET => "/api/recordings/$id/transcript", token => $tok);
+is($r->{status}, 200, 'the transcript') or diag($r->{body});
+my $tr = $r->{json};
+is($tr->{transcript_status}, 'done', 'its status');
+my $segs = $tr->{segments};
+is(scalar(@$segs), scalar(@said), 'one segment a sentence')
+    or diag(explain($segs));
+for my $x (@said) {
+	my $seg = near($segs, $x->[0]);
+	ok($seg, "a segment at $x->[0] s") or next;
+	is($seg->{text}, $x->[1], "... saying what was said at $x->[0] s");
+	ok($seg->{end} > $seg->{start}, '... ending after it starts');
+}
+ok(!(grep { $_->{text} eq '[unintelligible]' } @$segs),
+    'no sentence cut in two');
+ok(ref $tr->{chapters} eq 'ARRAY' && @{ $tr->{chapters} } >= 1,
+    'chapters');
+ok(abs($tr->{chapters}[0]{start} - $said[0][0]) <= $TOL,
+    'the first chapter starts with the first words');
+ok(length $tr->{chapters}[0]{title}, 'a title: ' .
+    ($tr->{chapters}[0]{title} // ''));
+
+$r = $s->api(GET => "/api/recordings/$id", token => $tok);
+is($r->{json}{transcript_status}, 'done', 'details: done');
+is_deeply($r->{json}{chapters}, $tr->{chapters}, 'details: the chapters');
+
+$r = $s->api(GET => "/api/recordings/$id/transcript?format=txt",
+    token => $tok);
+is($r->{status}, 200, 'the text');
+like($r->{headers}{'content-type'}, qr{^text/plain}, '... text/plain');
+like($r->{body}, qr/^\[00:01:4[12]\] The giraffe project ships in March\.$/m,
+    '... one timed line a segment');
+
+# Captions, checked by W3C's WebVTT parser.
+$r = $s->api(GET => "/api/recordings/$id/captions.vtt", token => $vtok);
+is($r->{status}, 403, 'captions: not for who may not view it');
+$r = $s->api(GET => "/api/recordings/$id/captions.vtt", token => $tok);
+is($r->{status}, 200, 'captions');
+like($r->{headers}{'content-type'}, qr{^text/vtt}, '... text/vtt');
+my $vtt = "$dir/captions.vtt";
+open(my $fh, '>', $vtt) or die "$vtt: $!";
+print $fh $r->{body};
+close $fh;
+my $v = run_cmd([ Meetrec::Test::Stack::_node(),
+    Meetrec::Test::Stack::node_script('t/vtt/validate.mjs', 't/vtt'), $vtt ],
+    timeout => 60);
+my $parsed = eval { json_decode($v->{out}) } // {};
+is($v->{rc}, 0, 'the WebVTT parser finds no error') or diag($v->{out},
+    $v->{err});
+is(scalar @{ $parsed->{cues} // [] }, scalar(@said), 'a cue a sentence');
+for my $x (@said) {
+	my ($cue) = grep { abs($_->{start} - $x->[0]) <= $TOL }
+	    @{ $parsed->{cues} // [] };
+	is($cue && $cue->{text}, $x->[1], "the cue at $x->[0] s");
+}
+
+# ---- 2. search ----------------------------------------------------------
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $tok);
+is($r->{status}, 200, 'search') or diag($r->{body});
+my $hits = $r->{json}{hits} // [];
+is(scalar @$hits, 1, 'one hit for a word said once');
+is($hits->[0]{recording_id}, $id, '... in that recording');
+ok(abs(($hits->[0]{start} // -9) - 102) <= $TOL, '... at 1:42 ('
+    . ($hits->[0]{start} // 'none') . ' s)');
+is_deeply([ map { $_->{text} } grep { $_->{match} }
+    @{ $hits->[0]{highlight} // [] } ], ['giraffe'], '... the word marked');
+is(join('', map { $_->{text} } @{ $hits->[0]{highlight} // [] }),
+    $said[3][1], '... the marked pieces make the segment');
+$r = $s->api(GET => '/api/recordings/?q=budgets', token => $tok);
+is(scalar @{ $r->{json}{hits} // [] }, 1, 'English stemming: budgets finds '
+    . 'budget');
+$r = $s->api(GET => '/api/recordings/?q=%22revised+figures%22', token => $tok);
+is(scalar @{ $r->{json}{hits} // [] }, 1, 'a phrase');
+$r = $s->api(GET => '/api/recordings/?q=elephant', token => $tok);
+is_deeply($r->{json}{hits}, [], 'a word never said: no hit');
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $stok);
+is_deeply($r->{json}{hits}, [], 'a user who may not view it finds nothing');
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $otok);
+is_deeply($r->{json}{hits}, [], "another company's admin finds nothing");
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $atok);
+is(scalar @{ $r->{json}{hits} // [] }, 1, "the company's admin finds it");
+$r = $s->api(PUT => "/api/recordings/$id/access", token => $tok,
+    json => { allowed_viewers => [ $viewer ] });
+is($r->{status}, 200, 'the owner gives it to a viewer') or diag($r->{body});
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $vtok);
+is(scalar @{ $r->{json}{hits} // [] }, 1, 'the viewer now finds it');
+$r = $s->api(GET => "/api/recordings/$id/captions.vtt", token => $vtok);
+is($r->{status}, 200, '... and reads its captions');
+for my $bad ('q=', 'q=%20%20', 'q=' . ('a' x 257), 'q=%ff', 'q=a%01b',
+    'q=x&scope=mine', 'q=x&limit=0', 'q=x&limit=101', 'q=x&offset=1001',
+    'q=x&offset=-1') {
+	$r = $s->api(GET => "/api/recordings/?$bad", token => $tok);
+	is($r->{status}, 400, "search ?$bad: 400");
+	is($r->{json}{code}, 'invalid_query', '... invalid_query');
+}
+$r = $s->api(GET => "/api/recordings/?q=giraffe'%3B--+%26%26+!(", token => $tok);
+is($r->{status}, 200, 'words full of query syntax are words');
+
+# ---- 3. the share link ----------------------------------------------
+$r = $s->api(POST => "/api/recordings/$id/shares", token => $tok,
+    json => { expires_in => 3600 });
+is($r->{status}, 201, 'a share link') or diag($r->{body});
+my $token = $r->{json}{token} // '';
+$r = http(GET => $s->url("/r/$token"));
+is($r->{status}, 200, 'the share link') or diag($r->{body});
+my $curl = $r->{json}{captions_url};
+like($curl // '', qr{/r/\Q$token\E/captions\.vtt\?expires=\d+&sig=},
+    'it names its captions');
+is_deeply($r->{json}{chapters}, $tr->{chapters}, '... and the chapters');
+(my $path = $curl // '') =~ s{^https?://[^/]+}{};
+$r = http(GET => $s->url($path));
+is($r->{status}, 200, 'the captions by the share link');
+like($r->{body}, qr/\AWEBVTT/, '... WebVTT');
+$r = http(GET => $s->url($path =~ s/sig=./sig=A/r));
+is($r->{status}, 403, 'a changed signature: 403');
+$r = http(GET => $s->url("/r/$token"), { headers => { Accept => 'text/html' } });
+like($r->{body}, qr{<track kind="captions"[^>]* src="/r/\Q$token\E/captions\.vtt\?},
+    "the share page's player has the captions track");
+
+# ---- 4. asked again; a server that fails ---------------------------
+$r = $s->api(POST => "/api/recordings/$id/transcribe", token => $stok);
+is($r->{status}, 403, 'only the owner or an admin asks again');
+$r = $s->api(POST => "/api/recordings/$id/transcribe", token => $tok,
+    json => { x => 1 });
+is($r->{status}, 422, 'transcribe takes no fields');
+$r = $s->api(POST => '/api/recordings/not-a-uuid/transcribe', token => $tok);
+is($r->{status}, 400, 'a bad id: 400');
+$r = $s->api(POST => '/api/recordings/' . uuid() . '/transcribe',
+    token => $tok);
+is($r->{status}, 404, 'no such recording: 404');
+
+$asr->reset;
+$asr->script(\@script);
+$asr->fault(next => 1, status => 500);
+$asr->fault(next => 1, status => 429, retry_after => 1);
+$r = $s->api(POST => "/api/recordings/$id/transcribe", token => $tok);
+is($r->{status}, 202, 'asked again') or diag($r->{body});
+is($r->{json}{transcript_status}, 'pending', '... pending');
+$r = $s->api(GET => "/api/recordings/$id/transcript", token => $tok);
+is(scalar @{ $r->{json}{segments} // [] }, scalar(@said),
+    'the last transcript stays readable meanwhile');
+$r = transcribe_pass();
+like($r->{err}, qr/action=retry/, 'a 500 and a 429 were tried again');
+like($r->{err}, qr/rec=$id action=done/, '... and the transcript made');
+my @st = map { $_->{status} } @{ $asr->requests };
+ok((grep { $_ == 500 } @st) && (grep { $_ == 429 } @st),
+    'the server answered 500 and 429 first');
+
+# Down: the attempt ends, the transcription waits and is tried again.
+$asr->down(1);
+$s->api(POST => "/api/recordings/$id/transcribe", token => $tok);
+$r = transcribe_pass();
+my $row = tr_row($id);
+is($row->{status}, 'pending', 'a server that is down: still pending');
+is($row->{attempts}, 1, '... one attempt counted');
+is($row->{later}, 't', '... tried again later');
+$r = $s->api(GET => "/api/recordings/$id", token => $tok);
+like($r->{json}{transcript_error} // '', qr/./,
+    'details say why: ' . ($r->{json}{transcript_error} // ''));
+$asr->down(0);
+$s->pg->psql('UPDATE project_management.pm_recording_transcripts SET '
+    . "next_attempt_at = now() WHERE recording_id = '$id'");
+$r = transcribe_pass();
+is(tr_row($id)->{status}, 'done', 'back up: done');
+
+# 413: failed for good, with the reason.
+$asr->fault(next => 1, status => 413);
+$s->api(POST => "/api/recordings/$id/transcribe", token => $tok);
+transcribe_pass();
+$row = tr_row($id);
+is($row->{status}, 'failed', 'a piece refused as too large: failed at once');
+like($row->{error}, qr/asr_max_bytes/, '... naming asr_max_bytes');
+is($row->{attempts}, 1, '... after one attempt');
+
+# ---- 5. Ogg/Opus, audio only -------------------------------------------
+$asr->reset;
+$asr->script(\@script);
+my $oid = record($ogg, audio_only => 1, name => 'Audio');
+$s->reaper('--pass', 'upload');
+$r = transcribe_pass();
+$r = $s->api(GET => "/api/recordings/$oid/transcript", token => $tok);
+is($r->{json}{transcript_status}, 'done', 'an Ogg/Opus recording: done');
+my $giraffe = near($r->{json}{segments} // [], 102);
+is($giraffe && $giraffe->{text}, $said[3][1], '... the sentence at 1:42');
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $tok);
+is(scalar @{ $r->{json}{hits} // [] }, 2, 'search finds both recordings');
+
+# ---- 6. a slow server holds up nothing else ------------------------
+# A watching reaper transcribes in a process of its own: while the
+# server sits on a piece, another recording is uploaded.
+$asr->reset;
+$asr->script(\@script);
+$asr->fault(next => 1, delay_ms => 4000);
+$s->api(POST => "/api/recordings/$oid/transcribe", token => $tok);
+my $w = $s->start_reaper(name => 'reaper-watch');
+ok(eval { $s->wait_log('reaper-watch',
+    qr/pass=transcribe process=\d+ started/, 30) }, 'the watch started a '
+    . 'transcribe process');
+my $t0 = time;
+my $bid = record($mp4, name => 'Other');
+ok(eval { wait_for(sub { $s->pg->psql('SELECT status FROM '
+    . 'project_management.pm_meeting_recordings '
+    . "WHERE id = '$bid'") eq 'completed' }, 60, 'the upload'); 1 },
+    'another recording was uploaded meanwhile');
+is(tr_row($oid)->{status}, 'pending', '... while the transcription was '
+    . 'still waiting on the server');
+ok(eval { wait_for(sub { tr_row($oid)->{status} eq 'done' &&
+    tr_row($bid)->{status} eq 'done' }, 120, 'the transcripts'); 1 },
+    'then both transcripts were made');
+diag(sprintf 'uploaded %.1f s after the slow piece was sent', time - $t0);
+
+$s->finish;
+$asr->stop;
+done_testing();
