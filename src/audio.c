@@ -11,6 +11,10 @@
  * family and Ogg demuxers are allowed.  Every stream but the best audio
  * one is discarded, so the demuxer skips the video's bytes.
  *
+ * Checking: the file must first pass the duration probe (probe.h), which
+ * refuses a file cut short or with bytes past its end, and an Ogg stream
+ * without its last page, with a few bounded reads.
+ *
  * Decoding: packets the decoder refuses are skipped and counted; a file
  * of which nothing decodes is 422, and so is one the demuxer cannot read
  * to its end (a read error other than the end of the file) or whose
@@ -727,6 +731,18 @@ setup_swr(struct job *j, const AVFrame *f, struct mr_err *err)
 	return 0;
 }
 
+/* A read of the source for the duration probe, counted. */
+static int
+probe_read(void *arg, off_t off, void *buf, size_t len, struct mr_err *err)
+{
+	struct reader	*r = arg;
+
+	if (r->src->read(r->src->arg, off, buf, len, err) == -1)
+		return -1;
+	r->bytes_read += len;
+	return 0;
+}
+
 /*
  * An MP4 track says how long it is (its edit list): the samples the
  * last AAC frame has past that end are padding and are left out.
@@ -825,6 +841,8 @@ mr_audio_pieces(const struct mr_src *src, const struct mr_audio_opts *opts,
     void *arg, struct mr_audio_stats *stats, struct mr_err *err)
 {
 	struct job	 j;
+	struct mr_src	 probe;
+	double		 seconds;
 	int		 ret, rc = -1;
 
 	memset(&j, 0, sizeof(j));
@@ -836,10 +854,11 @@ mr_audio_pieces(const struct mr_src *src, const struct mr_audio_opts *opts,
 	av_quiet();
 	if (cutter_init(&j.c, opts, err) == -1)
 		goto done;
-	if (src->size == 0) {
-		mr_err_set(err, 422, "unreadable_media", "The file is empty.");
+	probe.read = probe_read;
+	probe.arg = &j.rd;
+	probe.size = src->size;
+	if (mr_probe_duration_src(&probe, &seconds, err) == -1)
 		goto done;
-	}
 	if (open_input(&j, err) == -1 || open_decoder(&j, err) == -1 ||
 	    check_index(&j, err) == -1)
 		goto done;
