@@ -169,7 +169,9 @@ my %env = (
 	MEETREC_LOG_LEVEL => 'warn',
 );
 
-# asr($wav, %env) - run asr-client; { rc, json, out, err, secs }.
+# asr($wav, %env) - run asr-client; { rc, json, out, err, secs }.  What
+# the sanitizers report on its stderr is kept for the last check.
+my @sanitizer;
 sub asr {
 	my ($file, %e) = @_;
 	my $t0 = Time::HiRes::time();
@@ -178,6 +180,8 @@ sub asr {
 	$r->{secs} = Time::HiRes::time() - $t0;
 	$r->{json} = eval { json_decode($r->{out}) };
 	diag("asr-client: $r->{out}$r->{err}") unless $r->{json};
+	push @sanitizer, $r->{err}
+	    if $r->{err} =~ /Sanitizer|runtime error:/;
 	return $r;
 }
 
@@ -358,6 +362,7 @@ $res = http(POST => $asr->url, { body => '{"model":"whisper-1"}',
 is($res->{status}, 400, 'JSON instead of multipart: 400');
 
 is($asr->stop, 'exit 0', 'the stand-in stops on SIGTERM');
+ok(!@sanitizer, 'asr-client: no sanitizer reports') or diag(@sanitizer);
 
 if (Test::More->builder->is_passing && !$ENV{MEETREC_TEST_LEAVE}) {
 	remove_tree($dir);
