@@ -41,6 +41,10 @@ struct mr_asr_result {
  *   4xx "asr_refused"       any other 4xx (the server's message in
  *                           detail): not worth a retry
  *   500 "io_error"          the file
+ * Besides: a file larger than asr_max_bytes is 413 "asr_too_large"
+ * without a request; no asr_url is 500 "internal"; a 503's Retry-After
+ * is put in *retry_after too.  retry_after may be NULL.  The segments,
+ * the language and the strings live in arena a.
  */
 int	mr_asr_transcribe(struct mr_arena *, const struct mr_conf *,
 	    const char *path, struct mr_asr_result *, int *retry_after,
@@ -51,6 +55,12 @@ int	mr_asr_transcribe(struct mr_arena *, const struct mr_conf *,
  * with start <= end, both finite and >= 0, text trimmed; segments whose
  * text is empty are dropped.  Returns 0, or -1 with 502
  * "asr_bad_answer".
+ * Besides: an answer without segments but with a text (a server that
+ * ignored verbose_json) is one segment over [0, duration] (duration 0
+ * when absent); texts must be UTF-8 without NUL bytes; times above 1e7
+ * seconds, more than 1,000,000 segments, a segment's text over 64 KiB
+ * or an answer over 16 MiB are refused; a duration may be a number or a
+ * numeric string.  On -1, *result is zeroed.
  */
 int	mr_asr_parse(struct mr_arena *, const char *body, size_t len,
 	    struct mr_asr_result *, struct mr_err *err);
