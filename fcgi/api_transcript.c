@@ -86,6 +86,20 @@ load_done(struct mr_ctx *cx, const char *id, struct mr_transcript *t,
 	    &cx->cx_err);
 }
 
+/* The text in b as the answer, copied into the request's arena. */
+static int
+send_buf(struct mr_ctx *cx, const char *type, struct mr_buf *b)
+{
+	char	*body;
+
+	body = mr_strndup(cx->cx_arena, b->data != NULL ? b->data : "",
+	    b->len);
+	mr_buf_free(b);
+	if (body == NULL)
+		return mr_api_oom(cx);
+	return mr_resp_text(cx, 200, type, body, strlen(body));
+}
+
 int
 mr_api_captions_send(struct mr_ctx *cx, const char *id)
 {
@@ -93,7 +107,6 @@ mr_api_captions_send(struct mr_ctx *cx, const char *id)
 	struct mr_seg		*segs;
 	struct mr_buf		 b;
 	size_t			 n;
-	int			 rc;
 
 	if (load_done(cx, id, &t, &segs, &n) == -1)
 		return -1;
@@ -102,9 +115,7 @@ mr_api_captions_send(struct mr_ctx *cx, const char *id)
 		mr_buf_free(&b);
 		return mr_api_oom(cx);
 	}
-	rc = mr_resp_text(cx, 200, "text/vtt; charset=utf-8", b.data, b.len);
-	mr_buf_free(&b);
-	return rc;
+	return send_buf(cx, "text/vtt; charset=utf-8", &b);
 }
 
 int
@@ -150,9 +161,7 @@ mr_api_recording_transcript(struct mr_ctx *cx)
 			mr_buf_free(&b);
 			return mr_api_oom(cx);
 		}
-		rc = mr_resp_text(cx, 200, "text/plain; charset=utf-8",
-		    b.data, b.len);
-		mr_buf_free(&b);
+		rc = send_buf(cx, "text/plain; charset=utf-8", &b);
 		if (rc == 0)
 			mr_api_audit_once(cx, r.id, NULL, "view");
 		return rc;

@@ -168,7 +168,7 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	  "JOIN project_management.pm_meeting_recordings r "
 	  "ON r.id = s.recording_id "
 	  "LEFT JOIN project_management.pm_meeting_rooms rm "
-	  "ON rm.id = r.room_id "
+	  "ON rm.id = r.meeting_id "
 	  "WHERE s.tsv @@ q.q AND s.company_id = $1::uuid "
 	  "AND r.company_id = $1::uuid AND r.deleted_at IS NULL "
 	  "AND ($3::int = 1 OR r.recorded_by = $2::uuid OR r.is_public "

@@ -28,8 +28,8 @@ use Meetrec::Test::Asr;
 use Meetrec::Test::Proc qw(run_cmd wait_for);
 use Meetrec::Test::Util qw(build_root json_decode uuid http slurp);
 
-my $b = build_root();
-my $mkspeech = "$b/t/unit/mkspeech";
+my $bld = build_root();
+my $mkspeech = "$bld/t/unit/mkspeech";
 my ($espeak) = grep { -x $_ && !-d $_ } map { "$_/espeak-ng" }
     split /:/, $ENV{PATH} // '';
 Meetrec::Test::Stack::skip_unless(
@@ -40,7 +40,7 @@ Meetrec::Test::Stack::skip_unless(
     (-x $mkspeech ? () : "$mkspeech is not built (make check builds it)"),
     ($espeak ? () : 'espeak-ng is not installed'));
 
-my $dir = ($ENV{MEETREC_TEST_TMPDIR} // "$b/t/tmp_check")
+my $dir = ($ENV{MEETREC_TEST_TMPDIR} // "$bld/t/tmp_check")
     . '/475-transcripts-media';
 remove_tree($dir) if -e $dir;
 make_path($dir);
