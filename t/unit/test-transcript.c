@@ -355,7 +355,8 @@ captions(void)
 	    "vtt: escaping, empty texts left out, line breaks and controls "
 	    "as spaces");
 
-	s[0] = (struct mr_seg){ 0, 1000, "a\xff" "b \xc3 c\xe2\x82 d\xed\xa0\x80"
+	s[0] = (struct mr_seg){ 0, 1000,
+	    "a\xff" "b \xc3 c\xe2\x82 d\xed\xa0\x80"
 	    " e\xc0\x80 f\xf5 g\xf0\x9f\x98\x80 h\xf4\x90\x80\x80" };
 	is_str(vtt(s, 1), "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\n"
 	    "a\xef\xbf\xbd" "b \xef\xbf\xbd c\xef\xbf\xbd d\xef\xbf\xbd"

@@ -81,7 +81,8 @@ main(int argc, char *argv[])
 	tok = json_tokener_new();
 	root = in.len > 0 ? json_tokener_parse_ex(tok, in.data, in.len) : NULL;
 	json_tokener_free(tok);
-	if (root == NULL || !json_object_object_get_ex(root, "segments", &arr) ||
+	if (root == NULL ||
+	    !json_object_object_get_ex(root, "segments", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
 		fprintf(stderr, "transcript-tool: want {\"segments\":[...]}\n");
 		goto done;
