@@ -35,9 +35,16 @@ int	mr_chapters(struct mr_arena *, const struct mr_seg *, size_t n,
 	    struct mr_chapter **out, size_t *nout);
 
 /* WebVTT of n segments: "WEBVTT", then one cue a segment.  -1 on ENOMEM. */
+/*
+ * A segment whose text is empty once cleaned (control characters as
+ * spaces, bad UTF-8 as U+FFFD) gets no cue; times are made valid (not
+ * negative, starts never going back, ends after starts).  On -1 the
+ * buffer may hold a part of the file.
+ */
 int	mr_vtt_write(struct mr_buf *, const struct mr_seg *, size_t n);
 
 /* Plain text: one "[hh:mm:ss] text" line a segment.  -1 on ENOMEM. */
+/* Segments without text once cleaned get no line, as in the WebVTT. */
 int	mr_transcript_txt(struct mr_buf *, const struct mr_seg *, size_t n);
 
 #endif /* MR_TRANSCRIPT_H */
