@@ -177,7 +177,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 		res->language = trimmed(a, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v));
 		if (res->language == NULL)
-			goto oom;
+			goto fail;
 		if (*res->language == '\0')
 			res->language = NULL;
 	}
@@ -200,11 +200,11 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 		text = trimmed(a, json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v));
 		if (text == NULL)
-			goto oom;
+			goto fail;
 		if (*text == '\0')
 			return 0;
 		if ((res->segs = mr_calloc(a, 1, sizeof(*res->segs))) == NULL)
-			goto oom;
+			goto fail;
 		res->segs[0].start = 0;
 		res->segs[0].end = res->duration;
 		res->segs[0].text = text;
@@ -217,7 +217,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 	if (n > SEGS_MAX)
 		return bad_answer(err, "it has too many segments");
 	if (n > 0 && (res->segs = mr_calloc(a, n, sizeof(*res->segs))) == NULL)
-		goto oom;
+		goto fail;
 	for (i = 0; i < n; i++) {
 		seg = json_object_array_get_idx(segs, i);
 		if (!json_object_is_type(seg, json_type_object))
@@ -242,7 +242,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 		if (!utf8_valid(s, slen))
 			return bad_answer(err, "a segment's text is not UTF-8");
 		if ((text = trimmed(a, s, slen)) == NULL)
-			goto oom;
+			goto fail;
 		if (*text == '\0')
 			continue;
 		res->segs[res->nsegs].start = start;
@@ -251,7 +251,8 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 		res->nsegs++;
 	}
 	return 0;
-oom:
+fail:
+	/* Only allocations jump here. */
 	return mr_err_set(err, 500, "internal", "Out of memory.");
 }
 

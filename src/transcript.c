@@ -52,8 +52,8 @@
  *   scores the earlier gap first), and each is kept if it leaves every
  *   chapter at least 60 s long (CHAPTER_MIN_MS), measured from a
  *   chapter's start to the next chapter's start, the last one to the
- *   latest end of any segment.  At most max(1, duration / 180 s)
- *   chapters are made (MS_PER_CHAPTER), the duration being from the
+ *   latest end of any segment.  At most max(1, duration / 180 s),
+ *   rounded down, chapters are made (MS_PER_CHAPTER), the duration from the
  *   first segment's start to the latest end, so a transcript shorter
  *   than 6 minutes has one chapter, and so has one with no gap that
  *   qualifies.  A long pause thus makes a boundary whenever the length
@@ -69,12 +69,13 @@
  *   3 best words (TITLE_WORDS; on equal scores the one that comes first)
  *   that fit in 48 bytes (TITLE_MAX, with the spaces between them) are
  *   written in the order they first occur in the chapter, separated by
- *   spaces, the first letter capitalised (ASCII and Latin-1).  A word
- *   longer than 48 bytes alone is cut at a character boundary.  A
- *   chapter with fewer than 2 distinct words of its own is titled with
- *   the first 6 words (FALLBACK_WORDS) of its first segment that has
- *   text, cleaned as above and cut at a character boundary to 48 bytes;
- *   with no text at all, "Chapter N".
+ *   spaces, the first letter capitalised (ASCII and Latin-1).  When the
+ *   best word alone is longer than 48 bytes, the title is that word cut
+ *   at a character boundary.  A chapter with fewer than 2 distinct words
+ *   of its own is titled with the first 6 words (FALLBACK_WORDS) of its
+ *   first segment that has text, cleaned as above and cut at a character
+ *   boundary to 48 bytes; with no text at all, "Chapter N" (N counting
+ *   from 1).
  *
  * CAPTIONS (mr_vtt_write), as https://www.w3.org/TR/webvtt1/ asks:
  *
@@ -86,12 +87,14 @@
  *   whose cleaned text is empty are left out.  Negative times count as
  *   0; a start before the previous cue's start is moved up to it (cues
  *   must not go back in time); an end not after the start becomes the
- *   start + 1 ms, which keeps the words in the file.
+ *   start + 1 ms, which keeps the words in the file.  Times past
+ *   INT64_MAX / 4 ms (TIME_MAX, some 73 million years) are taken as that.
  *
  * PLAIN TEXT (mr_transcript_txt)
  *
  *   "[hh:mm:ss] text" and a newline for each segment with text, the
- *   start cut down to the second, the text cleaned as above.
+ *   start cut down to the second (negative as 0), the text cleaned as
+ *   above.
  */
 #include "config.h"
 
@@ -697,7 +700,7 @@ choose(struct mr_arena *a, const struct mr_seg *seg, size_t n,
     const int *ids, const size_t *off, size_t nids, size_t **cutp,
     size_t *ncutp)
 {
-	struct gap	*cand;
+	struct gap	*gaps;
 	double		*sim, *depth, peak, mean = 0, var = 0, cutoff;
 	int64_t		 first, last = 0, latest, pause, t, tp, tn, maxch;
 	unsigned	*cb, *ca;
@@ -712,7 +715,7 @@ choose(struct mr_arena *a, const struct mr_seg *seg, size_t n,
 	maxch = (last - first) / MS_PER_CHAPTER;
 	if ((sim = mr_calloc(a, ng + 1, sizeof(*sim))) == NULL ||
 	    (depth = mr_calloc(a, ng + 1, sizeof(*depth))) == NULL ||
-	    (cand = mr_calloc(a, ng + 1, sizeof(*cand))) == NULL ||
+	    (gaps = mr_calloc(a, ng + 1, sizeof(*gaps))) == NULL ||
 	    (cut = mr_calloc(a, ng + 1, sizeof(*cut))) == NULL ||
 	    (cb = mr_calloc(a, nids + 1, sizeof(*cb))) == NULL ||
 	    (ca = mr_calloc(a, nids + 1, sizeof(*ca))) == NULL)
@@ -748,14 +751,14 @@ choose(struct mr_arena *a, const struct mr_seg *seg, size_t n,
 			latest = clamp_time(seg[g + 1].end_ms);
 		if (pause < PAUSE_MS && depth[g] < cutoff)
 			continue;
-		cand[ncand].g = g;
-		cand[ncand++].score = depth[g] +
+		gaps[ncand].g = g;
+		gaps[ncand++].score = depth[g] +
 		    (double)(pause < PAUSE_CAP_MS ? pause : PAUSE_CAP_MS) /
 		    PAUSE_MS;
 	}
-	qsort(cand, ncand, sizeof(*cand), by_score);
+	qsort(gaps, ncand, sizeof(*gaps), by_score);
 	for (i = 0; i < ncand && (int64_t)ncut + 1 < maxch; i++) {
-		g = cand[i].g;
+		g = gaps[i].g;
 		t = clamp_time(seg[g + 1].start_ms);
 		for (k = 0; k < ncut && cut[k] < g; k++)
 			;

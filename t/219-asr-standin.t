@@ -49,7 +49,7 @@ ok($st->{rc} == 0 && !@bad && $st->{out} =~ /^1\.\.(\d+)$/m && $1 >= 20,
     . ($st->{out} =~ /^1\.\.(\d+)$/m ? " ($1 checks)" : ''))
     or diag("$st->{out}$st->{err}");
 
-# ---- WAV in Perl -------------------------------------------------------------
+# ---- WAV in Perl ---------------------------------------------------------
 
 # read_wav($path) - { rate, samples => [ -1..1 ] } of a PCM s16 WAV, mono
 # (channels averaged).  espeak-ng writes RIFF, PCM s16, mono, 22050 Hz.
@@ -126,7 +126,7 @@ sub write_wav {
 	close $fh or die "$path: $!";
 }
 
-# ---- three sentences at known offsets ------------------------------------------
+# ---- three sentences at known offsets ------------------------------------
 my @text = (
 	'Good morning everyone.',
 	'Today we will talk about the budget for next year.',
@@ -230,7 +230,7 @@ is($r->{json}{language}, 'english', 'no language: the server names it');
 is_deeply([ @{ $asr->requests->[-1]{fields} }{qw(model language)} ],
     [ 'large-v3', undef ], 'no language field sent; asr_model sent');
 
-# ---- failures ------------------------------------------------------------------
+# ---- failures ------------------------------------------------------------
 $r = asr($wav, MEETREC_ASR_API_KEY => 'sk-wrong');
 my $e = is_err($r, 401, 'asr_refused', 'a wrong key');
 like($e->{detail} // '', qr/Incorrect API key/, "with the server's message");
@@ -314,7 +314,7 @@ like($e->{detail} // '', qr/failed to read audio data/,
     "whisper.cpp's error shape read");
 $wcpp->stop;
 
-# ---- malformed multipart -------------------------------------------------------
+# ---- malformed multipart -------------------------------------------------
 my $b = 'XyZzY0123';
 sub part {
 	my ($name, $value, %o) = @_;

@@ -234,7 +234,9 @@ function boundaryOf(ct) {
       b = kv[2] ?? kv[3];
     }
   }
-  if (!b || b.length > 70 || !/^[0-9A-Za-z'()+_,./:=? -]*[0-9A-Za-z'()+_,./:=?-]$/.test(b))
+  // RFC 2046 section 5.1.1: 1 to 70 characters, no space at the end.
+  const bchars = /^[0-9A-Za-z'()+_,./:=? -]*[0-9A-Za-z'()+_,./:=?-]$/;
+  if (!b || b.length > 70 || !bchars.test(b))
     throw new BadForm('multipart boundary missing or invalid');
   return b;
 }
@@ -246,7 +248,8 @@ function disposition(v) {
   const params = {};
   let rest = m[2];
   while (rest.length) {
-    const p = /^;\s*([A-Za-z*-]+)\s*=\s*(?:"((?:[^"\\\r\n]|\\.)*)"|([^\s";]+))\s*/.exec(rest);
+    const p = new RegExp('^;\\s*([A-Za-z*-]+)\\s*=\\s*' +
+      '(?:"((?:[^"\\\\\\r\\n]|\\\\.)*)"|([^\\s";]+))\\s*').exec(rest);
     if (!p) throw new BadForm('malformed Content-Disposition parameter');
     const k = p[1].toLowerCase();
     if (k in params) throw new BadForm(`Content-Disposition repeats ${k}`);
@@ -260,7 +263,8 @@ export function parseMultipart(body, ct) {
   const b = boundaryOf(ct);
   const delim = Buffer.from(`\r\n--${b}`);
   const first = Buffer.from(`--${b}\r\n`);
-  if (body.length < first.length || !body.subarray(0, first.length).equals(first))
+  if (body.length < first.length ||
+      !body.subarray(0, first.length).equals(first))
     throw new BadForm('the body does not start with the boundary');
   const parts = [];
   let pos = first.length;
@@ -660,7 +664,8 @@ server.on('connection', (s) => {
   s.on('close', () => sockets.delete(s));
 });
 server.on('clientError', (err, s) => {
-  if (s.writable) s.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  if (s.writable)
+    s.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
 });
 
 server.listen(opt.port, opt.host, () => {

@@ -213,7 +213,8 @@ main(void)
 	    "end huge");
 	refused("{\"segments\":[{\"start\":NaN,\"end\":1,\"text\":\"a\"}]}",
 	    "start NaN");
-	refused("{\"segments\":[{\"start\":0,\"end\":Infinity,\"text\":\"a\"}]}",
+	refused("{\"segments\":[{\"start\":0,\"end\":Infinity,"
+	    "\"text\":\"a\"}]}",
 	    "end Infinity");
 	refused("{\"segments\":[{\"start\":0,\"end\":1,\"text\":\"ok\"},"
 	    "{\"start\":1,\"end\":0.5,\"text\":\"b\"}]}",
@@ -261,8 +262,8 @@ main(void)
 		return 1;
 	s = big + sprintf(big, "{\"segments\":[");
 	for (i = 0; i < n; i++)
-		s += sprintf(s, "%s{\"start\":%zu,\"end\":%zu.5,\"text\":\"w\"}",
-		    i ? "," : "", i, i);
+		s += sprintf(s, "%s{\"start\":%zu,\"end\":%zu.5,"
+		    "\"text\":\"w\"}", i ? "," : "", i, i);
 	strcpy(s, "]}");
 	rc = parse(big, &r, &e);
 	ok(rc == 0 && r.nsegs == n && near(r.segs[n - 1].end, n - 1 + 0.5),

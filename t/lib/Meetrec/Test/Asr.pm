@@ -18,7 +18,7 @@
 #	$asr->fault(next => 1, mode => 'reset');	# or 'garbage'
 #	$asr->fault(next => 1, delay_ms => 8000);
 #	$asr->down(1); ... $asr->down(0);
-#	my $reqs = $asr->requests;	# [ { time, bytes, fields, wav, status } ]
+#	my $reqs = $asr->requests;	# [ { time, bytes, fields, ... } ]
 #	$asr->reset;			# faults and the log forgotten
 #	$asr->stop;
 #
