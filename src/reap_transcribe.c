@@ -27,9 +27,13 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mr.h"
@@ -42,6 +46,7 @@
 #define PIECE_WAIT_MAX	60		/* seconds waited in the pass */
 #define PIECE_ARENA	(64 * 1024 * 1024)	/* one piece's answer */
 #define RUN_ARENA	(256 * 1024 * 1024)	/* the segments */
+#define SWEEP_AGE	86400		/* a piece left behind, seconds */
 
 struct run {
 	struct mr_reaper	*rp;
@@ -94,6 +99,7 @@ keep(struct run *t, const struct mr_audio_piece *p,
     const struct mr_asr_result *res, struct mr_err *err)
 {
 	struct mr_seg	*ns;
+	char		*text;
 	size_t		 i;
 
 	if (t->nsegs + res->nsegs > t->cap) {
@@ -113,9 +119,16 @@ keep(struct run *t, const struct mr_audio_piece *p,
 		s->end_ms = to_ms(p->start + res->segs[i].end);
 		if (s->end_ms < s->start_ms)
 			s->end_ms = s->start_ms;
-		if ((s->text = mr_strdup(t->arena, res->segs[i].text)) ==
-		    NULL)
+		if ((text = mr_strdup(t->arena, res->segs[i].text)) == NULL)
 			return oom(err);
+		/*
+		 * Stored text holds no control character: the search marks
+		 * its matches with \x01 and \x02 (db_transcript.c).
+		 */
+		for (char *c = text; *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = ' ';
+		s->text = text;
 		t->nsegs++;
 	}
 	if (t->language == NULL && res->language != NULL &&
@@ -305,6 +318,34 @@ done:
 	return rc;
 }
 
+/*
+ * Remove the pieces a reaper killed while it sent them left behind
+ * (audio.c names them meetrec-audio-*.wav): a day old, no reaper still
+ * has them in hand.
+ */
+static void
+sweep(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 sb;
+	time_t		 old = time(NULL) - SWEEP_AGE;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "meetrec-audio-", 14) != 0 ||
+		    fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+		    sb.st_mtime > old)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+			mr_log_info("pass=transcribe removed=%s/%s "
+			    "reason=left_behind", dir, e->d_name);
+	}
+	closedir(d);
+}
+
 int
 mr_reap_transcribe(struct mr_reaper *rp, int limit)
 {
@@ -314,6 +355,7 @@ mr_reap_transcribe(struct mr_reaper *rp, int limit)
 
 	if (rp->conf->cf_asr_url == NULL)
 		return 0;
+	sweep(tmpdir(rp->conf));
 	while (done < limit && !mr_reap_stopping) {
 		mr_arena_reset(rp->batch);
 		mr_err_clear(&err);

@@ -358,7 +358,25 @@ is($giraffe && $giraffe->{text}, $said[3][1], '... the sentence at 1:42');
 $r = $s->api(GET => '/api/recordings/?q=giraffe', token => $tok);
 is(scalar @{ $r->{json}{hits} // [] }, 2, 'search finds both recordings');
 
-# ---- 6. a slow server holds up nothing else ------------------------
+# ---- 6. two reapers at once: each transcription made once -----------
+$asr->reset;
+$asr->script(\@script);
+my @ids = map { record($mp4, name => "Many $_") } 1 .. 3;
+$s->reaper('--pass', 'upload');
+my @rp = map { $s->start_reaper(name => "reaper-tr$_",
+    args => [ '--once', '--pass', 'transcribe' ]) } 1 .. 2;
+$_->wait_exit(timeout => 300) for @rp;
+is_deeply([ map { tr_row($_)->{status} } @ids ], [ ('done') x 3 ],
+    'two reapers at once: all three transcribed');
+my %by;
+$by{$1}++ while join('', map { $s->log("reaper-tr$_") } 1 .. 2)
+    =~ /pass=transcribe rec=(\S+) action=done/g;
+is_deeply([ map { $by{$_} // 0 } @ids ], [ 1, 1, 1 ],
+    '... each by one of them');
+is(scalar @{ $asr->requests }, 3 * scalar(@reqs),
+    '... each piece sent once (' . scalar(@{ $asr->requests }) . ')');
+
+# ---- 7. a slow server holds up nothing else ------------------------
 # A watching reaper transcribes in a process of its own: while the
 # server sits on a piece, another recording is uploaded.
 $asr->reset;
