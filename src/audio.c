@@ -229,6 +229,7 @@ file_open(struct cutter *c, struct mr_err *err)
 	unsigned char	 h[MR_AUDIO_WAV_HEADER];
 	const char	*dir = c->opts->tmpdir;
 	size_t		 len;
+	ssize_t		 w;
 
 	len = strlen(dir) + sizeof("/meetrec-audio-XXXXXX.wav");
 	if ((c->path = malloc(len)) == NULL)
@@ -241,8 +242,11 @@ file_open(struct cutter *c, struct mr_err *err)
 		return -1;
 	}
 	memset(h, 0, sizeof(h));
-	if (write(c->fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+	if ((w = write(c->fd, h, sizeof(h))) != (ssize_t)sizeof(h)) {
+		if (w >= 0)
+			errno = ENOSPC;
 		return io_error(err, "write", c->path);
+	}
 	c->flushed = 0;
 	return 0;
 }
@@ -265,6 +269,7 @@ file_header(struct cutter *c, uint64_t n, struct mr_err *err)
 {
 	unsigned char	 h[MR_AUDIO_WAV_HEADER];
 	uint32_t	 data = (uint32_t)(2 * n);
+	ssize_t		 w;
 
 	memcpy(h, "RIFF", 4);
 	put_le(h + 4, 36 + data, 4);
@@ -278,8 +283,11 @@ file_header(struct cutter *c, uint64_t n, struct mr_err *err)
 	put_le(h + 34, 16, 2);			/* bits */
 	memcpy(h + 36, "data", 4);
 	put_le(h + 40, data, 4);
-	if (pwrite(c->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if ((w = pwrite(c->fd, h, sizeof(h), 0)) != (ssize_t)sizeof(h)) {
+		if (w >= 0)
+			errno = ENOSPC;
 		return io_error(err, "write", c->path);
+	}
 	return 0;
 }
 
@@ -483,7 +491,7 @@ struct job {
 	int16_t			 held[MR_AUDIO_RATE];	/* see take() */
 	size_t			 held_len;
 	int			 have_t0;
-	int			 bad;		/* packets that did not decode */
+	int			 bad;		/* packets not decoded */
 };
 
 static void

@@ -10,6 +10,8 @@
  * pread(2), an object with ranged GETs), a piece is written to a
  * temporary file and handed to the caller, then removed before the next
  * one is begun.  Memory stays flat whatever the length of the meeting.
+ * FFmpeg's own log is silenced (av_log_set_level(), for the process);
+ * a problem is logged once with mr_log, or returned in err.
  */
 #ifndef MR_AUDIO_H
 #define MR_AUDIO_H

@@ -186,9 +186,8 @@ for my $kind ('mp4', 'ogg') {
 		my ($a, $z) = @{ $span[$k] };
 		my ($pc) = grep { $_->{start} <= $a
 		    && $_->{start} + $_->{duration} >= $z } @p;
-		unless (ok($pc, "$kind: sentence $k ($a s) lies in one piece")) {
-			next;
-		}
+		next unless ok($pc, "$kind: sentence $k ($a s) lies in one "
+		    . 'piece');
 		my $w = wav("$keep/piece-$pc->{index}.wav");
 		is($w->[0], $RATE, "$kind: piece $pc->{index} is 16 kHz");
 		my $s = $w->[1];

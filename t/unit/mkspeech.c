@@ -360,7 +360,8 @@ main(int argc, char **argv)
 		af->nb_samples = fsize;
 		af->format = o.ac->sample_fmt;
 		af->sample_rate = rate;
-		avcheck(av_channel_layout_copy(&af->ch_layout, &mono), "layout");
+		avcheck(av_channel_layout_copy(&af->ch_layout, &mono),
+		    "layout");
 		avcheck(av_frame_get_buffer(af, 0), "audio frame");
 	} else
 		fsize = 960;
