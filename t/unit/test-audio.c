@@ -7,12 +7,11 @@
  * follow each other without a gap.  Tone bursts on silence, encoded here
  * to Ogg Opus, are cut between bursts, and with a short quiet_window
  * near each limit; silence alone still gives pieces.  Refusals: garbage,
- * MP4 files cut
- * short, a file with video only, an MP4 whose audio samples are all
- * garbage, an empty source.  The caller's error stops the run and the
- * piece's file is removed; a source whose reads fail gives its own
- * error.  The files written here go to a folder in $TMPDIR that must be
- * empty again afterwards.
+ * MP4 files cut short, a file with video only, an MP4 whose audio
+ * samples are all garbage, an empty source.  The caller's error stops
+ * the run and the piece's file is removed; a source whose reads fail
+ * gives its own error.  The files written here go to a folder in
+ * $TMPDIR, and no piece's file may be left there.
  */
 #include "config.h"
 
