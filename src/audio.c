@@ -9,7 +9,10 @@
  * reads.  A failed read of the source is kept and becomes the error of
  * mr_audio_pieces(), whatever libavformat makes of it.  Only the MP4
  * family and Ogg demuxers are allowed.  Every stream but the best audio
- * one is discarded, so the demuxer skips the video's bytes.
+ * one is discarded, so the demuxer skips the video's packets; libavformat
+ * reads through a gap shorter than its buffer (256 KiB) rather than seek
+ * over it, so an MP4 with a video track of modest bitrate is read whole,
+ * in few large reads rather than in one ranged read per audio chunk.
  *
  * Checking: the file must first pass the duration probe (probe.h), which
  * refuses a file cut short or with bytes past its end, and an Ogg stream
