@@ -50,7 +50,8 @@ struct clip {
 
 struct place {
 	int64_t		 at;		/* first sample on the timeline */
-	struct clip	*clip;		/* NULL: a tone */
+	const char	*wav;		/* NULL: a tone */
+	struct clip	*clip;
 	double		 hz;
 	int64_t		 len;
 	double		 at_s, len_s, tone_len_s;
@@ -114,9 +115,9 @@ load_wav(const char *path, int rate)
 	uint32_t	 len, data_len = 0;
 	unsigned	 chans = 0, bits = 0, srate = 0;
 	int64_t		 frames, want;
-	int		 got;
+	int		 i, got;
 
-	for (int i = 0; i < nclips; i++)
+	for (i = 0; i < nclips; i++)
 		if (strcmp(clips[i].path, path) == 0)
 			return &clips[i];
 	if (nclips == (int)(sizeof(clips) / sizeof(clips[0])))
@@ -294,14 +295,13 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--at") == 0 && i + 2 < argc &&
 		    nplaces < MAX_PLACES) {
 			places[nplaces].at_s = strtod(argv[++i], NULL);
-			places[nplaces].clip = (struct clip *)argv[++i];
+			places[nplaces].wav = argv[++i];
 			nplaces++;
 		} else if (strcmp(argv[i], "--tone") == 0 && i + 3 < argc &&
 		    nplaces < MAX_PLACES) {
 			places[nplaces].at_s = strtod(argv[++i], NULL);
 			places[nplaces].hz = strtod(argv[++i], NULL);
 			places[nplaces].tone_len_s = strtod(argv[++i], NULL);
-			places[nplaces].clip = NULL;
 			nplaces++;
 		} else
 			usage();
@@ -323,9 +323,8 @@ main(int argc, char **argv)
 		bitrate = ogg ? 12000 : 24000;
 	for (p = 0; p < nplaces; p++) {
 		places[p].at = llround(places[p].at_s * rate);
-		if (places[p].clip != NULL) {
-			places[p].clip = load_wav((const char *)places[p].clip,
-			    rate);
+		if (places[p].wav != NULL) {
+			places[p].clip = load_wav(places[p].wav, rate);
 			places[p].len = places[p].clip->n;
 		} else
 			places[p].len = llround(places[p].tone_len_s * rate);
