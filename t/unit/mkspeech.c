@@ -13,11 +13,13 @@
  *   usage: mkspeech --out FILE.mp4|FILE.ogg --duration SECONDS [--video]
  *              [--at SECONDS WAVFILE]... [--tone SECONDS HZ LENGTH]...
  *              [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ]
- *              [--no-audio]
+ *              [--audio-start SECONDS] [--no-audio]
  *
  * --noise adds white noise of that peak amplitude (of 32767) everywhere,
- * as a room's microphone would; --no-audio (with --video) writes a file
- * without an audio track.  It prints one JSON line: what it wrote.
+ * as a room's microphone would; --audio-start makes the audio track
+ * begin that late on the recording's timeline (MP4: an edit list), the
+ * placements staying where they are on it; --no-audio (with --video)
+ * writes a file without an audio track.  It prints one JSON line: what it wrote.
  */
 #include "config.h"
 
@@ -253,8 +255,8 @@ usage(void)
 	fprintf(stderr, "usage: mkspeech --out FILE.mp4|FILE.ogg --duration "
 	    "SECONDS [--video]\n"
 	    "           [--at SECONDS WAVFILE]... [--tone SECONDS HZ LENGTH]..."
-	    "\n           [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ] "
-	    "[--no-audio]\n");
+	    "\n           [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ]\n"
+	    "           [--audio-start SECONDS] [--no-audio]\n");
 	exit(2);
 }
 
@@ -269,9 +271,9 @@ main(int argc, char **argv)
 	struct stat	 sb;
 	AVFrame		*af = NULL, *vf = NULL;
 	const char	*path = NULL, *ext;
-	double		 duration = -1, noise = 0;
+	double		 duration = -1, noise = 0, astart = 0;
 	float		*mix;
-	int64_t		 total, t = 0, vframes, vi = 0;
+	int64_t		 total, t = 0, vframes, vi = 0, a0;
 	int		 video = 0, audio = 1, ogg, rate = 0, bitrate = 0;
 	int		 i, p, n, x, y, fsize;
 
@@ -287,6 +289,9 @@ main(int argc, char **argv)
 			video = 1;
 		else if (strcmp(argv[i], "--no-audio") == 0)
 			audio = 0;
+		else if (strcmp(argv[i], "--audio-start") == 0 &&
+		    i + 1 < argc)
+			astart = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--noise") == 0 && i + 1 < argc)
 			noise = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--bitrate") == 0 && i + 1 < argc)
@@ -331,7 +336,10 @@ main(int argc, char **argv)
 			places[p].len = llround(places[p].tone_len_s * rate);
 		places[p].len_s = (double)places[p].len / rate;
 	}
-	total = llround(duration * rate);
+	a0 = llround(astart * rate);
+	total = llround(duration * rate) - a0;
+	if (astart < 0 || total <= 0)
+		die("--audio-start must be within the duration");
 
 	avcheck(avformat_alloc_output_context2(&o.oc, NULL, ogg ? "ogg" :
 	    "mp4", path), "output");
@@ -411,7 +419,7 @@ main(int argc, char **argv)
 	while ((audio && t < total) || (video && vi < vframes)) {
 		/* Whichever stream is behind goes next. */
 		if (video && vi < vframes && (!audio || t >= total ||
-		    (double)vi / VIDEO_FPS <= (double)t / rate)) {
+		    (double)vi / VIDEO_FPS <= (double)(a0 + t) / rate)) {
 			avcheck(av_frame_make_writable(vf), "writable");
 			for (y = 0; y < VIDEO_H; y++)
 				for (x = 0; x < VIDEO_W; x++)
@@ -431,9 +439,9 @@ main(int argc, char **argv)
 		n = total - t < fsize ? (int)(total - t) : fsize;
 		avcheck(av_frame_make_writable(af), "writable");
 		af->nb_samples = n;
-		render(mix, n, t, rate, noise);
+		render(mix, n, a0 + t, rate, noise);
 		memcpy(af->data[0], mix, (size_t)n * sizeof(float));
-		af->pts = t;
+		af->pts = a0 + t;
 		t += n;
 		avcheck(avcodec_send_frame(o.ac, af), "encode audio");
 		write_packets(&o, o.ac, o.as);
@@ -458,7 +466,8 @@ main(int argc, char **argv)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (audio)
 		printf("{\"type\":\"audio\",\"codec\":\"%s\",\"rate\":%d,"
-		    "\"bitrate\":%d}", o.ac->codec->name, rate, bitrate);
+		    "\"bitrate\":%d,\"start\":%.6f}", o.ac->codec->name, rate,
+		    bitrate, (double)a0 / rate);
 	if (video)
 		printf("%s{\"type\":\"video\",\"codec\":\"%s\",\"width\":%d,"
 		    "\"height\":%d,\"fps\":%d}", audio ? "," : "",
