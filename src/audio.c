@@ -230,7 +230,8 @@ static int
 file_open(struct cutter *c, struct mr_err *err)
 {
 	unsigned char	 h[MR_AUDIO_WAV_HEADER];
-	const char	*dir = c->opts->tmpdir;
+	const char	*dir = c->opts->tmpdir != NULL ? c->opts->tmpdir :
+			    "/tmp";
 	size_t		 len;
 	ssize_t		 w;
 

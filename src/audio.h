@@ -38,7 +38,8 @@ struct mr_audio_piece {
 };
 
 struct mr_audio_opts {
-	const char	*tmpdir;	/* where pieces are written */
+	const char	*tmpdir;	/* where pieces are written; NULL
+					   is /tmp */
 	uint64_t	 max_bytes;	/* a piece's largest size, at least
 					   44 + 640 (20 ms) */
 	double		 quiet_window;	/* seconds before the limit searched

@@ -232,6 +232,34 @@ for my $case (@cases) {
 	}
 }
 
+# Refused: no audio track, an MP4 cut in half, bytes that are no media.
+{
+	run_json($mkspeech, '--out', "$dir/video.mp4",
+	    '--duration', 10, '--video', '--no-audio');
+	my $mp4 = slurp("$dir/meeting-mp4.mp4");
+	open my $fh, '>:raw', "$dir/half.mp4" or die "half.mp4: $!";
+	print {$fh} substr($mp4, 0, length($mp4) / 2);
+	close $fh;
+	open $fh, '>:raw', "$dir/noise.bin" or die "noise.bin: $!";
+	print {$fh} pack('N*', map { int rand 2**32 } 1 .. 4096);
+	close $fh;
+	for (['video only', 'video.mp4', qr/no audio track/],
+	    ['cut in half', 'half.mp4', qr/./],
+	    ['random bytes', 'noise.bin', qr/neither MP4 nor Ogg/]) {
+		my ($what, $f, $detail) = @$_;
+		my $r = run_cmd([ $pieces, "$dir/$f", 1000000, "$dir/tmp" ],
+		    env => \%env);
+		my ($e) = map { json_decode($_) } grep { /^\{/ }
+		    split /\n/, $r->{out};
+		is($r->{rc}, 1, "$what: audio-pieces fails");
+		is_deeply([ @{ $e->{error} // {} }{qw(status code)} ],
+		    [ 422, 'unreadable_media' ], "$what: 422 unreadable_media");
+		like($e->{error}{detail} // '', $detail,
+		    "$what: " . ($e->{error}{detail} // ''));
+	}
+	is_deeply([ glob("$dir/tmp/*") ], [], 'no piece left behind');
+}
+
 # Flat memory: three hours against ten minutes, a sentence every three
 # minutes and silence between, 750 s to a piece.
 my %long;
