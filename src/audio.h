@@ -57,10 +57,12 @@ struct mr_audio_stats {
  * Cut the audio of src into pieces and call fn for each, in order; fn
  * returns 0 to go on, or -1 with err set to stop (its error is
  * returned).  Returns 0, or -1 with err: 422 "unreadable_media" (no
- * audio track, a stream that cannot be decoded), 500 "io_error" (the
- * temporary files), 500 "internal" (out of memory, max_bytes too small),
- * or the source's own error.  stats may be NULL; it is filled on
- * failure too, with what was done until then.
+ * audio track, a stream that cannot be decoded, a file the duration
+ * probe refuses: cut short, damaged), 500 "io_error" (the temporary
+ * files), 500 "internal" (out of memory, max_bytes too small), or the
+ * source's own error.  stats may be NULL; it is filled on failure too,
+ * with what was done until then.  Blocks on the source's reads (the
+ * network, for an object in a store).
  */
 int	mr_audio_pieces(const struct mr_src *src,
 	    const struct mr_audio_opts *opts,
