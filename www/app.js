@@ -462,7 +462,7 @@ function addCaptions(p, text) {
 	attrs.src = p.vtt;
 	const t = el('track', attrs);
 	t.addEventListener('error', () => {
-		if (state.player === p && !t.track.cues.length)
+		if (state.player === p && !(t.track.cues || []).length)
 			for (const c of vttCues(text))
 				t.track.addCue(c);
 	}, { once: true });
