@@ -9,7 +9,10 @@
  * reads.  A failed read of the source is kept and becomes the error of
  * mr_audio_pieces(), whatever libavformat makes of it.  Only the MP4
  * family and Ogg demuxers are allowed.  Every stream but the best audio
- * one is discarded, so the demuxer skips the video's bytes.
+ * one is discarded, so the demuxer skips the video's packets; libavformat
+ * reads through a gap shorter than its buffer (256 KiB) rather than seek
+ * over it, so an MP4 with a video track of modest bitrate is read whole,
+ * in few large reads rather than in one ranged read per audio chunk.
  *
  * Checking: the file must first pass the duration probe (probe.h), which
  * refuses a file cut short or with bytes past its end, and an Ogg stream
@@ -227,8 +230,10 @@ static int
 file_open(struct cutter *c, struct mr_err *err)
 {
 	unsigned char	 h[MR_AUDIO_WAV_HEADER];
-	const char	*dir = c->opts->tmpdir;
+	const char	*dir = c->opts->tmpdir != NULL ? c->opts->tmpdir :
+			    "/tmp";
 	size_t		 len;
+	ssize_t		 w;
 
 	len = strlen(dir) + sizeof("/meetrec-audio-XXXXXX.wav");
 	if ((c->path = malloc(len)) == NULL)
@@ -241,8 +246,11 @@ file_open(struct cutter *c, struct mr_err *err)
 		return -1;
 	}
 	memset(h, 0, sizeof(h));
-	if (write(c->fd, h, sizeof(h)) != (ssize_t)sizeof(h))
+	if ((w = write(c->fd, h, sizeof(h))) != (ssize_t)sizeof(h)) {
+		if (w >= 0)
+			errno = ENOSPC;
 		return io_error(err, "write", c->path);
+	}
 	c->flushed = 0;
 	return 0;
 }
@@ -265,6 +273,7 @@ file_header(struct cutter *c, uint64_t n, struct mr_err *err)
 {
 	unsigned char	 h[MR_AUDIO_WAV_HEADER];
 	uint32_t	 data = (uint32_t)(2 * n);
+	ssize_t		 w;
 
 	memcpy(h, "RIFF", 4);
 	put_le(h + 4, 36 + data, 4);
@@ -278,8 +287,11 @@ file_header(struct cutter *c, uint64_t n, struct mr_err *err)
 	put_le(h + 34, 16, 2);			/* bits */
 	memcpy(h + 36, "data", 4);
 	put_le(h + 40, data, 4);
-	if (pwrite(c->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+	if ((w = pwrite(c->fd, h, sizeof(h), 0)) != (ssize_t)sizeof(h)) {
+		if (w >= 0)
+			errno = ENOSPC;
 		return io_error(err, "write", c->path);
+	}
 	return 0;
 }
 
@@ -483,7 +495,7 @@ struct job {
 	int16_t			 held[MR_AUDIO_RATE];	/* see take() */
 	size_t			 held_len;
 	int			 have_t0;
-	int			 bad;		/* packets that did not decode */
+	int			 bad;		/* packets not decoded */
 };
 
 static void

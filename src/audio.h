@@ -10,6 +10,8 @@
  * pread(2), an object with ranged GETs), a piece is written to a
  * temporary file and handed to the caller, then removed before the next
  * one is begun.  Memory stays flat whatever the length of the meeting.
+ * FFmpeg's own log is silenced (av_log_set_level(), for the process);
+ * a problem is logged once with mr_log, or returned in err.
  */
 #ifndef MR_AUDIO_H
 #define MR_AUDIO_H
@@ -36,7 +38,8 @@ struct mr_audio_piece {
 };
 
 struct mr_audio_opts {
-	const char	*tmpdir;	/* where pieces are written */
+	const char	*tmpdir;	/* where pieces are written; NULL
+					   is /tmp */
 	uint64_t	 max_bytes;	/* a piece's largest size, at least
 					   44 + 640 (20 ms) */
 	double		 quiet_window;	/* seconds before the limit searched
@@ -54,10 +57,12 @@ struct mr_audio_stats {
  * Cut the audio of src into pieces and call fn for each, in order; fn
  * returns 0 to go on, or -1 with err set to stop (its error is
  * returned).  Returns 0, or -1 with err: 422 "unreadable_media" (no
- * audio track, a stream that cannot be decoded), 500 "io_error" (the
- * temporary files), 500 "internal" (out of memory, max_bytes too small),
- * or the source's own error.  stats may be NULL; it is filled on
- * failure too, with what was done until then.
+ * audio track, a stream that cannot be decoded, a file the duration
+ * probe refuses: cut short, damaged), 500 "io_error" (the temporary
+ * files), 500 "internal" (out of memory, max_bytes too small), or the
+ * source's own error.  stats may be NULL; it is filled on failure too,
+ * with what was done until then.  Blocks on the source's reads (the
+ * network, for an object in a store).
  */
 int	mr_audio_pieces(const struct mr_src *src,
 	    const struct mr_audio_opts *opts,

@@ -10,9 +10,11 @@
 # keeps them: the pieces are small enough, follow each other, add up to
 # the meeting, every cut falls between sentences, and each sentence is
 # heard in the piece that covers its time, at its time (its onset in the
-# piece against its onset in espeak-ng's WAV).  Then a meeting of three
-# hours and one of ten minutes, with a sentence every three minutes: the
-# peak resident size of audio-pieces must not grow with the length.
+# piece against its onset in espeak-ng's WAV).  The same for an MP4 whose
+# audio track begins 7 s after its video: the pieces begin there on the
+# recording's timeline.  Then a meeting of three hours and one of ten
+# minutes, with a sentence every three minutes: the peak resident size
+# of audio-pieces must not grow with the length.
 use strict;
 use warnings;
 use Test::More;
@@ -129,24 +131,39 @@ for my $i (0 .. $#text) {
 	push @onset, onset($x->[1], $x->[0], 0) // 0;
 }
 
-for my $kind ('mp4', 'ogg') {
-	my $file = "$dir/meeting.$kind";
+# The MP4 and the Ogg, and an MP4 whose audio begins 7 s after its video
+# (and so after the first sentence): the pieces are on the recording's
+# timeline.  The AAC encoder's priming (1,024 samples, 64 ms at 16 kHz)
+# comes before the late audio's first sample.
+my @cases = (
+	{ kind => 'mp4', ext => 'mp4', video => 1, start => 0 },
+	{ kind => 'ogg', ext => 'ogg', video => 0, start => 0 },
+	{ kind => 'late mp4', ext => 'mp4', video => 1, start => 7 },
+);
+for my $case (@cases) {
+	my $kind = $case->{kind};
+	my $tag = $kind =~ s/ /-/r;
+	my $file = "$dir/meeting-$tag.$case->{ext}";
+	my @k = grep { $at[$_] > $case->{start} } 0 .. $#at;
 	my ($made) = run_json($mkspeech, '--out', $file, '--duration',
-	    $duration, '--noise', 20, ($kind eq 'mp4' ? ('--video') : ()),
-	    map { ('--at', $at[$_], $wav[$_]) } 0 .. $#wav);
+	    $duration, '--noise', 20, ($case->{video} ? ('--video') : ()),
+	    ($case->{start} ? ('--audio-start', $case->{start}) : ()),
+	    map { ('--at', $at[$_], $wav[$_]) } @k);
 	next unless $made;
-	is(scalar @{ $made->{streams} }, $kind eq 'mp4' ? 2 : 1,
+	is(scalar @{ $made->{streams} }, $case->{video} ? 2 : 1,
 	    "$kind: mkspeech wrote "
 	    . join(', ', map { "$_->{type} $_->{codec}" } @{ $made->{streams} })
 	    . ", $made->{bytes} bytes");
-	my @span = map { [ $at[$_], $at[$_] + $made->{placed}[$_]{length} ] }
-	    0 .. $#at;
+	my @span = map { [ $at[$k[$_]], $at[$k[$_]]
+	    + $made->{placed}[$_]{length} ] } 0 .. $#k;
+	my @son = @onset[@k];
+	my $tol = $case->{start} ? 0.1 : 0.05;
 	note("$kind: sentences at "
 	    . join(', ', map { sprintf '%.2f-%.2f', @$_ } @span));
 
 	# Pieces of 40 s at most: five of them.
 	my $max = 44 + 2 * $RATE * 40;
-	my $keep = "$dir/keep-$kind";
+	my $keep = "$dir/keep-$tag";
 	make_path($keep);
 	my @out = run_json($pieces, '--keep', $keep, $file, $max,
 	    "$dir/tmp");
@@ -157,17 +174,21 @@ for my $kind ('mp4', 'ogg') {
 	    sprintf '%.3f+%.3f', $_->{start}, $_->{duration} } @p));
 	cmp_ok(scalar @p, '>=', 4, "$kind: several pieces (" . @p . ')');
 	is($sum->{pieces}, scalar @p, "$kind: the summary counts them");
-	ok(abs($sum->{seconds} - $duration) < 0.05,
-	    "$kind: $sum->{seconds} s of audio");
+	my $want = $duration - $case->{start};
+	ok(abs($sum->{seconds} - $want) < $tol,
+	    "$kind: $sum->{seconds} s of audio (want $want)");
 	my $total = 0;
 	$total += $_->{duration} for @p;
-	ok(abs($total - $duration) < 0.05, "$kind: pieces add up to $total s");
+	ok(abs($total - $want) < $tol, "$kind: pieces add up to $total s");
+	ok(abs($p[0]{start} + $total - $duration) < 0.05,
+	    "$kind: the last piece ends with the recording");
 	ok(!(grep { $_->{bytes} > $max } @p), "$kind: none over $max bytes");
 	ok(!(grep { -s "$keep/piece-$_->{index}.wav" != $_->{bytes} } @p),
 	    "$kind: each kept file has the size reported");
 	is_deeply([ map { $_->{index} } @p ], [ 0 .. $#p ],
 	    "$kind: indexes in order");
-	ok(abs($p[0]{start}) < 0.05, "$kind: the first starts at 0");
+	ok(abs($p[0]{start} - $case->{start}) < $tol,
+	    "$kind: the first starts at $p[0]{start} (want $case->{start})");
 	my @gaps = grep { abs($p[$_]{start} - $p[$_ - 1]{start}
 	    - $p[$_ - 1]{duration}) > 1 / $RATE + 1e-6 } 1 .. $#p;
 	ok(!@gaps, "$kind: each piece starts where the one before ended");
@@ -186,9 +207,7 @@ for my $kind ('mp4', 'ogg') {
 		my ($a, $z) = @{ $span[$k] };
 		my ($pc) = grep { $_->{start} <= $a
 		    && $_->{start} + $_->{duration} >= $z } @p;
-		unless (ok($pc, "$kind: sentence $k ($a s) lies in one piece")) {
-			next;
-		}
+		next unless ok($pc, "$kind: sentence at $a s lies in one piece");
 		my $w = wav("$keep/piece-$pc->{index}.wav");
 		is($w->[0], $RATE, "$kind: piece $pc->{index} is 16 kHz");
 		my $s = $w->[1];
@@ -199,18 +218,46 @@ for my $kind ('mp4', 'ogg') {
 		my $from = $off - $RATE;
 		$from = 0 if $from < 0;
 		my $quiet = rms($s, $from, $off - $from);
-		cmp_ok($loud, '>', 500, sprintf("$kind: sentence %d heard "
-		    . "(RMS %.0f) in piece %d", $k, $loud, $pc->{index}));
+		cmp_ok($loud, '>', 500, sprintf("$kind: sentence at %d s "
+		    . "heard (RMS %.0f) in piece %d", $a, $loud, $pc->{index}));
 		cmp_ok($quiet, '<', $loud / 10, sprintf("$kind: quiet "
 		    . "(RMS %.0f) in the second before it", $quiet))
 		    if $off - $from > $RATE / 10;
 		my $on = onset($s, $RATE, $from);
 		my $got = defined $on ? $pc->{start} + $from / $RATE + $on : -1;
-		my $want = $a + $onset[$k];
-		ok(abs($got - $want) < 0.1, sprintf("$kind: sentence %d "
-		    . "begins at %.3f s in the piece's time (placed: %.3f)",
-		    $k, $got, $want));
+		my $want = $a + $son[$k];
+		ok(abs($got - $want) < 0.1, sprintf("$kind: the sentence "
+		    . "begins at %.3f s on the pieces' timeline (placed: %.3f)",
+		    $got, $want));
 	}
+}
+
+# Refused: no audio track, an MP4 cut in half, bytes that are no media.
+{
+	run_json($mkspeech, '--out', "$dir/video.mp4",
+	    '--duration', 10, '--video', '--no-audio');
+	my $mp4 = slurp("$dir/meeting-mp4.mp4");
+	open my $fh, '>:raw', "$dir/half.mp4" or die "half.mp4: $!";
+	print {$fh} substr($mp4, 0, length($mp4) / 2);
+	close $fh;
+	open $fh, '>:raw', "$dir/noise.bin" or die "noise.bin: $!";
+	print {$fh} pack('N*', map { int rand 2**32 } 1 .. 4096);
+	close $fh;
+	for (['video only', 'video.mp4', qr/no audio track/],
+	    ['cut in half', 'half.mp4', qr/./],
+	    ['random bytes', 'noise.bin', qr/neither MP4 nor Ogg/]) {
+		my ($what, $f, $detail) = @$_;
+		my $r = run_cmd([ $pieces, "$dir/$f", 1000000, "$dir/tmp" ],
+		    env => \%env);
+		my ($e) = map { json_decode($_) } grep { /^\{/ }
+		    split /\n/, $r->{out};
+		is($r->{rc}, 1, "$what: audio-pieces fails");
+		is_deeply([ @{ $e->{error} // {} }{qw(status code)} ],
+		    [ 422, 'unreadable_media' ], "$what: 422 unreadable_media");
+		like($e->{error}{detail} // '', $detail,
+		    "$what: " . ($e->{error}{detail} // ''));
+	}
+	is_deeply([ glob("$dir/tmp/*") ], [], 'no piece left behind');
 }
 
 # Flat memory: three hours against ten minutes, a sentence every three

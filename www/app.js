@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: ISC
 // The recordings page: a bearer token pasted by the user, the list of
-// recordings (play, download, share, delete), and a room box that starts
-// and stops a recording.  Plain JS, no build step, talks to /api only.
+// recordings (play, download, share, delete), a room box that starts
+// and stops a recording, the player with the recording's captions and
+// transcript, and a search of what was said.  Plain JS, no build step,
+// talks to /api only.
 
 const API = '/api';
 const PAGE = 20;
@@ -19,6 +21,8 @@ const state = {
 	refreshTimer: null,
 	rec: null,		// { id, started, timer, poll }
 	shareId: null,		// the recording the share panel is about
+	player: null,		// { id, rec, segments, current, vtt, poll }
+	search: null,		// { q, offset }
 };
 
 // ---------------------------------------------------------------------
@@ -60,7 +64,19 @@ function fail(e) {
 // ---------------------------------------------------------------------
 // The API
 
-async function api(method, path, body) {
+async function jsonOf(r) {
+	if (!(r.headers.get('Content-Type') || '').includes('json'))
+		return null;
+	try {
+		return await r.json();
+	} catch (e) {
+		return null;
+	}
+}
+
+// One request with the token: the Response when it is a success, else
+// an ApiError with the server's detail.
+async function request(method, path, body) {
 	const headers = { Authorization: `Bearer ${state.token}` };
 	const init = { method, headers };
 	if (body !== undefined) {
@@ -74,16 +90,24 @@ async function api(method, path, body) {
 		throw new ApiError(0, `The server is not reachable (${e.message}).`,
 		    'network');
 	}
-	let j = null;
-	if ((r.headers.get('Content-Type') || '').includes('json')) {
-		try { j = await r.json(); } catch (e) { j = null; }
-	}
 	if (!r.ok) {
+		const j = await jsonOf(r);
 		const detail = j && j.detail ? j.detail
 		    : `${method} ${path} answered ${r.status} ${r.statusText}.`;
 		throw new ApiError(r.status, detail, j && j.code);
 	}
-	return { status: r.status, json: j || {} };
+	return r;
+}
+
+async function api(method, path, body) {
+	const r = await request(method, path, body);
+	return { status: r.status, json: (await jsonOf(r)) || {} };
+}
+
+// A GET whose answer is text (captions).
+async function apiText(path) {
+	const r = await request('GET', path);
+	return r.text();
 }
 
 // ---------------------------------------------------------------------
@@ -107,6 +131,12 @@ function decodeJwt(t) {
 function isAdmin() {
 	const r = state.claims && state.claims.roles;
 	return Array.isArray(r) ? r.includes('admin') : r === 'admin';
+}
+
+// The user id of the token, as recorded_by holds it.
+function me() {
+	const c = state.claims || {};
+	return c.sub || c.user_id || c.id;
 }
 
 function showTokenBox() {
@@ -152,6 +182,16 @@ function mmss(s) {
 	return `${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
+// A time in a recording as its player's clock shows it: "01:42", or
+// "1:01:42" from an hour on.
+function clock(s) {
+	s = Math.max(0, Math.floor(Number(s) || 0));
+	const h = Math.floor(s / 3600);
+	const ms = `${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${
+	    String(s % 60).padStart(2, '0')}`;
+	return h ? `${h}:${ms}` : ms;
+}
+
 function mb(bytes) {
 	if (bytes === null || bytes === undefined)
 		return '';
@@ -166,13 +206,18 @@ function when(iso) {
 	return isNaN(d) ? iso : d.toLocaleString();
 }
 
-// "Daily standup, 27/11/2026 09:00" for a recording in the list.
-function title(id) {
-	const r = state.rows.get(id);
-	if (!r)
-		return id;
+// "Daily standup, 27/11/2026 09:00" for a recording (a row of the
+// list, its details, or a search hit).
+function label(r) {
 	return `${r.meeting_name || r.room_code}, ${
 	    when(r.started_at || r.created_at)}`;
+}
+
+// The same for a recording in the list, or the one playing.
+function title(id) {
+	const r = state.rows.get(id) ||
+	    (state.player && state.player.id === id && state.player.rec);
+	return r ? label(r) : id;
 }
 
 function el(tag, attrs = {}, ...kids) {
@@ -302,30 +347,6 @@ async function freshUrl(id) {
 	return json.download_url;
 }
 
-async function play(id) {
-	try {
-		const url = await freshUrl(id);
-		const v = $('#player video');
-		$('#player-title').textContent = `Playing ${title(id)}`;
-		$('#player').dataset.id = id;
-		$('#player-download').href = url;
-		v.src = url;
-		$('#player').hidden = false;
-		v.play().catch(() => { /* the user presses play */ });
-		$('#player').scrollIntoView({ block: 'nearest' });
-	} catch (e) {
-		fail(e);
-	}
-}
-
-function closePlayer() {
-	const v = $('#player video');
-	v.pause();
-	v.removeAttribute('src');
-	v.load();
-	$('#player').hidden = true;
-}
-
 // The link holds a placeholder until clicked: then it gets a fresh
 // signed URL and is clicked again, which the browser follows.
 async function download(a, id) {
@@ -353,6 +374,377 @@ async function remove(id) {
 	} catch (e) {
 		fail(e);
 	}
+}
+
+// ---------------------------------------------------------------------
+// The player
+
+// Play a recording, from at seconds when given (a search hit): its
+// details give a fresh file URL and say whether it has a transcript.
+async function play(id, at) {
+	try {
+		const { json: rec } = await api('GET', `/recordings/${id}`);
+		if (!rec.download_url)
+			throw new ApiError(409, 'This recording has no download ' +
+			    'link yet.', 'not_ready');
+		const p = openPlayer(rec);
+		const v = $('#player video');
+		v.src = rec.download_url;
+		if (at > 0)
+			seekTo(at);
+		else
+			v.play().catch(() => { /* the user presses play */ });
+		$('#player').scrollIntoView({ block: 'nearest' });
+		await showTranscript(p);
+	} catch (e) {
+		fail(e);
+	}
+}
+
+// A fresh player state for rec, the last one's closed.
+function openPlayer(rec) {
+	closePlayer();
+	const p = { id: rec.id, rec, segments: [], current: -1, vtt: null,
+	    poll: null };
+	state.player = p;
+	$('#player-title').textContent = `Playing ${label(rec)}`;
+	$('#player').dataset.id = rec.id;
+	$('#player-download').href = rec.download_url;
+	$('#player').hidden = false;
+	return p;
+}
+
+function closePlayer() {
+	const v = $('#player video');
+	const p = state.player;
+	state.player = null;
+	if (p) {
+		clearTimeout(p.poll);
+		dropCaptions(p);
+	}
+	v.pause();
+	v.removeAttribute('src');
+	v.load();
+	hideTranscript();
+	$('#player').hidden = true;
+	delete $('#player').dataset.id;
+}
+
+// Go to t seconds and play; before the file's metadata is in, once it
+// is (for the player still showing the same recording).
+function seekTo(t) {
+	const v = $('#player video');
+	const p = state.player;
+	const go = () => {
+		if (state.player !== p)
+			return;
+		v.currentTime = t;
+		v.play().catch(() => { /* the user presses play */ });
+	};
+	if (v.readyState >= HTMLMediaElement.HAVE_METADATA)
+		go();
+	else
+		v.addEventListener('loadedmetadata', go, { once: true });
+}
+
+// ---------------------------------------------------------------------
+// Captions
+
+// The <track> of the player: the captions fetched with the token (the
+// <video> cannot send it) and handed over as a blob: URL.  Where the
+// page's Content-Security-Policy refuses blob: media the track fails to
+// load; then its cues are read here from the same text.
+function addCaptions(p, text) {
+	const attrs = { kind: 'captions', label: 'Transcript', default: true };
+	if (p.rec.transcript_language)
+		attrs.srclang = p.rec.transcript_language;
+	p.vtt = URL.createObjectURL(new Blob([text], { type: 'text/vtt' }));
+	attrs.src = p.vtt;
+	const t = el('track', attrs);
+	t.addEventListener('error', () => {
+		if (state.player === p && !(t.track.cues || []).length)
+			for (const c of vttCues(text))
+				t.track.addCue(c);
+	}, { once: true });
+	$('#player video').append(t);
+	t.track.mode = 'showing';
+}
+
+function dropCaptions(p) {
+	for (const t of $('#player video').querySelectorAll('track'))
+		t.remove();
+	if (p.vtt)
+		URL.revokeObjectURL(p.vtt);
+	p.vtt = null;
+}
+
+// "00:01:42.300" or "01:42.300" to seconds.
+function vttTime(s) {
+	return s.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+}
+
+// The cues of a WebVTT file: the blocks with a timing line.
+function vttCues(text) {
+	const cues = [];
+	for (const block of text.replace(/\r\n?/g, '\n').split(/\n{2,}/)) {
+		const lines = block.split('\n');
+		const i = lines.findIndex((l) => l.includes('-->'));
+		const m = i < 0 ? null
+		    : /^\s*([\d:.]+)\s+-->\s+([\d:.]+)/.exec(lines[i]);
+		if (m)
+			cues.push(new VTTCue(vttTime(m[1]), vttTime(m[2]),
+			    lines.slice(i + 1).join('\n')));
+	}
+	return cues;
+}
+
+// ---------------------------------------------------------------------
+// The transcript
+
+function hideTranscript() {
+	$('#transcript').hidden = true;
+	$('#transcript-lines').replaceChildren();
+	$('#chapters').replaceChildren();
+}
+
+// The panel for the recording playing: nothing without a transcript;
+// else its state, chapters, lines and (once done) the captions.
+async function showTranscript(p) {
+	const rec = p.rec;
+	if (!rec.transcript_status || rec.transcript_status === 'none') {
+		hideTranscript();
+		return;
+	}
+	$('#transcript').hidden = false;
+	transcriptState(p);
+	const done = rec.transcript_status === 'done';
+	const [tr, vtt] = await Promise.all([
+		transcriptOf(p.id),
+		done ? apiText(`/recordings/${p.id}/captions.vtt`) : null,
+	]);
+	if (state.player !== p)
+		return;
+	p.segments = tr.segments || [];
+	p.current = -1;
+	showChapters(tr.chapters || rec.chapters || []);
+	$('#transcript-lines').replaceChildren(...p.segments.map(lineFor));
+	transcriptState(p);
+	dropCaptions(p);
+	if (vtt !== null)
+		addCaptions(p, vtt);
+	follow();
+}
+
+// The transcript; none yet (404 transcript_not_found) is an empty one.
+async function transcriptOf(id) {
+	try {
+		const { json } = await api('GET', `/recordings/${id}/transcript`);
+		return json;
+	} catch (e) {
+		if (e instanceof ApiError && e.code === 'transcript_not_found')
+			return { segments: [], chapters: [] };
+		throw e;
+	}
+}
+
+// The status line (pending, failed) and "Transcribe again" (owner or
+// admin, when nothing is under way).
+function transcriptState(p) {
+	const rec = p.rec;
+	const st = $('#transcript-status');
+	let text = '';
+	if (rec.transcript_status === 'pending') {
+		text = 'The transcript is being made.';
+		if (rec.transcript_error)
+			text += ` The last try failed (${rec.transcript_error}); ` +
+			    'it is tried again.';
+		if (p.segments.length)
+			text += ' The last transcript is shown meanwhile.';
+	} else if (rec.transcript_status === 'failed') {
+		text = 'The transcript could not be made' +
+		    (rec.transcript_error ? `: ${rec.transcript_error}` : '.');
+	} else if (rec.transcript_status === 'done' && !p.segments.length) {
+		text = 'Nothing was said.';
+	}
+	st.textContent = text;
+	st.hidden = !text;
+	st.dataset.status = rec.transcript_status;
+	$('#transcribe').hidden = rec.transcript_status === 'pending' ||
+	    !(rec.recorded_by === me() || isAdmin());
+}
+
+function lineFor(seg, i) {
+	return el('li', { 'data-index': i },
+	    el('button', { type: 'button', className: 'seg',
+		'data-start': seg.start },
+		el('span', { className: 'at', text: `[${clock(seg.start)}]` }),
+		' ', seg.text));
+}
+
+function showChapters(chapters) {
+	$('#chapters').replaceChildren(...chapters.map((c) =>
+	    el('li', {}, el('button', { type: 'button', className: 'chapter',
+		'data-start': c.start },
+		el('span', { className: 'at', text: clock(c.start) }),
+		' ', c.title))));
+	$('#chapters-box').hidden = !chapters.length;
+}
+
+// As it plays: the line being said is marked (and scrolled to within
+// the list, not the page).
+function follow() {
+	const p = state.player;
+	if (!p)
+		return;
+	const t = $('#player video').currentTime;
+	const i = p.segments.findIndex((s) => s.start <= t && t < s.end);
+	if (i === p.current)
+		return;
+	const lines = $('#transcript-lines');
+	const old = lines.children[p.current];
+	if (old) {
+		old.classList.remove('current');
+		old.removeAttribute('aria-current');
+	}
+	p.current = i;
+	const li = lines.children[i];
+	if (!li)
+		return;
+	li.classList.add('current');
+	li.setAttribute('aria-current', 'true');
+	if (li.offsetTop < lines.scrollTop || li.offsetTop + li.offsetHeight >
+	    lines.scrollTop + lines.clientHeight)
+		lines.scrollTop = li.offsetTop - lines.clientHeight / 3;
+}
+
+async function transcribe() {
+	const p = state.player;
+	if (!p)
+		return;
+	$('#transcribe').disabled = true;
+	try {
+		const { json } = await api('POST',
+		    `/recordings/${p.id}/transcribe`);
+		p.rec.transcript_status = json.transcript_status || 'pending';
+		p.rec.transcript_error = null;
+		transcriptState(p);
+		say('A new transcript was asked for; it takes the place of ' +
+		    'this one when it is made.', 'info');
+		watchTranscript(p);
+	} catch (e) {
+		fail(e);
+	} finally {
+		$('#transcribe').disabled = false;
+	}
+}
+
+// While the transcript of the recording playing is pending, look again
+// every few seconds; when it is not, show what there is.
+function watchTranscript(p) {
+	clearTimeout(p.poll);
+	p.poll = setTimeout(async () => {
+		if (state.player !== p)
+			return;
+		try {
+			const { json } = await api('GET', `/recordings/${p.id}`);
+			if (state.player !== p)
+				return;
+			Object.assign(p.rec, {
+				transcript_status: json.transcript_status,
+				transcript_error: json.transcript_error,
+				transcript_language: json.transcript_language,
+				chapters: json.chapters,
+			});
+			if (json.transcript_status === 'pending') {
+				transcriptState(p);
+				watchTranscript(p);
+			} else {
+				await showTranscript(p);
+			}
+		} catch (e) {
+			fail(e);
+		}
+	}, 5000);
+}
+
+function onTranscriptClick(ev) {
+	const b = ev.target.closest('button[data-start]');
+	if (b)
+		seekTo(Number(b.dataset.start));
+}
+
+// ---------------------------------------------------------------------
+// Search
+
+async function search(ev) {
+	ev.preventDefault();
+	const q = $('#search').value.trim();
+	if (!q) {
+		clearSearch();
+		return;
+	}
+	state.search = { q, offset: 0 };
+	await loadHits(false);
+}
+
+async function loadHits(more) {
+	const s = state.search;
+	const q = new URLSearchParams({ q: s.q, limit: PAGE,
+	    offset: more ? s.offset : 0 });
+	try {
+		const { json } = await api('GET', `/recordings/?${q}`);
+		if (state.search !== s)
+			return;
+		const hits = json.hits || [];
+		const items = hits.map(hitFor);
+		if (more)
+			$('#hits').append(...items);
+		else
+			$('#hits').replaceChildren(...items);
+		s.offset = (json.offset || 0) + hits.length;
+		$('#hits-title').textContent = `Search results for “${s.q}”`;
+		$('#hits-empty').hidden = $('#hits').children.length > 0;
+		$('#hits-more').hidden = !json.has_more;
+		showHits(true);
+	} catch (e) {
+		fail(e);
+	}
+}
+
+// The words found, marked: text nodes and <mark>s, never markup.
+function said(h) {
+	const pieces = h.highlight && h.highlight.length ? h.highlight
+	    : [{ text: h.text, match: false }];
+	return el('q', { className: 'said' }, ...pieces.map((x) => x.match
+	    ? el('mark', { text: x.text }) : x.text));
+}
+
+function hitFor(h) {
+	return el('li', {}, el('button', { type: 'button', className: 'hit',
+	    'data-id': h.recording_id, 'data-start': h.start },
+	    el('span', { className: 'hit-where', text: label(h) }), ' ',
+	    el('span', { className: 'at', text: `at ${clock(h.start)}` }), ' ',
+	    said(h)));
+}
+
+// The results in the list's place, or the list back.
+function showHits(on) {
+	$('#hits-box').hidden = !on;
+	$('#list-box').hidden = on;
+	$('#search-clear').hidden = !on;
+}
+
+function clearSearch() {
+	state.search = null;
+	$('#search').value = '';
+	$('#hits').replaceChildren();
+	showHits(false);
+}
+
+function onHitsClick(ev) {
+	const b = ev.target.closest('button.hit');
+	if (b)
+		play(b.dataset.id, Number(b.dataset.start));
 }
 
 // ---------------------------------------------------------------------
@@ -513,8 +905,7 @@ function showRecStatus(j) {
 function resumeRec() {
 	if (state.rec || !state.claims)
 		return;
-	const me = state.claims.sub || state.claims.user_id || state.claims.id;
-	const r = [...state.rows.values()].find((x) => x.recorded_by === me &&
+	const r = [...state.rows.values()].find((x) => x.recorded_by === me() &&
 	    (x.status === 'recording' || x.status === 'pending'));
 	if (!r)
 		return;
@@ -654,6 +1045,7 @@ function start() {
 		render();
 		closePlayer();
 		closeShare();
+		clearSearch();
 		endRec();
 		showTokenBox();
 		say('Token forgotten.', 'info');
@@ -670,6 +1062,21 @@ function start() {
 	});
 	$('#recordings').addEventListener('click', onListClick);
 	$('#player-close').addEventListener('click', closePlayer);
+	$('#player video').addEventListener('timeupdate', follow);
+	$('#player video').addEventListener('seeked', follow);
+	$('#transcript').addEventListener('click', onTranscriptClick);
+	$('#transcribe').addEventListener('click', transcribe);
+	$('#search-form').addEventListener('submit', search);
+	$('#search').addEventListener('input', () => {
+		if (state.search && !$('#search').value.trim())
+			clearSearch();
+	});
+	$('#search-clear').addEventListener('click', () => {
+		clearSearch();
+		$('#search').focus();
+	});
+	$('#hits').addEventListener('click', onHitsClick);
+	$('#hits-more').addEventListener('click', () => loadHits(true));
 	$('#player video').addEventListener('error', () => {
 		const err = $('#player video').error;
 		if (err && !$('#player').hidden)

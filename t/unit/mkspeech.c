@@ -5,18 +5,21 @@
  * mono or more, any rate) and tones placed at given times on a silent
  * timeline, encoded to MP4 (AAC, and with --video a small H.264 track,
  * libx264 when there is one, else MPEG-4 part 2; moov first) or to Ogg
- * (Opus).  The timeline is made and encoded a frame at a time, so a
+ * (Opus at 12 kbit/s, 60 ms frames and the least complexity, so that
+ * three hours take seconds).  The timeline is made and encoded a frame at a time, so a
  * meeting of hours takes the memory of one of minutes: only the placed
  * WAVs are held, once each.
  *
  *   usage: mkspeech --out FILE.mp4|FILE.ogg --duration SECONDS [--video]
  *              [--at SECONDS WAVFILE]... [--tone SECONDS HZ LENGTH]...
  *              [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ]
- *              [--no-audio]
+ *              [--audio-start SECONDS] [--no-audio]
  *
  * --noise adds white noise of that peak amplitude (of 32767) everywhere,
- * as a room's microphone would; --no-audio (with --video) writes a file
- * without an audio track.  It prints one JSON line: what it wrote.
+ * as a room's microphone would; --audio-start makes the audio track
+ * begin that late on the recording's timeline (MP4: an edit list), the
+ * placements staying where they are on it; --no-audio (with --video)
+ * writes a file without an audio track.  It prints one JSON line: what it wrote.
  */
 #include "config.h"
 
@@ -50,7 +53,8 @@ struct clip {
 
 struct place {
 	int64_t		 at;		/* first sample on the timeline */
-	struct clip	*clip;		/* NULL: a tone */
+	const char	*wav;		/* NULL: a tone */
+	struct clip	*clip;
 	double		 hz;
 	int64_t		 len;
 	double		 at_s, len_s, tone_len_s;
@@ -114,9 +118,9 @@ load_wav(const char *path, int rate)
 	uint32_t	 len, data_len = 0;
 	unsigned	 chans = 0, bits = 0, srate = 0;
 	int64_t		 frames, want;
-	int		 got;
+	int		 i, got;
 
-	for (int i = 0; i < nclips; i++)
+	for (i = 0; i < nclips; i++)
 		if (strcmp(clips[i].path, path) == 0)
 			return &clips[i];
 	if (nclips == (int)(sizeof(clips) / sizeof(clips[0])))
@@ -251,8 +255,8 @@ usage(void)
 	fprintf(stderr, "usage: mkspeech --out FILE.mp4|FILE.ogg --duration "
 	    "SECONDS [--video]\n"
 	    "           [--at SECONDS WAVFILE]... [--tone SECONDS HZ LENGTH]..."
-	    "\n           [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ] "
-	    "[--no-audio]\n");
+	    "\n           [--noise AMPLITUDE] [--bitrate BPS] [--rate HZ]\n"
+	    "           [--audio-start SECONDS] [--no-audio]\n");
 	exit(2);
 }
 
@@ -267,9 +271,9 @@ main(int argc, char **argv)
 	struct stat	 sb;
 	AVFrame		*af = NULL, *vf = NULL;
 	const char	*path = NULL, *ext;
-	double		 duration = -1, noise = 0;
+	double		 duration = -1, noise = 0, astart = 0;
 	float		*mix;
-	int64_t		 total, t = 0, vframes, vi = 0;
+	int64_t		 total, t = 0, vframes, vi = 0, a0;
 	int		 video = 0, audio = 1, ogg, rate = 0, bitrate = 0;
 	int		 i, p, n, x, y, fsize;
 
@@ -285,6 +289,9 @@ main(int argc, char **argv)
 			video = 1;
 		else if (strcmp(argv[i], "--no-audio") == 0)
 			audio = 0;
+		else if (strcmp(argv[i], "--audio-start") == 0 &&
+		    i + 1 < argc)
+			astart = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--noise") == 0 && i + 1 < argc)
 			noise = strtod(argv[++i], NULL);
 		else if (strcmp(argv[i], "--bitrate") == 0 && i + 1 < argc)
@@ -294,14 +301,13 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--at") == 0 && i + 2 < argc &&
 		    nplaces < MAX_PLACES) {
 			places[nplaces].at_s = strtod(argv[++i], NULL);
-			places[nplaces].clip = (struct clip *)argv[++i];
+			places[nplaces].wav = argv[++i];
 			nplaces++;
 		} else if (strcmp(argv[i], "--tone") == 0 && i + 3 < argc &&
 		    nplaces < MAX_PLACES) {
 			places[nplaces].at_s = strtod(argv[++i], NULL);
 			places[nplaces].hz = strtod(argv[++i], NULL);
 			places[nplaces].tone_len_s = strtod(argv[++i], NULL);
-			places[nplaces].clip = NULL;
 			nplaces++;
 		} else
 			usage();
@@ -323,15 +329,17 @@ main(int argc, char **argv)
 		bitrate = ogg ? 12000 : 24000;
 	for (p = 0; p < nplaces; p++) {
 		places[p].at = llround(places[p].at_s * rate);
-		if (places[p].clip != NULL) {
-			places[p].clip = load_wav((const char *)places[p].clip,
-			    rate);
+		if (places[p].wav != NULL) {
+			places[p].clip = load_wav(places[p].wav, rate);
 			places[p].len = places[p].clip->n;
 		} else
 			places[p].len = llround(places[p].tone_len_s * rate);
 		places[p].len_s = (double)places[p].len / rate;
 	}
-	total = llround(duration * rate);
+	a0 = llround(astart * rate);
+	total = llround(duration * rate) - a0;
+	if (astart < 0 || total <= 0)
+		die("--audio-start must be within the duration");
 
 	avcheck(avformat_alloc_output_context2(&o.oc, NULL, ogg ? "ogg" :
 	    "mp4", path), "output");
@@ -346,11 +354,15 @@ main(int argc, char **argv)
 		o.ac->sample_fmt = ogg ? AV_SAMPLE_FMT_FLT : AV_SAMPLE_FMT_FLTP;
 		o.ac->bit_rate = bitrate;
 		o.ac->time_base = (AVRational){ 1, rate };
-		if (ogg)
-			o.ac->compression_level = 0;
 		if (o.oc->oformat->flags & AVFMT_GLOBALHEADER)
 			o.ac->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-		avcheck(avcodec_open2(o.ac, codec, NULL), "open audio encoder");
+		if (ogg) {
+			/* Fast: the least complexity, 60 ms frames. */
+			o.ac->compression_level = 0;
+			av_dict_set(&opt, "frame_duration", "60", 0);
+		}
+		avcheck(avcodec_open2(o.ac, codec, &opt), "open audio encoder");
+		av_dict_free(&opt);
 		o.as = avformat_new_stream(o.oc, NULL);
 		o.as->time_base = o.ac->time_base;
 		avcheck(avcodec_parameters_from_context(o.as->codecpar, o.ac),
@@ -360,7 +372,8 @@ main(int argc, char **argv)
 		af->nb_samples = fsize;
 		af->format = o.ac->sample_fmt;
 		af->sample_rate = rate;
-		avcheck(av_channel_layout_copy(&af->ch_layout, &mono), "layout");
+		avcheck(av_channel_layout_copy(&af->ch_layout, &mono),
+		    "layout");
 		avcheck(av_frame_get_buffer(af, 0), "audio frame");
 	} else
 		fsize = 960;
@@ -406,7 +419,7 @@ main(int argc, char **argv)
 	while ((audio && t < total) || (video && vi < vframes)) {
 		/* Whichever stream is behind goes next. */
 		if (video && vi < vframes && (!audio || t >= total ||
-		    (double)vi / VIDEO_FPS <= (double)t / rate)) {
+		    (double)vi / VIDEO_FPS <= (double)(a0 + t) / rate)) {
 			avcheck(av_frame_make_writable(vf), "writable");
 			for (y = 0; y < VIDEO_H; y++)
 				for (x = 0; x < VIDEO_W; x++)
@@ -426,9 +439,9 @@ main(int argc, char **argv)
 		n = total - t < fsize ? (int)(total - t) : fsize;
 		avcheck(av_frame_make_writable(af), "writable");
 		af->nb_samples = n;
-		render(mix, n, t, rate, noise);
+		render(mix, n, a0 + t, rate, noise);
 		memcpy(af->data[0], mix, (size_t)n * sizeof(float));
-		af->pts = t;
+		af->pts = a0 + t;
 		t += n;
 		avcheck(avcodec_send_frame(o.ac, af), "encode audio");
 		write_packets(&o, o.ac, o.as);
@@ -453,7 +466,8 @@ main(int argc, char **argv)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (audio)
 		printf("{\"type\":\"audio\",\"codec\":\"%s\",\"rate\":%d,"
-		    "\"bitrate\":%d}", o.ac->codec->name, rate, bitrate);
+		    "\"bitrate\":%d,\"start\":%.6f}", o.ac->codec->name, rate,
+		    bitrate, (double)a0 / rate);
 	if (video)
 		printf("%s{\"type\":\"video\",\"codec\":\"%s\",\"width\":%d,"
 		    "\"height\":%d,\"fps\":%d}", audio ? "," : "",

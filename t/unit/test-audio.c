@@ -4,12 +4,14 @@
  * 440 Hz AAC in MP4, moov first and last; 2.5 s of Opus and 1.5 s of
  * Vorbis in Ogg): the pieces add up to the file's duration, their WAV
  * headers are right, none is larger than max_bytes, and small pieces
- * follow each other without a gap.  Refusals: garbage, MP4 files cut
- * short, a file with video only, an MP4 whose audio samples are all
- * garbage, an empty source.  The caller's error stops the run and the
- * piece's file is removed; a source whose reads fail gives its own
- * error.  The files written here go to a folder in $TMPDIR that must be
- * empty again afterwards.
+ * follow each other without a gap.  Tone bursts on silence, encoded here
+ * to Ogg Opus, are cut between bursts, and with a short quiet_window
+ * near each limit; silence alone still gives pieces.  Refusals: garbage,
+ * MP4 files cut short, a file with video only, an MP4 whose audio
+ * samples are all garbage, an empty source.  The caller's error stops
+ * the run and the piece's file is removed; a source whose reads fail
+ * gives its own error.  The files written here go to a folder in
+ * $TMPDIR, and no piece's file may be left there.
  */
 #include "config.h"
 
@@ -97,7 +99,8 @@ wav_ok(const unsigned char *h, int64_t size)
 	return memcmp(h, "RIFF", 4) == 0 && le32(h + 4) == size - 8 &&
 	    memcmp(h + 8, "WAVEfmt ", 8) == 0 && le32(h + 16) == 16 &&
 	    le16(h + 20) == 1 && le16(h + 22) == 1 &&
-	    le32(h + 24) == MR_AUDIO_RATE && le32(h + 28) == 2 * MR_AUDIO_RATE &&
+	    le32(h + 24) == MR_AUDIO_RATE &&
+	    le32(h + 28) == 2 * MR_AUDIO_RATE &&
 	    le16(h + 32) == 2 && le16(h + 34) == 16 &&
 	    memcmp(h + 36, "data", 4) == 0 && le32(h + 40) == size - 44;
 }
@@ -119,8 +122,8 @@ collect(void *arg, const struct mr_audio_piece *p, struct mr_err *err)
 	if ((fd = open(p->path, O_RDONLY)) != -1) {
 		if (fstat(fd, &st) == 0)
 			s->file_size[i] = st.st_size;
-		s->header_ok[i] = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
-		    wav_ok(h, st.st_size);
+		s->header_ok[i] = read(fd, h, sizeof(h)) ==
+		    (ssize_t)sizeof(h) && wav_ok(h, st.st_size);
 		close(fd);
 	}
 	s->n++;
@@ -169,18 +172,27 @@ fixture(const char *name)
 }
 
 static int
-run(const struct mr_src *src, uint64_t max_bytes, struct seen *s,
-    struct mr_audio_stats *st, struct mr_err *err)
+run_window(const struct mr_src *src, uint64_t max_bytes, double window,
+    struct seen *s, struct mr_audio_stats *st, struct mr_err *err)
 {
 	struct mr_audio_opts	 o;
 
 	memset(&o, 0, sizeof(o));
 	o.tmpdir = tmpdir;
 	o.max_bytes = max_bytes;
+	o.quiet_window = window;
 	mr_err_clear(err);
 	return mr_audio_pieces(src, &o, collect, s, st, err);
 }
 
+static int
+run(const struct mr_src *src, uint64_t max_bytes, struct seen *s,
+    struct mr_audio_stats *st, struct mr_err *err)
+{
+	return run_window(src, max_bytes, 0, s, st, err);
+}
+
+/* No piece's file (meetrec-audio-*) is left in tmpdir. */
 static int
 tmpdir_empty(void)
 {
@@ -191,7 +203,7 @@ tmpdir_empty(void)
 	if ((d = opendir(tmpdir)) == NULL)
 		return 0;
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+		if (strncmp(e->d_name, "meetrec-audio-", 14) == 0)
 			n++;
 	closedir(d);
 	return n == 0;
@@ -282,8 +294,8 @@ fixtures(void)
 		    fx[i].name);
 		ok(st.seconds > fx[i].seconds - 0.05 &&
 		    st.seconds < fx[i].seconds + 0.05 && st.bytes_read > 0 &&
-		    st.bytes_read <= 2 * src.size + 65536, "%s: stats %.4f s, %llu "
-		    "bytes read of %llu", fx[i].name, st.seconds,
+		    st.bytes_read <= 2 * src.size + 65536,
+		    "%s: stats %.4f s, %llu bytes read of %llu", fx[i].name, st.seconds,
 		    (unsigned long long)st.bytes_read,
 		    (unsigned long long)src.size);
 
@@ -511,6 +523,164 @@ damaged(void)
 	free(s);
 }
 
+/*
+ * len seconds of silence with bursts of a 440 Hz square wave over the
+ * spans in b, encoded to Ogg Opus at path.  len is a multiple of 20 ms.
+ */
+static int
+make_bursts(const char *path, double len, const double (*b)[2], int nb)
+{
+	AVChannelLayout	 mono = AV_CHANNEL_LAYOUT_MONO;
+	AVFormatContext	*oc = NULL;
+	AVCodecContext	*c = NULL;
+	AVStream	*st;
+	AVFrame		*f = NULL;
+	AVPacket	*pkt = av_packet_alloc();
+	const AVCodec	*codec = avcodec_find_encoder_by_name("libopus");
+	int64_t		 t, total = (int64_t)(len * 48000 + 0.5), x;
+	int16_t		*s;
+	int		 i, k, ret, rc = -1;
+
+	if (codec == NULL || pkt == NULL ||
+	    avformat_alloc_output_context2(&oc, NULL, "ogg", path) < 0 ||
+	    (c = avcodec_alloc_context3(codec)) == NULL)
+		goto done;
+	c->sample_rate = 48000;
+	c->sample_fmt = AV_SAMPLE_FMT_S16;
+	c->bit_rate = 24000;
+	c->time_base = (AVRational){ 1, 48000 };
+	if (av_channel_layout_copy(&c->ch_layout, &mono) < 0 ||
+	    avcodec_open2(c, codec, NULL) < 0 ||
+	    (st = avformat_new_stream(oc, NULL)) == NULL ||
+	    avcodec_parameters_from_context(st->codecpar, c) < 0)
+		goto done;
+	st->time_base = c->time_base;
+	if (avio_open(&oc->pb, path, AVIO_FLAG_WRITE) < 0 ||
+	    avformat_write_header(oc, NULL) < 0 ||
+	    (f = av_frame_alloc()) == NULL)
+		goto done;
+	f->nb_samples = c->frame_size;
+	f->format = c->sample_fmt;
+	f->sample_rate = c->sample_rate;
+	if (av_channel_layout_copy(&f->ch_layout, &mono) < 0 ||
+	    av_frame_get_buffer(f, 0) < 0)
+		goto done;
+	for (t = 0; t <= total; t += c->frame_size) {
+		if (t < total) {
+			if (av_frame_make_writable(f) < 0)
+				goto done;
+			s = (int16_t *)(void *)f->data[0];
+			for (k = 0; k < c->frame_size; k++) {
+				x = t + k;
+				s[k] = 0;
+				for (i = 0; i < nb; i++)
+					if (x >= b[i][0] * 48000 &&
+					    x < b[i][1] * 48000)
+						s[k] = (x * 440 * 2 / 48000) %
+						    2 ? 8000 : -8000;
+			}
+			f->pts = t;
+		}
+		if (avcodec_send_frame(c, t < total ? f : NULL) < 0)
+			goto done;
+		while ((ret = avcodec_receive_packet(c, pkt)) == 0) {
+			av_packet_rescale_ts(pkt, c->time_base,
+			    st->time_base);
+			pkt->stream_index = 0;
+			if (av_interleaved_write_frame(oc, pkt) < 0)
+				goto done;
+		}
+		if (ret != AVERROR(EAGAIN) && ret != AVERROR_EOF)
+			goto done;
+	}
+	if (av_write_trailer(oc) < 0)
+		goto done;
+	rc = 0;
+done:
+	if (oc != NULL) {
+		avio_closep(&oc->pb);
+		avformat_free_context(oc);
+	}
+	avcodec_free_context(&c);
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	return rc;
+}
+
+/* Cuts in the silences between bursts, and near the limit. */
+static void
+quiet_cuts(void)
+{
+	static const double	 b[][2] = { { 0.5, 1.5 }, { 3.0, 4.2 },
+	    { 5.0, 5.6 }, { 7.5, 9.0 }, { 10.0, 10.4 } };
+	struct mr_audio_stats	 st;
+	struct mr_src		 src;
+	struct mr_err		 err;
+	struct seen		*s;
+	char			 path[4200];
+	double			 cut, lo;
+	uint64_t		 max = MR_AUDIO_WAV_HEADER + 2 * 40000;
+	size_t			 k;
+	int			 fd, i, in, rc;
+
+	snprintf(path, sizeof(path), "%s/bursts.ogg", tmpdir);
+	if (make_bursts(path, 12, b, (int)MR_NELEM(b)) == -1 ||
+	    (fd = open(path, O_RDONLY)) == -1) {
+		ok(0, "an Ogg Opus of tone bursts (libopus)");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	s->stop_at = -1;
+	if (mr_src_fd(&src, &fd, &err) == 0)
+		rc = run(&src, max, s, &st, &err);
+	else
+		rc = -1;
+	ok(rc == 0, "bursts: decoded (%s)", rc == 0 ? "" : err.detail);
+	pieces_ok("bursts", s, max, 12, 1);
+	for (i = 0, in = 0; i + 1 < s->n; i++) {
+		cut = s->p[i].start + s->p[i].duration;
+		for (k = 0; k < MR_NELEM(b); k++)
+			if (cut > b[k][0] - 0.02 && cut < b[k][1] + 0.02) {
+				printf("# cut %d at %.3f s in the burst %.1f-"
+				    "%.1f\n", i, cut, b[k][0], b[k][1]);
+				in++;
+			}
+	}
+	ok(in == 0, "bursts: every cut of %d falls in silence", s->n - 1);
+
+	/* A window of 0.5 s: every cut in the last 0.5 s of a piece. */
+	memset(s, 0, sizeof(*s));
+	s->stop_at = -1;
+	rc = run_window(&src, max, 0.5, s, &st, &err);
+	ok(rc == 0, "bursts, a 0.5 s window: decoded");
+	lo = 2.5 - 0.5 - 0.02;
+	for (i = 0, in = 0; i + 1 < s->n; i++)
+		if (s->p[i].duration < lo)
+			in++;
+	ok(in == 0 && s->n >= 5, "bursts, a 0.5 s window: %d pieces, none "
+	    "but the last shorter than %.2f s", s->n, lo);
+	pieces_ok("bursts, a 0.5 s window", s, max, 12, 1);
+	close(fd);
+	unlink(path);
+
+	/* Silence only: pieces all the same. */
+	if (make_bursts(path, 6, b, 0) == -1 ||
+	    (fd = open(path, O_RDONLY)) == -1) {
+		ok(0, "an Ogg Opus of silence");
+		free(s);
+		return;
+	}
+	memset(s, 0, sizeof(*s));
+	s->stop_at = -1;
+	rc = mr_src_fd(&src, &fd, &err) == 0 ? run(&src, max, s, &st, &err) :
+	    -1;
+	ok(rc == 0, "silence: decoded");
+	pieces_ok("silence", s, max, 6, 1);
+	close(fd);
+	unlink(path);
+	free(s);
+}
+
 static void
 caller_stops(void)
 {
@@ -635,6 +805,7 @@ main(void)
 	truncated();
 	no_audio();
 	damaged();
+	quiet_cuts();
 	caller_stops();
 	source_fails();
 	bad_opts();
