@@ -369,8 +369,8 @@ $_->wait_exit(timeout => 300) for @rp;
 is_deeply([ map { tr_row($_)->{status} } @ids ], [ ('done') x 3 ],
     'two reapers at once: all three transcribed');
 my %by;
-$by{$1}++ while join('', map { $s->log("reaper-tr$_") } 1 .. 2)
-    =~ /pass=transcribe rec=(\S+) action=done/g;
+my $both = join('', map { $s->log("reaper-tr$_") } 1 .. 2);
+$by{$1}++ while $both =~ /pass=transcribe rec=(\S+) action=done/g;
 is_deeply([ map { $by{$_} // 0 } @ids ], [ 1, 1, 1 ],
     '... each by one of them');
 is(scalar @{ $asr->requests }, 3 * scalar(@reqs),
