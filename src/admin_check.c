@@ -498,6 +498,40 @@ check_spool(struct mr_check *ck)
 }
 
 /*
+ * Transcripts: the speech-to-text server's URL, and the folder the
+ * reaper writes each piece to (asr_tmp_dir, else $TMPDIR or /var/tmp,
+ * as reap_transcribe.c picks it; under systemd a private /var/tmp).
+ */
+static void
+check_asr(struct mr_check *ck)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct stat		 st;
+	const char		*dir, *env;
+
+	if (c->cf_asr_url == NULL) {
+		if (c->cf_asr_api_key != NULL)
+			mr_check_warn(ck, "asr_api_key", "is set but asr_url "
+			    "is not: nothing will be transcribed");
+		return;
+	}
+	check_url(ck, "asr_url", c->cf_asr_url);
+	if (c->cf_asr_api_key != NULL &&
+	    strncmp(c->cf_asr_url, "http://", 7) == 0 &&
+	    strncmp(c->cf_asr_url, "http://127.0.0.1", 16) != 0 &&
+	    strncmp(c->cf_asr_url, "http://localhost", 16) != 0)
+		mr_check_warn(ck, "asr_url", "'%s' is plain http: "
+		    "asr_api_key and the meetings' audio would travel "
+		    "unencrypted", c->cf_asr_url);
+	if ((dir = c->cf_asr_tmp_dir) == NULL)
+		dir = (env = getenv("TMPDIR")) != NULL && *env == '/' ?
+		    env : "/var/tmp";
+	/* The reaper writes, reads back and removes its pieces there. */
+	check_folder(ck, "asr_tmp_dir", dir, &ck->service, 7,
+	    "the service user", NULL, 0, NULL, &st);
+}
+
+/*
  * Local storage: the reaper writes, nginx reads.  What the reaper
  * stores is 0640 with the folder's group (store_local.c), which it can
  * give when the folder is set-group-ID (the kernel does it), or when
@@ -706,6 +740,7 @@ mr_admin_check_config(const char *path, int argc, char *argv[])
 	check_key_file(&ck);
 	check_spool(&ck);
 	check_storage(&ck);
+	check_asr(&ck);
 	check_socket(&ck);
 	check_pid_file(&ck);
 	check_backlog(&ck);
@@ -713,7 +748,8 @@ mr_admin_check_config(const char *path, int argc, char *argv[])
 		mr_check_connect(&ck);
 	if (ck.problems == 0)
 		mr_check_note("no problem found%s", connect ? "" :
-		    " (--connect also checks PostgreSQL, storage and LiveKit)");
+		     " (--connect also checks PostgreSQL, storage, LiveKit and the "
+		    "speech-to-text server)");
 	else
 		fprintf(stderr, "meetrec-admin: %d problem%s found\n",
 		    ck.problems, ck.problems == 1 ? "" : "s");

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 
 #include "mr.h"
 #include "admin_check.h"
+#include "asr.h"
+#include "audio.h"
 #include "conf.h"
 #include "db.h"
 #include "httpc.h"
@@ -564,6 +567,72 @@ check_livekit(struct mr_check *ck, struct mr_arena *a)
 		    "failed: %s", why(&err));
 }
 
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/*
+ * The speech-to-text server, as the transcribe pass calls it: a second
+ * of silence (16 kHz mono WAV) sent with asr_model, asr_language and the
+ * key; any verbose_json answer will do.
+ */
+static void
+check_asr(struct mr_check *ck, struct mr_arena *a)
+{
+	const struct mr_conf	*c = ck->conf;
+	struct mr_asr_result	 res;
+	struct mr_err		 err;
+	unsigned char		 hdr[MR_AUDIO_WAV_HEADER];
+	static const unsigned char silence[MR_AUDIO_RATE * 2];
+	char			 path[] = "/tmp/meetrec-check-XXXXXX.wav";
+	uint32_t		 data = sizeof(silence);
+	int			 fd, ra = 0;
+
+	if (c->cf_asr_url == NULL)
+		return;
+	memcpy(hdr, "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0"
+	    "\x80\x3e\0\0\0\x7d\0\0\x02\0\x10\0data\0\0\0\0", sizeof(hdr));
+	put_le32(hdr + 4, 36 + data);
+	put_le32(hdr + 40, data);
+	if ((fd = mkstemps(path, 4)) == -1) {
+		mr_check_problem(ck, "asr_url", "could not make a test WAV in "
+		    "/tmp: %s", strerror(errno));
+		return;
+	}
+	if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr) ||
+	    write(fd, silence, sizeof(silence)) != (ssize_t)sizeof(silence)) {
+		mr_check_problem(ck, "asr_url", "could not write a test WAV "
+		    "in /tmp: %s", strerror(errno));
+		goto done;
+	}
+	mr_err_clear(&err);
+	if (mr_asr_transcribe(a, c, path, &res, &ra, &err) == 0)
+		mr_check_note("the speech-to-text server at %s transcribed a "
+		    "second of silence with model %s", c->cf_asr_url,
+		    c->cf_asr_model);
+	else if (err.status == 401 || err.status == 403)
+		mr_check_problem(ck, "asr_api_key", "the speech-to-text server "
+		    "at %s refused the key: %s", c->cf_asr_url, why(&err));
+	else if (err.status == 404 || err.status == 405)
+		mr_check_problem(ck, "asr_url", "%s does not take "
+		    "transcriptions (HTTP %d): %s", c->cf_asr_url, err.status,
+		    why(&err));
+	else if (err.code != NULL && strcmp(err.code, "asr_refused") == 0)
+		mr_check_problem(ck, "asr_model", "the speech-to-text server "
+		    "at %s refused the request: %s", c->cf_asr_url, why(&err));
+	else
+		mr_check_problem(ck, "asr_url", "the speech-to-text server at "
+		    "%s: %s", c->cf_asr_url, why(&err));
+done:
+	close(fd);
+	unlink(path);
+}
+
 void
 mr_check_connect(struct mr_check *ck)
 {
@@ -578,6 +647,8 @@ mr_check_connect(struct mr_check *ck)
 	check_incoming(ck, a);
 	mr_arena_reset(a);
 	check_livekit(ck, a);
+	mr_arena_reset(a);
+	check_asr(ck, a);
 	mr_arena_free(a);
 	mr_httpc_global_cleanup();
 }

@@ -13,6 +13,7 @@ use warnings;
 use Test::More;
 use File::Path qw(make_path remove_tree);
 use Meetrec::Test::Stack;
+use Meetrec::Test::Asr;
 use Meetrec::Test::Proc qw(run_cmd);
 use Meetrec::Test::Util qw(slurp spew free_port);
 
@@ -189,6 +190,49 @@ $r = check(['--connect'], MEETREC_LIVEKIT_API_SECRET => 'x' x 40);
 like($r->{err}, qr/^meetrec-admin: MEETREC_LIVEKIT_API_SECRET: livekit_api_secret: LiveKit at \S+ refused livekit_api_key '\Q${\ $s->lk_key}\E'/m,
     'a wrong LiveKit secret: named');
 unlike($r->{err}, qr/x{40}/, 'and not shown');
+
+# 5b. The speech-to-text server: its URL and the pieces' folder without
+# --connect; with it, a second of silence sent as the transcribe pass
+# sends pieces (to t/asr's stand-in, which wants a key here).
+$r = check([], MEETREC_ASR_URL => 'ftp://asr.example.com/x');
+like($r->{err}, qr/^meetrec-admin: MEETREC_ASR_URL: asr_url: 'ftp:\/\/asr\.example\.com\/x' must start with http:\/\/ or https:\/\//m,
+    'asr_url: not http(s)');
+$r = check([], MEETREC_ASR_URL => 'http://127.0.0.1:9/v1/audio/transcriptions',
+    MEETREC_ASR_TMP_DIR => "$d/no-such-folder");
+like($r->{err}, qr/^meetrec-admin: MEETREC_ASR_TMP_DIR: asr_tmp_dir: folder '\Q$d\E\/no-such-folder': No such file or directory$/m,
+    'asr_tmp_dir: a folder that is not there');
+$r = check([], MEETREC_ASR_URL => 'http://asr.example.com/v1/audio/transcriptions',
+    MEETREC_ASR_API_KEY => 'k');
+like($r->{err}, qr/asr_url: .*plain http: asr_api_key and the meetings' audio would travel unencrypted/,
+    'a key over plain http: a warning');
+if (my @miss = Meetrec::Test::Asr::prereqs_missing()) {
+	fail("the speech-to-text stand-in cannot run: @miss")
+	    if $ENV{MEETREC_TEST_REQUIRE_ALL};
+} else {
+	my $asr = Meetrec::Test::Asr->new(dir => "$d/asr",
+	    api_key => 'sk-right');
+	my %e = (MEETREC_ASR_URL => $asr->url, MEETREC_ASR_API_KEY => 'sk-right');
+	$r = check(['--connect'], %e);
+	is($r->{rc}, 0, 'a speech-to-text server that answers: exit 0')
+	    or diag($r->{err});
+	like($r->{out}, qr/^# the speech-to-text server at \S+ transcribed a second of silence with model whisper-1$/m,
+	    '... it transcribed a second of silence');
+	my ($req) = @{ $asr->requests };
+	is($req && $req->{wav}{rate}, 16000, '... sent as 16 kHz WAV');
+	$r = check(['--connect'], %e, MEETREC_ASR_API_KEY => 'sk-wrong');
+	like($r->{err}, qr/^meetrec-admin: MEETREC_ASR_API_KEY: asr_api_key: the speech-to-text server at \S+ refused the key/m,
+	    'a wrong key: named');
+	unlike($r->{err}, qr/sk-wrong/, '... and not shown');
+	$r = check(['--connect'], %e, MEETREC_ASR_URL => $asr->url =~
+	    s{/v1/audio/transcriptions}{/v1/nothing-here}r);
+	like($r->{err}, qr/asr_url: .* does not take transcriptions \(HTTP 404\)/,
+	    'a URL that is not the endpoint: named');
+	$r = check(['--connect'], %e, MEETREC_ASR_URL =>
+	    "http://127.0.0.1:$closed/v1/audio/transcriptions");
+	like($r->{err}, qr/^meetrec-admin: MEETREC_ASR_URL: asr_url: the speech-to-text server at /m,
+	    'a server that is down: named');
+	$asr->stop;
+}
 
 # --connect checks a storage folder, it does not make one: a missing
 # folder is said by the static check, and is still missing afterwards
