@@ -27,6 +27,14 @@
 #define FINALS	"('EGRESS_COMPLETE', 'EGRESS_FAILED', 'EGRESS_ABORTED', " \
 		"'EGRESS_LIMIT_REACHED')"
 #define FREE	"(r.lease_until IS NULL OR r.lease_until < now()) "
+/*
+ * rp_done's row: ours to complete, or completed by this very statement
+ * before (a resend after a lost answer).
+ */
+#define DONE_MATCH \
+	"((lease_owner = $2 AND status = 'processing') OR " \
+	"(status = 'completed' AND lease_owner IS NULL AND " \
+	"storage_path = $4 AND checksum_sha256 = $7)) "
 
 /*
  * Claim: $1 owner, $2 lease seconds, $3 age seconds, $4 how many rows, $5
@@ -81,26 +89,25 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	 * when a transcript is to be made (asr_url is set), in language $11
 	 * (NULL: the server's guess).  The transcript is asked for by the
 	 * statement that completes the recording, so a reaper killed in
-	 * between cannot leave a recording that never gets one.  The
-	 * recording's row comes back when it was changed.
+	 * between cannot leave a recording that never gets one; both parts
+	 * match the row as the statement found it.
 	 */
 	{ "rp_done",
-	  "WITH u AS (UPDATE project_management.pm_meeting_recordings SET "
+	  "WITH t AS (INSERT INTO "
+	  "project_management.pm_recording_transcripts "
+	  "(recording_id, company_id, language, ts_config) "
+	  "SELECT r.id, r.company_id, $11, "
+	  "project_management.meetrec_ts_config($11) "
+	  "FROM project_management.pm_meeting_recordings r "
+	  "WHERE $10::int = 1 AND r.id = $1::uuid AND " DONE_MATCH
+	  "ON CONFLICT (recording_id) DO NOTHING) "
+	  "UPDATE project_management.pm_meeting_recordings SET "
 	  "status = 'completed', storage_type = $3, storage_path = $4, "
 	  "file_size_bytes = $5::bigint, duration_seconds = $6::int, "
 	  "duration_ms = $9::bigint, "
 	  "checksum_sha256 = $7, media_finding = $8, last_error = NULL, "
 	  "next_attempt_at = NULL, lease_owner = NULL, lease_until = NULL "
-	  "WHERE id = $1::uuid AND ((lease_owner = $2 AND "
-	  "status = 'processing') OR (status = 'completed' AND "
-	  "lease_owner IS NULL AND storage_path = $4 AND "
-	  "checksum_sha256 = $7)) RETURNING id, company_id), "
-	  "t AS (INSERT INTO project_management.pm_recording_transcripts "
-	  "(recording_id, company_id, language, ts_config) "
-	  "SELECT u.id, u.company_id, $11, "
-	  "project_management.meetrec_ts_config($11) FROM u "
-	  "WHERE $10::int = 1 ON CONFLICT (recording_id) DO NOTHING) "
-	  "SELECT u.id FROM u", 11, MR_DB_RESEND },
+	  "WHERE id = $1::uuid AND " DONE_MATCH, 11, MR_DB_RESEND },
 	/*
 	 * $3 error, $4 the probe's finding.  Failed at once: retrying will
 	 * not heal the bytes.  Repeated, it matches the row it failed.
@@ -225,11 +232,8 @@ mr_db_reap_done(struct mr_db *db, struct mr_arena *a, const char *id,
 	    dur_s >= 0 ? num(a, dur_s) : NULL, sha256, finding,
 	    dur_ms >= 0 ? num(a, dur_ms) : NULL, transcribe ? "1" : "0",
 	    transcribe_lang };
-	PGresult	*res;
 
-	if ((res = mr_db_exec(db, a, "rp_done", p, err)) == NULL)
-		return -1;
-	return PQntuples(res) > 0;
+	return mr_db_change(db, a, "rp_done", p, err);
 }
 
 /*
