@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +42,22 @@ struct passdef {
 	int		(*fn)(struct mr_reaper *, int);
 };
 
+#ifdef MR_TRANSCRIBER
+/*
+ * meetrec-transcribe: this file built again with only the transcribe
+ * pass, linking FFmpeg's libraries.  meetrec-reaper runs it for that
+ * pass, so the reaper itself never loads them: they cost a process that
+ * maps them some 19 MiB resident before it does anything, and decoding
+ * media is best kept out of the process that moves every recording.
+ */
+#define PROG	"meetrec-transcribe"
+static const struct passdef passes[] = {
+	{ "transcribe", mr_reap_transcribe },
+};
+#else
+#define PROG	"meetrec-reaper"
+static int	transcriber(struct mr_reaper *, int);
+
 /* In this order: uploads first, they are what users wait for. */
 static const struct passdef passes[] = {
 	{ "upload", mr_reap_uploads },
@@ -49,14 +66,15 @@ static const struct passdef passes[] = {
 	{ "purge", mr_reap_purge },
 	{ "orphans", mr_reap_orphans },
 	{ "webhooks", mr_reap_hooks },
-	{ "transcribe", mr_reap_transcribe },
+	{ "transcribe", transcriber },
 };
+#endif
 
 /*
- * The watch's transcribe pass runs in a process of its own, this program
- * again (--once --pass transcribe), so that a long meeting or a slow
- * speech-to-text server holds up no upload, expiry or delivery.  One at
- * a time, started when a transcription is due.
+ * The transcribe pass runs in meetrec-transcribe, installed beside this
+ * program (--once), so that a long meeting or a slow speech-to-text
+ * server holds up no upload, expiry or delivery of a watching reaper.
+ * One at a time, started when a transcription is due.
  */
 struct trchild {
 	pid_t		 pid;		/* 0: none running */
@@ -66,15 +84,25 @@ struct trchild {
 	int64_t		 limit;
 };
 
+/* The options meetrec-reaper was started with, for meetrec-transcribe. */
+static struct trchild	 started;
+
 static void MR_NORETURN
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
+#ifdef MR_TRANSCRIBER
+	    "usage: meetrec-transcribe [--config file] --once [--limit n] "
+	    "[--syslog]\n"
+	    "       meetrec-transcribe --help | --version\n"
+	    "The transcribe pass of meetrec-reaper, which runs it.\n"
+#else
 	    "usage: meetrec-reaper [--config file] (--once | --watch)\n"
 	    "           [--pass name[,name...]] [--limit n] [--syslog]\n"
 	    "       meetrec-reaper --help | --version\n"
 	    "passes: upload, stale, expire, purge, orphans, webhooks, "
 	    "transcribe\n"
+#endif
 	    "The configuration is read from %s,\n"
 	    "unless --config or MEETREC_CONFIG name another file.\n"
 	    "See meetrec-reaper(8).\n", MR_CONFFILE);
@@ -212,29 +240,31 @@ tr_collect(struct trchild *c, int block)
 	c->pid = 0;
 }
 
-/* Start the transcribe process if none runs and one is due. */
-static void
-tr_start(struct mr_reaper *rp, struct trchild *c)
+/*
+ * meetrec-transcribe --once --pass transcribe, from the folder this
+ * program was started from (the build tree's src/, or the installed
+ * bindir): its pid, or -1.
+ */
+static pid_t
+spawn_transcriber(const struct trchild *c)
 {
-	struct mr_err	 err;
 	const char	*argv[10];
-	char		 lim[24];
+	char		 exe[PATH_MAX], lim[24], *slash;
+	ssize_t		 n;
 	pid_t		 pid;
 	int		 i = 0;
 
-	if (c->pid > 0 || rp->conf->cf_asr_url == NULL ||
-	    mr_now_ms() - c->looked < WATCH_POLL_S * 1000)
-		return;
-	c->looked = mr_now_ms();
-	mr_arena_reset(rp->arena);
-	mr_err_clear(&err);
-	if (mr_db_tr_due(rp->db, rp->arena, &err) != 1)
-		return;
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return -1;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL ||
+	    (size_t)(slash - exe) + sizeof("/meetrec-transcribe") >
+	    sizeof(exe))
+		return -1;
+	memcpy(slash, "/meetrec-transcribe", sizeof("/meetrec-transcribe"));
 	snprintf(lim, sizeof(lim), "%lld", (long long)c->limit);
-	argv[i++] = "meetrec-reaper";
+	argv[i++] = "meetrec-transcribe";
 	argv[i++] = "--once";
-	argv[i++] = "--pass";
-	argv[i++] = "transcribe";
 	argv[i++] = "--limit";
 	argv[i++] = lim;
 	if (c->config != NULL) {
@@ -244,13 +274,76 @@ tr_start(struct mr_reaper *rp, struct trchild *c)
 	if (c->use_syslog)
 		argv[i++] = "--syslog";
 	argv[i] = NULL;
-	if ((pid = fork()) == -1) {
-		mr_log_warn("pass=transcribe could not start a process");
-		return;
-	}
+	if ((pid = fork()) == -1)
+		return -1;
 	if (pid == 0) {
-		execv("/proc/self/exe", (char *const *)(uintptr_t)argv);
+		execv(exe, (char *const *)(uintptr_t)argv);
+		fprintf(stderr, PROG ": %s: %s\n", exe,
+		    strerror(errno));
 		_exit(127);
+	}
+	return pid;
+}
+
+#ifndef MR_TRANSCRIBER
+/*
+ * The transcribe pass of --once: meetrec-transcribe, waited for.  A
+ * signal that stops this reaper stops it too.
+ */
+static int
+transcriber(struct mr_reaper *rp, int limit)
+{
+	struct trchild	 c = started;
+	pid_t		 pid;
+	int		 st, signalled = 0;
+
+	if (rp->conf->cf_asr_url == NULL)
+		return 0;
+	c.limit = limit;
+	if ((pid = spawn_transcriber(&c)) == -1) {
+		mr_log_warn("pass=transcribe could not start "
+		    "meetrec-transcribe");
+		return -1;
+	}
+	while (waitpid(pid, &st, 0) == -1) {
+		if (errno != EINTR)
+			return -1;
+		if (mr_reap_stopping && !signalled) {
+			kill(pid, SIGTERM);
+			signalled = 1;
+		}
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 1) {
+		rp->failures++;
+		return 0;
+	}
+	mr_log_warnx("pass=transcribe meetrec-transcribe ended abnormally "
+	    "(status %d)", st);
+	return -1;
+}
+#endif
+
+/* Start the transcribe process if none runs and one is due. */
+static void
+tr_start(struct mr_reaper *rp, struct trchild *c)
+{
+	struct mr_err	 err;
+	pid_t		 pid;
+
+	if (c->pid > 0 || rp->conf->cf_asr_url == NULL ||
+	    mr_now_ms() - c->looked < WATCH_POLL_S * 1000)
+		return;
+	c->looked = mr_now_ms();
+	mr_arena_reset(rp->arena);
+	mr_err_clear(&err);
+	if (mr_db_tr_due(rp->db, rp->arena, &err) != 1)
+		return;
+	if ((pid = spawn_transcriber(c)) == -1) {
+		mr_log_warn("pass=transcribe could not start "
+		    "meetrec-transcribe");
+		return;
 	}
 	c->pid = pid;
 	mr_log_info("pass=transcribe process=%ld started", (long)pid);
@@ -411,22 +504,29 @@ main(int argc, char *argv[])
 			break;
 		case 'h': usage(0);
 		case 'V':
-			printf("meetrec-reaper %s\n", PACKAGE_VERSION);
+			printf(PROG " %s\n", PACKAGE_VERSION);
 			return 0;
 		default: usage(2);
 		}
 	}
 	if (optind != argc || mode <= 0)
 		usage(2);
-	mr_log_init("meetrec-reaper", !use_syslog, LOG_DAEMON);
+#ifdef MR_TRANSCRIBER
+	if (mode != 'o')
+		usage(2);
+#endif
+	mr_log_init(PROG, !use_syslog, LOG_DAEMON);
 	memset(&rp, 0, sizeof(rp));
 	if ((rp.conf = mr_conf_load(path, errbuf, sizeof(errbuf))) == NULL) {
-		fprintf(stderr, "meetrec-reaper: %s\n", errbuf);
+		fprintf(stderr, PROG ": %s\n", errbuf);
 		return 2;
 	}
 	mr_log_setlevel(mr_log_parse_level(rp.conf->cf_log_level));
 	if (limit < 0)
 		limit = rp.conf->cf_reaper_batch;
+	started.config = path;
+	started.use_syslog = use_syslog;
+	started.limit = limit;
 	if (gethostname(host, sizeof(host)) == -1)
 		mr_strlcpy(host, "localhost", sizeof(host));
 	host[sizeof(host) - 1] = '\0';
@@ -459,13 +559,13 @@ main(int argc, char *argv[])
 	    (int)rp.conf->cf_database_prepared_statements)) == NULL)
 		mr_fatalx("out of memory");
 	if (mr_store_open(&rp.store, rp.conf, &err) == -1) {
-		fprintf(stderr, "meetrec-reaper: storage: %s%s%s\n",
+		fprintf(stderr, PROG ": storage: %s%s%s\n",
 		    err.detail, err.cause[0] ? ": " : "", err.cause);
 		rc = 2;
 		goto done;
 	}
 	if (mr_spool_open(&rp.spool, rp.conf, &err) == -1) {
-		fprintf(stderr, "meetrec-reaper: spool: %s%s%s\n",
+		fprintf(stderr, PROG ": spool: %s%s%s\n",
 		    err.detail, err.cause[0] ? ": " : "", err.cause);
 		rc = 2;
 		goto done;
@@ -484,12 +584,8 @@ main(int argc, char *argv[])
 	if (mode == 'o')
 		rc = run_passes(&rp, mask, (int)limit) == -1 ? 1 : 0;
 	else {
-		struct trchild	 tc;
+		struct trchild	 tc = started;
 
-		memset(&tc, 0, sizeof(tc));
-		tc.config = path;
-		tc.use_syslog = use_syslog;
-		tc.limit = limit;
 		watch(&rp, mask, (int)limit, &tc);
 		rc = 0;
 	}

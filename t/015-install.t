@@ -92,6 +92,7 @@ run([ 'make', 'install', "DESTDIR=$root" ], cwd => "$dir/build");
 
 # 2. What was installed where, with the real paths and no placeholder.
 my @expect = qw(usr/sbin/meetrec-fcgi usr/bin/meetrec-reaper
+    usr/bin/meetrec-transcribe
     usr/bin/meetrec-admin usr/share/meetrec/sql/001_init.sql
     usr/share/meetrec/www/index.html usr/share/meetrec/www/app.js
     usr/share/meetrec/www/app.css etc/meetrec/meetrec.conf.sample
@@ -123,7 +124,7 @@ like(slurp("$root/usr/lib/systemd/system/meetrec-fcgi.service"),
     qr{^ExecStart=/usr/sbin/meetrec-fcgi --config /etc/meetrec/meetrec\.conf$}m,
     'the units the real programs');
 for my $p (qw(usr/sbin/meetrec-fcgi usr/bin/meetrec-reaper
-    usr/bin/meetrec-admin)) {
+    usr/bin/meetrec-transcribe usr/bin/meetrec-admin)) {
 	my $h = run_cmd([ "$root/$p", '--help' ]);
 	is($h->{rc}, 0, "$p --help exits 0");
 	like($h->{out}, qr{read from /etc/meetrec/meetrec\.conf,},

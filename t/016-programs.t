@@ -19,6 +19,7 @@ Meetrec::Test::Stack::require_prereqs('binaries');
 my $b = build_root();
 my %bin = ('meetrec-fcgi' => "$b/fcgi/meetrec-fcgi",
     'meetrec-reaper' => "$b/src/meetrec-reaper",
+    'meetrec-transcribe' => "$b/src/meetrec-transcribe",
     'meetrec-admin' => "$b/src/meetrec-admin");
 my $version = slurp("$b/config.h") =~ /#define PACKAGE_VERSION "([^"]+)"/
     ? $1 : '?';
@@ -38,6 +39,13 @@ for my $name (sort keys %bin) {
 }
 is(run_cmd([ $bin{'meetrec-fcgi'}, '-d' ])->{rc}, 2,
     'meetrec-fcgi -d, which did nothing, is gone');
+is(run_cmd([ $bin{'meetrec-transcribe'}, '--watch' ])->{rc}, 2,
+    'meetrec-transcribe only runs --once (the watching reaper starts it)');
+my $ldd = run_cmd([ 'ldd', $bin{'meetrec-reaper'} ]);
+unlike($ldd->{out}, qr/libav(?:codec|format)/,
+    "the reaper does not load FFmpeg's libraries");
+like(run_cmd([ 'ldd', $bin{'meetrec-transcribe'} ])->{out},
+    qr/libavcodec/, 'meetrec-transcribe does');
 
 # The journal: a reaper that cannot reach PostgreSQL logs a warning.
 my $dir = tempdir('mr016XXXX', TMPDIR => 1, CLEANUP => 1);
