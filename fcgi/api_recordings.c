@@ -153,7 +153,7 @@ mr_api_refused(struct mr_ctx *cx, const struct mr_recording *r)
 		    cx->cx_req.rq_id, err.cause);
 }
 
-/* mr_db_rec_get, or one that reads less (mr_db_rec_status). */
+/* mr_db_rec_get, or one that reads less (mr_db_rec_status) or more. */
 typedef int (*get_fn)(struct mr_db *, struct mr_arena *, const char *,
     struct mr_recording *, struct mr_err *);
 
@@ -548,10 +548,13 @@ mr_api_recording_get(struct mr_ctx *cx)
 	struct mr_jw		*w;
 	struct json_object	*viewers;
 
-	if (mr_api_load_viewable(cx, &r) == -1 ||
-	    mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r.id, &t,
-	    &cx->cx_err) == -1)
+	if (load_viewable(cx, &r, mr_db_rec_details) == -1)
 		return -1;
+	memset(&t, 0, sizeof(t));
+	t.status = r.transcript_status != NULL ? r.transcript_status : "none";
+	t.last_error = r.transcript_error;
+	t.language = r.transcript_language;
+	t.chapters_json = r.transcript_chapters;
 	if ((w = mr_jw_new(cx->cx_arena)) == NULL ||
 	    (viewers = mr_json_own(cx->cx_arena,
 	    shown_viewers(cx, &r))) == NULL)

@@ -164,6 +164,20 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	{ "rec_get",
 	  "SELECT " COLUMNS FROM
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
+	/*
+	 * rec_get with what the details add of the transcript: its state
+	 * and chapters, in the same round trip.
+	 */
+	{ "rec_details",
+	  "SELECT " COLUMNS ", t.status AS transcript_status, "
+	  "t.last_error AS transcript_error, "
+	  "t.language AS transcript_language, "
+	  "(SELECT json_agg(json_build_array(c.start_ms, c.title) "
+	  "ORDER BY c.seq) FROM project_management.pm_transcript_chapters c "
+	  "WHERE c.recording_id = r.id) AS transcript_chapters " FROM
+	  "LEFT JOIN project_management.pm_recording_transcripts t "
+	  "ON t.recording_id = r.id "
+	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
 	/* What the status endpoint answers, and who may read it. */
 	{ "rec_status",
 	  "SELECT r.id, r.company_id, r.recorded_by, r.is_public, "
@@ -376,6 +390,25 @@ mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
 	if (PQntuples(res) == 0)
 		return 0;
 	mr_db_rec_fill(a, res, 0, r);
+	return 1;
+}
+
+int
+mr_db_rec_details(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_recording *r, struct mr_err *err)
+{
+	const char	*p[] = { id };
+	PGresult	*res;
+
+	if ((res = mr_db_exec(db, a, "rec_details", p, err)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)
+		return 0;
+	mr_db_rec_fill(a, res, 0, r);
+	r->transcript_status = mr_db_val(a, res, 0, "transcript_status");
+	r->transcript_error = mr_db_val(a, res, 0, "transcript_error");
+	r->transcript_language = mr_db_val(a, res, 0, "transcript_language");
+	r->transcript_chapters = mr_db_val(a, res, 0, "transcript_chapters");
 	return 1;
 }
 

@@ -62,8 +62,14 @@ struct mr_recording {
 	char	*legal_hold_reason;	/* on legal hold: why, or NULL */
 	char	*legal_hold_by;		/* the admin who put it (or NULL) */
 	char	*legal_hold_at;		/* since when (ISO 8601) or NULL */
-	char	*transcript_status;	/* mr_db_rec_status only: pending,
-					   done, failed, or NULL (none) */
+	/* mr_db_rec_status and mr_db_rec_details only: */
+	char	*transcript_status;	/* pending, done, failed, or NULL
+					   (none) */
+	/* mr_db_rec_details only: */
+	char	*transcript_error;
+	char	*transcript_language;
+	char	*transcript_chapters;	/* [[start_ms, title], ...] or
+					   NULL */
 };
 
 /* A company's policy (pm_company_policies). */
@@ -175,6 +181,9 @@ int	mr_db_rec_insert(struct mr_db *, struct mr_arena *,
 int	mr_db_rec_get(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_recording *, struct mr_err *);
 /* Only what the status endpoint and its access check read. */
+/* As mr_db_rec_get, with the transcript's state and chapters. */
+int	mr_db_rec_details(struct mr_db *, struct mr_arena *, const char *id,
+	    struct mr_recording *, struct mr_err *);
 int	mr_db_rec_status(struct mr_db *, struct mr_arena *, const char *id,
 	    struct mr_recording *, struct mr_err *);
 int	mr_db_rec_started(struct mr_db *, struct mr_arena *, const char *id,
