@@ -94,6 +94,12 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	  "SET lease_until = now() + make_interval(secs => $3::int) "
 	  "WHERE recording_id = $1::uuid AND lease_owner = $2",
 	  3, MR_DB_RESEND },
+	/* Given back unfinished, by a reaper told to stop. */
+	{ "tr_release",
+	  "UPDATE project_management.pm_recording_transcripts "
+	  "SET lease_owner = NULL, lease_until = NULL "
+	  "WHERE recording_id = $1::uuid AND lease_owner = $2",
+	  2, MR_DB_RESEND },
 	/*
 	 * $3 error, $4 max attempts, $5 backoff base seconds, $6 the least
 	 * wait the server asked for, $7 '1' when retrying cannot help.  The
@@ -313,6 +319,15 @@ mr_db_tr_renew(struct mr_db *db, struct mr_arena *a, const char *id,
 	if (p[2] == NULL)
 		return oom(err);
 	return mr_db_change(db, a, "tr_renew", p, err);
+}
+
+int
+mr_db_tr_release(struct mr_db *db, struct mr_arena *a, const char *id,
+    const char *owner, struct mr_err *err)
+{
+	const char	*p[] = { id, owner };
+
+	return mr_db_change(db, a, "tr_release", p, err);
 }
 
 int

@@ -451,6 +451,9 @@ int	mr_db_tr_due(struct mr_db *, struct mr_arena *, struct mr_err *);
 /* 1 renewed, 0 the lease was lost, -1 error. */
 int	mr_db_tr_renew(struct mr_db *, struct mr_arena *, const char *id,
 	    const char *owner, int64_t lease_s, struct mr_err *);
+/* Give the lease back (a reaper told to stop): 1, 0 lost, -1 error. */
+int	mr_db_tr_release(struct mr_db *, struct mr_arena *, const char *id,
+	    const char *owner, struct mr_err *);
 /*
  * An attempt failed with error: tried again after the backoff (at least
  * wait_s), unless final or out of attempts (*gave_up).  1 done, 0 the

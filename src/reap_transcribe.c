@@ -147,6 +147,9 @@ piece(void *arg, const struct mr_audio_piece *p, struct mr_err *err)
 	int64_t			 wait;
 	int			 ra, rc, try;
 
+	if (mr_reap_stopping)
+		return mr_err_set(err, 503, "stopping", "The reaper was told "
+		    "to stop.");
 	for (try = 1;; try++) {
 		mr_arena_reset(t->piece);
 		ra = 0;
@@ -290,6 +293,15 @@ failed:
 	if (t.lost) {
 		mr_log_warnx("pass=transcribe rec=%s action=lease_lost",
 		    job->recording_id);
+		goto done;
+	}
+	/* Stopped half-way: given back for the next reaper, no attempt. */
+	if (mr_reap_stopping) {
+		rc = mr_db_tr_release(rp->db, t.piece, job->recording_id,
+		    rp->owner, &err);
+		mr_log_info("pass=transcribe rec=%s action=given_back",
+		    job->recording_id);
+		rc = rc == -1 ? -1 : 0;
 		goto done;
 	}
 	if (err.status == 503 && strcmp(err.code, "db_unavailable") == 0) {

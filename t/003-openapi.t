@@ -331,6 +331,7 @@ my %not_api = (
 	asr_too_large => 'the transcribe pass: transcript_error',
 	asr_unavailable => 'the transcribe pass: transcript_error',
 	read_unsupported => 'the transcribe pass reads stored recordings',
+	stopping => 'the transcribe pass, told to stop, gives its work back',
 );
 my %cli_only = map { $_ => 1 } grep {
 	my $c = $_;

@@ -376,7 +376,31 @@ is_deeply([ map { $by{$_} // 0 } @ids ], [ 1, 1, 1 ],
 is(scalar @{ $asr->requests }, 3 * scalar(@reqs),
     '... each piece sent once (' . scalar(@{ $asr->requests }) . ')');
 
-# ---- 7. a slow server holds up nothing else ------------------------
+# ---- 7. a reaper told to stop gives its transcription back ----------
+$asr->reset;
+$asr->script(\@script);
+$asr->fault(next => 1, delay_ms => 3000);
+$s->api(POST => "/api/recordings/$ids[0]/transcribe", token => $tok);
+my $stopped = $s->start_reaper(name => 'reaper-stop',
+    args => [ '--once', '--pass', 'transcribe' ]);
+ok(eval { $s->wait_log('reaper-stop',
+    qr/pass=transcribe rec=$ids[0] action=start/, 30); 1 },
+    'a transcription under way');
+sleep 1;
+$stopped->stop(sig => 'TERM', timeout => 60);
+is($stopped->exit_code, 0, 'the reaper told to stop exits 0');
+like($s->log('reaper-stop'), qr/rec=$ids[0] action=given_back/,
+    '... giving the transcription back');
+$row = tr_row($ids[0]);
+is_deeply([ @$row{qw(status attempts)} ], [ 'pending', 0 ],
+    '... pending, no attempt counted');
+is($s->pg->psql('SELECT lease_owner IS NULL FROM '
+    . 'project_management.pm_recording_transcripts '
+    . "WHERE recording_id = '$ids[0]'"), 't', '... no lease left');
+transcribe_pass();
+is(tr_row($ids[0])->{status}, 'done', 'the next pass makes it');
+
+# ---- 8. a slow server holds up nothing else ------------------------
 # A watching reaper transcribes in a process of its own: while the
 # server sits on a piece, another recording is uploaded.
 $asr->reset;
