@@ -495,9 +495,13 @@ find(struct mr_ctx *cx, struct shared *sh)
 	return 1;
 }
 
-/* The signed link the shared file plays from, until the share ends. */
+/*
+ * A signed link to what of the share (file, captions.vtt), until the
+ * share ends: the shared file plays from it, its captions load from it.
+ */
 static char *
-file_url(struct mr_ctx *cx, struct shared *sh, int absolute)
+signed_url(struct mr_ctx *cx, struct shared *sh, const char *what,
+    int absolute)
 {
 	int64_t	 exp;
 	char	*sig;
@@ -507,21 +511,9 @@ file_url(struct mr_ctx *cx, struct shared *sh, int absolute)
 		exp = sh->s.expires_epoch;
 	if ((sig = mr_link_sign(cx, "share", sh->s.id, "", exp)) == NULL)
 		return NULL;
-	return mr_printf(cx->cx_arena, "%s/r/%s/file?expires=%lld&sig=%s",
-	    absolute ? cx->cx_env->conf->cf_public_url : "", sh->token,
+	return mr_printf(cx->cx_arena, "%s/r/%s/%s?expires=%lld&sig=%s",
+	    absolute ? cx->cx_env->conf->cf_public_url : "", sh->token, what,
 	    (long long)exp, sig);
-}
-
-/* The signed link of the shared recording's captions, as file_url's. */
-static char *
-captions_url(struct mr_ctx *cx, const char *file_url)
-{
-	const char	*q;
-
-	if ((q = strchr(file_url, '?')) == NULL)
-		return NULL;
-	return mr_printf(cx->cx_arena, "%.*s/captions.vtt%s",
-	    (int)(q - file_url - strlen("/file")), file_url, q);
 }
 
 /* The shared recording: counted, audited, then a player page or JSON. */
@@ -550,12 +542,13 @@ show(struct mr_ctx *cx, struct shared *sh)
 	if (rc == 0)
 		return refuse(cx, sh, 410, "share_revoked",
 		    "This share link no longer works.", 0);
-	if ((url = file_url(cx, sh, !sh->html)) == NULL)
+	if ((url = signed_url(cx, sh, "file", !sh->html)) == NULL)
 		return mr_api_oom(cx);
 	if (mr_db_tr_get(cx->cx_env->db, cx->cx_arena, r->id, &t,
 	    &cx->cx_err) == -1)
 		return -1;
-	if (t.done_at != NULL && (curl = captions_url(cx, url)) == NULL)
+	if (t.done_at != NULL && (curl = signed_url(cx, sh, "captions.vtt",
+	    !sh->html)) == NULL)
 		return mr_api_oom(cx);
 	title = r->meeting_name ? r->meeting_name : r->room_code;
 	if (!sh->html) {
@@ -685,41 +678,48 @@ mr_api_share_unlock(struct mr_ctx *cx)
 	return show(cx, &sh);
 }
 
-/* The captions of a shared recording, with the player's signed link. */
-int
-mr_api_share_captions(struct mr_ctx *cx)
+/*
+ * The share named in the path, for a request by one of its signed links
+ * (signed_url): 1, or what find() answered, or -1.
+ */
+static int
+find_signed(struct mr_ctx *cx, struct shared *sh)
 {
 	static const char *const params[] = { "expires", "sig", NULL };
-	struct shared	 sh;
 	const char	*exp = NULL, *sig = NULL;
 	int		 rc;
 
-	if ((rc = find(cx, &sh)) != 1)
+	if ((rc = find(cx, sh)) != 1)
 		return rc;
 	if (mr_req_query_check(cx, params) == -1 ||
 	    mr_req_query(cx, "expires", &exp) == -1 ||
 	    mr_req_query(cx, "sig", &sig) == -1 ||
-	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1 ||
-	    mr_api_captions_send(cx, sh.r.id) == -1)
+	    mr_link_check(cx, "share", sh->s.id, "", exp, sig) == -1)
 		return -1;
-	return 0;
+	return 1;
+}
+
+/* The captions of a shared recording, by their signed link. */
+int
+mr_api_share_captions(struct mr_ctx *cx)
+{
+	struct shared	 sh;
+	int		 rc;
+
+	if ((rc = find_signed(cx, &sh)) != 1)
+		return rc;
+	return mr_api_captions_send(cx, sh.r.id);
 }
 
 int
 mr_api_share_file(struct mr_ctx *cx)
 {
-	static const char *const params[] = { "expires", "sig", NULL };
 	struct shared	 sh;
-	const char	*exp = NULL, *sig = NULL;
 	int		 rc;
 
-	if ((rc = find(cx, &sh)) != 1)
+	if ((rc = find_signed(cx, &sh)) != 1)
 		return rc;
-	if (mr_req_query_check(cx, params) == -1 ||
-	    mr_req_query(cx, "expires", &exp) == -1 ||
-	    mr_req_query(cx, "sig", &sig) == -1 ||
-	    mr_link_check(cx, "share", sh.s.id, "", exp, sig) == -1 ||
-	    mr_files_serve(cx, &sh.r) == -1)
+	if (mr_files_serve(cx, &sh.r) == -1)
 		return -1;
 	mr_api_audit_once(cx, sh.r.id, sh.s.id, "download");
 	return 0;

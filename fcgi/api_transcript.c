@@ -213,7 +213,6 @@ mr_api_recording_transcribe(struct mr_ctx *cx)
 		return mr_err_set(&cx->cx_err, 409, "not_completed",
 		    "Only a completed recording can be transcribed; this one "
 		    "is %s.", r.status);
-	mr_db_set_actor(cx->cx_env->db, &cx->cx_actor);
 	rc = mr_db_tr_request(cx->cx_env->db, cx->cx_arena, r.id,
 	    r.company_id, cx->cx_user.id, cx->cx_env->conf->cf_asr_language,
 	    &cx->cx_err);
@@ -261,37 +260,16 @@ highlight(struct mr_jw *w, struct mr_arena *a, const char *marked)
 	mr_jw_close(w, ']');
 }
 
-/* Well-formed UTF-8, no control characters (RFC 3629). */
+/* Words to search for: UTF-8 without control characters. */
 static int
-utf8_ok(const char *s)
+words_ok(const char *s)
 {
-	const unsigned char	*p = (const unsigned char *)s;
-	unsigned		 c, n, i;
+	size_t	 len = strlen(s), i;
 
-	while ((c = *p) != '\0') {
-		if (c < 0x20 || c == 0x7f)
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
-			return 0;
-		for (i = 1; i <= n; i++)
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
-		    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
+	return mr_utf8_valid(s, len);
 }
 
 /* GET /api/recordings/?q=: called by the list when q is given. */
@@ -317,7 +295,7 @@ mr_api_recordings_search(struct mr_ctx *cx)
 	    mr_req_query(cx, "q", &q.words) == -1)
 		return -1;
 	if (q.words == NULL || q.words[strspn(q.words, " \t")] == '\0' ||
-	    strlen(q.words) > WORDS_MAX || !utf8_ok(q.words))
+	    strlen(q.words) > WORDS_MAX || !words_ok(q.words))
 		return mr_err_set(&cx->cx_err, 400, "invalid_query",
 		    "Query parameter 'q' must be 1 to %d bytes of UTF-8 "
 		    "words.", WORDS_MAX);

@@ -31,6 +31,7 @@
 
 #include "mr.h"
 #include "admin_check.h"
+#include "asr.h"
 #include "conf.h"
 #include "jwt.h"
 #include "metrics.h"
@@ -499,15 +500,13 @@ check_spool(struct mr_check *ck)
 
 /*
  * Transcripts: the speech-to-text server's URL, and the folder the
- * reaper writes each piece to (asr_tmp_dir, else $TMPDIR or /var/tmp,
- * as reap_transcribe.c picks it; under systemd a private /var/tmp).
+ * reaper writes each piece to (mr_asr_tmpdir).
  */
 static void
 check_asr(struct mr_check *ck)
 {
 	const struct mr_conf	*c = ck->conf;
 	struct stat		 st;
-	const char		*dir, *env;
 
 	if (c->cf_asr_url == NULL) {
 		if (c->cf_asr_api_key != NULL)
@@ -523,11 +522,8 @@ check_asr(struct mr_check *ck)
 		mr_check_warn(ck, "asr_url", "'%s' is plain http: "
 		    "asr_api_key and the meetings' audio would travel "
 		    "unencrypted", c->cf_asr_url);
-	if ((dir = c->cf_asr_tmp_dir) == NULL)
-		dir = (env = getenv("TMPDIR")) != NULL && *env == '/' ?
-		    env : "/var/tmp";
 	/* The reaper writes, reads back and removes its pieces there. */
-	check_folder(ck, "asr_tmp_dir", dir, &ck->service, 7,
+	check_folder(ck, "asr_tmp_dir", mr_asr_tmpdir(c), &ck->service, 7,
 	    "the service user", NULL, 0, NULL, &st);
 }
 

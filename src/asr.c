@@ -94,51 +94,6 @@ trimmed(struct mr_arena *a, const char *s, size_t len)
 	return mr_strndup(a, s, len);
 }
 
-/*
- * Is s[0..len) UTF-8 as RFC 3629 has it (no overlong forms, no
- * surrogates, nothing past U+10FFFF) and free of NUL bytes?  json-c lets
- * encoded surrogates by, and "\u0000" would cut a C string short.
- */
-static int
-utf8_valid(const char *str, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 i = 0, n, k;
-	uint32_t		 c;
-
-	while (i < len) {
-		if (s[i] == 0)
-			return 0;
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (s[i] >= 0xc2 && s[i] <= 0xdf) {
-			n = 1;
-			c = s[i] & 0x1f;
-		} else if (s[i] >= 0xe0 && s[i] <= 0xef) {
-			n = 2;
-			c = s[i] & 0x0f;
-		} else if (s[i] >= 0xf0 && s[i] <= 0xf4) {
-			n = 3;
-			c = s[i] & 0x07;
-		} else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
-}
-
 static int
 read_answer(struct mr_arena *a, const char *body, size_t len,
     struct mr_asr_result *res, struct mr_err *err)
@@ -170,7 +125,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 	    !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    json_object_get_string_len(v) > LANG_MAX ||
-		    !utf8_valid(json_object_get_string(v),
+		    !mr_utf8_valid(json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v)))
 			return bad_answer(err, "its language is not a short "
 			    "string");
@@ -194,7 +149,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 			    "text");
 		if (json_object_get_string_len(v) > ALLTEXT_MAX)
 			return bad_answer(err, "its text is too long");
-		if (!utf8_valid(json_object_get_string(v),
+		if (!mr_utf8_valid(json_object_get_string(v),
 		    (size_t)json_object_get_string_len(v)))
 			return bad_answer(err, "its text is not UTF-8");
 		text = trimmed(a, json_object_get_string(v),
@@ -239,7 +194,7 @@ read_answer(struct mr_arena *a, const char *body, size_t len,
 		slen = (size_t)json_object_get_string_len(v);
 		if (slen > TEXT_MAX)
 			return bad_answer(err, "a segment's text is too long");
-		if (!utf8_valid(s, slen))
+		if (!mr_utf8_valid(s, slen))
 			return bad_answer(err, "a segment's text is not UTF-8");
 		if ((text = trimmed(a, s, slen)) == NULL)
 			goto fail;
@@ -564,4 +519,16 @@ fail:
 	if (c != NULL)
 		curl_easy_cleanup(c);
 	return rc;
+}
+
+const char *
+mr_asr_tmpdir(const struct mr_conf *conf)
+{
+	const char	*d;
+
+	if (conf->cf_asr_tmp_dir != NULL)
+		return conf->cf_asr_tmp_dir;
+	if ((d = getenv("TMPDIR")) != NULL && *d == '/')
+		return d;
+	return "/var/tmp";
 }

@@ -65,4 +65,11 @@ int	mr_asr_transcribe(struct mr_arena *, const struct mr_conf *,
 int	mr_asr_parse(struct mr_arena *, const char *body, size_t len,
 	    struct mr_asr_result *, struct mr_err *err);
 
+/*
+ * Where the transcribe pass writes the piece it sends: asr_tmp_dir, else
+ * $TMPDIR when it is absolute, else /var/tmp (private to the reaper
+ * under its systemd unit).
+ */
+const char *mr_asr_tmpdir(const struct mr_conf *);
+
 #endif /* MR_ASR_H */

@@ -172,9 +172,7 @@ const struct mr_db_stmt mr_db_recording_stmts[] = {
 	  "SELECT " COLUMNS ", t.status AS transcript_status, "
 	  "t.last_error AS transcript_error, "
 	  "t.language AS transcript_language, "
-	  "(SELECT json_agg(json_build_array(c.start_ms, c.title) "
-	  "ORDER BY c.seq) FROM project_management.pm_transcript_chapters c "
-	  "WHERE c.recording_id = r.id) AS transcript_chapters " FROM
+	  CHAPTERS_JSON("r.id") " AS transcript_chapters " FROM
 	  "LEFT JOIN project_management.pm_recording_transcripts t "
 	  "ON t.recording_id = r.id "
 	  "WHERE r.id = $1::uuid AND r.deleted_at IS NULL", 1, MR_DB_RESEND },
@@ -378,33 +376,50 @@ mr_db_rec_insert(struct mr_db *db, struct mr_arena *a,
 	return 1;
 }
 
-int
-mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
-    struct mr_recording *r, struct mr_err *err)
+/*
+ * Recording id by statement name (COLUMNS first) into r, *found set;
+ * the result, or NULL with err.
+ */
+static PGresult *
+get_one(struct mr_db *db, struct mr_arena *a, const char *name,
+    const char *id, struct mr_recording *r, int *found, struct mr_err *err)
 {
 	const char	*p[] = { id };
 	PGresult	*res;
 
-	if ((res = mr_db_exec(db, a, "rec_get", p, err)) == NULL)
+	*found = 0;
+	if ((res = mr_db_exec(db, a, name, p, err)) == NULL)
+		return NULL;
+	if (PQntuples(res) > 0) {
+		mr_db_rec_fill(a, res, 0, r);
+		*found = 1;
+	}
+	return res;
+}
+
+int
+mr_db_rec_get(struct mr_db *db, struct mr_arena *a, const char *id,
+    struct mr_recording *r, struct mr_err *err)
+{
+	int	 found;
+
+	if (get_one(db, a, "rec_get", id, r, &found, err) == NULL)
 		return -1;
-	if (PQntuples(res) == 0)
-		return 0;
-	mr_db_rec_fill(a, res, 0, r);
-	return 1;
+	return found;
 }
 
 int
 mr_db_rec_details(struct mr_db *db, struct mr_arena *a, const char *id,
     struct mr_recording *r, struct mr_err *err)
 {
-	const char	*p[] = { id };
 	PGresult	*res;
+	int		 found;
 
-	if ((res = mr_db_exec(db, a, "rec_details", p, err)) == NULL)
+	if ((res = get_one(db, a, "rec_details", id, r, &found, err)) ==
+	    NULL)
 		return -1;
-	if (PQntuples(res) == 0)
+	if (!found)
 		return 0;
-	mr_db_rec_fill(a, res, 0, r);
 	r->transcript_status = mr_db_val(a, res, 0, "transcript_status");
 	r->transcript_error = mr_db_val(a, res, 0, "transcript_error");
 	r->transcript_language = mr_db_val(a, res, 0, "transcript_language");

@@ -64,4 +64,13 @@
 	"LEFT JOIN project_management.pm_meeting_rooms rm " \
 	"ON rm.id = r.meeting_id "
 
+/*
+ * The chapters of the transcript of recording id (an SQL expression) as
+ * JSON, [[start_ms, title], ...] in order; NULL when there are none.
+ */
+#define CHAPTERS_JSON(id) \
+	"(SELECT json_agg(json_build_array(c.start_ms, c.title) " \
+	"ORDER BY c.seq) FROM project_management.pm_transcript_chapters c " \
+	"WHERE c.recording_id = " id ")"
+
 #endif /* MR_DB_SQL_H */

@@ -18,6 +18,7 @@
 
 #include "mr.h"
 #include "db.h"
+#include "db_sql.h"
 #include "model.h"
 #include "json.h"
 #include "transcript.h"
@@ -48,9 +49,7 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS done_at, "
 	  "to_char(t.next_attempt_at AT TIME ZONE 'UTC', "
 	  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS next_attempt_at, "
-	  "coalesce((SELECT json_agg(json_build_array(c.start_ms, c.title) "
-	  "ORDER BY c.seq) FROM project_management.pm_transcript_chapters c "
-	  "WHERE c.recording_id = t.recording_id), '[]') AS chapters "
+	  "coalesce(" CHAPTERS_JSON("t.recording_id") ", '[]') AS chapters "
 	  "FROM project_management.pm_recording_transcripts t "
 	  "WHERE t.recording_id = $1::uuid", 1, MR_DB_RESEND },
 	{ "tr_segments",

@@ -119,6 +119,7 @@ char	*mr_uuid_new(struct mr_arena *);
 int	 mr_parse_int64(const char *, int64_t, int64_t, int64_t *);
 int	 mr_room_code_valid(const char *);
 char	*mr_utf8_clip(struct mr_arena *, const char *, size_t);
+int	 mr_utf8_valid(const char *, size_t);
 int	 mr_strlcpy(char *, const char *, size_t);
 int64_t	 mr_now(void);
 int64_t	 mr_now_ms(void);

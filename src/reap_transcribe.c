@@ -199,18 +199,6 @@ by_start(const void *a, const void *b)
 	return 0;
 }
 
-static const char *
-tmpdir(const struct mr_conf *conf)
-{
-	const char	*d;
-
-	if (conf->cf_asr_tmp_dir != NULL)
-		return conf->cf_asr_tmp_dir;
-	if ((d = getenv("TMPDIR")) != NULL && *d == '/')
-		return d;
-	return "/var/tmp";
-}
-
 /* Transcribe what t->job names into t; 0, or -1 with err. */
 static int
 transcribe(struct run *t, struct mr_audio_stats *stats, struct mr_err *err)
@@ -238,7 +226,7 @@ transcribe(struct run *t, struct mr_audio_stats *stats, struct mr_err *err)
 	    &src, err) == -1)
 		return -1;
 	memset(&o, 0, sizeof(o));
-	o.tmpdir = tmpdir(rp->conf);
+	o.tmpdir = mr_asr_tmpdir(rp->conf);
 	o.max_bytes = (uint64_t)rp->conf->cf_asr_max_bytes;
 	rc = mr_audio_pieces(&src, &o, piece, t, stats, err);
 	mr_store_src_close(&ss);
@@ -367,7 +355,7 @@ mr_reap_transcribe(struct mr_reaper *rp, int limit)
 
 	if (rp->conf->cf_asr_url == NULL)
 		return 0;
-	sweep(tmpdir(rp->conf));
+	sweep(mr_asr_tmpdir(rp->conf));
 	while (done < limit && !mr_reap_stopping) {
 		mr_arena_reset(rp->batch);
 		mr_err_clear(&err);

@@ -132,6 +132,24 @@ utf8_len(const unsigned char *p)
 }
 
 /*
+ * Is s[0..len) well-formed UTF-8 (as utf8_len() has it) without a NUL
+ * byte?  s[len] must be readable: a C string's NUL stops utf8_len().
+ */
+int
+mr_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (p[i] == 0 || (n = utf8_len(p + i)) == 0 || n > len - i)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/*
  * s as valid UTF-8 of at most max bytes, in a (valid until the arena is
  * reset): each byte that does not start a well-formed sequence becomes
  * '?', and the cut falls between characters.  NULL when out of memory.
