@@ -157,12 +157,20 @@ const struct mr_db_stmt mr_db_reaper_stmts[] = {
 	  "lease_owner = NULL, lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND status = 'pending'",
 	  3, MR_DB_RESEND },
+	/*
+	 * An expired recording's file is gone and it cannot be restored:
+	 * its transcript (the meeting's words) goes with it, in the same
+	 * statement, and only when the row is trashed.
+	 */
 	{ "rp_trash",
-	  "UPDATE project_management.pm_meeting_recordings SET "
+	  "WITH t AS (UPDATE project_management.pm_meeting_recordings SET "
 	  "deleted_at = now(), trash_reason = 'expired', lease_owner = NULL, "
 	  "lease_until = NULL "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NULL "
-	  "AND legal_hold_at IS NULL", 2, MR_DB_RESEND },
+	  "AND legal_hold_at IS NULL RETURNING id), "
+	  "x AS (DELETE FROM project_management.pm_recording_transcripts "
+	  "WHERE recording_id IN (SELECT id FROM t)) "
+	  "SELECT id FROM t", 2, MR_DB_RESEND },
 	{ "rp_purge",
 	  "DELETE FROM project_management.pm_meeting_recordings "
 	  "WHERE id = $1::uuid AND lease_owner = $2 AND deleted_at IS NOT NULL "

@@ -424,6 +424,33 @@ ok(eval { wait_for(sub { tr_row($oid)->{status} eq 'done' &&
     tr_row($bid)->{status} eq 'done' }, 120, 'the transcripts'); 1 },
     'then both transcripts were made');
 diag(sprintf 'uploaded %.1f s after the slow piece was sent', time - $t0);
+$w->stop(sig => 'TERM', timeout => 60);
+
+# ---- 9. an expired recording's words go with its file --------------
+sub tr_rows {
+	my ($id) = @_;
+	return $s->pg->psql('SELECT (SELECT count(*) FROM '
+	    . 'project_management.pm_recording_transcripts '
+	    . "WHERE recording_id = '$id') + (SELECT count(*) FROM "
+	    . 'project_management.pm_transcript_segments '
+	    . "WHERE recording_id = '$id') + (SELECT count(*) FROM "
+	    . 'project_management.pm_transcript_chapters '
+	    . "WHERE recording_id = '$id')");
+}
+ok(tr_rows($bid) > 1 && tr_rows($oid) > 1, 'two transcripts stored');
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $tok);
+ok(grep({ $_->{recording_id} eq $bid } @{ $r->{json}{hits} // [] }),
+    'search finds the one to expire');
+$s->pg->psql('UPDATE project_management.pm_meeting_recordings SET '
+    . "expires_at = now() - interval '1 minute' WHERE id = '$bid'");
+$r = $s->reaper('--pass', 'expire');
+like($r->{err}, qr/rec=$bid action=expired/, 'a transcribed recording '
+    . 'expired');
+is(tr_rows($bid), 0, '... its transcript, segments and chapters are gone');
+ok(tr_rows($oid) > 1, '... another recording\'s are not');
+$r = $s->api(GET => '/api/recordings/?q=giraffe', token => $tok);
+ok(!grep({ $_->{recording_id} eq $bid } @{ $r->{json}{hits} // [] }),
+    '... and search no longer finds it');
 
 $s->finish;
 $asr->stop;
