@@ -4,7 +4,8 @@
 -- transcript row, pending; the reaper's transcribe pass claims it with a
 -- lease as uploads are claimed, and leaves it done (with its segments
 -- and chapters) or failed (with the reason).  No row: none was asked
--- for.  Everything goes with the recording when it is purged.
+-- for.  Everything goes with the recording's file when it expires, and
+-- with the recording when it is purged.
 
 -- The text search configuration for a language as a speech-to-text
 -- server names it: an ISO 639-1 code ("en") or a name ("english",
@@ -41,6 +42,21 @@ RETURNS regconfig LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	    ELSE 'simple' END)::regconfig
 $$;
 
+-- A company's own lexeme, in the tsvector of each of its segments: a
+-- search asks for it with its words, so the GIN index finds only the
+-- company's segments (and never reads another company's matches).  The
+-- text search parser never makes a lexeme with a space, so no word said
+-- can be it.  It plays no part in a rank: ts_rank counts what the query
+-- asks for, and the rank's query is the words alone.
+CREATE FUNCTION project_management.meetrec_company_tsv(company uuid)
+RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT array_to_tsvector(ARRAY['company ' || company::text])
+$$;
+CREATE FUNCTION project_management.meetrec_company_tsq(company uuid)
+RETURNS tsquery LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT ('''company ' || company::text || '''')::tsquery
+$$;
+
 CREATE TABLE project_management.pm_recording_transcripts (
 	recording_id	uuid PRIMARY KEY REFERENCES
 	    project_management.pm_meeting_recordings (id) ON DELETE CASCADE,
@@ -67,7 +83,8 @@ CREATE INDEX pm_recording_transcripts_todo
     WHERE status = 'pending';
 
 -- Segments on the recording's timeline, in milliseconds.  tsv is the
--- text's lexemes in the transcript's configuration, for search.
+-- text's lexemes in the transcript's configuration, and the company's,
+-- for search.
 CREATE TABLE project_management.pm_transcript_segments (
 	recording_id	uuid NOT NULL REFERENCES
 	    project_management.pm_recording_transcripts (recording_id)
@@ -79,7 +96,8 @@ CREATE TABLE project_management.pm_transcript_segments (
 	text		text NOT NULL,
 	ts_config	regconfig NOT NULL,
 	tsv		tsvector GENERATED ALWAYS AS
-	    (to_tsvector(ts_config, text)) STORED,
+	    (to_tsvector(ts_config, text) ||
+	    project_management.meetrec_company_tsv(company_id)) STORED,
 	PRIMARY KEY (recording_id, seq)
 );
 CREATE INDEX pm_transcript_segments_tsv

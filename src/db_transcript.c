@@ -155,13 +155,19 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	 * anyone of the company when public), not in the trash.  The words
 	 * are looked for in the configured language and as they are
 	 * ('simple'), so a transcript in another language is found by its
-	 * words too.  The highlight marks matches with \x01 and \x02, which
-	 * stored text never holds.
+	 * words too.  The index is asked for the words and the company's
+	 * lexeme (sql/015), so it reads the company's matches only; words
+	 * that find nothing by themselves (stop words alone, only words
+	 * left out) find nothing, not every segment.  The highlight marks
+	 * matches with \x01 and \x02, which stored text never holds.
 	 */
 	{ "tr_search",
-	  "WITH q AS (SELECT websearch_to_tsquery("
+	  "WITH q AS (SELECT w.q, w.q && "
+	  "project_management.meetrec_company_tsq($1::uuid) AS qc "
+	  "FROM (SELECT websearch_to_tsquery("
 	  "project_management.meetrec_ts_config($5), $4) || "
-	  "websearch_to_tsquery('simple', $4) AS q) "
+	  "websearch_to_tsquery('simple', $4) AS q) w "
+	  "WHERE querytree(w.q) NOT IN ('', 'T')) "
 	  "SELECT s.recording_id, s.start_ms, s.end_ms, s.text, "
 	  "ts_headline(s.ts_config, s.text, q.q, 'StartSel=\x01, "
 	  "StopSel=\x02, HighlightAll=true') AS marked, "
@@ -174,7 +180,7 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	  "ON r.id = s.recording_id "
 	  "LEFT JOIN project_management.pm_meeting_rooms rm "
 	  "ON rm.id = r.meeting_id "
-	  "WHERE s.tsv @@ q.q AND s.company_id = $1::uuid "
+	  "WHERE s.tsv @@ q.qc AND s.company_id = $1::uuid "
 	  "AND r.company_id = $1::uuid AND r.deleted_at IS NULL "
 	  "AND ($3::int = 1 OR r.recorded_by = $2::uuid OR r.is_public "
 	  "OR r.allowed_viewers @> ARRAY[$2::uuid]) "

@@ -352,6 +352,60 @@ check('access log count', 'rec_access_log_count', [ $one ],
     indexes => [ 'pm_recording_access_logs_page' ], rows => 1);
 
 # ---------------------------------------------------------------------
+# Search of what was said: company $other's 30,000 recordings have four
+# segments each with the word searched for, $co's 40 (in 40 of $u's)
+# and 2,000 without.  A search in $co reads $co's 40 matches, never
+# $other's 120,000.
+
+my $TR = "$P.pm_recording_transcripts";
+my $SEG = "$P.pm_transcript_segments";
+sql(<<"EOF2");
+SET session_replication_role = replica;
+CREATE TEMP TABLE said AS
+SELECT id, company_id, row_number() OVER (PARTITION BY company_id
+    ORDER BY id) AS n FROM $T
+WHERE company_id = '$other'
+   OR (recorded_by = '$u' AND deleted_at IS NULL);
+DELETE FROM said WHERE company_id = '$co' AND n > 2040;
+INSERT INTO $TR (recording_id, company_id, status, ts_config, segments,
+    done_at)
+SELECT id, company_id, 'done', 'english', 4, now() FROM said;
+INSERT INTO $SEG (recording_id, seq, company_id, start_ms, end_ms, text,
+    ts_config)
+SELECT id, k, company_id, k * 5000, k * 5000 + 4000,
+    CASE WHEN company_id = '$other' OR n <= 40
+	THEN 'We went over the budget for the coming quarter ' || n
+	ELSE 'Nothing of note was said here ' || n END, 'english'
+FROM said, generate_series(0, CASE WHEN company_id = '$other' THEN 3
+    ELSE 0 END) AS k;
+RESET session_replication_role;
+EOF2
+sql("VACUUM ANALYZE $TR; VACUUM ANALYZE $SEG");
+is(sql("SELECT count(*) FROM $SEG WHERE tsv @@ 'budget'"), 120040,
+    'segments to search: 120,040 with the word');
+for my $who ([ 'the owner', $u, 0 ], [ 'an admin', $w, 1 ]) {
+	my ($label, $user, $admin) = @$who;
+	check("search, as $label", 'tr_search',
+	    [ $co, $user, $admin, 'budgets', 'en', 21, 0 ],
+	    table => 'pm_transcript_segments',
+	    indexes => [ 'pm_transcript_segments_tsv' ], rows => 21);
+	check("search, as $label: the recordings", 'tr_search',
+	    [ $co, $user, $admin, 'budgets', 'en', 21, 0 ], rows => 21);
+}
+check('search, words that find nothing by themselves', 'tr_search',
+    [ $co, $u, 1, '-budget', 'en', 21, 0 ],
+    table => 'pm_transcript_segments', rows => 0);
+{
+	# The word alone, with the company as a filter, reads them all.
+	my $out = sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) "
+	    . "FROM $SEG WHERE tsv @@ 'budget' AND company_id = '$co'");
+	my $buf = scan_buffers(JSON::PP::decode_json($out)->[0]{Plan},
+	    'pm_transcript_segments');
+	cmp_ok($buf, '>', $BUF_MAX, "the word alone touches $buf buffers: "
+	    . 'the bound tells the two apart');
+}
+
+# ---------------------------------------------------------------------
 # An expire pass under way: 20,000 rows expired and trashed since the
 # last vacuum, the oldest of the table.  Their entries are still in the
 # expiry index; a claim that goes on from where the last batch ended

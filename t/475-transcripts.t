@@ -268,6 +268,11 @@ for my $bad ('q=', 'q=%20%20', 'q=' . ('a' x 257), 'q=%ff', 'q=a%01b',
 }
 $r = $s->api(GET => "/api/recordings/?q=giraffe'%3B--+%26%26+!(", token => $tok);
 is($r->{status}, 200, 'words full of query syntax are words');
+for my $none ('-giraffe', 'the+-giraffe', '%21%21%21') {
+	$r = $s->api(GET => "/api/recordings/?q=$none", token => $tok);
+	is_deeply([ $r->{status}, $r->{json}{hits} ], [ 200, [] ],
+	    "?q=$none finds nothing, not every segment");
+}
 
 # ---- 3. the share link ----------------------------------------------
 $r = $s->api(POST => "/api/recordings/$id/shares", token => $tok,
