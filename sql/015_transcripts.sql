@@ -112,3 +112,56 @@ CREATE TABLE project_management.pm_transcript_chapters (
 	title		text NOT NULL,
 	PRIMARY KEY (recording_id, seq)
 );
+
+-- A transcription that ends, done or failed for good, is an audit row of
+-- its recording ('transcribe', 'transcribe_fail'), written by the
+-- statement that ends it, and so an event for the webhooks.
+CREATE FUNCTION project_management.meetrec_audit_transcript()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.status = 'done' THEN
+		PERFORM project_management.meetrec_audit_add(NEW.company_id,
+		    NEW.recording_id, 'transcribe', NULL, jsonb_build_object(
+		    'language', NEW.language, 'segments', NEW.segments,
+		    'seconds', NEW.seconds, 'attempts', NEW.attempts), NULL);
+	ELSE
+		PERFORM project_management.meetrec_audit_add(NEW.company_id,
+		    NEW.recording_id, 'transcribe_fail', NULL,
+		    jsonb_build_object('error', NEW.last_error,
+		    'attempts', NEW.attempts), NULL);
+	END IF;
+	RETURN NULL;
+END;
+$$;
+CREATE TRIGGER meetrec_audit_transcript
+	AFTER UPDATE ON project_management.pm_recording_transcripts
+	FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND
+	    NEW.status IN ('done', 'failed'))
+	EXECUTE FUNCTION project_management.meetrec_audit_transcript();
+
+CREATE OR REPLACE FUNCTION project_management.meetrec_event_type(action text)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+	SELECT CASE action
+	    WHEN 'recording' THEN 'recording.started'
+	    WHEN 'stop' THEN 'recording.stopped'
+	    WHEN 'complete' THEN 'recording.completed'
+	    WHEN 'fail' THEN 'recording.failed'
+	    WHEN 'delete' THEN 'recording.deleted'
+	    WHEN 'expire' THEN 'recording.expired'
+	    WHEN 'hold' THEN 'recording.held'
+	    WHEN 'release' THEN 'recording.released'
+	    WHEN 'share' THEN 'share.created'
+	    WHEN 'share_revoke' THEN 'share.revoked'
+	    WHEN 'objection' THEN 'participant.objected'
+	    WHEN 'transcribe' THEN 'recording.transcribed'
+	    WHEN 'transcribe_fail' THEN 'recording.transcription_failed'
+	    END
+$$;
+
+-- The events index, with the two new actions (src/events.h).
+DROP INDEX project_management.pm_recording_access_logs_events;
+CREATE INDEX pm_recording_access_logs_events
+	ON project_management.pm_recording_access_logs (company_id, seq)
+	WHERE action IN ('recording', 'stop', 'complete', 'fail', 'delete',
+	    'expire', 'hold', 'release', 'share', 'share_revoke',
+	    'objection', 'transcribe', 'transcribe_fail');

@@ -8,7 +8,9 @@
  * system), carries the row's detail as it is, and brings the facts an
  * integrator acts on to the top: for recording.completed the duration,
  * size, checksum and a download link made for the endpoint; for
- * recording.failed the error; for a hold or its release the reason.
+ * recording.failed the error; for a hold or its release the reason;
+ * for recording.transcribed the language and the number of segments,
+ * for recording.transcription_failed the error.
  *
  * A delivery's webhook-id is "msg_" and the audit row's id: the same on
  * every attempt and for every endpoint, and the id GET /api/events
@@ -43,6 +45,8 @@ static const struct {
 	{ "share", "share.created" },
 	{ "share_revoke", "share.revoked" },
 	{ "objection", "participant.objected" },
+	{ "transcribe", "recording.transcribed" },
+	{ "transcribe_fail", "recording.transcription_failed" },
 };
 
 /* The event type of an audit action (013's meetrec_event_type), or NULL. */
@@ -116,9 +120,13 @@ mr_event_members(struct mr_arena *a, struct mr_jw *w,
 		promote(w, d, "file_size_bytes");
 		promote(w, d, "checksum_sha256");
 		mr_jw_str(w, "download_url", download_url);
-	} else if (strcmp(ev->type, "recording.failed") == 0)
+	} else if (strcmp(ev->type, "recording.failed") == 0 ||
+	    strcmp(ev->type, "recording.transcription_failed") == 0)
 		promote(w, d, "error");
-	else if (strcmp(ev->type, "recording.held") == 0 ||
+	else if (strcmp(ev->type, "recording.transcribed") == 0) {
+		promote(w, d, "language");
+		promote(w, d, "segments");
+	} else if (strcmp(ev->type, "recording.held") == 0 ||
 	    strcmp(ev->type, "recording.released") == 0)
 		promote(w, d, "reason");
 	if (d != NULL)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * events.h - the events meetrec tells integrators of: the audit rows of
- * some actions (sql/013_webhooks.sql, meetrec_event_type), one payload
+ * some actions (sql/013_webhooks.sql and 015, meetrec_event_type), one payload
  * for a webhook delivery and for GET /api/events, and the Standard
  * Webhooks signature (doc/standard-webhooks.md).
  */
@@ -13,10 +13,11 @@
 #include "mr.h"
 #include "json.h"
 
-/* The audit actions that are events, as SQL (013's partial index). */
+/* The audit actions that are events, as SQL (015's partial index). */
 #define MR_EVENT_ACTIONS \
 	"('recording', 'stop', 'complete', 'fail', 'delete', 'expire', " \
-	"'hold', 'release', 'share', 'share_revoke', 'objection')"
+	"'hold', 'release', 'share', 'share_revoke', 'objection', " \
+	"'transcribe', 'transcribe_fail')"
 
 #define MR_WHSEC_PREFIX		"whsec_"
 #define MR_WHSEC_BYTES		32	/* a new secret's key */

@@ -17,7 +17,10 @@
 # share link's captions, asking again, and a server that fails: 500 and
 # 429 retried within the pass, down (the attempt ends and backs off), a
 # 413 (failed for good with the reason), and a slow server holding up
-# nothing else of a watching reaper.
+# nothing else of a watching reaper.  Integrators are told: a transcript
+# made and a transcription failed for good are signed webhook events
+# (checked by t/webhooks, the specification's library), and the same
+# events in GET /api/events.
 use strict;
 use warnings;
 use Test::More;
@@ -25,6 +28,7 @@ use File::Path qw(make_path remove_tree);
 use Time::HiRes qw(sleep time);
 use Meetrec::Test::Stack;
 use Meetrec::Test::Asr;
+use Meetrec::Test::Receiver;
 use Meetrec::Test::Proc qw(run_cmd wait_for);
 use Meetrec::Test::Util qw(build_root json_decode uuid http slurp);
 
@@ -35,6 +39,7 @@ my ($espeak) = grep { -x $_ && !-d $_ } map { "$_/espeak-ng" }
 Meetrec::Test::Stack::skip_unless(
     Meetrec::Test::Stack::prereqs_missing(),
     Meetrec::Test::Asr::prereqs_missing(),
+    Meetrec::Test::Receiver::prereqs_missing(),
     Meetrec::Test::Stack::node_missing('t/vtt/validate.mjs', 't/vtt',
 	'webvtt-parser'),
     (-x $mkspeech ? () : "$mkspeech is not built (make check builds it)"),
@@ -91,13 +96,21 @@ my $s = Meetrec::Test::Stack->new(conf => {
 	asr_backoff_seconds => 1,
 	asr_max_attempts => 3,
 	asr_timeout_seconds => 5,
+	webhook_allow_private => 1,
 });
+my $rx = Meetrec::Test::Receiver->new(dir => "$dir/receiver");
 my ($co, $host, $viewer, $stranger) = (uuid(), uuid(), uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'host');
 my $vtok = $s->token(user => $viewer, company => $co, username => 'viewer');
 my $stok = $s->token(user => $stranger, company => $co,
     username => 'stranger');
 my $atok = $s->token(user => uuid(), company => $co, role => 'admin');
+my $hook = $s->api(POST => '/api/admin/webhooks', token => $atok,
+    json => { url => $rx->url('tr'), events => [ 'recording.transcribed',
+    'recording.transcription_failed' ] });
+is($hook->{status}, 201, 'an endpoint for the transcripts\' events')
+    or diag($hook->{body});
+$rx->add_endpoint('tr', $hook->{json}{secret} // '');
 my $otok = $s->token(user => uuid(), company => uuid(), role => 'admin');
 
 sub tr_row {
@@ -195,7 +208,26 @@ ok(length $tr->{chapters}[0]{title}, 'a title: ' .
 
 $r = $s->api(GET => "/api/recordings/$id", token => $tok);
 is($r->{json}{transcript_status}, 'done', 'details: done');
+
 is_deeply($r->{json}{chapters}, $tr->{chapters}, 'details: the chapters');
+$r = $s->reaper('--pass', 'webhooks');
+my $ev = eval { $rx->wait_deliveries('tr', count => 1, accepted => 1) }
+    // [];
+is_deeply([ map { $_->{json}{type} } @$ev ], [ 'recording.transcribed' ],
+    'the endpoint was told: recording.transcribed, and only that');
+ok(@$ev && $ev->[0]{verified}, '... signed (the standardwebhooks '
+    . 'library verified it)');
+my $evd = @$ev ? $ev->[0]{json}{data} : {};
+is_deeply([ @$evd{qw(recording_id language segments)} ],
+    [ $id, 'en', scalar @said ], '... naming the recording, its language '
+    . 'and segments');
+is($evd->{actor}, undef, '... made by the system');
+$r = $s->api(GET => '/api/events', token => $atok);
+my ($pulled) = grep { $_->{type} eq 'recording.transcribed' }
+    @{ $r->{json}{events} // [] };
+is($pulled && $pulled->{webhook_id}, @$ev ? $ev->[0]{id} : 'none',
+    '... the same event in GET /api/events');
+$rx->clear('tr');
 
 $r = $s->api(GET => "/api/recordings/$id/transcript?format=txt",
     token => $tok);
@@ -350,6 +382,18 @@ $row = tr_row($id);
 is($row->{status}, 'failed', 'a piece refused as too large: failed at once');
 like($row->{error}, qr/asr_max_bytes/, '... naming asr_max_bytes');
 is($row->{attempts}, 1, '... after one attempt');
+$s->reaper('--pass', 'webhooks');
+$ev = eval { $rx->wait_deliveries('tr', count => 1, accepted => 1,
+    timeout => 10) } // [];
+is_deeply([ map { $_->{json}{type} } @{ $rx->deliveries('tr') } ],
+    [ 'recording.transcribed', 'recording.transcribed',
+    'recording.transcription_failed' ], 'the endpoint was told of each '
+    . 'transcript made and the one that failed, not of the waits');
+my ($fail) = grep { $_->{json}{type} eq 'recording.transcription_failed' }
+    @{ $rx->deliveries('tr') };
+like($fail ? $fail->{json}{data}{error} // '' : '', qr/asr_max_bytes/,
+    '... with the reason');
+$rx->clear('tr');
 
 # ---- 5. Ogg/Opus, audio only -------------------------------------------
 $asr->reset;
@@ -458,5 +502,6 @@ ok(!grep({ $_->{recording_id} eq $bid } @{ $r->{json}{hits} // [] }),
     '... and search no longer finds it');
 
 $s->finish;
+$rx->stop;
 $asr->stop;
 done_testing();
