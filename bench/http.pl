@@ -645,7 +645,8 @@ if (my $f = $floor_ref{$C}) {
 		    $r->{name} =~ s/^floor: status, //r, $r->{w}{p99};
 	}
 } else {
-	push @goals, "status: cannot be judged, the floor is $skip{floor}";
+	push @goals, 'status: cannot be judged, the floor is '
+	    . ($skip{floor} // 'not among the rows run (--only)');
 }
 if (my $sd = $seed_ref{"list/$C"}) {
 	my $ok = $ml->{w}{rps} >= 10 * $sd->{w}{rps} && $ml->{w}{p99} <= 20;
@@ -657,7 +658,7 @@ if (my $sd = $seed_ref{"list/$C"}) {
 	    $sd->{name} =~ s/:.*//r, $ml->{w}{p99}, $C;
 } else {
 	push @goals, "list (limit 50): cannot be judged, the seed is "
-	    . "$skip{seed}";
+	    . ($skip{seed} // 'not among the rows run (--only)');
 }
 # A goal not met: what the row's CPU allows, and what it would need.
 # All the processes share the machine's cores, so n cores serve at most
