@@ -158,10 +158,12 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
 	    END
 $$;
 
--- The events index, with the two new actions (src/events.h).
-DROP INDEX project_management.pm_recording_access_logs_events;
-CREATE INDEX pm_recording_access_logs_events
+-- The events index, with the two new actions (src/events.h), under a
+-- new name: one built beforehand (CREATE INDEX CONCURRENTLY, the same
+-- definition) is kept, so a long audit trail need not wait for it here.
+CREATE INDEX IF NOT EXISTS pm_recording_access_logs_event_rows
 	ON project_management.pm_recording_access_logs (company_id, seq)
 	WHERE action IN ('recording', 'stop', 'complete', 'fail', 'delete',
 	    'expire', 'hold', 'release', 'share', 'share_revoke',
 	    'objection', 'transcribe', 'transcribe_fail');
+DROP INDEX project_management.pm_recording_access_logs_events;

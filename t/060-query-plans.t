@@ -350,6 +350,21 @@ check('access log', 'rec_access_log', [ $one, undef, undef, 10 ],
 check('access log count', 'rec_access_log_count', [ $one ],
     table => 'pm_recording_access_logs',
     indexes => [ 'pm_recording_access_logs_page' ], rows => 1);
+# GET /api/events: 30 events among the company's 180,000 views, read
+# from the events' own index (its list of actions is the statement's).
+sql("SET session_replication_role = replica; "
+    . "INSERT INTO $P.pm_recording_access_logs (recording_id, action, "
+    . "company_id, seq, prev_hash, row_hash) SELECT '$one', CASE WHEN "
+    . "i % 2 = 0 THEN 'transcribe' ELSE 'complete' END, '$co', "
+    . "(SELECT max(seq) FROM $P.pm_recording_access_logs WHERE "
+    . "company_id = '$co') + i, repeat('0', 64), repeat('0', 64) "
+    . "FROM generate_series(1, 30) AS i; "
+    . "UPDATE $P.pm_audit_heads SET seq = seq + 30 "
+    . "WHERE company_id = '$co'; "
+    . "VACUUM ANALYZE $P.pm_recording_access_logs");
+check('events', 'hk_events', [ $co, 0, 10 ],
+    table => 'pm_recording_access_logs',
+    indexes => [ 'pm_recording_access_logs_event_rows' ], rows => 10);
 
 # ---------------------------------------------------------------------
 # Search of what was said: company $other's 30,000 recordings have four
