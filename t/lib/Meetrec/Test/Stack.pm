@@ -862,21 +862,24 @@ sub api {
 	});
 }
 
-# standin($method, $path, $json) - the stand-in's control API; $path is
-# relative to /_standin/ unless it starts with '/'.
+# standin($method, $path, $json, $timeout) - the stand-in's control API
+# (timeout in seconds, default 60); $path is relative to /_standin/
+# unless it starts with '/'.
 sub standin {
-	my ($self, $method, $path, $json) = @_;
+	my ($self, $method, $path, $json, $timeout) = @_;
 	$path = "/_standin/$path" unless $path =~ m{^/};
 	return http($method, $self->standin_url($path),
-	    { defined $json ? (json => $json) : (), timeout => 60 });
+	    { defined $json ? (json => $json) : (), timeout => $timeout // 60 });
 }
 
-# standin_idle() - until no webhook is queued or in flight; dies if the
-# stand-in says it is not idle after its timeout.
+# standin_idle(timeout_ms => N) - until no webhook is queued or in flight
+# (and no upload under way); dies if the stand-in says it is not idle
+# after its timeout.  The request waits as long as the stand-in may.
 sub standin_idle {
 	my ($self, %o) = @_;
 	my $r = $self->standin(POST => 'wait', { idle => JSON::PP::true(),
-	    $o{timeout_ms} ? (timeout_ms => $o{timeout_ms}) : () });
+	    $o{timeout_ms} ? (timeout_ms => $o{timeout_ms}) : () },
+	    $o{timeout_ms} ? $o{timeout_ms} / 1000 + 30 : undef);
 	croak "Stack: stand-in not idle: $r->{status} $r->{body}"
 	    unless $r->{status} == 200;
 	return $r->{json};
