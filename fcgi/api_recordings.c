@@ -244,6 +244,14 @@ void
 mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
     const char *action)
 {
+	mr_api_audit_detail(cx, id, share_id, action, NULL);
+}
+
+/* As mr_api_audit_once, the row with detail (JSON text, or NULL). */
+void
+mr_api_audit_detail(struct mr_ctx *cx, const char *id, const char *share_id,
+    const char *action, const char *detail)
+{
 	struct mr_audit	 au;
 	struct mr_err	 err;
 
@@ -257,6 +265,7 @@ mr_api_audit_once(struct mr_ctx *cx, const char *id, const char *share_id,
 	au.action = action;
 	au.ip = cx->cx_req.rq_remote_addr;
 	au.agent = cx->cx_req.rq_user_agent;
+	au.detail = detail;
 	mr_err_clear(&err);
 	if (mr_db_audit_once(cx->cx_env->db, cx->cx_arena, &au,
 	    cx->cx_env->conf->cf_audit_dedupe_seconds, &err) == -1)

@@ -5,7 +5,8 @@
  * search of what was said across the recordings a user may view
  * (GET /api/recordings/?q=).  The same rules as the recording's own
  * decide who may read them; reading a transcript or captions is a view
- * of the recording, audited once per viewing.
+ * of the recording, and a search that shows a recording's words is a
+ * "search" of it, each audited once per viewing.
  */
 #include "config.h"
 
@@ -272,6 +273,37 @@ words_ok(const char *s)
 	return mr_utf8_valid(s, len);
 }
 
+/*
+ * The audit of a search: each recording whose words the page shows gets
+ * a "search" row naming the words searched for, once per viewing as a
+ * view is (audit_dedupe_seconds), so searching again writes nothing.
+ */
+static void
+audit_hits(struct mr_ctx *cx, const char *words, const struct mr_tr_hit *hits,
+    int n)
+{
+	struct json_object	*o;
+	const char		*detail;
+	int			 i, j;
+
+	if ((o = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(o, "q", json_object_new_string(words));
+	detail = mr_json_dump(cx->cx_arena, o);
+	json_object_put(o);
+	if (detail == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(hits[j].recording_id,
+			    hits[i].recording_id) == 0)
+				break;
+		if (j == i)
+			mr_api_audit_detail(cx, hits[i].recording_id, NULL,
+			    "search", detail);
+	}
+}
+
 /* GET /api/recordings/?q=: called by the list when q is given. */
 int
 mr_api_recordings_search(struct mr_ctx *cx)
@@ -338,5 +370,6 @@ mr_api_recordings_search(struct mr_ctx *cx)
 	mr_jw_int(w, "offset", q.offset);
 	mr_jw_bool(w, "has_more", n > q.limit);
 	mr_jw_close(w, '}');
+	audit_hits(cx, q.words, hits, n < q.limit ? n : q.limit);
 	return mr_resp_jw(cx, 200, w);
 }

@@ -130,6 +130,8 @@ void	 mr_api_refused(struct mr_ctx *, const struct mr_recording *);
 void	 mr_api_hold_write(struct mr_jw *, const struct mr_recording *);
 void	 mr_api_audit_once(struct mr_ctx *, const char *id,
 	    const char *share_id, const char *action);
+void	 mr_api_audit_detail(struct mr_ctx *, const char *id,
+	    const char *share_id, const char *action, const char *detail);
 struct json_object *mr_api_viewers(const char *);
 
 /* link.c: signed links (HMAC-SHA256 with an expiry) */

@@ -289,6 +289,22 @@ $r = $s->api(PUT => "/api/recordings/$id/access", token => $tok,
 is($r->{status}, 200, 'the owner gives it to a viewer') or diag($r->{body});
 $r = $s->api(GET => '/api/recordings/?q=giraffe', token => $vtok);
 is(scalar @{ $r->{json}{hits} // [] }, 1, 'the viewer now finds it');
+$s->api(GET => '/api/recordings/?q=giraffe+project', token => $vtok);
+$r = $s->api(GET => "/api/recordings/$id/access-log", token => $tok);
+my @srch = grep { $_->{action} eq 'search' } @{ $r->{json}{entries} // [] };
+my %per;
+$per{ $_->{user_id} // 'none' }++ for @srch;
+is_deeply([ @per{ $viewer, $host } ], [ 1, 1 ], 'a search that shows its '
+    . 'words is in the recording\'s audit trail, once per viewing (the '
+    . 'viewer searched twice, the owner four times)');
+is(scalar(grep { $_ != 1 } values %per), 0, '... once for each who found '
+    . 'it (' . scalar(keys %per) . ')');
+is($s->pg->psql("SELECT string_agg(detail->>'q', ',') FROM "
+    . "project_management.pm_recording_access_logs WHERE action = 'search' "
+    . "AND recording_id = '$id' AND user_id = '$viewer'"), 'giraffe',
+    '... with the words searched for');
+ok(!(grep { $_->{user_id} eq $stranger } @srch),
+    '... and not for a search that did not show it');
 $r = $s->api(GET => "/api/recordings/$id/captions.vtt", token => $vtok);
 is($r->{status}, 200, '... and reads its captions');
 for my $bad ('q=', 'q=%20%20', 'q=' . ('a' x 257), 'q=%ff', 'q=a%01b',
