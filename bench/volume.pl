@@ -32,7 +32,10 @@
 #      first page of 10, all a user has at 10k; scope=company as company
 #      1's admin, 50), the status of a random one of (up to 10,000 of)
 #      company 1's recordings, the admin list and stats, the access-log
-#      page (50 of 1,000 rows) and /metrics; requests/s, p50, p99,
+#      page (50 of 1,000 rows), /metrics, and the search of what was
+#      said as company 1's admin, for a word in 3 of its recordings and
+#      for one in all it has transcripts of (one recording in ten, six
+#      segments each; loaded after the recordings); requests/s, p50, p99,
 #      answers >= 400 (there must be none), CPU a request, and the
 #      ratio to the same row at the smallest size.  A row whose
 #      pre-flight request fails, or takes longer than --timeout, fails
@@ -199,6 +202,12 @@ my @REQ = (
 	  path => "/api/recordings/$rec1/access-log", headers => [$auth_user] },
 	{ key => 'metrics', name => 'GET /metrics', path => '/metrics',
 	  goal => 1 },
+	{ key => 'search_rare', name => 'GET /api/recordings/?q=giraffe '
+	  . '(admin; said in 3 of the company\'s recordings)',
+	  path => '/api/recordings/?q=giraffe', headers => [$auth_admin] },
+	{ key => 'search_common', name => 'GET /api/recordings/?q=budget '
+	  . '(admin; said in every transcribed recording)',
+	  path => '/api/recordings/?q=budget', headers => [$auth_admin] },
 );
 my @PASSES = (
 	{ key => 'expire', name => 'expire pass', action => 'expired' },
@@ -407,6 +416,8 @@ sub logtime {
 
 my $RT = 'project_management.pm_meeting_recordings';
 my $LT = 'project_management.pm_recording_access_logs';
+my $TT = 'project_management.pm_recording_transcripts';
+my $ST = 'project_management.pm_transcript_segments';
 my $DUE = "storage_path LIKE '$DUE_PREFIX/%'";
 
 # check_pass($size, $pass, $res, $backlog, $db_done) - the pass did every
@@ -481,9 +492,16 @@ for my $size (@SIZES) {
 	my $t_size = Time::HiRes::time();
 
 	# A fresh table: everything that points at a recording or a room
-	# goes with them (CASCADE), the webhook events too.
+	# goes with them (CASCADE), the webhook events too, and the audit
+	# trail, which outlives its recordings and refuses a TRUNCATE but
+	# for a superuser with triggers off; once the requests the last
+	# size's wrk left behind are answered (their locks would deadlock
+	# with the TRUNCATE).
+	settle(150);
 	note("$L: emptying the tables");
-	$pg->psql("TRUNCATE project_management.pm_meeting_rooms, $RT, "
+	$pg->psql("SET session_replication_role = replica; "
+	    . "TRUNCATE project_management.pm_meeting_rooms, $RT, $LT, "
+	    . 'project_management.pm_audit_heads, '
 	    . 'project_management.pm_livekit_webhook_events CASCADE');
 	note("$L: loading " . commas($size) . ' recordings ('
 	    . commas($per_user) . ' a user), the backlog and the audit rows');
@@ -509,6 +527,34 @@ for my $size (@SIZES) {
 	    $bld->{recount} ? sprintf('%.1f s', $bld->{recount_s}) : 'none',
 	    $bld->{vacuum_s}, $bld->{checkpoint_s}, $total / 2**20,
 	    $lt_total / 2**20);
+
+	# The transcripts searched: one recording in ten (by its id) has six
+	# segments, each with "budget" in it; three of each company's say
+	# "giraffe" too.  Loaded after the recordings, with the index.
+	if (grep { $_->{key} =~ /^search/ } @REQ) {
+		my $t = Time::HiRes::time();
+		$pg->psql(<<"EOF2", timeout => 6 * 3600);
+INSERT INTO $TT (recording_id, company_id, status, ts_config, language,
+    segments, seconds, done_at)
+SELECT id, company_id, 'done', 'english', 'en', 6, 60, now() FROM $RT
+WHERE get_byte(uuid_send(id), 15) % 10 = 3;
+INSERT INTO $ST (recording_id, seq, company_id, start_ms, end_ms, text,
+    ts_config)
+SELECT t.recording_id, k, t.company_id, k * 10000, k * 10000 + 8000,
+    'We looked at the budget for item ' || (k + 1)
+    || CASE WHEN k = 0 AND t.n <= 3 THEN ' and the giraffe project'
+	ELSE '' END || '.', 'english'
+FROM (SELECT recording_id, company_id, row_number() OVER (PARTITION BY
+    company_id ORDER BY recording_id) AS n FROM $TT) t,
+    generate_series(0, 5) AS k;
+VACUUM ANALYZE $TT;
+VACUUM ANALYZE $ST;
+EOF2
+		my $n = $pg->psql("SELECT count(*) FROM $ST");
+		note(sprintf '%s: %s transcript segments in %.1f s', $L,
+		    commas($n), Time::HiRes::time() - $t);
+		$bld->{segments} = $n;
+	}
 
 	# 1. The requests, on the full table.
 	my $cids = $size / 10;		# company 1 has a tenth

@@ -277,21 +277,23 @@ words_ok(const char *s)
  * The audit of a search: each recording whose words the page shows gets
  * a "search" row naming the words searched for, once per viewing as a
  * view is (audit_dedupe_seconds), so searching again writes nothing.
+ * One read finds the recordings not yet marked for this viewer; only
+ * those are written, each as a view is.  One that cannot be written is
+ * logged, not fatal.
  */
 static void
 audit_hits(struct mr_ctx *cx, const char *words, const struct mr_tr_hit *hits,
     int n)
 {
 	struct json_object	*o;
-	const char		*detail;
+	struct mr_audit		 au;
+	struct mr_err		 err;
+	const char		*detail, **ids, **todo;
+	size_t			 nids = 0, ntodo, k;
 	int			 i, j;
 
-	if ((o = json_object_new_object()) == NULL)
-		return;
-	json_object_object_add(o, "q", json_object_new_string(words));
-	detail = mr_json_dump(cx->cx_arena, o);
-	json_object_put(o);
-	if (detail == NULL)
+	if (n <= 0 || mr_req_head(cx) ||
+	    (ids = mr_calloc(cx->cx_arena, (size_t)n, sizeof(*ids))) == NULL)
 		return;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < i; j++)
@@ -299,9 +301,29 @@ audit_hits(struct mr_ctx *cx, const char *words, const struct mr_tr_hit *hits,
 			    hits[i].recording_id) == 0)
 				break;
 		if (j == i)
-			mr_api_audit_detail(cx, hits[i].recording_id, NULL,
-			    "search", detail);
+			ids[nids++] = hits[i].recording_id;
 	}
+	memset(&au, 0, sizeof(au));
+	au.user_id = cx->cx_user.id;
+	au.action = "search";
+	au.ip = cx->cx_req.rq_remote_addr;
+	au.agent = cx->cx_req.rq_user_agent;
+	mr_err_clear(&err);
+	if (mr_db_audit_unmarked(cx->cx_env->db, cx->cx_arena, &au, ids, nids,
+	    &todo, &ntodo, &err) == -1) {
+		mr_log_warnx("req=%s could not write access log: %s",
+		    cx->cx_req.rq_id, err.cause);
+		return;
+	}
+	if (ntodo == 0 || (o = json_object_new_object()) == NULL)
+		return;
+	json_object_object_add(o, "q", json_object_new_string(words));
+	detail = mr_json_dump(cx->cx_arena, o);
+	json_object_put(o);
+	if (detail == NULL)
+		return;
+	for (k = 0; k < ntodo; k++)
+		mr_api_audit_detail(cx, todo[k], NULL, "search", detail);
 }
 
 /* GET /api/recordings/?q=: called by the list when q is given. */

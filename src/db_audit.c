@@ -44,6 +44,15 @@ const struct mr_db_stmt mr_db_audit_stmts[] = {
 	  "ip_address, user_agent, share_id, detail) SELECT m.recording_id, "
 	  "$2::uuid, $3, $4, $5, $6, $7::uuid, $10::jsonb FROM m RETURNING id",
 	  10, MR_DB_ONCE },
+	/*
+	 * Of the recordings $1 (uuid[] text), those the viewer $3 has no
+	 * live mark of for $2: a read, as audit_once's first look.
+	 */
+	{ "audit_unmarked",
+	  "SELECT u.id FROM unnest($1::uuid[]) AS u(id) WHERE NOT EXISTS "
+	  "(SELECT 1 FROM " MARKS " l WHERE l.recording_id = u.id AND "
+	  "l.action = $2 AND l.viewer = $3 AND l.until > now())",
+	  3, MR_DB_RESEND },
 	/* Marks that have run out, at most $1 of them. */
 	{ "audit_prune",
 	  "DELETE FROM " MARKS " k USING (SELECT recording_id, action, viewer "
@@ -119,6 +128,56 @@ mr_db_audit_once(struct mr_db *db, struct mr_arena *a,
 	if ((res = mr_db_exec(db, a, "audit_once", p, err)) == NULL)
 		return -1;
 	return PQntuples(res) > 0;
+}
+
+/*
+ * Which of the n recordings ids (uuids) au's viewer has no live mark of
+ * for au->action: those a viewing of them all would write rows for.
+ * Into *out (in a) and *nout; 0, or -1 with err set.  One read however
+ * many ids, so a page of search hits already audited costs one
+ * statement.
+ */
+int
+mr_db_audit_unmarked(struct mr_db *db, struct mr_arena *a,
+    const struct mr_audit *au, const char *const *ids, size_t n,
+    const char ***out, size_t *nout, struct mr_err *err)
+{
+	const char	*p[3];
+	struct mr_buf	 b;
+	PGresult	*res;
+	const char	*agent;
+	size_t		 i, got;
+	int		 bad;
+
+	*out = NULL;
+	*nout = 0;
+	if (n == 0)
+		return 0;
+	mr_buf_init(&b, 64 * 1024);
+	bad = mr_buf_adds(&b, "{");
+	for (i = 0; i < n && bad == 0; i++)
+		bad = mr_buf_addf(&b, "%s%s", i > 0 ? "," : "", ids[i]);
+	if (bad == 0)
+		bad = mr_buf_adds(&b, "}");
+	p[0] = bad == 0 ? mr_strndup(a, b.data, b.len) : NULL;
+	mr_buf_free(&b);
+	p[1] = au->action;
+	if (p[0] == NULL ||
+	    (agent = mr_db_audit_agent(a, au->agent)) == NULL ||
+	    (p[2] = mr_db_audit_viewer(a, au, agent)) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	if ((res = mr_db_exec(db, a, "audit_unmarked", p, err)) == NULL)
+		return -1;
+	got = (size_t)PQntuples(res);
+	if (got > 0 && (*out = mr_calloc(a, got, sizeof(**out))) == NULL)
+		return mr_err_set(err, 500, "internal", "Out of memory.");
+	for (i = 0; i < got; i++)
+		if (((*out)[i] = mr_strdup(a, PQgetvalue(res, (int)i, 0))) ==
+		    NULL)
+			return mr_err_set(err, 500, "internal",
+			    "Out of memory.");
+	*nout = got;
+	return 0;
 }
 
 /* Delete up to limit marks that have run out; how many, or -1. */

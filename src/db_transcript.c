@@ -158,34 +158,42 @@ const struct mr_db_stmt mr_db_transcript_stmts[] = {
 	 * words too.  The index is asked for the words and the company's
 	 * lexeme (sql/015), so it reads the company's matches only; words
 	 * that find nothing by themselves (stop words alone, only words
-	 * left out) find nothing, not every segment.  The highlight marks
-	 * matches with \x01 and \x02, which stored text never holds.
+	 * left out) find nothing, not every segment.  The words' query is
+	 * made once (q, materialized: a plan kept for any words would make
+	 * it again for every row).  Every match is ranked (h); the
+	 * highlight, the room and the time are made for the page alone.
+	 * The highlight marks matches with \x01 and \x02, which stored
+	 * text never holds.
 	 */
 	{ "tr_search",
-	  "WITH q AS (SELECT w.q, w.q && "
+	  "WITH q AS MATERIALIZED (SELECT w.q, w.q && "
 	  "project_management.meetrec_company_tsq($1::uuid) AS qc "
 	  "FROM (SELECT websearch_to_tsquery("
 	  "project_management.meetrec_ts_config($5), $4) || "
 	  "websearch_to_tsquery('simple', $4) AS q) w "
-	  "WHERE querytree(w.q) NOT IN ('', 'T')) "
-	  "SELECT s.recording_id, s.start_ms, s.end_ms, s.text, "
-	  "ts_headline(s.ts_config, s.text, q.q, 'StartSel=\x01, "
-	  "StopSel=\x02, HighlightAll=true') AS marked, "
-	  "ts_rank(s.tsv, q.q) AS rank, r.room_code, r.recorded_by_name, "
-	  "rm.name AS meeting_name, "
-	  "to_char(coalesce(r.started_at, r.created_at) AT TIME ZONE 'UTC', "
-	  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at "
+	  "WHERE querytree(w.q) NOT IN ('', 'T')), "
+	  "h AS (SELECT s.recording_id, s.start_ms, s.end_ms, s.text, "
+	  "s.ts_config, r.created_at, r.started_at, r.room_code, "
+	  "r.recorded_by_name, r.meeting_id, ts_rank(s.tsv, q.q) AS rank "
 	  "FROM q, project_management.pm_transcript_segments s "
 	  "JOIN project_management.pm_meeting_recordings r "
 	  "ON r.id = s.recording_id "
-	  "LEFT JOIN project_management.pm_meeting_rooms rm "
-	  "ON rm.id = r.meeting_id "
 	  "WHERE s.tsv @@ q.qc AND s.company_id = $1::uuid "
 	  "AND r.company_id = $1::uuid AND r.deleted_at IS NULL "
 	  "AND ($3::int = 1 OR r.recorded_by = $2::uuid OR r.is_public "
 	  "OR r.allowed_viewers @> ARRAY[$2::uuid]) "
 	  "ORDER BY rank DESC, r.created_at DESC, s.start_ms "
-	  "LIMIT $6::int OFFSET $7::int", 7, MR_DB_RESEND },
+	  "LIMIT $6::int OFFSET $7::int) "
+	  "SELECT h.recording_id, h.start_ms, h.end_ms, h.text, "
+	  "ts_headline(h.ts_config, h.text, q.q, 'StartSel=\x01, "
+	  "StopSel=\x02, HighlightAll=true') AS marked, h.rank, "
+	  "h.room_code, h.recorded_by_name, rm.name AS meeting_name, "
+	  "to_char(coalesce(h.started_at, h.created_at) AT TIME ZONE 'UTC', "
+	  "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS started_at "
+	  "FROM q, h LEFT JOIN project_management.pm_meeting_rooms rm "
+	  "ON rm.id = h.meeting_id "
+	  "ORDER BY h.rank DESC, h.created_at DESC, h.start_ms",
+	  7, MR_DB_RESEND },
 	{ NULL, NULL, 0, MR_DB_ONCE }
 };
 

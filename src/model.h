@@ -288,6 +288,9 @@ char	*mr_db_audit_viewer(struct mr_arena *, const struct mr_audit *,
 	    const char *agent);
 int	mr_db_audit_once(struct mr_db *, struct mr_arena *,
 	    const struct mr_audit *, int64_t window_s, struct mr_err *);
+int	mr_db_audit_unmarked(struct mr_db *, struct mr_arena *,
+	    const struct mr_audit *, const char *const *ids, size_t n,
+	    const char ***out, size_t *nout, struct mr_err *);
 int	mr_db_audit_prune(struct mr_db *, struct mr_arena *, int64_t limit,
 	    struct mr_err *);
 

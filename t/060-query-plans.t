@@ -409,7 +409,8 @@ for my $who ([ 'the owner', $u, 0 ], [ 'an admin', $w, 1 ]) {
 }
 check('search, words that find nothing by themselves', 'tr_search',
     [ $co, $u, 1, '-budget', 'en', 21, 0 ],
-    table => 'pm_transcript_segments', rows => 0);
+    table => 'pm_transcript_segments',
+    indexes => [ 'pm_transcript_segments_tsv' ], rows => 0);
 {
 	# The word alone, with the company as a filter, reads them all.
 	my $out = sql("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT count(*) "

@@ -234,10 +234,22 @@ EOF
 	if ($audit || $page) {
 		my @acols = qw(recording_id user_id user_email action ip_address
 		    user_agent accessed_at);
-		_check_filled(_columns($pg, 'pm_recording_access_logs'),
-		    'pm_recording_access_logs', @acols);
+		# The audit chain (meetrec's 011): a bulk load skips the
+		# trigger that chains each row, so the rows get their company
+		# and a place in its chain (seq, unique in the whole load; the
+		# hashes are zeros, which audit verify would refuse), and the
+		# heads are set to where each chain ends.
+		my $lc = _columns($pg, 'pm_recording_access_logs');
+		my $chain = $o{bulk} && exists $lc->{seq};
+		push @acols, qw(company_id seq prev_hash row_hash) if $chain;
+		_check_filled($lc, 'pm_recording_access_logs', @acols);
 		my $into = 'INSERT INTO project_management.pm_recording_access_logs'
 		    . "\n\t(" . join(', ', @acols) . ")\n";
+		my $zero = "repeat('0', 64), repeat('0', 64)";
+		my $ac = $chain ? ",\n       md5('company' || (1 + (u - 1) % "
+		    . "$COMPANIES))::uuid, i, $zero" : '';
+		my $pc = $chain ? ",\n       md5('company1')::uuid, $n + j, $zero"
+		    : '';
 		# One row for one recording in audit of each user's (the k-th,
 		# i = u + 1000 k, with (k + i) % audit = 0: its slot moves
 		# from user to user, so some are due ones), by its owner, soon
@@ -247,7 +259,7 @@ ${into}SELECT md5('rec' || i)::uuid, md5('user' || u)::uuid,
        'user' || u || '\@example.com',
        (ARRAY['view', 'download', 'share', 'access'])[1 + (i / $audit) % 4],
        '10.0.' || (i % 250) || '.' || (1 + u % 250), 'meetrec-bench',
-       t + interval '10 minutes'
+       t + interval '10 minutes'$ac
 FROM (SELECT i, 1 + (i - 1) % $USERS AS u, now() - i * $step AS t
       FROM generate_series(1, $n) AS i
       WHERE ((i - 1) / $USERS + i) % $audit = 0) AS a;
@@ -257,9 +269,15 @@ EOF
 ${into}SELECT md5('rec1')::uuid, md5('user' || v)::uuid,
        'user' || v || '\@example.com', 'view',
        '10.1.' || (j % 250) || '.1', 'meetrec-bench',
-       now() - j * interval '1 minute'
+       now() - j * interval '1 minute'$pc
 FROM (SELECT j, 1 + $COMPANIES * (j % 100) AS v
       FROM generate_series(1, $page) AS j) AS p;
+EOF
+		$logs .= <<"EOF" if $chain;
+INSERT INTO project_management.pm_audit_heads (company_id, seq)
+SELECT company_id, max(seq) FROM project_management.pm_recording_access_logs
+GROUP BY company_id
+ON CONFLICT (company_id) DO UPDATE SET seq = excluded.seq;
 EOF
 	}
 	my $bulk = $o{bulk} ? "SET LOCAL session_replication_role = replica;\n"
