@@ -529,6 +529,35 @@ column(PGresult *res, const char *col)
 	return c;
 }
 
+/*
+ * items[0..n) as a PostgreSQL array literal, each element quoted ("{\"a\",
+ * \"b\"}"; a text[], uuid[] ... parameter); in a, NULL out of memory.
+ */
+char *
+mr_db_text_array(struct mr_arena *a, const char *const *items, size_t n)
+{
+	struct mr_buf	 b;
+	char		*s;
+	size_t		 i;
+	int		 rc;
+
+	mr_buf_init(&b, 1u << 20);
+	rc = mr_buf_adds(&b, "{");
+	for (i = 0; i < n; i++) {
+		rc |= mr_buf_adds(&b, i > 0 ? ",\"" : "\"");
+		for (const char *c = items[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				rc |= mr_buf_adds(&b, "\\");
+			rc |= mr_buf_add(&b, c, 1);
+		}
+		rc |= mr_buf_adds(&b, "\"");
+	}
+	rc |= mr_buf_adds(&b, "}");
+	s = rc == 0 ? mr_strndup(a, b.data, b.len) : NULL;
+	mr_buf_free(&b);
+	return s;
+}
+
 char *
 mr_db_val(struct mr_arena *a, PGresult *res, int row, const char *col)
 {

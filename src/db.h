@@ -93,6 +93,9 @@ const char	*mr_db_sqlstate(const struct mr_db *);
 char		*mr_db_val(struct mr_arena *, PGresult *, int row,
 		    const char *col);
 int64_t		 mr_db_int(PGresult *, int row, const char *col, int64_t def);
+/* items as an array parameter's text ("{\"a\",\"b\"}"), in the arena. */
+char		*mr_db_text_array(struct mr_arena *, const char *const *items,
+		    size_t n);
 int		 mr_db_bool(PGresult *, int row, const char *col);
 /*
  * A timestamp sent as extract(epoch FROM t): its microseconds, and as

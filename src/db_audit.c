@@ -143,24 +143,15 @@ mr_db_audit_unmarked(struct mr_db *db, struct mr_arena *a,
     const char ***out, size_t *nout, struct mr_err *err)
 {
 	const char	*p[3];
-	struct mr_buf	 b;
 	PGresult	*res;
 	const char	*agent;
 	size_t		 i, got;
-	int		 bad;
 
 	*out = NULL;
 	*nout = 0;
 	if (n == 0)
 		return 0;
-	mr_buf_init(&b, 64 * 1024);
-	bad = mr_buf_adds(&b, "{");
-	for (i = 0; i < n && bad == 0; i++)
-		bad = mr_buf_addf(&b, "%s%s", i > 0 ? "," : "", ids[i]);
-	if (bad == 0)
-		bad = mr_buf_adds(&b, "}");
-	p[0] = bad == 0 ? mr_strndup(a, b.data, b.len) : NULL;
-	mr_buf_free(&b);
+	p[0] = mr_db_text_array(a, ids, n);
 	p[1] = au->action;
 	if (p[0] == NULL ||
 	    (agent = mr_db_audit_agent(a, au->agent)) == NULL ||

@@ -404,31 +404,6 @@ mr_db_ledger_add(struct mr_db *db, struct mr_arena *a, const char *rec,
 	return 0;
 }
 
-/* sids[0..n) as a PostgreSQL text[] literal; in a. */
-static char *
-text_array(struct mr_arena *a, char *const *sids, int n)
-{
-	struct mr_buf	 b;
-	char		*s;
-	int		 i, rc;
-
-	mr_buf_init(&b, 1u << 20);
-	rc = mr_buf_adds(&b, "{");
-	for (i = 0; i < n; i++) {
-		rc |= mr_buf_adds(&b, i > 0 ? ",\"" : "\"");
-		for (const char *c = sids[i]; *c != '\0'; c++) {
-			if (*c == '"' || *c == '\\')
-				rc |= mr_buf_adds(&b, "\\");
-			rc |= mr_buf_add(&b, c, 1);
-		}
-		rc |= mr_buf_adds(&b, "\"");
-	}
-	rc |= mr_buf_adds(&b, "}");
-	s = rc == 0 ? mr_strndup(a, b.data, b.len) : NULL;
-	mr_buf_free(&b);
-	return s;
-}
-
 int
 mr_db_ledger_noticed(struct mr_db *db, struct mr_arena *a, const char *rec,
     const char *status, const char *metadata, const char *data,
@@ -441,7 +416,7 @@ mr_db_ledger_noticed(struct mr_db *db, struct mr_arena *a, const char *rec,
 	p[2] = metadata;
 	p[3] = data;
 	p[4] = error;
-	p[5] = text_array(a, sids, n);
+	p[5] = mr_db_text_array(a, (const char *const *)sids, (size_t)n);
 	p[6] = mr_db_actor(db);
 	if (p[5] == NULL)
 		return oom(err);
