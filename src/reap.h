@@ -66,10 +66,12 @@ char	*mr_reap_spool_path(struct mr_reaper *, const struct mr_recording *);
 /*
  * reap_upload.c: remove what an attempt at storing a recording that was
  * never stored may have left (store.h's discard), under the lease; for
- * a recording that fails for good or goes for good.  Best effort, logged
- * under pass.
+ * a recording that fails for good or goes for good.  0, or -1 with err
+ * set when storage could not be cleaned (or the lease is lost): the
+ * caller then leaves the row as it is, to be tried again, so that no
+ * stored object outlives the row that could find it.
  */
-void	 mr_reap_discard(struct mr_reaper *, const char *pass,
-	    const struct mr_recording *);
+int	 mr_reap_discard(struct mr_reaper *, const struct mr_recording *,
+	    struct mr_err *);
 
 #endif /* MR_REAP_H */

@@ -18,11 +18,12 @@
  * Delete the stored object and any spool file of r; 0 or -1.  A recording
  * never stored whose egress made a file may have had an upload begun (a
  * reaper killed, storage down, then the recording failed or was deleted
- * while it waited): what that attempt left goes too.
+ * while it waited): what that attempt left goes too, and until it can,
+ * the row stays.
  */
 static int
-delete_files(struct mr_reaper *rp, const char *pass,
-    const struct mr_recording *r, struct mr_err *err)
+delete_files(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
 {
 	if (r->storage_path != NULL && r->storage_type != NULL) {
 		if (strcmp(r->storage_type, rp->conf->cf_storage_type) != 0)
@@ -32,8 +33,9 @@ delete_files(struct mr_reaper *rp, const char *pass,
 		if (mr_store_del(&rp->store, rp->arena, r->storage_path,
 		    err) == -1)
 			return -1;
-	} else if (mr_lk_wrote_file(r->egress_status))
-		mr_reap_discard(rp, pass, r);
+	} else if (mr_lk_wrote_file(r->egress_status) &&
+	    mr_reap_discard(rp, r, err) == -1)
+		return -1;
 	return mr_spool_remove(&rp->spool, rp->arena, r, err);
 }
 
@@ -48,7 +50,7 @@ end_one(struct mr_reaper *rp, struct mr_recording *r, void *ctx)
 	int				 rc;
 
 	mr_err_clear(&err);
-	if (delete_files(rp, ps->name, r, &err) == -1) {
+	if (delete_files(rp, r, &err) == -1) {
 		rp->failures++;
 		mr_log_warnx("pass=%s rec=%s action=retry_later "
 		    "error=\"%s: %s\"", ps->name, r->id, err.detail, err.cause);

@@ -466,36 +466,72 @@ done:
  * under our lease, renewed first: a reaper that took r over when our
  * lease ran out (a put that stalled) may be storing r at this very key;
  * and before the row says failed, after which an admin's retry may do the
- * same.  Best effort: a failure is logged, and what is there stays.
+ * same.  When storage does not answer, r stays as it is: a row that went
+ * on without its leftover removed would leave an object nothing finds.
  */
-void
-mr_reap_discard(struct mr_reaper *rp, const char *pass,
-    const struct mr_recording *r)
+int
+mr_reap_discard(struct mr_reaper *rp, const struct mr_recording *r,
+    struct mr_err *err)
 {
 	struct mr_store_obj	 o;
-	struct mr_err		 err;
 	int			 rc;
 
-	mr_err_clear(&err);
 	rc = mr_db_reap_renew(rp->db, rp->arena, r->id, rp->owner,
-	    rp->conf->cf_reaper_lease_seconds, &err);
+	    rp->conf->cf_reaper_lease_seconds, err);
 	if (rc != 1) {
-		mr_log_warnx("pass=%s rec=%s left what an earlier attempt "
-		    "stored: %s", pass, r->id, rc == 0 ? "the lease is lost" :
-		    err.cause);
-		return;
+		if (rc == 0)
+			mr_err_set(err, 409, "lease_lost", "the lease is "
+			    "lost");
+		return -1;
 	}
 	memset(&o, 0, sizeof(o));
 	if ((o.key = stored_key(rp, r)) == NULL ||
 	    (o.upload_id = upload_name(rp, r)) == NULL)
-		rc = mr_err_set(&err, 500, "internal", "out of memory");
-	else
-		rc = mr_store_discard(&rp->store, rp->arena, &o, &err);
-	if (rc == -1)
-		mr_log_warnx("pass=%s rec=%s could not remove what an "
-		    "earlier attempt stored at '%s': %s", pass, r->id,
-		    o.key ? o.key : "-", err.cause[0] ? err.cause :
-		    err.detail);
+		return mr_err_set(err, 500, "internal", "out of memory");
+	if (mr_store_discard(&rp->store, rp->arena, &o, err) == -1) {
+		mr_err_cause(err, "could not remove what an earlier attempt "
+		    "may have stored at '%s'", o.key);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * r is about to fail for good, but what an earlier attempt may have
+ * stored could not be removed (mr_reap_discard said why in derr).  Before
+ * its last attempt r is tried again after the backoff instead, its
+ * attempt counted, with the reason it would have failed for: storage
+ * that blinked comes back, and the leftover goes with the failure.  At
+ * the last attempt storage is taken for broken: 0 tells the caller to
+ * fail r anyway, the leftover logged (the expiry or purge of r removes
+ * it, and waits for storage to do so).  1 when r was put off, -1 on a
+ * database error.
+ */
+static int
+fail_later(struct mr_reaper *rp, const struct mr_recording *r,
+    const char *reason, struct mr_err *derr)
+{
+	struct mr_err	 err;
+	const char	*why;
+	int		 rc, gave_up;
+
+	if (r->upload_attempts + 1 >= rp->conf->cf_upload_max_attempts) {
+		mr_log_warnx("pass=upload rec=%s left what an earlier attempt "
+		    "may have stored: %s%s%s", r->id, derr->detail,
+		    derr->cause[0] ? ": " : "", derr->cause);
+		return 0;
+	}
+	why = mr_printf(rp->arena, "%s (not failed until storage answers: "
+	    "%s%s%s)", reason, derr->detail, derr->cause[0] ? ": " : "",
+	    derr->cause);
+	mr_err_clear(&err);
+	rc = mr_db_reap_failed(rp->db, rp->arena, r->id, rp->owner,
+	    why ? why : reason, rp->conf->cf_upload_max_attempts,
+	    rp->conf->cf_upload_backoff_seconds, &gave_up, &err);
+	mr_log_warnx("pass=upload rec=%s action=%s attempt=%lld error=\"%s\"",
+	    r->id, rc == 1 ? "retry_later" : rc == 0 ? "lease_lost" :
+	    "db_error", (long long)r->upload_attempts + 1, why ? why : reason);
+	return rc == -1 ? -1 : 1;
 }
 
 /*
@@ -511,7 +547,11 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	const char	*why;
 	int		 rc;
 
-	mr_reap_discard(rp, "upload", r);
+	mr_err_clear(&err);
+	if (mr_reap_discard(rp, r, &err) == -1 && (rc = fail_later(rp, r,
+	    mr_printf(rp->arena, "The recording's file is damaged: %s",
+	    finding), &err)) != 0)
+		return rc == -1 ? -1 : 0;
 	why = mr_printf(rp->arena, "The recording's file is damaged: %s "
 	    "It is kept in the spool; to store it as it is, without a "
 	    "duration, retry the recording with {\"accept_as_is\": true} "
@@ -561,8 +601,9 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 		    err.cause[0] ? ": " : "", err.cause);
 		mr_err_clear(&err);
 		/* The attempt that gives up (rp_failed's rule). */
-		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts)
-			mr_reap_discard(rp, "upload", &r);
+		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts &&
+		    mr_reap_discard(rp, &r, &err) == -1)
+			fail_later(rp, &r, why ? why : "upload failed", &err);
 		rc = mr_db_reap_failed(rp->db, rp->arena, r.id, rp->owner,
 		    why ? why : "upload failed",
 		    rp->conf->cf_upload_max_attempts,

@@ -326,7 +326,8 @@ local_del(struct mr_store *st, struct mr_arena *a, const char *key,
 
 	if ((path = path_of(st, a, key, err)) == NULL)
 		return -1;
-	if (unlink(path) == -1 && errno != ENOENT)
+	/* ENOTDIR: a folder on the way is a file, so nothing is there. */
+	if (unlink(path) == -1 && errno != ENOENT && errno != ENOTDIR)
 		return mr_err_set(err, 500, "io_error", "could not delete "
 		    "'%s': %s", path, strerror(errno));
 	return 0;
@@ -343,7 +344,7 @@ local_discard(struct mr_store *st, struct mr_arena *a,
 		return -1;
 	if ((part = part_of(a, path)) == NULL)
 		return mr_err_set(err, 500, "internal", "Out of memory.");
-	if (unlink(part) == -1 && errno != ENOENT)
+	if (unlink(part) == -1 && errno != ENOENT && errno != ENOTDIR)
 		return mr_err_set(err, 500, "io_error", "could not delete "
 		    "'%s': %s", part, strerror(errno));
 	return local_del(st, a, o->key, err);

@@ -8,7 +8,9 @@
 # failing aborts the upload; a server killed mid-upload fails the put and
 # a second put succeeds, aborting the upload the first one left; memory stays flat on a 200 MiB upload with parts
 # larger than the memory limit.  Then the reaper uploads a recording to S3
-# and the download API redirects to a working presigned URL.
+# and the download API redirects to a working presigned URL; a recording
+# that fails, or is purged, while S3 cannot remove what an earlier
+# attempt stored waits for S3 instead of leaving the object behind.
 use strict;
 use warnings;
 use Test::More;
@@ -339,22 +341,31 @@ unlink $s3->object_file('room1/huge.bin'), $huge, $mid;
 my ($co, $host) = (uuid(), uuid());
 my $tok = $s->token(user => $host, company => $co, username => 'host');
 my $T = 'project_management.pm_meeting_recordings';
-for my $case ([ 'one PUT', 500_000, 0 ], [ 'in parts', 1_500_000, 1 ]) {
-	my ($how, $size, $parts) = @$case;
+# recording($status, [ $columns, $values ]) - the id of a new recording in
+# room s3room whose egress wrote a complete file.
+sub recording {
+	my ($status, $extra) = @_;
 	my $room = $s->meeting('s3room', host => $host, company => $co);
-	my $id = $s->pg->psql("INSERT INTO $T (room_code, meeting_id, "
+	return $s->pg->psql("INSERT INTO $T (room_code, meeting_id, "
 	    . "company_id, recorded_by, status, egress_id, egress_status, "
-	    . "started_at, ended_at) VALUES ('s3room', '$room', '$co', '$host', "
-	    . "'processing', 'EG_s3_$size', 'EGRESS_COMPLETE', now(), now()) "
-	    . "RETURNING id");
-	# A whole MP4 (the upload pass refuses what its probe cannot
-	# read): ftyp, moov with a 5 s mvhd, and random media data.
+	    . "started_at, ended_at$extra->[0]) VALUES ('s3room', '$room', "
+	    . "'$co', '$host', '$status', 'EG_' || gen_random_uuid(), "
+	    . "'EGRESS_COMPLETE', now(), now()$extra->[1]) RETURNING id");
+}
+# A whole MP4 of $size bytes (the upload pass refuses what its probe
+# cannot read): ftyp, moov with a 5 s mvhd, and random media data.
+sub mp4 {
+	my ($size) = @_;
 	my $box = sub { pack('N', 8 + length $_[1]) . $_[0] . $_[1] };
 	my $head = $box->('ftyp', 'isom' . pack('N', 512) . 'isom')
 	    . $box->('moov', $box->('mvhd', pack('C x3 N N N N', 0, 0, 0,
 	    1000, 5000) . ("\0" x 80)));
-	my $rec = $head . $box->('mdat',
-	    random_bytes($size - length($head) - 8));
+	return $head . $box->('mdat', random_bytes($size - length($head) - 8));
+}
+for my $case ([ 'one PUT', 500_000, 0 ], [ 'in parts', 1_500_000, 1 ]) {
+	my ($how, $size, $parts) = @$case;
+	my $id = recording('processing', [ '', '' ]);
+	my $rec = mp4($size);
 	spew($s->config('spool_dir') . "/$id.mp4", $rec);
 	$r = $s->reaper('--pass', 'upload');
 	is($r->{rc}, 0, "reaper ($how): uploads a recording to S3")
@@ -387,6 +398,81 @@ for my $case ([ 'one PUT', 500_000, 0 ], [ 'in parts', 1_500_000, 1 ]) {
 	ok($g->{status} == 200 && $g->{body} eq $rec,
 	    "download ($how): which gives the recording");
 }
+
+# 12. Nothing stays in S3 that no row leads to.  A recording whose file
+# is damaged fails at once, but an earlier attempt (its put done, its
+# answer lost) left the whole file at the recording's key; with S3 down
+# it cannot be removed, so the recording does not fail yet: it waits,
+# with last_error saying why, and fails once S3 answers, the object gone.
+# The purge of a recording never stored waits for S3 the same way.
+my $whole = mp4(200_000);
+my $keyq = "room_code || '/recording_' || to_char(to_timestamp("
+    . 'round(extract(epoch FROM coalesce(started_at, created_at)))) AT '
+    . "TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS') || '_' || left(id::text, 8) "
+    . "|| '.mp4'";
+sub leftover_row {
+	my $id = recording(@_);
+	my $key = $s->pg->psql("SELECT $keyq FROM $T WHERE id = '$id'");
+	my $r = $s->admin_run('store', 'put', file_of('left.mp4', $whole),
+	    $key);
+	is($r->{rc}, 0, "an earlier attempt's put of $id") or diag($r->{err});
+	return ($id, $key);
+}
+my ($id, $key) = leftover_row('processing', [ '', '' ]);
+my $cut = substr($whole, 0, length($whole) - 1000);
+my $spooled = $s->config('spool_dir') . "/$id.mp4";
+spew($spooled, $cut);
+is($s3->stop, 'exit 0', 'S3 down');
+$r = $s->reaper('--pass', 'upload');
+my $waits = quotemeta('(not failed until storage answers: The storage '
+    . 'could not be reached.: could not remove what an earlier attempt may '
+    . "have stored at '$key': DELETE ") . '[^)]*\)';
+my $dmg = "rec=$id action=retry_later attempt=1 error=\"The recording's "
+    . "file is damaged: Box 'mdat' ";
+like($r->{err}, qr/\Q$dmg\E[^"]* $waits"/,
+    'damaged, but not failed while its leftover cannot be removed');
+my ($st, $att, $due, $err) = split /\|/, $s->pg->psql("SELECT status "
+    . "|| '|' || upload_attempts || '|' || (next_attempt_at > now()) || "
+    . "'|' || last_error FROM $T WHERE id = '$id'");
+is($st, 'processing', 'the recording is still processing');
+is($att, 1, 'the attempt is counted');
+is($due, 'true', 'and it is tried again later');
+like($err, qr/^The recording's file is damaged: .* $waits\z/,
+    'last_error says what it waits for');
+ok(-f $s3->object_file($key), 'the leftover is still in S3 (it was down)');
+$s3->start;
+$s->pg->psql("UPDATE $T SET next_attempt_at = NULL WHERE id = '$id'");
+$r = $s->reaper('--pass', 'upload');
+like($r->{err}, qr/rec=\Q$id\E action=failed reason=damaged/,
+    'with S3 back, the next pass fails it as damaged');
+($st, $err) = split /\|/, $s->pg->psql("SELECT status || '|' || "
+    . "last_error FROM $T WHERE id = '$id'");
+is($st, 'failed', 'failed');
+like($err, qr/^The recording's file is damaged: Box 'mdat'/,
+    'for its damage');
+ok(!-e $s3->object_file($key), 'and the leftover is gone from S3');
+is(slurp($spooled), $cut, 'the spool file stays as it was');
+unlink $spooled;
+
+($id, $key) = leftover_row('failed', [ ', deleted_at',
+    ", now() - interval '40 days'" ]);
+$s3->stop;
+$r = $s->reaper('--pass', 'purge');
+my $gone = 'The storage could not be reached.: could not remove what an '
+    . "earlier attempt may have stored at '$key'";
+like($r->{err}, qr/pass=purge rec=\Q$id\E action=retry_later error="\Q$gone\E/,
+    'a purge while S3 is down waits');
+is($s->pg->psql("SELECT count(*) FROM $T WHERE id = '$id'"), 1,
+    'the row stays');
+$s3->start;
+$s->pg->psql("UPDATE $T SET lease_owner = NULL, lease_until = NULL "
+    . "WHERE id = '$id'");
+$r = $s->reaper('--pass', 'purge');
+like($r->{err} . $r->{out}, qr/pass=purge rec=\Q$id\E action=purged/,
+    'with S3 back the recording is purged');
+is($s->pg->psql("SELECT count(*) FROM $T WHERE id = '$id'"), 0,
+    'the row is gone');
+ok(!-e $s3->object_file($key), 'and so is its leftover in S3');
 
 is($s3->stop, 'exit 0', 'the S3 server stopped cleanly');
 $s->finish;

@@ -47,7 +47,7 @@ diag("fault seed $SEED (MEETREC_FAULT_SEED=$SEED repeats these choices)");
 my $PER = $ENV{MEETREC_FAULT_RECORDINGS} // 70;
 my $T = 'project_management.pm_meeting_recordings';
 
-my (%fault, %outcome, %by_backend);
+my (%fault, %outcome, %by_backend, %problems);
 my ($verified, $disk_kind) = (0, undef);
 
 # The stack of the backend being run, and what belongs to it.
@@ -631,6 +631,7 @@ sub phase {
 	is(scalar @problems, 0, "$backend: every recording completed with "
 	    . "its bytes or failed with its spool file kept")
 	    or diag(join "\n", @problems[0 .. ($#problems > 40 ? 40 : $#problems)]);
+	$problems{$backend} = [ @problems ] if @problems;
 	kill_watch() if $watch;
 	# The small filesystems go with their mounts: keep a copy of what
 	# they held beside the other artefacts of a failed phase.
@@ -671,6 +672,12 @@ for my $b (sort keys %by_backend) {
 	    for sort keys %{ $by_backend{$b} };
 }
 $t .= sprintf "bytes verified by SHA-256: %d\n", $verified;
+# Again at the end, where a log cut to its last lines still shows them.
+for my $b (sort keys %problems) {
+	my @p = @{ $problems{$b} };
+	$t .= "$b: what went wrong:\n";
+	$t .= "  $_\n" for @p[0 .. ($#p > 20 ? 20 : $#p)];
+}
 diag($t);
 cmp_ok($verified, '>', 0, 'bytes were verified');
 done_testing();
