@@ -418,7 +418,7 @@ sub leftover_row {
 	is($r->{rc}, 0, "an earlier attempt's put of $id") or diag($r->{err});
 	return ($id, $key);
 }
-my ($id, $key) = leftover_row('processing', [ '', '' ]);
+my ($id, $left) = leftover_row('processing', [ '', '' ]);
 my $cut = substr($whole, 0, length($whole) - 1000);
 my $spooled = $s->config('spool_dir') . "/$id.mp4";
 spew($spooled, $cut);
@@ -426,7 +426,7 @@ is($s3->stop, 'exit 0', 'S3 down');
 $r = $s->reaper('--pass', 'upload');
 my $waits = quotemeta('(not failed until storage answers: The storage '
     . 'could not be reached.: could not remove what an earlier attempt may '
-    . "have stored at '$key': DELETE ") . '[^)]*\)';
+    . "have stored at '$left': DELETE ") . '[^)]*\)';
 my $dmg = "rec=$id action=retry_later attempt=1 error=\"The recording's "
     . "file is damaged: Box 'mdat' ";
 like($r->{err}, qr/\Q$dmg\E[^"]* $waits"/,
@@ -439,7 +439,7 @@ is($att, 1, 'the attempt is counted');
 is($due, 'true', 'and it is tried again later');
 like($err, qr/^The recording's file is damaged: .* $waits\z/,
     'last_error says what it waits for');
-ok(-f $s3->object_file($key), 'the leftover is still in S3 (it was down)');
+ok(-f $s3->object_file($left), 'the leftover is still in S3 (it was down)');
 $s3->start;
 $s->pg->psql("UPDATE $T SET next_attempt_at = NULL WHERE id = '$id'");
 $r = $s->reaper('--pass', 'upload');
@@ -450,16 +450,16 @@ like($r->{err}, qr/rec=\Q$id\E action=failed reason=damaged/,
 is($st, 'failed', 'failed');
 like($err, qr/^The recording's file is damaged: Box 'mdat'/,
     'for its damage');
-ok(!-e $s3->object_file($key), 'and the leftover is gone from S3');
+ok(!-e $s3->object_file($left), 'and the leftover is gone from S3');
 is(slurp($spooled), $cut, 'the spool file stays as it was');
 unlink $spooled;
 
-($id, $key) = leftover_row('failed', [ ', deleted_at',
+($id, $left) = leftover_row('failed', [ ', deleted_at',
     ", now() - interval '40 days'" ]);
 $s3->stop;
 $r = $s->reaper('--pass', 'purge');
 my $gone = 'The storage could not be reached.: could not remove what an '
-    . "earlier attempt may have stored at '$key'";
+    . "earlier attempt may have stored at '$left'";
 like($r->{err}, qr/pass=purge rec=\Q$id\E action=retry_later error="\Q$gone\E/,
     'a purge while S3 is down waits');
 is($s->pg->psql("SELECT count(*) FROM $T WHERE id = '$id'"), 1,
@@ -472,7 +472,7 @@ like($r->{err} . $r->{out}, qr/pass=purge rec=\Q$id\E action=purged/,
     'with S3 back the recording is purged');
 is($s->pg->psql("SELECT count(*) FROM $T WHERE id = '$id'"), 0,
     'the row is gone');
-ok(!-e $s3->object_file($key), 'and so is its leftover in S3');
+ok(!-e $s3->object_file($left), 'and so is its leftover in S3');
 
 is($s3->stop, 'exit 0', 'the S3 server stopped cleanly');
 $s->finish;
