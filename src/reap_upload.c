@@ -515,6 +515,8 @@ fail_later(struct mr_reaper *rp, const struct mr_recording *r,
 	const char	*why;
 	int		 rc, gave_up;
 
+	if (reason == NULL)
+		reason = "upload failed";
 	if (r->upload_attempts + 1 >= rp->conf->cf_upload_max_attempts) {
 		mr_log_warnx("pass=upload rec=%s left what an earlier attempt "
 		    "may have stored: %s%s%s", r->id, derr->detail,
@@ -528,10 +530,15 @@ fail_later(struct mr_reaper *rp, const struct mr_recording *r,
 	rc = mr_db_reap_failed(rp->db, rp->arena, r->id, rp->owner,
 	    why ? why : reason, rp->conf->cf_upload_max_attempts,
 	    rp->conf->cf_upload_backoff_seconds, &gave_up, &err);
+	if (rc == -1) {
+		mr_log_warnx("pass=upload rec=%s could not put it off: %s",
+		    r->id, err.cause[0] ? err.cause : err.detail);
+		return -1;
+	}
 	mr_log_warnx("pass=upload rec=%s action=%s attempt=%lld error=\"%s\"",
-	    r->id, rc == 1 ? "retry_later" : rc == 0 ? "lease_lost" :
-	    "db_error", (long long)r->upload_attempts + 1, why ? why : reason);
-	return rc == -1 ? -1 : 1;
+	    r->id, rc == 1 ? "retry_later" : "lease_lost",
+	    (long long)r->upload_attempts + 1, why ? why : reason);
+	return 1;
 }
 
 /*
@@ -603,7 +610,7 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 		/* The attempt that gives up (rp_failed's rule). */
 		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts &&
 		    mr_reap_discard(rp, &r, &err) == -1)
-			fail_later(rp, &r, why ? why : "upload failed", &err);
+			fail_later(rp, &r, why, &err);
 		rc = mr_db_reap_failed(rp->db, rp->arena, r.id, rp->owner,
 		    why ? why : "upload failed",
 		    rp->conf->cf_upload_max_attempts,
