@@ -68,8 +68,9 @@ char	*mr_reap_spool_path(struct mr_reaper *, const struct mr_recording *);
  * never stored may have left (store.h's discard), under the lease; for
  * a recording that fails for good or goes for good.  0, or -1 with err
  * set when storage could not be cleaned (or the lease is lost): the
- * caller then leaves the row as it is, to be tried again, so that no
- * stored object outlives the row that could find it.
+ * caller then leaves the row as it is, to be tried again, unless storage
+ * has failed it for good, so that no stored object outlives the row that
+ * could find it.
  */
 int	 mr_reap_discard(struct mr_reaper *, const struct mr_recording *,
 	    struct mr_err *);

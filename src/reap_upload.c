@@ -466,8 +466,8 @@ done:
  * under our lease, renewed first: a reaper that took r over when our
  * lease ran out (a put that stalled) may be storing r at this very key;
  * and before the row says failed, after which an admin's retry may do the
- * same.  When storage does not answer, r stays as it is: a row that went
- * on without its leftover removed would leave an object nothing finds.
+ * same.  -1 when storage does not answer (or the lease is lost): the
+ * caller decides whether r may go on without it (reap.h).
  */
 int
 mr_reap_discard(struct mr_reaper *rp, const struct mr_recording *r,
@@ -497,35 +497,37 @@ mr_reap_discard(struct mr_reaper *rp, const struct mr_recording *r,
 }
 
 /*
- * r is about to fail for good, but what an earlier attempt may have
- * stored could not be removed (mr_reap_discard said why in derr).  Before
- * its last attempt r is tried again after the backoff instead, its
- * attempt counted, with the reason it would have failed for: storage
+ * r is about to fail for good, for reason: first what an earlier attempt
+ * may have stored at its key goes (mr_reap_discard).  When it cannot,
+ * before its last attempt r is tried again after the backoff instead,
+ * its attempt counted, with the reason it would have failed for: storage
  * that blinked comes back, and the leftover goes with the failure.  At
- * the last attempt storage is taken for broken: 0 tells the caller to
- * fail r anyway, the leftover logged (the expiry or purge of r removes
- * it, and waits for storage to do so).  1 when r was put off, -1 on a
- * database error.
+ * the last attempt storage is taken for broken and r fails anyway, the
+ * leftover logged (the expiry or purge of r removes it, and waits for
+ * storage to do so).  0: fail r now; 1: r was put off; -1 database error.
  */
 static int
-fail_later(struct mr_reaper *rp, const struct mr_recording *r,
-    const char *reason, struct mr_err *derr)
+discard_or_put_off(struct mr_reaper *rp, const struct mr_recording *r,
+    const char *reason)
 {
-	struct mr_err	 err;
+	struct mr_err	 derr, err;
 	const char	*why;
 	int		 rc, gave_up;
 
+	mr_err_clear(&derr);
+	if (mr_reap_discard(rp, r, &derr) == 0)
+		return 0;
 	if (reason == NULL)
 		reason = "upload failed";
 	if (r->upload_attempts + 1 >= rp->conf->cf_upload_max_attempts) {
 		mr_log_warnx("pass=upload rec=%s left what an earlier attempt "
-		    "may have stored: %s%s%s", r->id, derr->detail,
-		    derr->cause[0] ? ": " : "", derr->cause);
+		    "may have stored: %s%s%s", r->id, derr.detail,
+		    derr.cause[0] ? ": " : "", derr.cause);
 		return 0;
 	}
 	why = mr_printf(rp->arena, "%s (not failed until storage answers: "
-	    "%s%s%s)", reason, derr->detail, derr->cause[0] ? ": " : "",
-	    derr->cause);
+	    "%s%s%s)", reason, derr.detail, derr.cause[0] ? ": " : "",
+	    derr.cause);
 	mr_err_clear(&err);
 	rc = mr_db_reap_failed(rp->db, rp->arena, r->id, rp->owner,
 	    why ? why : reason, rp->conf->cf_upload_max_attempts,
@@ -554,10 +556,8 @@ fail_damaged(struct mr_reaper *rp, const struct mr_recording *r,
 	const char	*why;
 	int		 rc;
 
-	mr_err_clear(&err);
-	if (mr_reap_discard(rp, r, &err) == -1 && (rc = fail_later(rp, r,
-	    mr_printf(rp->arena, "The recording's file is damaged: %s",
-	    finding), &err)) != 0)
+	if ((rc = discard_or_put_off(rp, r, mr_printf(rp->arena, "The "
+	    "recording's file is damaged: %s", finding))) != 0)
 		return rc == -1 ? -1 : 0;
 	why = mr_printf(rp->arena, "The recording's file is damaged: %s "
 	    "It is kept in the spool; to store it as it is, without a "
@@ -608,9 +608,8 @@ upload_one(struct mr_reaper *rp, struct mr_recording *rec, void *ctx)
 		    err.cause[0] ? ": " : "", err.cause);
 		mr_err_clear(&err);
 		/* The attempt that gives up (rp_failed's rule). */
-		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts &&
-		    mr_reap_discard(rp, &r, &err) == -1)
-			fail_later(rp, &r, why, &err);
+		if (r.upload_attempts + 1 >= rp->conf->cf_upload_max_attempts)
+			(void)discard_or_put_off(rp, &r, why);
 		rc = mr_db_reap_failed(rp->db, rp->arena, r.id, rp->owner,
 		    why ? why : "upload failed",
 		    rp->conf->cf_upload_max_attempts,
